@@ -1,0 +1,101 @@
+# hvlab: a teaching and research hypervisor. `make help` lists the targets.
+# Layout: kernel/ (platform), vmm/ (VMX), emulator/ (interpreter), guest/, iso/, tests/, docs/.
+
+BUILD   ?= build
+HOSTCC  ?= gcc
+CC      := gcc
+LD      := ld
+BACKEND ?=
+TESTS   ?= all
+PYTHON  ?= python3
+
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -fno-omit-frame-pointer -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
+	-mno-80387 -mcmodel=kernel -fno-asynchronous-unwind-tables -MMD -MP
+KERNEL_ASFLAGS := -g -MMD -MP
+KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T kernel/linker.ld
+
+KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/suites.c \
+	$(wildcard tests/test_*.c)
+KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S
+KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_ASM) $(KERNEL_SRCS))
+
+GRUB_MODULES := multiboot2 normal iso9660 biosdisk
+MKRESCUE := grub-mkrescue --install-modules="$(GRUB_MODULES)" --locales="" --fonts="" \
+	--themes="" --compress=no
+
+.PHONY: all help clean run debug test test-vm test-host unit coverage bench deps-% FORCE
+all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
+
+help:
+	@echo "hvlab targets:"
+	@echo "  make            build build/hvlab.elf, build/hvlab.iso (menu) and build/hvlab-test.iso"
+	@echo "  make run        boot the interactive ISO (BACKEND=qemu-kvm|bochs|qemu-tcg; default: auto)"
+	@echo "  make debug      boot paused under a debugger (QEMU gdb stub, or Bochs's debugger)"
+	@echo "  make test       install missing tools, build, run host tests and the test ISO"
+	@echo "                  (TESTS=boot,vmxon selects suites; BACKEND=... one backend only)"
+	@echo "  make unit       host unit tests only"
+	@echo "  make coverage   host tests with gcov/lcov, HTML in build/coverage/index.html"
+	@echo "  make clean      remove build/"
+	@echo "Emulator: make emu-unit difftest N=... bench-emu fuzz-emu (see docs/emulator.md)"
+
+-include emulator/emulator.mk
+
+$(BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
+
+$(BUILD)/hvlab.elf: $(KERNEL_OBJS) kernel/linker.ld
+	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+	@size $@ | tail -1 | awk '{printf "hvlab.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
+
+# The test ISO's command line comes from TESTS; the stamp changes only when TESTS does.
+$(BUILD)/tests.cmdline: FORCE
+	@mkdir -p $(BUILD)
+	@echo "$(TESTS)" | cmp -s - $@ || echo "$(TESTS)" > $@
+
+$(BUILD)/hvlab.iso: $(BUILD)/hvlab.elf iso/grub.cfg
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	cp $(BUILD)/hvlab.elf $(BUILD)/iso/boot/hvlab.elf
+	cp iso/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	$(MKRESCUE) -o $@ $(BUILD)/iso 2>$(BUILD)/mkrescue.log || (cat $(BUILD)/mkrescue.log; false)
+
+$(BUILD)/hvlab-test.iso: $(BUILD)/hvlab.elf iso/grub-test.cfg.in $(BUILD)/tests.cmdline
+	@rm -rf $(BUILD)/iso-test && mkdir -p $(BUILD)/iso-test/boot/grub
+	cp $(BUILD)/hvlab.elf $(BUILD)/iso-test/boot/hvlab.elf
+	sed "s/@TESTS@/$$(cat $(BUILD)/tests.cmdline)/" iso/grub-test.cfg.in > $(BUILD)/iso-test/boot/grub/grub.cfg
+	$(MKRESCUE) -o $@ $(BUILD)/iso-test 2>$(BUILD)/mkrescue-test.log || (cat $(BUILD)/mkrescue-test.log; false)
+
+deps-%:
+	@tests/host/deps.sh $*
+
+run: deps-run
+	@$(MAKE) --no-print-directory $(BUILD)/hvlab.iso
+	@tests/host/boot --interactive --iso $(BUILD)/hvlab.iso $(if $(BACKEND),--backend $(BACKEND))
+
+debug: deps-run
+	@$(MAKE) --no-print-directory $(BUILD)/hvlab.iso
+	@tests/host/boot --debug --iso $(BUILD)/hvlab.iso --elf $(BUILD)/hvlab.elf $(if $(BACKEND),--backend $(BACKEND))
+
+# make test: tools first, then everything in one sub-make so the checks see the tools.
+test: deps-test
+	@$(MAKE) --no-print-directory test-host
+	@$(MAKE) --no-print-directory test-vm
+
+test-host: unit
+	$(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
+
+unit:
+
+test-vm: $(BUILD)/hvlab-test.iso
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test \
+		$(if $(BACKEND),--backend $(BACKEND))
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KERNEL_OBJS:.o=.d)

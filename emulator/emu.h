@@ -1,0 +1,183 @@
+/* emu.h - public API of the hvlab x86-64 interpreter.
+ * Interprets 64-bit-mode general-purpose integer code over caller-supplied
+ * memory callbacks, and stops (without executing) at anything that needs the
+ * hypervisor. It knows nothing about VMX, segmentation beyond FS/GS bases,
+ * x87/SSE, or paging (the callbacks translate linear addresses).
+ * Builds freestanding (stdint/stddef/stdbool only) and as a host library. */
+#ifndef HVLAB_EMU_H
+#define HVLAB_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int8_t i8;
+typedef int16_t i16;
+typedef int32_t i32;
+typedef int64_t i64;
+
+/* General-purpose register numbers (SDM Vol.1 3.4.1.1, REX encoding order). */
+enum { EMU_RAX, EMU_RCX, EMU_RDX, EMU_RBX, EMU_RSP, EMU_RBP, EMU_RSI, EMU_RDI,
+       EMU_R8, EMU_R9, EMU_R10, EMU_R11, EMU_R12, EMU_R13, EMU_R14, EMU_R15 };
+
+/* RFLAGS bits (SDM Vol.1 3.4.3 "EFLAGS Register"). */
+#define EMU_CF 0x0001u
+#define EMU_PF 0x0004u
+#define EMU_AF 0x0010u
+#define EMU_ZF 0x0040u
+#define EMU_SF 0x0080u
+#define EMU_TF 0x0100u
+#define EMU_IF 0x0200u
+#define EMU_DF 0x0400u
+#define EMU_OF 0x0800u
+#define EMU_IOPL 0x3000u
+#define EMU_NT 0x4000u
+#define EMU_RF 0x10000u
+#define EMU_VM 0x20000u
+#define EMU_AC 0x40000u
+#define EMU_VIF 0x80000u
+#define EMU_VIP 0x100000u
+#define EMU_ID 0x200000u
+#define EMU_ARITH_FLAGS (EMU_CF | EMU_PF | EMU_AF | EMU_ZF | EMU_SF | EMU_OF)
+
+/* Memory access kinds passed to the callbacks. EMU_ACC_USER is set when the
+ * access is made with user privilege (CPL 3); never set for supervisor. */
+#define EMU_ACC_READ 0x1u
+#define EMU_ACC_WRITE 0x2u
+#define EMU_ACC_FETCH 0x4u
+#define EMU_ACC_USER 0x8u
+
+/* Exception vectors the emulator raises itself (SDM Vol.3 6.15). */
+#define EMU_DE 0
+#define EMU_UD 6
+#define EMU_SS 12
+#define EMU_GP 13
+#define EMU_PF 14
+
+struct emu_fault {
+	u8 vector;         /* exception vector */
+	bool has_error;    /* error_code is meaningful */
+	u32 error_code;
+	u64 cr2;           /* faulting linear address for #PF */
+};
+
+/* Memory interface. All addresses are linear (FS/GS base already added).
+ * access: copy size bytes (1..16, may cross a page boundary: check every page
+ *   before changing anything) between buf and memory; return 0, or fill *f
+ *   and return -1.
+ * map_page: optional fast path. Return a host pointer to the 4 KiB page at
+ *   la_page if it may be accessed directly with `kind` (one EMU_ACC_* kind,
+ *   plus EMU_ACC_USER), else NULL (then `access` is used). Pointers stay
+ *   valid until emu_flush(). */
+struct emu_mem_ops {
+	int (*access)(void *ctx, u64 la, void *buf, u32 size, u32 kind,
+		      struct emu_fault *f);
+	u8 *(*map_page)(void *ctx, u64 la_page, u32 kind);
+};
+
+/* Architectural state (SDM Vol.1 3.4). RFLAGS is kept lazily: read it with
+ * emu_get_rflags() and write it with emu_set_rflags(), never directly. */
+struct emu_cpu {
+	u64 gpr[16];
+	u64 rip;
+	u64 fs_base, gs_base;
+	u64 cr0, cr2, cr3, cr4, efer;
+	u8 cpl;
+	u64 rflags_sys; /* non-arithmetic RFLAGS bits */
+	u64 lf_res;     /* lazy flags: sign-extended last result */
+	u64 lf_aux;     /* lazy flags: CF<<63 | (CF^OF)<<62 | PFx<<2 | SFx<<1 | AF */
+};
+
+enum emu_stop {
+	EMU_STOP_LEFT_REGION, /* RIP is outside [start, end) */
+	EMU_STOP_BUDGET,      /* instruction budget used up */
+	EMU_STOP_FAULT,       /* result.fault must be delivered to the guest */
+	EMU_STOP_HYPERVISOR,  /* result.exit names an instruction for the VMM */
+	EMU_STOP_UNSUPPORTED, /* instruction not implemented; see bytes */
+};
+
+/* Instructions left to the hypervisor; RIP points at them, not executed. */
+enum emu_exit {
+	EMU_X_NONE, EMU_X_IO, EMU_X_HLT, EMU_X_CLI, EMU_X_STI, EMU_X_MOV_CR,
+	EMU_X_MOV_DR, EMU_X_INT, EMU_X_INT3, EMU_X_INT1, EMU_X_IRET,
+	EMU_X_SYSCALL, EMU_X_SYSRET, EMU_X_SYSENTER, EMU_X_CPUID,
+	EMU_X_RDMSR, EMU_X_WRMSR, EMU_X_RDTSC, EMU_X_RDPMC, EMU_X_SYSTEM,
+	EMU_X_FAR, EMU_X_SEG, EMU_X_POPF_IF, EMU_X_CLTS, EMU_X_INVD,
+	EMU_X_COUNT
+};
+
+struct emu_result {
+	enum emu_stop reason;
+	enum emu_exit exit;    /* for EMU_STOP_HYPERVISOR */
+	u64 executed;          /* instructions retired (REP: one per iteration) */
+	struct emu_fault fault;/* for EMU_STOP_FAULT */
+	u8 len;                /* length of the instruction at RIP (0 if unknown) */
+	u8 bytes[15];          /* its bytes (HYPERVISOR / UNSUPPORTED / FAULT) */
+	u8 nbytes;             /* valid entries in bytes[] */
+};
+
+struct emu;
+struct emu_insn;
+typedef int (*emu_fn)(struct emu *e, const struct emu_insn *in);
+
+/* One decoded instruction (internal; in this header only so that callers can
+ * allocate struct emu statically). */
+struct emu_insn {
+	u64 rip;          /* cache key */
+	u64 raw[2];       /* instruction bytes, zero beyond len */
+	u64 mask[2];      /* byte mask covering len */
+	u64 imm;          /* immediate, sign-extended where the SDM says so */
+	i64 disp;         /* displacement or moffs */
+	emu_fn fn;        /* handler */
+	u16 flags;        /* EMU_I_* (emu_internal.h) */
+	u8 len, osz, asz; /* length, operand size and address size in bytes */
+	u8 reg, rm;       /* ModRM.reg / ModRM.rm (or opcode reg) incl. REX */
+	u8 reg8, rm8;     /* same, as 8-bit register numbers (0x10|n = AH..BH) */
+	u8 base, index;   /* EMU_NOREG if absent, EMU_RIPREL for RIP-relative */
+	u8 scale;         /* shift count 0..3 */
+	u8 ext;           /* sub-operation (ModRM.reg of groups, condition) */
+	u8 imm2;          /* ENTER nesting level */
+	u8 exit;          /* enum emu_exit for hypervisor instructions */
+};
+
+#define EMU_TLB_SIZE 64
+#define EMU_ICACHE_SIZE 2048
+
+struct emu_tlb_entry {
+	u64 tag; /* page address, or 1 when empty */
+	u8 *host;
+};
+
+struct emu {
+	struct emu_cpu cpu;
+	const struct emu_mem_ops *ops;
+	void *ctx;
+	/* internal run state */
+	struct emu_result res;
+	u64 next_rip;
+	u64 budget;
+	u8 tlb_cpl;
+	struct emu_tlb_entry tlb[3][EMU_TLB_SIZE]; /* read, write, fetch */
+	struct emu_insn icache[EMU_ICACHE_SIZE];
+};
+
+/* Initialise: zero state, RFLAGS = 2, empty TLB and decode cache. */
+void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx);
+/* Forget every cached translation and decoded instruction. Call it when
+ * guest mappings change (CR3 or PTE writes done outside the emulator). */
+void emu_flush(struct emu *e);
+/* Run from cpu.rip while RIP stays in [start, end), for at most budget
+ * instructions. Faults leave the state at the start of the faulting
+ * instruction (REP string: after the last completed iteration). */
+struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget);
+u64 emu_get_rflags(const struct emu *e);
+void emu_set_rflags(struct emu *e, u64 rflags);
+/* Name of a stop reason / exit, for logs. */
+const char *emu_stop_name(enum emu_stop s);
+const char *emu_exit_name(enum emu_exit x);
+
+#endif

@@ -1,0 +1,104 @@
+/* defs.h: every function one kernel/ file offers another, grouped by file (xv6 style).
+ * kernel/ is the L1 platform: it knows nothing about VMX. */
+#ifndef HVLAB_DEFS_H
+#define HVLAB_DEFS_H
+#include <stdarg.h>
+#include "types.h"
+
+/* console.c: COM1 (115200 8N1) mirrored to the Bochs debug port 0xE9 */
+void console_init(void);
+void console_putc(char c);
+void console_write(const char *s, size_t n);
+int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vprintf(const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+/* string.c */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+u64 strtou64(const char *s, const char **end, int base);
+
+/* panic.c */
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+#define ASSERT(c) ((c) ? (void)0 : panic("assertion failed: %s (%s:%d)", #c, __FILE__, __LINE__))
+
+/* power.c: end the machine. Status codes are the isa-debug-exit values of the test protocol. */
+#define EXIT_PASS 0x10
+#define EXIT_FAIL 0x11
+#define EXIT_SKIP 0x12
+#define EXIT_ERROR 0x13
+void machine_exit(u8 status) __attribute__((noreturn));
+
+/* gdt.c */
+#define KERNEL_CS 0x08
+#define KERNEL_DS 0x10
+#define TSS_SEL 0x18
+void gdt_init(void);
+u64 gdt_base(void);
+u64 tss_base(void);
+
+/* trap.c: exceptions; fault catching for tests */
+struct trap_frame {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8;
+	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	u64 vector, error_code;
+	u64 rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+struct fault_info {
+	int vector; /* -1: no fault */
+	u64 error_code, rip, cr2;
+};
+void trap_init(void);
+u64 idt_base(void);
+int trap_catch(void (*fn)(void *), void *arg, struct fault_info *fi);
+const char *trap_name(int vector);
+int rdmsr_safe(u32 msr, u64 *val);
+
+/* mb2.c: multiboot2 information */
+#define MB2_BOOT_MAGIC 0x36d76289
+#define MB2_MAX_MMAP 64
+#define MB2_MAX_MODULES 8
+struct mb2_region {
+	u64 base, len;
+	u32 type; /* 1 = available RAM */
+};
+struct mb2_module {
+	u64 start, end;
+	const char *cmdline;
+};
+struct boot_info {
+	const char *cmdline;
+	const char *loader;
+	struct mb2_region mmap[MB2_MAX_MMAP];
+	int nmmap;
+	struct mb2_module modules[MB2_MAX_MODULES];
+	int nmodules;
+	u64 info_start, info_end; /* the multiboot2 information structure itself */
+};
+extern struct boot_info boot_info;
+int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi);
+const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t size);
+bool cmdline_list_has(const char *list, const char *word);
+
+/* kalloc.c: physical page allocator (bitmap over the identity-mapped first 4 GiB) */
+void kalloc_init(const struct boot_info *bi);
+void *kalloc_page(void);
+void *kalloc_pages(u64 n, u64 align);
+int kfree_page(void *p);
+int kfree_pages(void *p, u64 n);
+u64 kalloc_free_count(void);
+bool kalloc_is_free(u64 pa);
+extern char _kernel_start[], _kernel_end[];
+
+/* main.c, and what it hands over to */
+void kmain(u32 magic, u64 info);
+void ktap_main(const char *list) __attribute__((noreturn)); /* tests/ktap.c */
+void vmm_main(const char *cmdline);                         /* vmm/main.c */
+#endif

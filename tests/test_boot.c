@@ -1,0 +1,130 @@
+/* test_boot.c: suite "boot": the platform the hypervisor stands on. Multiboot2 parsing, the
+ * page allocator, and the exception path (a deliberate #UD, #GP and #PF are caught). */
+#include "suites.h"
+
+static void memory_map_parsed(void)
+{
+	u64 ram_above_1m = 0;
+	EXPECT(boot_info.nmmap > 0);
+	for (int i = 0; i < boot_info.nmmap; i++)
+		if (boot_info.mmap[i].type == 1 && boot_info.mmap[i].base >= (1 << 20))
+			ram_above_1m += boot_info.mmap[i].len;
+	EXPECT(ram_above_1m >= (16ULL << 20));
+	EXPECT(kalloc_free_count() > 0);
+	EXPECT(kalloc_free_count() * PAGE_SIZE <= ram_above_1m);
+	EXPECT(strchr(boot_info.cmdline, '=') != NULL); /* we were started with tests=... */
+	kt_diag("%d memory map entries, %lu MiB RAM above 1 MiB, %lu MiB free", boot_info.nmmap,
+		ram_above_1m >> 20, kalloc_free_count() * PAGE_SIZE >> 20);
+}
+
+static void kernel_and_boot_info_reserved(void)
+{
+	for (u64 pa = (u64)_kernel_start; pa < (u64)_kernel_end; pa += PAGE_SIZE)
+		if (!EXPECT(!kalloc_is_free(pa)))
+			return;
+	EXPECT(!kalloc_is_free(boot_info.info_start));
+	EXPECT(!kalloc_is_free(0x1000)); /* first MiB */
+	for (int i = 0; i < boot_info.nmodules; i++)
+		EXPECT(!kalloc_is_free(boot_info.modules[i].start));
+}
+
+#define NALLOC 64
+static void alloc_distinct_zeroed_aligned(void)
+{
+	u8 *p[NALLOC];
+	u64 before = kalloc_free_count();
+	for (int i = 0; i < NALLOC; i++) {
+		p[i] = kalloc_page();
+		ASSERT_TRUE(p[i] != NULL);
+		EXPECT(IS_ALIGNED((u64)p[i], PAGE_SIZE));
+		EXPECT((u64)p[i] >= (u64)_kernel_end || (u64)p[i] + PAGE_SIZE <= (u64)_kernel_start);
+		bool zero = true;
+		for (u64 k = 0; k < PAGE_SIZE; k++)
+			zero &= p[i][k] == 0;
+		EXPECT(zero);
+		memset(p[i], 0xa5, PAGE_SIZE); /* dirty it: the next owner must still get zeroes */
+	}
+	for (int i = 0; i < NALLOC; i++)
+		for (int j = i + 1; j < NALLOC; j++)
+			if (!EXPECT(p[i] != p[j]))
+				return;
+	EXPECT_EQ(kalloc_free_count(), before - NALLOC);
+	for (int i = 0; i < NALLOC; i++)
+		EXPECT_EQ(kfree_page(p[i]), 0);
+	EXPECT_EQ(kalloc_free_count(), before);
+	u8 *again = kalloc_page();
+	EXPECT(again[0] == 0 && again[PAGE_SIZE - 1] == 0);
+	kfree_page(again);
+}
+
+static void alloc_contiguous_2m_aligned(void)
+{
+	u8 *p = kalloc_pages(512, 2ULL << 20);
+	ASSERT_TRUE(p != NULL);
+	EXPECT(IS_ALIGNED((u64)p, 2ULL << 20));
+	EXPECT(!kalloc_is_free((u64)p) && !kalloc_is_free((u64)p + (511 * PAGE_SIZE)));
+	EXPECT_EQ(kfree_pages(p, 512), 0);
+	EXPECT(kalloc_is_free((u64)p));
+	EXPECT(kalloc_pages(1, 3 * PAGE_SIZE) == NULL); /* alignment must be a power of two */
+}
+
+static void double_free_detected(void)
+{
+	void *p = kalloc_page();
+	ASSERT_TRUE(p != NULL);
+	EXPECT_EQ(kfree_page(p), 0);
+	u64 free_now = kalloc_free_count();
+	EXPECT_EQ(kfree_page(p), (u64)-1);
+	EXPECT_EQ(kalloc_free_count(), free_now);
+	EXPECT_EQ(kfree_page(_kernel_start), (u64)-1); /* never handed out: refused */
+	EXPECT_EQ(kfree_page((u8 *)p + 8), (u64)-1);   /* not page-aligned */
+}
+
+static void do_ud2(void *arg)
+{
+	(void)arg;
+	__asm__ volatile("ud2");
+}
+
+static void do_noncanonical_read(void *arg)
+{
+	(void)arg;
+	u64 v;
+	__asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(0x8000000000000000ULL) : "memory");
+}
+
+static void do_unmapped_write(void *arg)
+{
+	*(volatile u64 *)arg = 1;
+}
+
+static void exceptions_caught(void)
+{
+	struct fault_info fi;
+	EXPECT_EQ(trap_catch(do_ud2, NULL, &fi), 6);
+	EXPECT(fi.rip >= (u64)do_ud2 && fi.rip < (u64)do_ud2 + 32);
+	EXPECT_EQ(trap_catch(do_noncanonical_read, NULL, &fi), 13);
+	EXPECT_EQ(fi.error_code, 0);
+	/* 16 GiB is outside the 4 GiB identity map: #PF, error code W=1 (bit 1), P=0. */
+	EXPECT_EQ(trap_catch(do_unmapped_write, (void *)(16ULL << 30), &fi), 14);
+	EXPECT_EQ(fi.cr2, 16ULL << 30);
+	EXPECT_EQ(fi.error_code, 2);
+	EXPECT_EQ(trap_catch(do_unmapped_write, &fi.cr2, &fi), (u64)-1); /* no fault: -1 */
+}
+
+static void printf_formats(void)
+{
+	char b[64];
+	snprintf(b, sizeof(b), "%d|%5u|%-4s|%08lx|%c|%%|%ld", -42, 7u, "ab", 0xbeefUL, 'z', -1L);
+	EXPECT(!strcmp(b, "-42|    7|ab  |0000beef|z|%|-1"));
+	EXPECT_EQ(snprintf(b, 4, "%s", "truncated"), 9);
+	EXPECT(!strcmp(b, "tru"));
+	char v[16];
+	EXPECT(cmdline_get("a=1 tests=boot,vmxon x", "tests", v, sizeof(v)) && !strcmp(v, "boot,vmxon"));
+	EXPECT(cmdline_get("a=1", "tests", v, sizeof(v)) == NULL);
+	EXPECT(cmdline_list_has("boot,vmxon", "vmxon") && !cmdline_list_has("boot,vmxon", "vmx"));
+}
+
+KTAP_SUITE(boot, NULL, NULL, KTAP_CASE(memory_map_parsed), KTAP_CASE(kernel_and_boot_info_reserved),
+	   KTAP_CASE(alloc_distinct_zeroed_aligned), KTAP_CASE(alloc_contiguous_2m_aligned),
+	   KTAP_CASE(double_free_detected), KTAP_CASE(exceptions_caught), KTAP_CASE(printf_formats));
