@@ -89,14 +89,14 @@ const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t 
 	return NULL;
 }
 
-/* Is word one of the comma-separated items of list? "all" matches everything. */
+/* Is word one of the comma-separated items of list? */
 bool cmdline_list_has(const char *list, const char *word)
 {
 	size_t wlen = strlen(word);
 	for (const char *p = list; *p;) {
 		const char *e = strchr(p, ',');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if ((n == 3 && !strncmp(p, "all", 3)) || (n == wlen && !strncmp(p, word, n)))
+		if (n == wlen && !strncmp(p, word, n))
 			return true;
 		p += n + (e ? 1 : 0);
 	}

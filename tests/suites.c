@@ -6,6 +6,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&boot_suite,
 	&vmx_caps_suite,
 	&vmxon_suite,
+	&selftest_ktap_suite, /* runs only when named */
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 

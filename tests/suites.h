@@ -7,6 +7,7 @@
 extern const struct ktap_suite boot_suite;
 extern const struct ktap_suite vmx_caps_suite;
 extern const struct ktap_suite vmxon_suite;
+extern const struct ktap_suite selftest_ktap_suite;
 
 extern const struct ktap_suite *const ktap_suites[];
 extern const int ktap_nsuites;
