@@ -204,6 +204,58 @@ static inline int emu_write(struct emu *e, u64 la, unsigned sz, u64 v, bool ss)
 	return emu_mem_slow(e, la, &v, sz, EMU_ACC_WRITE, ss);
 }
 
+/* ---- ModRM operands ---- */
+static inline unsigned emu_rmreg(const struct emu_insn *in, unsigned sz)
+{
+	return sz == 1 ? in->rm8 : in->rm;
+}
+
+static inline unsigned emu_regreg(const struct emu_insn *in, unsigned sz)
+{
+	return sz == 1 ? in->reg8 : in->reg;
+}
+
+/* Read the E operand; *la receives its linear address if it is memory. */
+static inline int emu_rd_rm(struct emu *e, const struct emu_insn *in,
+			    unsigned sz, u64 *v, u64 *la)
+{
+	if (in->flags & EMU_I_MEM) {
+		*la = emu_ea(e, in);
+		return emu_read(e, *la, sz, v, in->flags & EMU_I_SS);
+	}
+	*la = 0;
+	*v = emu_rreg(e, emu_rmreg(in, sz), sz);
+	return 0;
+}
+
+static inline bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v)
+{
+	switch (sz) {
+	case 1: { u8 o = (u8)old; return __atomic_compare_exchange_n(p, &o, (u8)v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); }
+	case 2: { u16 o = (u16)old; return __atomic_compare_exchange_n((u16 *)p, &o, (u16)v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); }
+	case 4: { u32 o = (u32)old; return __atomic_compare_exchange_n((u32 *)p, &o, (u32)v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); }
+	default: return __atomic_compare_exchange_n((u64 *)p, &old, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	}
+}
+
+/* Write the E operand. With atomic (LOCK, XCHG) and a host-mapped aligned
+ * destination the store is a compare-and-swap against the value read, so a
+ * concurrent change makes the instruction run again (EMU_RETRY). */
+static inline int emu_wr_rm(struct emu *e, const struct emu_insn *in,
+			    unsigned sz, u64 la, u64 old, u64 v, bool atomic)
+{
+	if (!(in->flags & EMU_I_MEM)) {
+		emu_wreg(e, emu_rmreg(in, sz), sz, v);
+		return 0;
+	}
+	if (atomic) {
+		u8 *p = emu_tlb(e, la, sz, 1);
+		if (p && !(la & (sz - 1)))
+			return emu_cas(p, sz, old, v) ? 0 : EMU_RETRY;
+	}
+	return emu_write(e, la, sz, v, in->flags & EMU_I_SS);
+}
+
 /* ---- handlers shared between decode.c and the exec files ---- */
 #define EMU_H(name) int name(struct emu *e, const struct emu_insn *in)
 EMU_H(emu_op_ud); EMU_H(emu_op_toolong); EMU_H(emu_op_unsupported); EMU_H(emu_op_hv); EMU_H(emu_op_nop);

@@ -35,6 +35,7 @@ struct hv_boot_info {
 	unsigned long long ram_size;  /* bytes of guest RAM from GPA 0 */
 	unsigned long long arg;       /* a scenario argument (e.g. a seed or a count) */
 	char scenario[HV_SCENARIO_MAX]; /* NUL-terminated scenario name */
+	unsigned long long out[32];   /* results the guest leaves for the hypervisor's test */
 };
 #define HV_BOOT_MAGIC 0x6876626f6f74ULL /* "hvboot" */
 
