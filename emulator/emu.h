@@ -52,11 +52,11 @@ enum { EMU_RAX, EMU_RCX, EMU_RDX, EMU_RBX, EMU_RSP, EMU_RBP, EMU_RSI, EMU_RDI,
 #define EMU_ACC_USER 0x8u
 
 /* Exception vectors the emulator raises itself (SDM Vol.3 6.15). */
-#define EMU_DE 0
-#define EMU_UD 6
-#define EMU_SS 12
-#define EMU_GP 13
-#define EMU_PF 14
+#define EMU_EXC_DE 0
+#define EMU_EXC_UD 6
+#define EMU_EXC_SS 12
+#define EMU_EXC_GP 13
+#define EMU_EXC_PF 14
 
 struct emu_fault {
 	u8 vector;         /* exception vector */

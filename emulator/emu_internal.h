@@ -2,7 +2,7 @@
  * flags, memory fast paths and the handler prototypes of the opcode tables.
  * Lazy flags keep the sign-extended result (ZF, SF, PF) and an aux word with
  * CF, CF^OF, AF and SF/PF correction bits; RFLAGS is only built when read.
- * Not a public interface: only emulator/*.c include it. */
+ * Not a public interface: only the emulator sources include it. */
 #ifndef HVLAB_EMU_INTERNAL_H
 #define HVLAB_EMU_INTERNAL_H
 

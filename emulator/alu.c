@@ -1,0 +1,443 @@
+/* alu.c - integer arithmetic and logic: ADD..CMP, TEST, INC/DEC, NOT/NEG,
+ * MUL/IMUL/DIV/IDIV, shifts and rotates, SHLD/SHRD (SDM Vol.2 instruction
+ * pages of the same names). Flags go to the lazy-flag words; see
+ * docs/emulator.md for the values chosen where the SDM says "undefined".
+ * Memory destinations are written before any register or flag is committed,
+ * so a fault leaves the state as it was before the instruction. */
+#include "emu_internal.h"
+
+/* The eight classic ALU operations, in opcode order (Table A-2 rows 0-3). */
+static u64 alu(struct emu *e, unsigned op, u64 a, u64 b, unsigned sz)
+{
+	u64 m = emu_mask(sz), r, c;
+	switch (op) {
+	case 0: r = (a + b) & m; emu_lf_add(e, a, b, r, sz); return r;
+	case 1: r = a | b; break;
+	case 2: c = emu_cf(e); r = (a + b + c) & m; emu_lf_add(e, a, b, r, sz); return r;
+	case 3: c = emu_cf(e); r = (a - b - c) & m; emu_lf_sub(e, a, b, r, sz); return r;
+	case 4: r = a & b; break;
+	case 6: r = a ^ b; break;
+	default: r = (a - b) & m; emu_lf_sub(e, a, b, r, sz); return r;
+	}
+	emu_lf_logic(e, r, sz);
+	return r;
+}
+
+/* Apply op to E (read-modify-write) with source b. */
+static int alu_rm(struct emu *e, const struct emu_insn *in, unsigned op, u64 b)
+{
+	unsigned sz = in->osz;
+	u64 a, la, fr = e->cpu.lf_res, fa = e->cpu.lf_aux;
+	int st = emu_rd_rm(e, in, sz, &a, &la);
+	if (st)
+		return st;
+	u64 r = alu(e, op, a, b & emu_mask(sz), sz);
+	if (op == 7)
+		return 0;
+	st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK);
+	if (st) {
+		e->cpu.lf_res = fr;
+		e->cpu.lf_aux = fa;
+	}
+	return st;
+}
+
+EMU_H(emu_op_alu_rm_r)
+{
+	return alu_rm(e, in, in->ext, emu_rreg(e, emu_regreg(in, in->osz), in->osz));
+}
+
+EMU_H(emu_op_alu_rm_imm)
+{
+	return alu_rm(e, in, in->ext, in->imm);
+}
+
+EMU_H(emu_op_alu_r_rm)
+{
+	unsigned sz = in->osz, r = emu_regreg(in, sz);
+	u64 b, la;
+	int st = emu_rd_rm(e, in, sz, &b, &la);
+	if (st)
+		return st;
+	u64 v = alu(e, in->ext, emu_rreg(e, r, sz), b, sz);
+	if (in->ext != 7)
+		emu_wreg(e, r, sz, v);
+	return 0;
+}
+
+EMU_H(emu_op_test_rm_r)
+{
+	u64 a, la;
+	int st = emu_rd_rm(e, in, in->osz, &a, &la);
+	if (!st)
+		emu_lf_logic(e, a & emu_rreg(e, emu_regreg(in, in->osz), in->osz), in->osz);
+	return st;
+}
+
+EMU_H(emu_op_test_rm_imm)
+{
+	u64 a, la;
+	int st = emu_rd_rm(e, in, in->osz, &a, &la);
+	if (!st)
+		emu_lf_logic(e, a & in->imm & emu_mask(in->osz), in->osz);
+	return st;
+}
+
+/* INC/DEC (ext 0/1): like ADD/SUB 1 but CF is preserved. */
+EMU_H(emu_op_incdec)
+{
+	unsigned sz = in->osz;
+	u64 a, la, r, fr = e->cpu.lf_res, fa = e->cpu.lf_aux, cf = emu_cf(e);
+	int st = emu_rd_rm(e, in, sz, &a, &la);
+	if (st)
+		return st;
+	if (in->ext) {
+		r = (a - 1) & emu_mask(sz);
+		emu_lf_sub(e, a, 1, r, sz);
+	} else {
+		r = (a + 1) & emu_mask(sz);
+		emu_lf_add(e, a, 1, r, sz);
+	}
+	u64 of = emu_of(e);
+	e->cpu.lf_aux = (cf << 63) | ((cf ^ of) << 62) | (e->cpu.lf_aux & 1);
+	st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK);
+	if (st) {
+		e->cpu.lf_res = fr;
+		e->cpu.lf_aux = fa;
+	}
+	return st;
+}
+
+EMU_H(emu_op_not)
+{
+	u64 a, la;
+	int st = emu_rd_rm(e, in, in->osz, &a, &la);
+	if (st)
+		return st;
+	return emu_wr_rm(e, in, in->osz, la, a, ~a & emu_mask(in->osz),
+			 in->flags & EMU_I_LOCK);
+}
+
+EMU_H(emu_op_neg)
+{
+	unsigned sz = in->osz;
+	u64 a, la, fr = e->cpu.lf_res, fa = e->cpu.lf_aux;
+	int st = emu_rd_rm(e, in, sz, &a, &la);
+	if (st)
+		return st;
+	u64 r = (0 - a) & emu_mask(sz);
+	emu_lf_sub(e, 0, a, r, sz);
+	st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK);
+	if (st) {
+		e->cpu.lf_res = fr;
+		e->cpu.lf_aux = fa;
+	}
+	return st;
+}
+
+/* Store a double-width product/dividend result: AX for bytes, rDX:rAX. */
+static void put_pair(struct emu *e, unsigned sz, u64 lo, u64 hi)
+{
+	if (sz == 1) {
+		emu_wreg(e, EMU_RAX, 2, (lo & 0xff) | ((hi & 0xff) << 8));
+		return;
+	}
+	emu_wreg(e, EMU_RAX, sz, lo);
+	emu_wreg(e, EMU_RDX, sz, hi);
+}
+
+/* MUL (F6/F7 /4): CF=OF=upper half non-zero; SF/ZF/PF from the low half,
+ * AF cleared (all four undefined per SDM). */
+EMU_H(emu_op_mul1)
+{
+	unsigned sz = in->osz, bits = sz * 8;
+	u64 b, la, lo, hi, a = emu_rreg(e, EMU_RAX, sz);
+	int st = emu_rd_rm(e, in, sz, &b, &la);
+	if (st)
+		return st;
+	if (sz == 8) {
+		unsigned __int128 p = (unsigned __int128)a * b;
+		lo = (u64)p;
+		hi = (u64)(p >> 64);
+	} else {
+		u64 p = a * b;
+		lo = p & emu_mask(sz);
+		hi = p >> bits;
+	}
+	put_pair(e, sz, lo, hi);
+	emu_lf_res(e, lo, sz, hi != 0, hi != 0, 0);
+	return 0;
+}
+
+/* IMUL (F6/F7 /5), one operand: CF=OF when the product needs the upper half. */
+EMU_H(emu_op_imul1)
+{
+	unsigned sz = in->osz, bits = sz * 8;
+	u64 b, la, lo, hi;
+	i64 a = (i64)emu_sx(emu_rreg(e, EMU_RAX, sz), sz);
+	int st = emu_rd_rm(e, in, sz, &b, &la);
+	if (st)
+		return st;
+	if (sz == 8) {
+		__int128 p = (__int128)a * (i64)b;
+		lo = (u64)p;
+		hi = (u64)(p >> 64);
+	} else {
+		i64 p = a * (i64)emu_sx(b, sz);
+		lo = (u64)p & emu_mask(sz);
+		hi = ((u64)(p >> bits)) & emu_mask(sz);
+	}
+	unsigned ov = emu_sx(lo, sz) >> 63 ? hi != emu_mask(sz) : hi != 0;
+	put_pair(e, sz, lo, hi);
+	emu_lf_res(e, lo, sz, ov, ov, 0);
+	return 0;
+}
+
+/* Truncated signed product of two sz-byte values; *ov when it overflowed. */
+static u64 imul_trunc(u64 a, u64 b, unsigned sz, unsigned *ov)
+{
+	if (sz == 8) {
+		__int128 p = (__int128)(i64)a * (i64)b;
+		*ov = p != (__int128)(i64)(u64)p;
+		return (u64)p;
+	}
+	i64 p = (i64)emu_sx(a, sz) * (i64)emu_sx(b, sz);
+	*ov = (i64)emu_sx((u64)p, sz) != p;
+	return (u64)p & emu_mask(sz);
+}
+
+EMU_H(emu_op_imul_r_rm)
+{
+	unsigned sz = in->osz, ov;
+	u64 b, la;
+	int st = emu_rd_rm(e, in, sz, &b, &la);
+	if (st)
+		return st;
+	u64 r = imul_trunc(emu_rreg(e, in->reg, sz), b, sz, &ov);
+	emu_wreg(e, in->reg, sz, r);
+	emu_lf_res(e, r, sz, ov, ov, 0);
+	return 0;
+}
+
+EMU_H(emu_op_imul_r_rm_imm)
+{
+	unsigned sz = in->osz, ov;
+	u64 b, la;
+	int st = emu_rd_rm(e, in, sz, &b, &la);
+	if (st)
+		return st;
+	u64 r = imul_trunc(b, in->imm & emu_mask(sz), sz, &ov);
+	emu_wreg(e, in->reg, sz, r);
+	emu_lf_res(e, r, sz, ov, ov, 0);
+	return 0;
+}
+
+/* 128/64 unsigned division, hi < d required (restoring shift-subtract). */
+static u64 udiv128(u64 hi, u64 lo, u64 d, u64 *rem)
+{
+	if (!hi) {
+		*rem = lo % d;
+		return lo / d;
+	}
+	for (int i = 0; i < 64; i++) {
+		u64 top = hi >> 63;
+		hi = (hi << 1) | (lo >> 63);
+		lo <<= 1;
+		if (top || hi >= d) {
+			hi -= d;
+			lo |= 1;
+		}
+	}
+	*rem = hi;
+	return lo;
+}
+
+/* Dividend for DIV/IDIV: AX, DX:AX, EDX:EAX or RDX:RAX as (hi, lo). */
+static void dividend(struct emu *e, unsigned sz, u64 *hi, u64 *lo)
+{
+	unsigned bits = sz * 8;
+	if (sz == 8) {
+		*hi = e->cpu.gpr[EMU_RDX];
+		*lo = e->cpu.gpr[EMU_RAX];
+		return;
+	}
+	u64 v = sz == 1 ? emu_rreg(e, EMU_RAX, 2)
+			: (emu_rreg(e, EMU_RDX, sz) << bits) | emu_rreg(e, EMU_RAX, sz);
+	*hi = 0;
+	*lo = v;
+}
+
+/* DIV (F6/F7 /6): #DE on zero divisor or quotient overflow; flags kept. */
+EMU_H(emu_op_div)
+{
+	unsigned sz = in->osz;
+	u64 d, la, hi, lo, q, r;
+	int st = emu_rd_rm(e, in, sz, &d, &la);
+	if (st)
+		return st;
+	dividend(e, sz, &hi, &lo);
+	if (!d)
+		return emu_raise(e, EMU_EXC_DE, false, 0);
+	if (sz == 8 ? hi >= d : (lo / d) > emu_mask(sz))
+		return emu_raise(e, EMU_EXC_DE, false, 0);
+	q = udiv128(hi, lo, d, &r);
+	put_pair(e, sz, q, r);
+	return 0;
+}
+
+/* IDIV (F6/F7 /7): magnitude division, then signs; #DE when out of range. */
+EMU_H(emu_op_idiv)
+{
+	unsigned sz = in->osz;
+	u64 d, la, hi, lo, q, r;
+	int st = emu_rd_rm(e, in, sz, &d, &la);
+	if (st)
+		return st;
+	dividend(e, sz, &hi, &lo);
+	if (!d)
+		return emu_raise(e, EMU_EXC_DE, false, 0);
+	if (sz < 8) {
+		lo = emu_sx(lo, sz * 2);
+		hi = (u64)((i64)lo >> 63);
+	}
+	bool nn = hi >> 63, dn = emu_sx(d, sz) >> 63;
+	u64 dm = dn ? 0 - emu_sx(d, sz) : d;
+	if (nn) {
+		lo = 0 - lo;
+		hi = ~hi + (lo == 0);
+	}
+	if (hi >= dm)
+		return emu_raise(e, EMU_EXC_DE, false, 0);
+	q = udiv128(hi, lo, dm, &r);
+	u64 lim = 1ull << (sz * 8 - 1);
+	if (q > lim - (nn == dn))
+		return emu_raise(e, EMU_EXC_DE, false, 0);
+	put_pair(e, sz, nn != dn ? 0 - q : q, nn ? 0 - r : r);
+	return 0;
+}
+
+/* Rotates through CF, one bit at a time (SDM "RCL/RCR/ROL/ROR"). */
+static u64 rotate_carry(u64 v, unsigned n, unsigned bits, bool left, unsigned *cf)
+{
+	u64 top = 1ull << (bits - 1);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned c = *cf;
+		if (left) {
+			*cf = (v & top) != 0;
+			v = (v << 1) | c;
+		} else {
+			*cf = v & 1;
+			v = (v >> 1) | (c ? top : 0);
+		}
+	}
+	return v & (bits == 64 ? ~0ull : (top << 1) - 1);
+}
+
+/* ROL/ROR/RCL/RCR (ops 0-3): only CF and OF change. */
+static u64 rot(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
+{
+	unsigned bits = sz * 8, cf, of;
+	u64 m = emu_mask(sz), r, f = emu_arith_flags(e);
+	if (op < 2) {
+		unsigned k = n & (bits - 1);
+		if (op == 0)
+			r = k ? ((a << k) | (a >> (bits - k))) & m : a;
+		else
+			r = k ? ((a >> k) | (a << (bits - k))) & m : a;
+		cf = op == 0 ? r & 1 : (r >> (bits - 1)) & 1;
+		of = op == 0 ? ((r >> (bits - 1)) & 1) ^ cf
+			     : ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1;
+	} else {
+		unsigned k = bits < 32 ? n % (bits + 1) : n;
+		cf = f & EMU_CF;
+		unsigned cf0 = cf;
+		r = rotate_carry(a, k, bits, op == 2, &cf);
+		of = op == 2 ? ((r >> (bits - 1)) & 1) ^ cf
+			     : ((a >> (bits - 1)) & 1) ^ cf0;
+		if (k != 1 && op == 3)
+			of = ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1;
+	}
+	f = (f & ~(u64)(EMU_CF | EMU_OF)) | cf | (of ? EMU_OF : 0);
+	emu_set_arith_flags(e, f);
+	return r;
+}
+
+/* SHL/SHR/SAR (ops 4-7); n is the masked, non-zero count. */
+static u64 shift(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
+{
+	unsigned bits = sz * 8, cf, of;
+	u64 m = emu_mask(sz), r;
+	if (op == 5) {
+		r = a >> n;
+		cf = (a >> (n - 1)) & 1;
+		of = (a >> (bits - 1)) & 1;
+	} else if (op == 7) {
+		u64 s = emu_sx(a, sz);
+		r = (u64)((i64)s >> (n > 63 ? 63 : n)) & m;
+		cf = (u64)((i64)s >> (n - 1)) & 1;
+		of = 0;
+	} else {
+		r = n >= 64 ? 0 : (a << n) & m;
+		cf = bits < 64 ? ((a << n) >> bits) & 1 : (a >> (64 - n)) & 1;
+		of = ((r >> (bits - 1)) & 1) ^ cf;
+	}
+	emu_lf_res(e, r, sz, cf, of, 0);
+	return r;
+}
+
+/* Group 2 (C0/C1/D0-D3): count from imm8, 1 or CL (insn.imm2 = 0/1/2),
+ * masked to 5 bits (6 with REX.W). A zero count changes nothing. */
+EMU_H(emu_op_shift)
+{
+	unsigned sz = in->osz, op = in->ext;
+	u64 a, la, r, fr = e->cpu.lf_res, fa = e->cpu.lf_aux;
+	unsigned n = in->imm2 == 1 ? 1 : in->imm2 == 2 ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm;
+	n &= sz == 8 ? 63 : 31;
+	int st = emu_rd_rm(e, in, sz, &a, &la);
+	if (st || !n)
+		return st;
+	r = op < 4 ? rot(e, op, a, n, sz) : shift(e, op, a, n, sz);
+	st = emu_wr_rm(e, in, sz, la, a, r, false);
+	if (st) {
+		e->cpu.lf_res = fr;
+		e->cpu.lf_aux = fa;
+	}
+	return st;
+}
+
+/* SHLD/SHRD (0F A4/A5/AC/AD): ext 0 = left; count imm8 or CL. For 16-bit
+ * operands with counts above 16 the SDM leaves the result undefined; this
+ * shifts the 32-bit concatenation dst:src (or src:dst). */
+EMU_H(emu_op_shd)
+{
+	unsigned sz = in->osz, bits = sz * 8, cf;
+	u64 a, la, r, fr = e->cpu.lf_res, fa = e->cpu.lf_aux, m = emu_mask(sz);
+	unsigned n = (unsigned)(in->imm2 == 2 ? e->cpu.gpr[EMU_RCX] : in->imm);
+	u64 s = emu_rreg(e, in->reg, sz);
+	n &= sz == 8 ? 63 : 31;
+	int st = emu_rd_rm(e, in, sz, &a, &la);
+	if (st || !n)
+		return st;
+	if (sz == 2 && in->ext) {
+		u64 w = (s << 16) | a;
+		r = (w >> n) & m;
+		cf = (w >> (n - 1)) & 1;
+	} else if (sz == 2) {
+		u64 w = (a << 16) | s;
+		r = ((w << n) >> 16) & m;
+		cf = ((w << n) >> 32) & 1;
+	} else if (in->ext) {
+		r = ((a >> n) | (s << (bits - n))) & m;
+		cf = (a >> (n - 1)) & 1;
+	} else {
+		r = ((a << n) | (s >> (bits - n))) & m;
+		cf = (a >> (bits - n)) & 1;
+	}
+	emu_lf_res(e, r, sz, cf, ((r ^ a) >> (bits - 1)) & 1, 0);
+	st = emu_wr_rm(e, in, sz, la, a, r, false);
+	if (st) {
+		e->cpu.lf_res = fr;
+		e->cpu.lf_aux = fa;
+	}
+	return st;
+}

@@ -1,0 +1,339 @@
+/* bits.c - RFLAGS assembly from the lazy-flag words, condition codes, and
+ * the flag/bit instructions: SETcc, CMOVcc, BT/BTS/BTR/BTC, BSF/BSR,
+ * TZCNT/LZCNT/POPCNT, XADD, CMPXCHG, CMPXCHG8B/16B, BSWAP, CBW/CWD families,
+ * CLC/STC/CMC/CLD/STD, LAHF/SAHF (SDM Vol.2 pages of the same names).
+ * CMPXCHG16B is not atomic against other CPUs (no 16-byte CAS here). */
+#include "emu_internal.h"
+
+u64 emu_arith_flags(const struct emu *e)
+{
+	return emu_cf(e) | (emu_pf(e) << 2) | (emu_af(e) << 4) | (emu_zf(e) << 6) |
+	       (emu_sf(e) << 7) | ((u64)emu_of(e) << 11);
+}
+
+/* Encode explicit flags: res gives ZF, correction bits give SF and PF. */
+void emu_set_arith_flags(struct emu *e, u64 f)
+{
+	u64 cf = f & 1, of = (f >> 11) & 1, res = (f & EMU_ZF) ? 0 : 1;
+	e->cpu.lf_res = res;
+	e->cpu.lf_aux = (cf << 63) | ((cf ^ of) << 62) | ((f >> 4) & 1) |
+			(((f >> 7) & 1) << 1) |
+			((((f >> 2) & 1) ^ emu_parity(res)) << 2);
+}
+
+u64 emu_get_rflags(const struct emu *e)
+{
+	return (e->cpu.rflags_sys & ~(u64)EMU_ARITH_FLAGS) | emu_arith_flags(e) | 2;
+}
+
+void emu_set_rflags(struct emu *e, u64 f)
+{
+	e->cpu.rflags_sys = (f & ~(u64)EMU_ARITH_FLAGS) | 2;
+	emu_set_arith_flags(e, f);
+}
+
+bool emu_cond(const struct emu *e, unsigned cc)
+{
+	unsigned r;
+	switch (cc >> 1) {
+	case 0: r = emu_of(e); break;
+	case 1: r = emu_cf(e); break;
+	case 2: r = emu_zf(e); break;
+	case 3: r = emu_cf(e) | emu_zf(e); break;
+	case 4: r = emu_sf(e); break;
+	case 5: r = emu_pf(e); break;
+	case 6: r = emu_sf(e) ^ emu_of(e); break;
+	default: r = emu_zf(e) | (emu_sf(e) ^ emu_of(e)); break;
+	}
+	return r ^ (cc & 1);
+}
+
+static void set_cf_zf(struct emu *e, int cf, int zf)
+{
+	u64 f = emu_arith_flags(e);
+	if (cf >= 0)
+		f = (f & ~(u64)EMU_CF) | (u64)cf;
+	if (zf >= 0)
+		f = (f & ~(u64)EMU_ZF) | (zf ? EMU_ZF : 0);
+	emu_set_arith_flags(e, f);
+}
+
+EMU_H(emu_op_setcc)
+{
+	u64 la = 0;
+	if (in->flags & EMU_I_MEM)
+		la = emu_ea(e, in);
+	return emu_wr_rm(e, in, 1, la, 0, emu_cond(e, in->ext), false);
+}
+
+/* CMOVcc: the source is read (and may fault) even when the condition is
+ * false; a 32-bit destination is zero-extended either way. */
+EMU_H(emu_op_cmovcc)
+{
+	u64 v, la;
+	int st = emu_rd_rm(e, in, in->osz, &v, &la);
+	if (st)
+		return st;
+	if (!emu_cond(e, in->ext))
+		v = emu_rreg(e, in->reg, in->osz);
+	emu_wreg(e, in->reg, in->osz, v);
+	return 0;
+}
+
+/* BT family on a bit base and an offset. ext: 0 BT, 1 BTS, 2 BTR, 3 BTC.
+ * CF = the bit; OF/SF/AF/PF are left unchanged (SDM: undefined). */
+static int bt_common(struct emu *e, const struct emu_insn *in, u64 la, u64 a,
+		     unsigned bit)
+{
+	unsigned sz = in->osz;
+	u64 m = 1ull << bit, r = a;
+	switch (in->ext) {
+	case 1: r = a | m; break;
+	case 2: r = a & ~m; break;
+	case 3: r = a ^ m; break;
+	}
+	if (in->ext) {
+		int st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK);
+		if (st)
+			return st;
+	}
+	set_cf_zf(e, (a >> bit) & 1, -1);
+	return 0;
+}
+
+/* BT Ev,Gv: with a memory base the signed offset selects the operand-sized
+ * word at ea + osz * (offset >> log2(bits)) (SDM "BT", bit string). */
+EMU_H(emu_op_bt)
+{
+	unsigned sz = in->osz, bits = sz * 8;
+	u64 off = emu_rreg(e, in->reg, sz), a, la;
+	if (in->flags & EMU_I_MEM) {
+		i64 so = (i64)emu_sx(off, sz);
+		la = emu_ea(e, in) + (u64)((so >> (bits == 16 ? 4 : bits == 32 ? 5 : 6)) * (i64)sz);
+		if (in->asz == 4)
+			la = (u32)(la - emu_seg(e, in)) + emu_seg(e, in);
+		int st = emu_read(e, la, sz, &a, in->flags & EMU_I_SS);
+		if (st)
+			return st;
+	} else {
+		a = emu_rreg(e, in->rm, sz);
+		la = 0;
+	}
+	return bt_common(e, in, la, a, (unsigned)(off & (bits - 1)));
+}
+
+EMU_H(emu_op_bt_imm)
+{
+	u64 a, la;
+	int st = emu_rd_rm(e, in, in->osz, &a, &la);
+	if (st)
+		return st;
+	return bt_common(e, in, la, a, (unsigned)(in->imm & (in->osz * 8 - 1)));
+}
+
+/* BSF/BSR: ZF = (source == 0); the destination is left unchanged then
+ * (what both Intel and AMD do; the SDM says undefined). */
+EMU_H(emu_op_tzcnt_bsf)
+{
+	unsigned sz = in->osz;
+	u64 v, la;
+	int st = emu_rd_rm(e, in, sz, &v, &la);
+	if (st)
+		return st;
+	if (in->flags & EMU_I_REP) { /* TZCNT: CF = (src == 0), ZF = (dst == 0) */
+		u64 n = v ? (u64)__builtin_ctzll(v) : sz * 8;
+		emu_wreg(e, in->reg, sz, n);
+		set_cf_zf(e, v == 0, n == 0);
+		return 0;
+	}
+	if (v)
+		emu_wreg(e, in->reg, sz, (u64)__builtin_ctzll(v));
+	set_cf_zf(e, -1, v == 0);
+	return 0;
+}
+
+EMU_H(emu_op_lzcnt_bsr)
+{
+	unsigned sz = in->osz;
+	u64 v, la;
+	int st = emu_rd_rm(e, in, sz, &v, &la);
+	if (st)
+		return st;
+	unsigned msb = v ? 63u - (unsigned)__builtin_clzll(v) : 0;
+	if (in->flags & EMU_I_REP) { /* LZCNT */
+		u64 n = v ? sz * 8 - 1 - msb : sz * 8;
+		emu_wreg(e, in->reg, sz, n);
+		set_cf_zf(e, v == 0, n == 0);
+		return 0;
+	}
+	if (v)
+		emu_wreg(e, in->reg, sz, msb);
+	set_cf_zf(e, -1, v == 0);
+	return 0;
+}
+
+static u64 popcount(u64 v)
+{
+	v = v - ((v >> 1) & 0x5555555555555555ull);
+	v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+	v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (v * 0x0101010101010101ull) >> 56;
+}
+
+/* POPCNT (F3 0F B8): all flags cleared but ZF = (src == 0). No F3: #UD. */
+EMU_H(emu_op_popcnt)
+{
+	u64 v, la;
+	if (!(in->flags & EMU_I_REP))
+		return emu_raise(e, EMU_EXC_UD, false, 0);
+	int st = emu_rd_rm(e, in, in->osz, &v, &la);
+	if (st)
+		return st;
+	emu_wreg(e, in->reg, in->osz, popcount(v));
+	emu_set_arith_flags(e, v ? 0 : EMU_ZF);
+	return 0;
+}
+
+/* XADD: TEMP = SRC + DEST; SRC = DEST; DEST = TEMP (DEST written last). */
+EMU_H(emu_op_xadd)
+{
+	unsigned sz = in->osz, rg = emu_regreg(in, sz);
+	u64 a, la, fr = e->cpu.lf_res, fa = e->cpu.lf_aux;
+	int st = emu_rd_rm(e, in, sz, &a, &la);
+	if (st)
+		return st;
+	u64 b = emu_rreg(e, rg, sz), r = (a + b) & emu_mask(sz);
+	emu_lf_add(e, a, b, r, sz);
+	if (in->flags & EMU_I_MEM) {
+		st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK);
+		if (st) {
+			e->cpu.lf_res = fr;
+			e->cpu.lf_aux = fa;
+			return st;
+		}
+		emu_wreg(e, rg, sz, a);
+		return 0;
+	}
+	emu_wreg(e, rg, sz, a);
+	emu_wreg(e, emu_rmreg(in, sz), sz, r);
+	return 0;
+}
+
+/* CMPXCHG: flags of CMP accumulator,DEST. Equal: DEST = SRC. Otherwise the
+ * accumulator = DEST and memory is written back with its old value. */
+EMU_H(emu_op_cmpxchg)
+{
+	unsigned sz = in->osz;
+	u64 a, la, fr = e->cpu.lf_res, fa = e->cpu.lf_aux;
+	int st = emu_rd_rm(e, in, sz, &a, &la);
+	if (st)
+		return st;
+	u64 acc = emu_rreg(e, EMU_RAX, sz);
+	emu_lf_sub(e, acc, a, (acc - a) & emu_mask(sz), sz);
+	bool eq = acc == a;
+	u64 nv = eq ? emu_rreg(e, emu_regreg(in, sz), sz) : a;
+	if ((in->flags & EMU_I_MEM) || eq)
+		st = emu_wr_rm(e, in, sz, la, a, nv, in->flags & EMU_I_LOCK);
+	if (st) {
+		e->cpu.lf_res = fr;
+		e->cpu.lf_aux = fa;
+		return st;
+	}
+	if (!eq)
+		emu_wreg(e, EMU_RAX, sz, a);
+	return 0;
+}
+
+/* CMPXCHG8B/16B (0F C7 /1): only ZF changes; 16B needs 16-byte alignment. */
+EMU_H(emu_op_cmpxchg8b)
+{
+	unsigned h = (in->flags & EMU_I_REXW) ? 8 : 4;
+	u64 la = emu_ea(e, in), lo, hi;
+	bool ss = in->flags & EMU_I_SS;
+	if (h == 8 && (la & 15))
+		return emu_raise(e, EMU_EXC_GP, true, 0);
+	int st = emu_read(e, la, h, &lo, ss);
+	if (!st)
+		st = emu_read(e, la + h, h, &hi, ss);
+	if (st)
+		return st;
+	bool eq = lo == emu_rreg(e, EMU_RAX, h) && hi == emu_rreg(e, EMU_RDX, h);
+	u64 nlo = eq ? emu_rreg(e, EMU_RBX, h) : lo, nhi = eq ? emu_rreg(e, EMU_RCX, h) : hi;
+	if (h == 4) {
+		st = emu_wr_rm(e, in, 8, la, lo | hi << 32, nlo | nhi << 32,
+			       in->flags & EMU_I_LOCK);
+	} else {
+		st = emu_write(e, la, 8, nlo, ss);
+		if (!st)
+			st = emu_write(e, la + 8, 8, nhi, ss);
+	}
+	if (st)
+		return st;
+	if (!eq) {
+		emu_wreg(e, EMU_RAX, h, lo);
+		emu_wreg(e, EMU_RDX, h, hi);
+	}
+	set_cf_zf(e, -1, eq);
+	return 0;
+}
+
+/* BSWAP: 16-bit operand size is undefined in the SDM; we clear the word. */
+EMU_H(emu_op_bswap)
+{
+	u64 v = e->cpu.gpr[in->reg];
+	if (in->osz == 8)
+		e->cpu.gpr[in->reg] = __builtin_bswap64(v);
+	else if (in->osz == 4)
+		e->cpu.gpr[in->reg] = __builtin_bswap32((u32)v);
+	else
+		emu_wreg(e, in->reg, 2, 0);
+	return 0;
+}
+
+/* CBW/CWDE/CDQE: sign-extend the lower half of rAX into rAX. */
+EMU_H(emu_op_cbw)
+{
+	unsigned h = in->osz / 2;
+	emu_wreg(e, EMU_RAX, in->osz, emu_sx(emu_rreg(e, EMU_RAX, h), h));
+	return 0;
+}
+
+/* CWD/CDQ/CQO: rDX = sign of rAX. */
+EMU_H(emu_op_cwd)
+{
+	unsigned sz = in->osz;
+	u64 s = emu_sx(emu_rreg(e, EMU_RAX, sz), sz) >> 63;
+	emu_wreg(e, EMU_RDX, sz, s ? ~0ull : 0);
+	return 0;
+}
+
+/* CMC, CLC, STC, CLD, STD (ext 0..4). CF lives in lf_aux bits 63/62. */
+EMU_H(emu_op_flagop)
+{
+	unsigned cf = emu_cf(e);
+	switch (in->ext) {
+	case 0: e->cpu.lf_aux ^= 3ull << 62; break;
+	case 1: if (cf) e->cpu.lf_aux ^= 3ull << 62; break;
+	case 2: if (!cf) e->cpu.lf_aux ^= 3ull << 62; break;
+	case 3: e->cpu.rflags_sys &= ~(u64)EMU_DF; break;
+	default: e->cpu.rflags_sys |= EMU_DF; break;
+	}
+	return 0;
+}
+
+/* LAHF: AH = SF:ZF:0:AF:0:PF:1:CF. */
+EMU_H(emu_op_lahf)
+{
+	emu_wreg(e, 0x10, 1, (emu_arith_flags(e) & 0xd5) | 2);
+	(void)in;
+	return 0;
+}
+
+/* SAHF: SF, ZF, AF, PF, CF from AH; OF kept. */
+EMU_H(emu_op_sahf)
+{
+	u64 f = emu_arith_flags(e) & EMU_OF;
+	emu_set_arith_flags(e, f | (emu_rreg(e, 0x10, 1) & 0xd5));
+	(void)in;
+	return 0;
+}
