@@ -385,6 +385,15 @@ static u64 shift(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
 	return r;
 }
 
+/* A zero count leaves flags and memory alone, but a 32-bit register
+ * destination is still written, i.e. zero-extended (observed on hardware). */
+static int count0(struct emu *e, const struct emu_insn *in, u64 a)
+{
+	if (!(in->flags & EMU_I_MEM) && in->osz == 4)
+		emu_wreg(e, in->rm, 4, a);
+	return 0;
+}
+
 /* Group 2 (C0/C1/D0-D3): count from imm8, 1 or CL (insn.imm2 = 0/1/2),
  * masked to 5 bits (6 with REX.W). A zero count changes nothing. */
 EMU_H(emu_op_shift)
@@ -395,7 +404,7 @@ EMU_H(emu_op_shift)
 	n &= sz == 8 ? 63 : 31;
 	int st = emu_rd_rm(e, in, sz, &a, &la);
 	if (st || !n)
-		return st;
+		return st ? st : count0(e, in, a);
 	r = op < 4 ? rot(e, op, a, n, sz) : shift(e, op, a, n, sz);
 	st = emu_wr_rm(e, in, sz, la, a, r, false);
 	if (st) {
@@ -417,7 +426,7 @@ EMU_H(emu_op_shd)
 	n &= sz == 8 ? 63 : 31;
 	int st = emu_rd_rm(e, in, sz, &a, &la);
 	if (st || !n)
-		return st;
+		return st ? st : count0(e, in, a);
 	if (sz == 2 && in->ext) {
 		u64 w = (s << 16) | a;
 		r = (w >> n) & m;

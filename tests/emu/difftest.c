@@ -1,0 +1,301 @@
+/* difftest.c - differential test of the emulator against the host CPU.
+ * Each generated sequence runs natively (in this process, on a fixed RWX
+ * code page between a generated prologue/epilogue, faults caught with
+ * SIGSEGV/SIGFPE/SIGBUS/SIGILL handlers on an alternate stack) and in the
+ * emulator on a copy of the sandbox. GPRs, RIP, defined RFLAGS bits, the
+ * fault vector and the sandbox bytes must match.
+ * usage: difftest [-n N] [-s SEED] [-i FIRST] [-v] */
+#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "../../emulator/emu.h"
+#include "gen.h"
+
+#define CTX_BASE 0x30000000ull
+struct ctx {
+	u64 in[16], out[16], in_flags, out_flags, host[8], scratch_sp;
+};
+static struct ctx *ctx = (struct ctx *)CTX_BASE;
+static u8 *sandbox = (u8 *)SANDBOX_BASE, *code = (u8 *)CODE_BASE;
+static u8 emu_mem[SANDBOX_SIZE], init_mem[SANDBOX_SIZE];
+static unsigned prologue_len;
+
+static sigjmp_buf jb;
+static volatile int fault_sig;
+static u64 f_gpr[16], f_rip, f_flags, f_trap;
+
+static const int greg_of[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+				REG_RSI, REG_RDI, REG_R8, REG_R9, REG_R10, REG_R11,
+				REG_R12, REG_R13, REG_R14, REG_R15};
+
+static void on_sig(int sig, siginfo_t *si, void *uc_)
+{
+	ucontext_t *uc = uc_;
+	(void)si;
+	for (int i = 0; i < 16; i++)
+		f_gpr[i] = (u64)uc->uc_mcontext.gregs[greg_of[i]];
+	f_rip = (u64)uc->uc_mcontext.gregs[REG_RIP];
+	f_flags = (u64)uc->uc_mcontext.gregs[REG_EFL];
+	f_trap = (u64)uc->uc_mcontext.gregs[REG_TRAPNO];
+	fault_sig = sig;
+	siglongjmp(jb, 1);
+}
+
+static unsigned put(u8 *p, unsigned at, const u8 *b, unsigned n)
+{
+	memcpy(p + at, b, n);
+	return at + n;
+}
+
+/* mov [abs32], r64 (store=1) or mov r64, [abs32] */
+static unsigned mov_abs(u8 *p, unsigned at, int r, u64 addr, int store)
+{
+	u8 b[8] = {(u8)(0x48 | (r >= 8 ? 4 : 0)), store ? 0x89 : 0x8b,
+		   (u8)(0x04 | (r & 7) << 3), 0x25};
+	uint32_t a = (uint32_t)addr;
+	memcpy(b + 4, &a, 4);
+	return put(p, at, b, 8);
+}
+
+#define OFF(f) (CTX_BASE + offsetof(struct ctx, f))
+
+static void build_prologue(void)
+{
+	static const int hs[7] = {3, 5, 12, 13, 14, 15, 4};
+	unsigned at = 0;
+	for (int i = 0; i < 7; i++)
+		at = mov_abs(code, at, hs[i], OFF(host) + 8 * i, 1);
+	at = mov_abs(code, at, 4, OFF(scratch_sp), 0);
+	u8 pushf_in[7] = {0xff, 0x34, 0x25};
+	uint32_t a = (uint32_t)OFF(in_flags);
+	memcpy(pushf_in + 3, &a, 4);
+	at = put(code, at, pushf_in, 7);
+	code[at++] = 0x9d; /* popfq */
+	for (int r = 0; r < 16; r++)
+		at = mov_abs(code, at, r, OFF(in) + 8 * r, 0);
+	prologue_len = at;
+}
+
+/* Epilogue after the test code at offset `at` (relative to the test start). */
+static void build_epilogue(unsigned at)
+{
+	static const int hs[7] = {3, 5, 12, 13, 14, 15, 4};
+	u8 *p = code + prologue_len;
+	for (int r = 0; r < 16; r++)
+		at = mov_abs(p, at, r, OFF(out) + 8 * r, 1);
+	at = mov_abs(p, at, 4, OFF(scratch_sp), 0);
+	p[at++] = 0x9c; /* pushfq */
+	p[at++] = 0x58; /* pop rax */
+	at = mov_abs(p, at, 0, OFF(out_flags), 1);
+	p[at++] = 0xfc; /* cld */
+	for (int i = 0; i < 7; i++)
+		at = mov_abs(p, at, hs[i], OFF(host) + 8 * i, 0);
+	p[at++] = 0xc3;
+}
+
+static void *map_fixed(u64 addr, size_t len, int prot)
+{
+	void *p = mmap((void *)addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != (void *)addr) {
+		perror("mmap");
+		exit(2);
+	}
+	return p;
+}
+
+static void setup(void)
+{
+	static u8 altstack[65536];
+	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+	struct sigaction sa;
+	map_fixed(SANDBOX_BASE, SANDBOX_SIZE, PROT_READ | PROT_WRITE);
+	map_fixed(CODE_BASE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
+	map_fixed(CTX_BASE, 0x4000, PROT_READ | PROT_WRITE);
+	ctx->scratch_sp = CTX_BASE + 0x3ff0;
+	sigaltstack(&ss, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sig;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigaction(SIGSEGV, &sa, 0);
+	sigaction(SIGBUS, &sa, 0);
+	sigaction(SIGFPE, &sa, 0);
+	sigaction(SIGILL, &sa, 0);
+	if (syscall(SYS_arch_prctl, ARCH_SET_GS, GS_BASE_VAL)) {
+		perror("arch_prctl");
+		exit(2);
+	}
+	build_prologue();
+}
+
+/* ---- emulator memory: sandbox copy + read-only code page ---- */
+static u8 *translate(u64 la, u32 kind)
+{
+	if (la - SANDBOX_BASE < SANDBOX_SIZE)
+		return (kind & EMU_ACC_FETCH) ? 0 : emu_mem + (la - SANDBOX_BASE);
+	if (la - CODE_BASE < CODE_SIZE && !(kind & EMU_ACC_WRITE))
+		return code + (la - CODE_BASE);
+	return 0;
+}
+
+static u8 *cb_map(void *c, u64 page, u32 kind)
+{
+	(void)c;
+	return translate(page, kind);
+}
+
+static int cb_access(void *c, u64 la, void *buf, u32 size, u32 kind, struct emu_fault *f)
+{
+	(void)c;
+	for (u32 i = 0; i < size; i++) {
+		if (!translate(la + i, kind)) {
+			f->vector = EMU_EXC_PF;
+			f->has_error = true;
+			f->error_code = 4 | ((kind & EMU_ACC_WRITE) ? 2 : 0) | ((kind & EMU_ACC_FETCH) ? 16 : 0);
+			f->cr2 = la + i;
+			return -1;
+		}
+	}
+	for (u32 i = 0; i < size; i++) {
+		u8 *p = translate(la + i, kind);
+		if (kind & EMU_ACC_WRITE)
+			*p = ((u8 *)buf)[i];
+		else
+			((u8 *)buf)[i] = *p;
+	}
+	return 0;
+}
+
+static const struct emu_mem_ops ops_fast = {cb_access, cb_map};
+static const struct emu_mem_ops ops_slow = {cb_access, 0};
+static struct emu em;
+static struct gen_seq seq;
+static int verbose;
+
+static void dump(const char *what, u64 idx)
+{
+	fprintf(stderr, "%s in sequence %llu:", what, (unsigned long long)idx);
+	for (unsigned i = 0; i < seq.n; i++) {
+		fprintf(stderr, "\n  %3u:", seq.off[i]);
+		for (unsigned k = seq.off[i]; k < seq.off[i + 1]; k++)
+			fprintf(stderr, " %02x", seq.code[k]);
+	}
+	fprintf(stderr, "\n");
+}
+
+static int insn_at(u64 rip)
+{
+	u64 t = CODE_BASE + prologue_len;
+	for (unsigned i = 0; i <= seq.n; i++)
+		if (t + seq.off[i] == rip)
+			return (int)i;
+	return -1;
+}
+
+/* Run sequence idx both ways; returns 0 when they agree. */
+static int one(u64 seed, u64 idx)
+{
+	u64 ms = seed ^ (idx * 0x9e3779b97f4a7c15ull), t0 = CODE_BASE + prologue_len;
+	gen_sequence(&seq, seed, idx);
+	for (unsigned i = 0; i < SANDBOX_SIZE; i += 8) {
+		u64 v = gen_rand(&ms);
+		memcpy(init_mem + i, &v, 8);
+	}
+	for (u64 a = seq.gpr[5]; a < SANDBOX_BASE + 0x3f00; a += 0x40) { /* RBP chain */
+		u64 nx = a + 0x40;
+		memcpy(init_mem + (a - SANDBOX_BASE), &nx, 8);
+	}
+	memcpy(sandbox, init_mem, SANDBOX_SIZE);
+	memcpy(emu_mem, init_mem, SANDBOX_SIZE);
+	memcpy(code + prologue_len, seq.code, seq.len);
+	build_epilogue(seq.len);
+	memcpy(ctx->in, seq.gpr, sizeof(seq.gpr));
+	ctx->in_flags = seq.rflags;
+	fault_sig = 0;
+	if (!sigsetjmp(jb, 0))
+		((void (*)(void))code)();
+
+	emu_init(&em, (idx & 3) == 3 ? &ops_slow : &ops_fast, 0);
+	memcpy(em.cpu.gpr, seq.gpr, sizeof(seq.gpr));
+	em.cpu.rip = t0;
+	em.cpu.cpl = 3;
+	em.cpu.gs_base = GS_BASE_VAL;
+	emu_set_rflags(&em, seq.rflags);
+	struct emu_result r = emu_run(&em, t0, t0 + seq.len, 100000);
+
+	const u64 *ngpr = fault_sig ? f_gpr : ctx->out;
+	u64 nrip = fault_sig ? f_rip : t0 + seq.len, nfl = fault_sig ? f_flags : ctx->out_flags;
+	int at = insn_at(nrip), bad = 0;
+	uint32_t mask = (uint32_t)(0x8d5 | 0x400) & ~(at >= 0 ? seq.undef[at] : 0u);
+	if (fault_sig && (r.reason != EMU_STOP_FAULT || r.fault.vector != f_trap)) {
+		fprintf(stderr, "fault mismatch: native sig %d trap %llu, emu %s vec %u\n", fault_sig,
+			(unsigned long long)f_trap, emu_stop_name(r.reason), r.fault.vector);
+		bad = 1;
+	}
+	if (!fault_sig && r.reason != EMU_STOP_LEFT_REGION) {
+		fprintf(stderr, "emu stopped: %s exit %s vec %u len %u\n", emu_stop_name(r.reason),
+			emu_exit_name(r.exit), r.fault.vector, r.len);
+		bad = 1;
+	}
+	if (em.cpu.rip != nrip) {
+		fprintf(stderr, "rip: native +%lld emu +%lld\n", (long long)(nrip - t0), (long long)(em.cpu.rip - t0));
+		bad = 1;
+	}
+	for (int i = 0; i < 16; i++)
+		if (ngpr[i] != em.cpu.gpr[i]) {
+			fprintf(stderr, "gpr%d: native %016llx emu %016llx\n", i,
+				(unsigned long long)ngpr[i], (unsigned long long)em.cpu.gpr[i]);
+			bad = 1;
+		}
+	u64 ef = emu_get_rflags(&em);
+	if ((ef ^ nfl) & mask) {
+		fprintf(stderr, "rflags: native %04llx emu %04llx mask %04x\n",
+			(unsigned long long)nfl, (unsigned long long)ef, mask);
+		bad = 1;
+	}
+	for (unsigned i = 0; i < SANDBOX_SIZE; i++)
+		if (sandbox[i] != emu_mem[i]) {
+			fprintf(stderr, "mem +%#x: native %02x emu %02x\n", i, sandbox[i], emu_mem[i]);
+			bad = 1;
+			break;
+		}
+	if (bad || verbose)
+		dump(bad ? "DIVERGENCE" : "ok", idx);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	u64 n = 10000, seed = 1, first = 0, bad = 0, faults = 0;
+	int opt;
+	while ((opt = getopt(argc, argv, "n:s:i:v")) != -1) {
+		if (opt == 'n') n = strtoull(optarg, 0, 0);
+		else if (opt == 's') seed = strtoull(optarg, 0, 0);
+		else if (opt == 'i') first = strtoull(optarg, 0, 0);
+		else verbose = 1;
+	}
+	setup();
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (u64 i = first; i < first + n; i++) {
+		bad += one(seed, i) != 0;
+		faults += fault_sig != 0;
+		if (bad >= 20)
+			break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+	printf("difftest: seed %llu, %llu sequences from %llu, %llu divergences, %llu native faults, %.1f s\n",
+	       (unsigned long long)seed, (unsigned long long)n, (unsigned long long)first,
+	       (unsigned long long)bad, (unsigned long long)faults, s);
+	return bad != 0;
+}
