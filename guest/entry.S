@@ -1,0 +1,199 @@
+/* entry.S: the guest's entry point, its stacks, the exception vectors, setjmp/longjmp for
+ * guest_catch(), and the ring-3 round trip (IRETQ down, INT 0x80 back up). Everything else is
+ * C; nothing here touches I/O ports or makes hypercalls. */
+#define GUEST_KCS 0x08
+#define GUEST_KDS 0x10
+#define GUEST_UDS (0x18 | 3)
+#define GUEST_UCS (0x20 | 3)
+
+/* Entered per the boot contract in vmm/hypercall.h: 64-bit, CPL 0, RDI = boot info GPA, on
+ * the hypervisor's boot stack below 1 MiB, which we leave at once. */
+	.section .text.entry, "ax"
+	.globl _start
+_start:
+	mov %rdi, %r12                  /* keep the boot info GPA (callee-saved register) */
+	lea __bss_start(%rip), %rdi     /* zero .bss: our stacks and page tables live there */
+	lea _end(%rip), %rcx
+	sub %rdi, %rcx
+	xor %eax, %eax
+	cld
+	rep stosb
+	lea guest_stack_top(%rip), %rsp /* our own stack */
+	xor %ebp, %ebp                  /* end of the frame-pointer chain */
+	mov %r12, %rdi
+	call guest_main                 /* does not return */
+1:	hlt
+	jmp 1b
+
+	.text
+	.macro VEC n, has_err
+vec\n:
+	.if \has_err == 0
+	pushq $0                        /* no CPU error code: push a dummy */
+	.endif
+	pushq $\n                       /* vector number */
+	jmp trap_common
+	.endm
+
+	/* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30 (SDM "Exception and
+	 * Interrupt Reference"). */
+	VEC 0,0; VEC 1,0; VEC 2,0; VEC 3,0; VEC 4,0; VEC 5,0; VEC 6,0; VEC 7,0
+	VEC 8,1; VEC 9,0; VEC 10,1; VEC 11,1; VEC 12,1; VEC 13,1; VEC 14,1; VEC 15,0
+	VEC 16,0; VEC 17,1; VEC 18,0; VEC 19,0; VEC 20,0; VEC 21,1; VEC 22,0; VEC 23,0
+	VEC 24,0; VEC 25,0; VEC 26,0; VEC 27,0; VEC 28,0; VEC 29,1; VEC 30,1; VEC 31,0
+
+trap_common:
+	push %rax                       /* save GPRs in struct guest_frame order (reversed) */
+	push %rbx
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %rbp
+	push %r8
+	push %r9
+	push %r10
+	push %r11
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, %rdi                  /* guest_trap(struct guest_frame *) */
+	mov %rsp, %rbx                  /* rbx is callee-saved: remember the frame */
+	and $-16, %rsp                  /* SysV ABI: 16-byte aligned stack at the call */
+	call guest_trap
+	mov %rbx, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %r11
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rbp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %rbx
+	pop %rax
+	add $16, %rsp                   /* drop vector and error code */
+	iretq
+
+	.section .rodata
+	.balign 8
+	.globl guest_vectors
+guest_vectors:
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad vec\n
+	.endr
+
+/* int guest_setjmp(void *j): save callee-saved registers, stack and return address; returns 0
+ * now and, through guest_longjmp, a second time with a non-zero value. */
+	.text
+	.globl guest_setjmp
+guest_setjmp:
+	mov %rbx, 0(%rdi)
+	mov %rbp, 8(%rdi)
+	mov %r12, 16(%rdi)
+	mov %r13, 24(%rdi)
+	mov %r14, 32(%rdi)
+	mov %r15, 40(%rdi)
+	lea 8(%rsp), %rax               /* the caller's RSP after we return */
+	mov %rax, 48(%rdi)
+	mov (%rsp), %rax                /* our return address */
+	mov %rax, 56(%rdi)
+	xor %eax, %eax
+	ret
+
+/* guest_longjmp(void *j, int val): entered by IRETQ from guest_trap() with RDI, RSI set. */
+	.globl guest_longjmp
+guest_longjmp:
+	mov $GUEST_KDS, %ecx            /* a fault at CPL 3 left null data segments: reload */
+	mov %ecx, %ds
+	mov %ecx, %es
+	mov 0(%rdi), %rbx
+	mov 8(%rdi), %rbp
+	mov 16(%rdi), %r12
+	mov 24(%rdi), %r13
+	mov 32(%rdi), %r14
+	mov 40(%rdi), %r15
+	mov 48(%rdi), %rsp
+	mov %esi, %eax
+	jmp *56(%rdi)
+
+/* u64 guest_user_call(fn, arg, stack_top): run fn(arg) at CPL 3 and return its result. IRETQ
+ * to a lower privilege level pops SS:RSP too (SDM "IRET/IRETD/IRETQ"); the way back is
+ * INT 0x80 through a DPL 3 gate, which switches to TSS.RSP0 (SDM "Stack Switching in IA-32e
+ * Mode"). Not reentrant. */
+	.globl guest_user_call
+guest_user_call:
+	push %rbx                       /* callee-saved registers, restored by the way back */
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, user_saved_rsp(%rip)
+	mov %rdi, %rax                  /* the trampoline wants fn in RSI, arg in RDI */
+	mov %rsi, %rdi
+	mov %rax, %rsi
+	pushq $GUEST_UDS                /* SS */
+	pushq %rdx                      /* RSP: the user stack */
+	pushq $0x2                      /* RFLAGS: IF=0, IOPL=0 (ring 3 may not do port I/O) */
+	pushq $GUEST_UCS                /* CS: 64-bit user code, RPL 3 */
+	lea user_trampoline(%rip), %rax
+	push %rax                       /* RIP */
+	iretq
+
+/* Vector 0x80, DPL 3: the end of a guest_user_call (RAX = fn's result). */
+	.globl guest_user_vector
+guest_user_vector:
+	testb $3, 8(%rsp)               /* CS of the interrupted code: its RPL is its CPL */
+	jz 1f
+	mov user_saved_rsp(%rip), %rsp  /* drop the interrupt frame: back on the caller's stack */
+	mov $GUEST_KDS, %ecx            /* IRETQ to CPL 3 nulled DS/ES (DPL 0 data) */
+	mov %ecx, %ds
+	mov %ecx, %es
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
+	ret                             /* guest_user_call returns RAX */
+1:	pushq $0                        /* INT 0x80 at CPL 0 is a bug: report it as a trap */
+	pushq $0x80
+	jmp trap_common
+
+/* Runs at CPL 3: call fn(arg), then go back up with its result in RAX. */
+	.section .utext, "ax"
+user_trampoline:
+	call *%rsi
+	int $0x80
+	ud2                             /* not reached */
+
+	.section .udata, "aw"
+	.balign 4096
+guest_user_stack:
+	.skip 8192
+	.globl guest_user_stack_top
+guest_user_stack_top:
+
+	.bss
+	.balign 4096
+	.skip 16384
+	.globl guest_stack_top
+guest_stack_top:                        /* the guest's CPL 0 stack */
+	.skip 8192
+	.globl guest_rsp0_top
+guest_rsp0_top:                         /* TSS.RSP0: CPL 3 -> 0 transitions */
+	.skip 4096
+	.globl guest_df_top
+guest_df_top:                           /* TSS.IST1: #DF, survives a blown stack */
+	.balign 8
+user_saved_rsp:
+	.quad 0
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,26 @@
+# guest.mk: builds the guest kernel $(GUEST_ELF), which the hypervisor loads from a GRUB module.
+# Included by the top-level Makefile (BUILD, CC, LD, KERNEL_CFLAGS come from there).
+GUEST_ELF := $(BUILD)/guest.elf
+GUEST_SRCS := $(wildcard guest/*.c)
+GUEST_ASM := $(wildcard guest/*.S)
+GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest-obj/%.o,$(GUEST_ASM) $(GUEST_SRCS))
+# Ring-3 code lives in its own section: keep GCC from moving cold blocks out of it or
+# reaching into .rodata for jump and lookup tables.
+GUEST_CFLAGS = $(KERNEL_CFLAGS) -fno-reorder-blocks-and-partition -fno-jump-tables \
+	-fno-tree-switch-conversion
+GUEST_ASFLAGS := -g -MMD -MP
+GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T guest/guest.ld
+
+$(BUILD)/guest-obj/%.c.o: guest/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/guest-obj/%.S.o: guest/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_ASFLAGS) -c $< -o $@
+
+$(GUEST_ELF): $(GUEST_OBJS) guest/guest.ld
+	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_OBJS)
+	@size $@ | tail -1 | awk '{printf "guest.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
+
+-include $(GUEST_OBJS:.o=.d)

@@ -1,0 +1,71 @@
+/* main.c: the guest's init sequence and its scenario table. guest_main() checks the boot
+ * info, builds its own platform (GDT/TSS/IDT, page tables), runs the one scenario the
+ * hypervisor named in bi->scenario, and ends the run with HC_EXIT(0). Exit statuses:
+ * 0 done, 2 unknown scenario, 3 bad boot info magic, 0xE0 + vector unexpected exception. */
+#include "guest.h"
+
+struct scenario {
+	const char *name;
+	void (*run)(struct hv_boot_info *bi);
+};
+
+/* One line per scenario; docs/guest.md says what each checks. */
+static const struct scenario scenarios[] = {
+	{"hello", scen_hello},
+	{"cpuid", scen_cpuid},
+	{"vmcall", scen_vmcall},
+	{"io", scen_io},
+	{"msr", scen_msr},
+	{"cr", scen_cr},
+	{"vmx_insns", scen_vmx_insns},
+	{"xsetbv", scen_xsetbv},
+	{"triple_fault", scen_triple_fault},
+	{"ept_identity", scen_ept_identity},
+	{"pattern_write", scen_pattern_write},
+	{"pattern_check", scen_pattern_check},
+	{"user_mode", scen_user_mode},
+	{"hypercall_fuzz", scen_hypercall_fuzz},
+	{"vmxoff", scen_vmxoff},
+	{"bench", scen_bench},
+};
+
+struct hv_boot_info *guest_bi;
+
+void guest_exit(u64 status)
+{
+	hc1(HC_EXIT, status);
+	guest_printf("HC_EXIT(%lu) returned\n", status); /* a hypervisor bug: stop here */
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+static const struct scenario *find_scenario(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
+		if (!strcmp(scenarios[i].name, name))
+			return &scenarios[i];
+	return NULL;
+}
+
+void guest_main(struct hv_boot_info *bi)
+{
+	guest_bi = bi;
+	if (bi->magic != HV_BOOT_MAGIC) {
+		guest_printf("bad boot info magic 0x%llx at %p\n", bi->magic, (void *)bi);
+		guest_exit(3);
+	}
+	guest_desc_init();               /* own GDT, TSS, IDT: exceptions are now reported */
+	guest_paging_init(bi->ram_size); /* own page tables: RAM only, image pages by rights */
+	char name[HV_SCENARIO_MAX];
+	memcpy(name, bi->scenario, sizeof(name)); /* bi stays untouched but for out[] */
+	name[sizeof(name) - 1] = '\0';
+	const struct scenario *s = find_scenario(name);
+	if (!s) {
+		guest_printf("unknown scenario \"%s\"\n", name);
+		guest_exit(2);
+	}
+	guest_printf("scenario %s: ram_size=0x%llx arg=0x%llx\n", s->name, bi->ram_size, bi->arg);
+	s->run(bi);
+	guest_printf("scenario %s: done\n", s->name);
+	guest_exit(0);
+}
