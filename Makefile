@@ -17,7 +17,7 @@ KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T kern
 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/suites.c \
 	$(wildcard tests/test_*.c)
-KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S
+KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
 KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_ASM) $(KERNEL_SRCS))
 
 .PHONY: all help clean run debug test test-vm test-host unit coverage bench deps-% FORCE
@@ -36,6 +36,8 @@ help:
 	@echo "Emulator: make emu-unit difftest N=... bench-emu fuzz-emu (see docs/emulator.md)"
 
 -include emulator/emulator.mk
+-include guest/guest.mk
+GUEST_ELF ?=
 
 $(BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -54,12 +56,12 @@ $(BUILD)/tests.cmdline: FORCE
 	@mkdir -p $(BUILD)
 	@echo "$(TESTS)" | cmp -s - $@ || echo "$(TESTS)" > $@
 
-$(BUILD)/hvlab.iso: $(BUILD)/hvlab.elf iso/grub.cfg iso/mkiso.sh
-	iso/mkiso.sh $@ $(BUILD)/hvlab.elf iso/grub.cfg
+$(BUILD)/hvlab.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub.cfg iso/mkiso.sh
+	iso/mkiso.sh $@ $(BUILD)/hvlab.elf iso/grub.cfg $(GUEST_ELF)
 
-$(BUILD)/hvlab-test.iso: $(BUILD)/hvlab.elf iso/grub-test.cfg.in iso/mkiso.sh $(BUILD)/tests.cmdline
+$(BUILD)/hvlab-test.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh $(BUILD)/tests.cmdline
 	sed "s/@TESTS@/$$(cat $(BUILD)/tests.cmdline)/" iso/grub-test.cfg.in > $(BUILD)/grub-test.cfg
-	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test.cfg
+	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test.cfg $(GUEST_ELF)
 
 # The KTAP library's self-test: fails on purpose (used by tests/host/test_runner.py).
 $(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf iso/grub-test.cfg.in iso/mkiso.sh
@@ -85,7 +87,28 @@ test: deps-test
 test-host: unit $(BUILD)/hvlab-selftest.iso
 	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso $(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
 
-unit:
+# Host unit tests of hypervisor logic that needs no VMX (tests/unit/), plus the emulator's.
+UNIT_SRCS := $(wildcard tests/unit/*.c) vmm/ept.c vmm/caps.c kernel/mb2.c
+UNIT_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Wno-format
+$(BUILD)/unit/hvlab-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h vmm/*.h kernel/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(UNIT_CFLAGS) -O1 -o $@ $(UNIT_SRCS)
+$(BUILD)/cov/hvlab-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h vmm/*.h kernel/*.h)
+	@rm -rf $(BUILD)/cov && mkdir -p $(BUILD)/cov
+	cd $(BUILD)/cov && $(HOSTCC) $(UNIT_CFLAGS) -O0 --coverage -o hvlab-unit $(addprefix $(CURDIR)/,$(UNIT_SRCS))
+
+unit: $(BUILD)/unit/hvlab-unit $(if $(filter emu-unit,$(EMU_TARGETS)),emu-unit)
+	$(BUILD)/unit/hvlab-unit
+
+# Coverage of the host-tested code: hvlab's unit tests (and the emulator's, see docs/emulator.md).
+coverage: deps-coverage
+	@$(MAKE) --no-print-directory $(BUILD)/cov/hvlab-unit
+	$(BUILD)/cov/hvlab-unit
+	lcov --quiet --capture --directory $(BUILD)/cov --output-file $(BUILD)/cov/hvlab.info --rc lcov_branch_coverage=1
+	lcov --quiet --extract $(BUILD)/cov/hvlab.info '*/vmm/*' '*/kernel/*' --output-file $(BUILD)/cov/hvlab.info --rc lcov_branch_coverage=1
+	genhtml --quiet --branch-coverage $(BUILD)/cov/hvlab.info --output-directory $(BUILD)/coverage/hvlab
+	@lcov --summary $(BUILD)/cov/hvlab.info --rc lcov_branch_coverage=1 2>&1 | grep -E 'lines|functions|branches'
+	@echo "coverage report: $(BUILD)/coverage/hvlab/index.html"
 
 test-vm: $(BUILD)/hvlab-test.iso
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test \

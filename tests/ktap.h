@@ -13,7 +13,7 @@ struct ktap_suite {
 	const char *name;
 	const struct ktap_case *cases;
 	int ncases;
-	const char *(*skip)(void); /* non-NULL reason: the whole suite is skipped */
+	const char *(*setup)(void); /* prepares the suite; a non-NULL reason skips it whole */
 	void (*fini)(void);        /* runs after the cases (clean-up), may be NULL */
 };
 
@@ -23,6 +23,7 @@ struct ktap_suite {
 	const struct ktap_suite id##_suite = {#id, id##_cases, ARRAY_SIZE(id##_cases), skipfn, finifn}
 
 bool kt_check(bool ok, const char *file, int line, const char *expr);
+bool kt_check_text(bool ok, const char *text);
 bool kt_check_eq(u64 got, u64 want, const char *file, int line, const char *gexpr, const char *wexpr);
 void kt_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kt_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -3,14 +3,34 @@
 #ifndef HVLAB_SUITES_H
 #define HVLAB_SUITES_H
 #include "ktap.h"
+#include "../vmm/vmm.h"
 
 extern const struct ktap_suite boot_suite;
 extern const struct ktap_suite vmx_caps_suite;
 extern const struct ktap_suite vmxon_suite;
+extern const struct ktap_suite guest_boot_suite;
+extern const struct ktap_suite exit_cpuid_suite;
+extern const struct ktap_suite exit_vmcall_suite;
+extern const struct ktap_suite exit_io_suite;
+extern const struct ktap_suite exit_msr_suite;
+extern const struct ktap_suite exit_cr_suite;
+extern const struct ktap_suite exit_vmx_insns_suite;
+extern const struct ktap_suite exit_xsetbv_suite;
+extern const struct ktap_suite triple_fault_suite;
+extern const struct ktap_suite ept_identity_suite;
+extern const struct ktap_suite ept_split_suite;
+extern const struct ktap_suite user_mode_suite;
+extern const struct ktap_suite hypercall_fuzz_suite;
 extern const struct ktap_suite selftest_ktap_suite;
 
 extern const struct ktap_suite *const ktap_suites[];
 extern const int ktap_nsuites;
 void ktap_probe(void);
 const char *skip_unless_vmx(void);
+#define TEST_GUEST_RAM (32UL << 20)
+const char *vmm_setup(void);
+void vmm_fini(void);
+int prepare_scenario(struct vm *vm, const char *scenario, u64 arg);
+enum vm_stop run_prepared(struct vm *vm);
+enum vm_stop run_scenario(struct vm *vm, const char *scenario, u64 arg);
 #endif

@@ -4,6 +4,7 @@
 #define HVLAB_VMM_H
 #include "../kernel/defs.h"
 #include "vmx.h"
+#include "hypercall.h"
 
 /* caps.c: what this CPU's VMX offers, read from CPUID and the capability MSRs */
 struct vmx_ctl {
@@ -52,4 +53,93 @@ void *vmx_alloc_region(const struct vmx_caps *c);
 int vmx_on(void);
 int vmx_off(void);
 bool vmx_is_on(void);
+
+/* ept.c: EPT paging structures (no VMCS access; host-testable) */
+#define EPT_R BIT(0)
+#define EPT_W BIT(1)
+#define EPT_X BIT(2)
+#define EPT_RWX (EPT_R | EPT_W | EPT_X)
+#define EPT_MT_WB (6UL << 3) /* leaf memory type, bits 5:3 */
+#define EPT_LARGE BIT(7)     /* bit 7 in a PDPTE/PDE: maps a 1 GiB/2 MiB page */
+#define EPT_SUPPRESS_VE BIT(63)
+#define EPT_PERM_MASK (EPT_RWX | EPT_SUPPRESS_VE)
+#define VMX_EPTP_MT_WB 6UL
+#define VMX_EPTP_PWL_4 (3UL << 3)
+struct ept {
+	u64 *pml4;
+	u64 tables; /* table pages in use, PML4 included */
+	bool allow_2m, allow_1g;
+};
+int ept_init(struct ept *e, bool allow_2m, bool allow_1g);
+void ept_destroy(struct ept *e);
+u64 ept_eptp(const struct ept *e);
+int ept_map(struct ept *e, u64 gpa, u64 hpa, u64 size, u64 perms);
+u64 *ept_leaf(const struct ept *e, u64 gpa, int *level);
+u64 ept_translate(const struct ept *e, u64 gpa);
+int ept_split(struct ept *e, u64 gpa);
+int ept_split_4k(struct ept *e, u64 gpa);
+
+/* vm.c: one guest with one vCPU: RAM, EPT, VMCS, bitmaps, and the run loop */
+enum vm_stop {
+	VM_RUNNING,
+	VM_STOP_EXIT,         /* HC_EXIT(status) */
+	VM_STOP_HLT,          /* HLT with nothing to wake it */
+	VM_STOP_TRIPLE_FAULT,
+	VM_STOP_EPT_VIOLATION,
+	VM_STOP_EPT_MISCONFIG,
+	VM_STOP_ENTRY_FAILED,
+	VM_STOP_VMXOFF,       /* HC_VMXOFF: VMX is off now */
+	VM_STOP_BAD_GUEST,    /* the guest did something hvlab refuses to emulate */
+	VM_STOP_UNHANDLED,    /* an exit reason with no handler */
+};
+struct vm {
+	u8 *ram; /* host-physical (= hypervisor virtual) address of guest RAM; 2 MiB aligned */
+	u64 ram_size;
+	struct ept ept;
+	void *vmcs, *io_bitmap, *msr_bitmap; /* io_bitmap: A and B, two pages */
+	u64 regs[16];                        /* guest GPRs by x86 number; RSP is GUEST_RSP */
+	u64 cr0_mask, cr4_mask;
+	u16 vpid;
+	bool launched;
+	enum vm_stop stop;
+	u64 exit_status;                     /* HC_EXIT's argument */
+	u64 stop_qual, stop_gpa, stop_gla;   /* for EPT stops */
+	struct hv_exit_stats stats;
+	char line[160];                      /* the guest's console line being assembled */
+	int line_len;
+	bool quiet;                          /* do not print each refused hypercall */
+	void (*check)(bool ok, const char *text); /* HC_CHECK goes here (a KTAP test) */
+};
+const char *vm_stop_str(enum vm_stop s);
+int vm_create(struct vm *vm, u64 ram_size);
+void vm_destroy(struct vm *vm);
+int vm_load_elf(struct vm *vm, const u8 *elf, u64 size, u64 *entry);
+int vm_boot(struct vm *vm, const char *scenario, u64 arg);
+enum vm_stop vm_run(struct vm *vm);
+void *vm_gpa(struct vm *vm, u64 gpa, u64 size);
+struct hv_boot_info *vm_boot_info(struct vm *vm);
+bool guest_module(const u8 **start, u64 *size);
+void vm_print_stats(const struct vm *vm);
+void vm_console_putc(struct vm *vm, char c);
+int vm_invalidate(struct vm *vm);
+
+/* vmcs.c */
+u64 vmcs_read(u64 field);
+void vmcs_write(u64 field, u64 val);
+int vmcs_setup(struct vm *vm);
+void vmcs_guest_reset(struct vm *vm, u64 rip, u64 rsp, u64 cr3);
+
+/* exit.c: the exit dispatcher and handlers */
+const char *exit_reason_str(u32 reason);
+void exit_handle(struct vm *vm, u32 reason);
+void vm_inject(struct vm *vm, u8 vector, bool has_error, u32 error);
+void vm_skip_instruction(struct vm *vm);
+int vm_cpl(void);
+void vm_dump_guest(struct vm *vm);
+
+/* hypercall.c */
+void hypercall_handle(struct vm *vm);
+
+/* vmx_entry.S */
+int vmx_enter(u64 *regs, int launched);
 #endif

@@ -211,4 +211,36 @@ static inline enum vmx_status __vmwrite(u64 field, u64 val)
 			 : "cc");
 	return vmx_status_of(cf, zf);
 }
+
+/* INVEPT / INVVPID types (SDM "INVEPT", "INVVPID"). */
+#define VMX_EPT_EXTENT_CONTEXT 1
+#define VMX_EPT_EXTENT_GLOBAL 2
+#define VMX_VPID_EXTENT_SINGLE_CONTEXT 1
+#define VMX_VPID_EXTENT_ALL_CONTEXT 2
+
+static inline enum vmx_status __invept(u64 type, u64 eptp)
+{
+	struct {
+		u64 eptp, reserved;
+	} desc = {eptp, 0};
+	u8 cf, zf;
+	__asm__ volatile("invept %[d], %[t]\n\t" VMX_STATUS_ASM
+			 : [cf] "=qm"(cf), [zf] "=qm"(zf)
+			 : [d] "m"(desc), [t] "r"(type)
+			 : "cc", "memory");
+	return vmx_status_of(cf, zf);
+}
+
+static inline enum vmx_status __invvpid(u64 type, u16 vpid, u64 gva)
+{
+	struct {
+		u64 vpid, gva;
+	} desc = {vpid, gva};
+	u8 cf, zf;
+	__asm__ volatile("invvpid %[d], %[t]\n\t" VMX_STATUS_ASM
+			 : [cf] "=qm"(cf), [zf] "=qm"(zf)
+			 : [d] "m"(desc), [t] "r"(type)
+			 : "cc", "memory");
+	return vmx_status_of(cf, zf);
+}
 #endif

@@ -1,0 +1,118 @@
+/* test_exits.c: one suite per basic VM exit: the guest scenario of the same name makes the
+ * guest-side checks (HC_CHECK), and these cases check what the hypervisor saw: exit counts,
+ * stop reason, and values the guest left in its boot info page. */
+#include "suites.h"
+#include "../vmm/vmcs.h"
+#include "../kernel/x86.h"
+
+/* Runs `scenario`, expects a clean HC_EXIT(0) and at least `min` exits of `reason`. */
+static struct vm *run_expect(struct vm *vm, const char *scenario, u32 reason, u64 min)
+{
+	EXPECT_EQ(run_scenario(vm, scenario, 0), VM_STOP_EXIT);
+	EXPECT_EQ(vm->exit_status, 0);
+	if (!EXPECT(vm->stats.by_reason[reason] >= min))
+		kt_diag("%s: %llu exits of reason %s, want >= %lu", scenario, vm->stats.by_reason[reason],
+			exit_reason_str(reason), min);
+	return vm;
+}
+
+static void cpuid_leaves(void)
+{
+	struct vm vm;
+	u32 a, b, c, d;
+	run_expect(&vm, "cpuid", EXIT_REASON_CPUID, 5);
+	const unsigned long long *out = vm_boot_info(&vm)->out;
+	cpuid(0, 0, &a, &b, &c, &d); /* passthrough leaves equal the hardware's */
+	EXPECT_EQ(out[0], a);
+	EXPECT_EQ(out[1], b);
+	EXPECT_EQ(out[2], c);
+	EXPECT_EQ(out[3], d);
+	cpuid(1, 0, &a, &b, &c, &d);
+	EXPECT_EQ(out[4], a);
+	EXPECT_EQ(out[5], b & 0xffffff); /* bits 31:24 are the APIC id */
+	EXPECT_EQ(out[6], d);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(exit_cpuid, vmm_setup, vmm_fini, KTAP_CASE(cpuid_leaves));
+
+static void every_call(void)
+{
+	struct vm vm;
+	run_expect(&vm, "vmcall", EXIT_REASON_VMCALL, 10);
+	EXPECT(vm.stats.hypercall_errors >= 8); /* the error paths the scenario takes */
+	vm_destroy(&vm);
+}
+
+/* HC_VMXOFF leaves VMX and comes back to the hypervisor; VMX can be entered again after. */
+static void vmxoff_returns(void)
+{
+	struct vm vm;
+	EXPECT_EQ(run_scenario(&vm, "vmxoff", 0), VM_STOP_VMXOFF);
+	EXPECT(!vmx_is_on());
+	vm_destroy(&vm);
+	EXPECT_EQ(vmx_on(), 0);
+	EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(exit_vmcall, vmm_setup, vmm_fini, KTAP_CASE(every_call), KTAP_CASE(vmxoff_returns));
+
+static void ports(void)
+{
+	struct vm vm;
+	run_expect(&vm, "io", EXIT_REASON_IO_INSTRUCTION, 7);
+	EXPECT_EQ(vm.stats.io_other_reads, 3);
+	EXPECT_EQ(vm.stats.io_other_writes, 4);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(exit_io, vmm_setup, vmm_fini, KTAP_CASE(ports));
+
+static void msrs(void)
+{
+	struct vm vm;
+	run_expect(&vm, "msr", EXIT_REASON_MSR_READ, 3); /* FEATURE_CONTROL, VMX_BASIC, 0xdead0000 */
+	EXPECT(vm.stats.by_reason[EXIT_REASON_MSR_WRITE] >= 1);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(exit_msr, vmm_setup, vmm_fini, KTAP_CASE(msrs));
+
+static void control_registers(void)
+{
+	struct vm vm;
+	run_expect(&vm, "cr", EXIT_REASON_CR_ACCESS, 2); /* CR4.VMXE and CR0.PG attempts at least */
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(exit_cr, vmm_setup, vmm_fini, KTAP_CASE(control_registers));
+
+static void vmx_instructions_ud(void)
+{
+	static const u32 reasons[] = {EXIT_REASON_VMON, EXIT_REASON_VMPTRLD, EXIT_REASON_VMPTRST,
+				      EXIT_REASON_VMCLEAR, EXIT_REASON_VMREAD, EXIT_REASON_VMWRITE,
+				      EXIT_REASON_VMLAUNCH, EXIT_REASON_VMRESUME, EXIT_REASON_INVEPT,
+				      EXIT_REASON_INVVPID};
+	struct vm vm;
+	run_expect(&vm, "vmx_insns", EXIT_REASON_VMOFF, 1);
+	for (u64 i = 0; i < ARRAY_SIZE(reasons); i++)
+		if (!EXPECT(vm.stats.by_reason[reasons[i]] >= 1))
+			kt_diag("no %s exit", exit_reason_str(reasons[i]));
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(exit_vmx_insns, vmm_setup, vmm_fini, KTAP_CASE(vmx_instructions_ud));
+
+static void xsetbv(void)
+{
+	u32 a, b, c, d;
+	cpuid(1, 0, &a, &b, &c, &d);
+	struct vm vm;
+	run_expect(&vm, "xsetbv", EXIT_REASON_XSETBV, (c & BIT(26)) ? 4 : 0);
+	vm_destroy(&vm);
+	if (!(c & BIT(26)))
+		SKIP("this CPU has no XSAVE (CPUID.1:ECX.XSAVE=0)");
+}
+
+KTAP_SUITE(exit_xsetbv, vmm_setup, vmm_fini, KTAP_CASE(xsetbv));

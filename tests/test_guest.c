@@ -1,0 +1,131 @@
+/* test_guest.c: suites "guest_boot", "triple_fault", "user_mode", "hypercall_fuzz": the guest
+ * kernel runs under VMX, can be launched again and again, cannot leave its RAM, and survives
+ * (and is refused by) everything it can throw at the hypercall interface. */
+#include "suites.h"
+#include "../vmm/vmcs.h"
+
+static void hello(void)
+{
+	struct vm vm;
+	EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT);
+	EXPECT_EQ(vm.exit_status, 0);
+	EXPECT(vm.stats.by_reason[EXIT_REASON_VMCALL] >= 2); /* a check and HC_EXIT at least */
+	EXPECT(vm.stats.by_reason[EXIT_REASON_IO_INSTRUCTION] > 0); /* it printed */
+	vm_destroy(&vm);
+}
+
+/* Fresh memory and VMCS each time; destroying a VM gives every page back. */
+static void relaunch(void)
+{
+	u64 before = kalloc_free_count();
+	for (int i = 0; i < 3; i++) {
+		struct vm vm;
+		EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT);
+		vm_destroy(&vm);
+	}
+	EXPECT_EQ(kalloc_free_count(), before);
+}
+
+static void unknown_scenario(void)
+{
+	struct vm vm;
+	EXPECT_EQ(run_scenario(&vm, "no-such-scenario", 0), VM_STOP_EXIT);
+	EXPECT_EQ(vm.exit_status, 2);
+	vm_destroy(&vm);
+}
+
+/* The EPT maps guest RAM and nothing else: not the hypervisor, not its own tables. */
+static void memory_isolated(void)
+{
+	struct vm vm;
+	ASSERT_EQ(vm_create(&vm, TEST_GUEST_RAM), 0);
+	for (u64 gpa = 0; gpa < TEST_GUEST_RAM; gpa += 0x1ff000)
+		EXPECT_EQ(ept_translate(&vm.ept, gpa), (u64)vm.ram + gpa);
+	EXPECT_EQ(ept_translate(&vm.ept, TEST_GUEST_RAM), (u64)-1);
+	/* Every guest page lands in the VM's own allocation, never on the hypervisor image. */
+	bool inside = true;
+	for (u64 gpa = 0; gpa < TEST_GUEST_RAM; gpa += PAGE_SIZE) {
+		u64 hpa = ept_translate(&vm.ept, gpa);
+		inside &= hpa >= (u64)vm.ram && hpa < (u64)vm.ram + TEST_GUEST_RAM &&
+			  (hpa >= (u64)_kernel_end || hpa + PAGE_SIZE <= (u64)_kernel_start);
+	}
+	EXPECT(inside);
+	EXPECT(vm_gpa(&vm, TEST_GUEST_RAM - 8, 8) != NULL);
+	EXPECT(vm_gpa(&vm, TEST_GUEST_RAM - 8, 9) == NULL);
+	EXPECT(vm_gpa(&vm, ~0UL - 4, 16) == NULL); /* wraps around */
+	vm_destroy(&vm);
+}
+
+/* Bad guest images are refused: wrong magic, a segment below 1 MiB or beyond RAM, an entry
+ * point outside every segment, a program header table past the end of the file. */
+static void bad_elf_refused(void)
+{
+	struct vm vm;
+	const u8 *elf;
+	u64 size, entry;
+	ASSERT_TRUE(guest_module(&elf, &size));
+	ASSERT_EQ(vm_create(&vm, TEST_GUEST_RAM), 0);
+	static u8 copy[64 * 1024];
+	ASSERT_TRUE(size <= sizeof(copy));
+	EXPECT_EQ(vm_load_elf(&vm, elf, size, &entry), 0);
+	memcpy(copy, elf, size);
+	copy[1] = 'X';
+	EXPECT_EQ(vm_load_elf(&vm, copy, size, &entry), (u64)-1);
+	memcpy(copy, elf, size);
+	*(u64 *)(copy + 24) = 0x10; /* entry outside every segment */
+	EXPECT_EQ(vm_load_elf(&vm, copy, size, &entry), (u64)-1);
+	memcpy(copy, elf, size);
+	*(u64 *)(copy + 32) = size - 8; /* program headers past the end */
+	EXPECT_EQ(vm_load_elf(&vm, copy, size, &entry), (u64)-1);
+	memcpy(copy, elf, size);
+	u64 phoff = *(u64 *)(copy + 32);
+	*(u64 *)(copy + phoff + 24) = TEST_GUEST_RAM - 16; /* first segment's paddr near the end */
+	EXPECT_EQ(vm_load_elf(&vm, copy, size, &entry), (u64)-1);
+	*(u64 *)(copy + phoff + 24) = 0x1000; /* inside the boot structures */
+	EXPECT_EQ(vm_load_elf(&vm, copy, size, &entry), (u64)-1);
+	EXPECT_EQ(vm_load_elf(&vm, elf, 32, &entry), (u64)-1); /* truncated */
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(guest_boot, vmm_setup, vmm_fini, KTAP_CASE(hello), KTAP_CASE(relaunch), KTAP_CASE(unknown_scenario),
+	   KTAP_CASE(memory_isolated), KTAP_CASE(bad_elf_refused));
+
+static void triple_fault_stops_guest(void)
+{
+	struct vm vm;
+	EXPECT_EQ(run_scenario(&vm, "triple_fault", 0), VM_STOP_TRIPLE_FAULT);
+	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_TRIPLE_FAULT], 1);
+	vm_destroy(&vm);
+	EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT); /* and the hypervisor goes on */
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(triple_fault, vmm_setup, vmm_fini, KTAP_CASE(triple_fault_stops_guest));
+
+static void ring3(void)
+{
+	struct vm vm;
+	EXPECT_EQ(run_scenario(&vm, "user_mode", 0), VM_STOP_EXIT);
+	EXPECT_EQ(vm.exit_status, 0);
+	EXPECT(vm.stats.by_reason[EXIT_REASON_CPUID] > 0);
+	EXPECT(vm.stats.hypercall_errors >= 3); /* HC_EXIT, HC_GET_STATS, HC_VMXOFF refused at CPL 3 */
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(user_mode, vmm_setup, vmm_fini, KTAP_CASE(ring3));
+
+static void fuzz(void)
+{
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hypercall_fuzz", 0x1234567), 0);
+	vm.quiet = true; /* thousands of refusals are expected; their count is checked below */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_EXIT);
+	EXPECT_EQ(vm.exit_status, 0);
+	EXPECT(vm.stats.hypercalls >= 10000);
+	struct hv_boot_info *bi = vm_boot_info(&vm);
+	EXPECT_EQ(bi->out[0], 10000);
+	kt_diag("%llu hypercalls, %llu refused", vm.stats.hypercalls, vm.stats.hypercall_errors);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(hypercall_fuzz, vmm_setup, vmm_fini, KTAP_CASE(fuzz));

@@ -1,0 +1,275 @@
+/* vm.c: a guest: its RAM (one contiguous host allocation, never shared with the hypervisor),
+ * the EPT that maps exactly that RAM, its VMCS and bitmaps, the ELF loader and boot structures
+ * of the boot contract in hypercall.h, and the run loop. A VM can be created, run and
+ * destroyed many times per boot, so each test gets fresh memory and a fresh VMCS. */
+#include "vmm.h"
+#include "vmcs.h"
+#include "../kernel/x86.h"
+
+#define COM1 0x3f8
+#define GUEST_RAM_ALIGN (2UL << 20)
+
+static u16 next_vpid = 1;
+
+const char *vm_stop_str(enum vm_stop s)
+{
+	static const char *const names[] = {"running", "HC_EXIT", "HLT", "triple fault", "EPT violation",
+					    "EPT misconfiguration", "VM-entry failure", "VMX off",
+					    "refused guest operation", "unhandled exit"};
+	return s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+/* The I/O bitmap makes every port exit (the guest has no devices of its own). The MSR bitmap
+ * lets reads through and intercepts writes, except the MSRs VM entry/exit switch or the
+ * hypervisor does not use (SDM "MSR-Bitmap Address": read-low, read-high, write-low,
+ * write-high, 1 KiB each). Reads of IA32_FEATURE_CONTROL and the VMX MSRs are intercepted. */
+static void msr_intercept(u8 *bm, u32 msr, bool read, bool write, bool on)
+{
+	u32 base = msr >= 0xc0000000 ? 1024 : 0, bit = msr & 0x1fff;
+	u8 *r = bm + base + bit / 8, *w = bm + 2048 + base + bit / 8;
+	if (read)
+		*r = on ? (*r | (1 << (bit % 8))) : (*r & ~(1 << (bit % 8)));
+	if (write)
+		*w = on ? (*w | (1 << (bit % 8))) : (*w & ~(1 << (bit % 8)));
+}
+
+static void setup_bitmaps(struct vm *vm)
+{
+	static const u32 write_through[] = {MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_EFER,
+					    MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+					    0xc0000081 /* STAR */, 0xc0000082 /* LSTAR */, 0xc0000083 /* CSTAR */,
+					    0xc0000084 /* FMASK */, 0xc0000103 /* TSC_AUX */};
+	memset(vm->io_bitmap, 0xff, 2 * PAGE_SIZE);
+	memset((u8 *)vm->msr_bitmap + 2048, 0xff, 2048); /* all writes exit ... */
+	for (u64 i = 0; i < ARRAY_SIZE(write_through); i++)
+		msr_intercept(vm->msr_bitmap, write_through[i], false, true, false); /* ... but these */
+	msr_intercept(vm->msr_bitmap, MSR_IA32_FEATURE_CONTROL, true, false, true);
+	for (u32 m = MSR_IA32_VMX_BASIC; m <= MSR_IA32_VMX_VMFUNC; m++)
+		msr_intercept(vm->msr_bitmap, m, true, false, true);
+}
+
+int vm_create(struct vm *vm, u64 ram_size)
+{
+	memset(vm, 0, sizeof(*vm));
+	if (!vmx_is_on() || ram_size == 0 || !IS_ALIGNED(ram_size, GUEST_RAM_ALIGN) || ram_size > (1UL << 30))
+		return -1;
+	vm->ram_size = ram_size;
+	vm->ram = kalloc_pages(ram_size / PAGE_SIZE, GUEST_RAM_ALIGN);
+	vm->vmcs = vmx_alloc_region(&vmx_caps);
+	vm->io_bitmap = kalloc_pages(2, PAGE_SIZE);
+	vm->msr_bitmap = kalloc_page();
+	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap ||
+	    ept_init(&vm->ept, vmx_caps.ept_2m, vmx_caps.ept_1g) ||
+	    ept_map(&vm->ept, 0, (u64)vm->ram, ram_size, EPT_RWX | EPT_SUPPRESS_VE)) {
+		vm_destroy(vm);
+		return -1;
+	}
+	vm->vpid = vmx_caps.vpid ? next_vpid++ : 0;
+	setup_bitmaps(vm);
+	if (vmcs_setup(vm)) {
+		vm_destroy(vm);
+		return -1;
+	}
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->vmcs && vmx_is_on()) /* after HC_VMXOFF there is nothing to clear */
+		__vmclear((u64)vm->vmcs);
+	ept_destroy(&vm->ept);
+	if (vm->ram)
+		kfree_pages(vm->ram, vm->ram_size / PAGE_SIZE);
+	if (vm->vmcs)
+		kfree_page(vm->vmcs);
+	if (vm->io_bitmap)
+		kfree_pages(vm->io_bitmap, 2);
+	if (vm->msr_bitmap)
+		kfree_page(vm->msr_bitmap);
+	memset(vm, 0, sizeof(*vm));
+}
+
+/* Host pointer for [gpa, gpa+size) of guest RAM, or NULL when any of it lies outside.
+ * Every guest-supplied address goes through here (overflow-safe). */
+void *vm_gpa(struct vm *vm, u64 gpa, u64 size)
+{
+	if (gpa >= vm->ram_size || size > vm->ram_size - gpa)
+		return NULL;
+	return vm->ram + gpa;
+}
+
+struct hv_boot_info *vm_boot_info(struct vm *vm) { return vm_gpa(vm, HV_BOOT_INFO_GPA, sizeof(struct hv_boot_info)); }
+
+bool guest_module(const u8 **start, u64 *size)
+{
+	for (int i = 0; i < boot_info.nmodules; i++)
+		if (!strcmp(boot_info.modules[i].cmdline, "guest")) {
+			*start = (const u8 *)boot_info.modules[i].start;
+			*size = boot_info.modules[i].end - boot_info.modules[i].start;
+			return true;
+		}
+	return false;
+}
+
+/* ELF64 loader: every PT_LOAD segment must lie in guest RAM at or above HV_BOOT_RESERVED_END
+ * and inside the file; the entry point must be inside a loaded segment. */
+struct elf64_phdr {
+	u32 type, flags;
+	u64 offset, vaddr, paddr, filesz, memsz, align;
+};
+
+int vm_load_elf(struct vm *vm, const u8 *elf, u64 size, u64 *entry)
+{
+	if (size < 64 || memcmp(elf, "\x7f" "ELF", 4) || elf[4] != 2 || elf[5] != 1 || *(const u16 *)(elf + 18) != 62)
+		return -1;
+	u64 phoff = *(const u64 *)(elf + 32);
+	u16 phentsize = *(const u16 *)(elf + 54), phnum = *(const u16 *)(elf + 56);
+	bool entry_ok = false;
+	*entry = *(const u64 *)(elf + 24);
+	if (phentsize < sizeof(struct elf64_phdr) || phoff > size || (u64)phnum * phentsize > size - phoff)
+		return -1;
+	for (u16 i = 0; i < phnum; i++) {
+		const struct elf64_phdr *ph = (const void *)(elf + phoff + (u64)i * phentsize);
+		if (ph->type != 1 /* PT_LOAD */ || ph->memsz == 0)
+			continue;
+		u8 *dst = vm_gpa(vm, ph->paddr, ph->memsz);
+		if (!dst || ph->paddr < HV_BOOT_RESERVED_END || ph->filesz > ph->memsz || ph->offset > size ||
+		    ph->filesz > size - ph->offset)
+			return -1;
+		memcpy(dst, elf + ph->offset, ph->filesz);
+		memset(dst + ph->filesz, 0, ph->memsz - ph->filesz);
+		entry_ok |= *entry >= ph->paddr && *entry - ph->paddr < ph->memsz;
+	}
+	return entry_ok ? 0 : -1;
+}
+
+/* GDT, page tables (1 GiB identity, 2 MiB pages) and boot info, as hypercall.h promises. */
+static void write_boot_structures(struct vm *vm, const char *scenario, u64 arg)
+{
+	u64 *gdt = vm_gpa(vm, HV_BOOT_GDT_GPA, PAGE_SIZE);
+	u64 *pml4 = vm_gpa(vm, HV_BOOT_PML4_GPA, 3 * PAGE_SIZE), *pdpt = pml4 + 512, *pd = pml4 + 1024;
+	memset(gdt, 0, PAGE_SIZE);
+	gdt[1] = 0x00af9a000000ffffUL; /* 0x08: 64-bit code */
+	gdt[2] = 0x00cf92000000ffffUL; /* 0x10: data */
+	memset(pml4, 0, 3 * PAGE_SIZE);
+	pml4[0] = (HV_BOOT_PML4_GPA + PAGE_SIZE) | 3;    /* present, writable */
+	pdpt[0] = (HV_BOOT_PML4_GPA + 2 * PAGE_SIZE) | 3;
+	for (u64 i = 0; i < 512; i++)
+		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB page */
+	struct hv_boot_info *bi = vm_boot_info(vm);
+	memset(bi, 0, sizeof(*bi));
+	bi->magic = HV_BOOT_MAGIC;
+	bi->ram_size = vm->ram_size;
+	bi->arg = arg;
+	snprintf(bi->scenario, sizeof(bi->scenario), "%s", scenario);
+}
+
+/* (Re)load the guest kernel module and reset the vCPU to the boot contract's entry state.
+ * Other guest RAM keeps its contents. */
+int vm_boot(struct vm *vm, const char *scenario, u64 arg)
+{
+	const u8 *elf;
+	u64 size, entry;
+	if (!guest_module(&elf, &size)) {
+		printf("# vm: no guest module (a GRUB module2 line with the argument 'guest')\n");
+		return -1;
+	}
+	if (vm_load_elf(vm, elf, size, &entry)) {
+		printf("# vm: the guest module is not a loadable x86-64 ELF for this guest RAM\n");
+		return -1;
+	}
+	write_boot_structures(vm, scenario, arg);
+	if (VMX_CHECK("VMPTRLD", __vmptrld((u64)vm->vmcs)))
+		return -1;
+	vmcs_guest_reset(vm, entry, HV_BOOT_STACK_TOP, HV_BOOT_PML4_GPA);
+	vm->regs[7] = HV_BOOT_INFO_GPA; /* RDI */
+	memset(&vm->stats, 0, sizeof(vm->stats));
+	vm->line_len = 0;
+	return 0;
+}
+
+static void flush_line(struct vm *vm)
+{
+	if (vm->line_len)
+		printf("[guest] %.*s\n", vm->line_len, vm->line);
+	vm->line_len = 0;
+}
+
+/* COM1 output from the guest, forwarded line by line with a prefix. */
+void vm_console_putc(struct vm *vm, char c)
+{
+	if (c == '\n' || vm->line_len == (int)sizeof(vm->line))
+		flush_line(vm);
+	if (c != '\n' && c != '\r')
+		vm->line[vm->line_len++] = c;
+}
+
+static void entry_failed(struct vm *vm, int status)
+{
+	u64 err = status == 2 ? vmcs_read(VM_INSTRUCTION_ERROR) : 0;
+	printf("# vm: VM entry failed: %s", status == 1 ? "VMfailInvalid" : "VMfailValid");
+	if (status == 2)
+		printf(", error %lu: %s", err, vmx_insn_error_str(err));
+	printf("\n");
+	vm_dump_guest(vm);
+	vm->stop = VM_STOP_ENTRY_FAILED;
+}
+
+enum vm_stop vm_run(struct vm *vm)
+{
+	if (VMX_CHECK("VMPTRLD", __vmptrld((u64)vm->vmcs)))
+		return vm->stop = VM_STOP_ENTRY_FAILED;
+	vm->stop = VM_RUNNING;
+	while (vm->stop == VM_RUNNING) {
+		int r = vmx_enter(vm->regs, vm->launched);
+		if (r) {
+			entry_failed(vm, r);
+			break;
+		}
+		vm->launched = true;
+		u32 reason = vmcs_read(VM_EXIT_REASON);
+		if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+			printf("# vm: VM entry failed on guest state: exit reason %u (%s), qualification 0x%lx\n",
+			       reason & 0xffff, exit_reason_str(reason & 0xffff), vmcs_read(EXIT_QUALIFICATION));
+			vm_dump_guest(vm);
+			vm->stop = VM_STOP_ENTRY_FAILED;
+			break;
+		}
+		vm->stats.total++;
+		if ((reason & 0xffff) < HV_STATS_REASONS)
+			vm->stats.by_reason[reason & 0xffff]++;
+		exit_handle(vm, reason & 0xffff);
+	}
+	flush_line(vm);
+	if (vm->stop == VM_STOP_VMXOFF) { /* HC_VMXOFF: leave VMX and come back here, cleanly */
+		__vmclear((u64)vm->vmcs);
+		vmx_off();
+	}
+	return vm->stop;
+}
+
+void vm_print_stats(const struct vm *vm)
+{
+	printf("# vm: stopped by %s after %llu exits:", vm_stop_str(vm->stop), vm->stats.total);
+	for (int i = 0; i < HV_STATS_REASONS; i++)
+		if (vm->stats.by_reason[i])
+			printf(" %s=%llu", exit_reason_str(i), vm->stats.by_reason[i]);
+	printf("\n");
+}
+
+/* After any EPT change: drop cached translations for this EPTP (single-context when the CPU
+ * has it, else global), and the VPID's linear translations. Forgetting this is why a changed
+ * permission may never fault (seeds/002). */
+int vm_invalidate(struct vm *vm)
+{
+	const struct vmx_caps *c = &vmx_caps;
+	u64 type = c->invept_single ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
+	if (!c->invept || VMX_CHECK("INVEPT", __invept(type, ept_eptp(&vm->ept))))
+		return -1;
+	if (vm->vpid && c->invvpid) {
+		u64 vt = c->invvpid_single ? VMX_VPID_EXTENT_SINGLE_CONTEXT : VMX_VPID_EXTENT_ALL_CONTEXT;
+		if (VMX_CHECK("INVVPID", __invvpid(vt, vm->vpid, 0)))
+			return -1;
+	}
+	return 0;
+}
