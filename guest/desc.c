@@ -28,14 +28,14 @@ extern u8 guest_rsp0_top[], guest_df_top[];
 
 /* Segment descriptors (SDM "Segment Descriptors"): in 64-bit mode base and limit are ignored
  * for code and data; L=1 marks 64-bit code; DPL in bits 45-46. */
-static u64 gdt[7] __attribute__((aligned(16))) = {
+static const u64 gdt_template[5] = {
 	0,
 	0x00af9a000000ffff, /* 0x08 kernel code: P, DPL 0, execute/read, L=1 */
 	0x00cf92000000ffff, /* 0x10 kernel data: P, DPL 0, read/write */
 	0x00cff2000000ffff, /* 0x18 user data: P, DPL 3, read/write */
 	0x00affa000000ffff, /* 0x20 user code: P, DPL 3, execute/read, L=1 */
-	0, 0,               /* 0x28 TSS: a 16-byte system descriptor, filled in at run time */
 };
+static u64 gdt[7] __attribute__((aligned(16))); /* + 0x28 TSS: a 16-byte system descriptor */
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
@@ -68,6 +68,7 @@ void guest_idt_load(u16 limit, u64 base)
 
 void guest_desc_init(void)
 {
+	memcpy(gdt, gdt_template, sizeof(gdt_template));
 	tss.rsp[0] = (u64)guest_rsp0_top;
 	tss.ist[0] = (u64)guest_df_top;
 	tss.iomap_base = sizeof(tss); /* no I/O bitmap: port I/O at CPL 3 faults (IOPL 0) */

@@ -174,8 +174,8 @@ user_trampoline:
 	int $0x80
 	ud2                             /* not reached */
 
-	.section .udata, "aw"
-	.balign 4096
+	.section .bss.user, "aw", @nobits
+	.balign 16
 guest_user_stack:
 	.skip 8192
 	.globl guest_user_stack_top

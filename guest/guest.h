@@ -10,9 +10,10 @@
 #define MiB (1UL << 20)
 #define GiB (1UL << 30)
 
-/* Code and data for CPL 3 go to their own pages, mapped user-accessible (see guest.ld). */
+/* Code and data for CPL 3 go to their own pages, mapped user-accessible (see guest.ld).
+ * User data is zero-initialised (.bss.user); user read-only data is the GEXPECT texts. */
 #define GUEST_USER_TEXT __attribute__((section(".utext"), noipa))
-#define GUEST_USER_DATA __attribute__((section(".udata")))
+#define GUEST_USER_DATA __attribute__((section(".bss.user")))
 
 /* guest.ld: image layout */
 extern char __image_start[], __text_end[], __rodata_start[], __rodata_end[];

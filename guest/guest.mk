@@ -19,8 +19,12 @@ $(BUILD)/guest-obj/%.S.o: guest/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_ASFLAGS) -c $< -o $@
 
+GUEST_OBJCOPY ?= objcopy
+
+# The module keeps its symbols but not its debug info (gdb: $(BUILD)/guest-obj/guest.debug.elf).
 $(GUEST_ELF): $(GUEST_OBJS) guest/guest.ld
-	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_OBJS)
+	$(LD) $(GUEST_LDFLAGS) -o $(BUILD)/guest-obj/guest.debug.elf $(GUEST_OBJS)
+	$(GUEST_OBJCOPY) --strip-debug $(BUILD)/guest-obj/guest.debug.elf $@
 	@size $@ | tail -1 | awk '{printf "guest.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
 
 -include $(GUEST_OBJS:.o=.d)

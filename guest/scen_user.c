@@ -15,7 +15,7 @@ struct user_ctx {
 };
 
 static struct user_ctx uctx GUEST_USER_DATA;
-static u64 supervisor_word = 0x5eca1;
+static u64 supervisor_word; /* in .bss: supervisor-only */
 
 static GUEST_USER_TEXT u64 user_body(void *arg)
 {
@@ -50,6 +50,7 @@ void scen_user_mode(struct hv_boot_info *bi)
 	struct user_ctx *c = &uctx;
 	const char *sig = HV_CPUID_SIGNATURE;
 	memcpy(c->sig, sig, sizeof(c->sig));
+	supervisor_word = 0x5eca1;
 	c->probe_addr = (u64)&supervisor_word;
 	u64 r = guest_user_call(user_body, c, guest_user_stack_top);
 	GEXPECT_EQ(r, USER_DONE);
