@@ -65,6 +65,7 @@ int prepare_scenario(struct vm *vm, const char *scenario, u64 arg)
 		return -1;
 	}
 	vm->check = guest_check;
+	vm->console_prefix = "    # [guest] "; /* a KTAP diagnostic */
 	return 0;
 }
 

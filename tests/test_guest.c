@@ -65,8 +65,9 @@ static void bad_elf_refused(void)
 	u64 size, entry;
 	ASSERT_TRUE(guest_module(&elf, &size));
 	ASSERT_EQ(vm_create(&vm, TEST_GUEST_RAM), 0);
-	static u8 copy[64 * 1024];
-	ASSERT_TRUE(size <= sizeof(copy));
+	u64 npages = ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
+	u8 *copy = kalloc_pages(npages, PAGE_SIZE);
+	ASSERT_TRUE(copy != NULL);
 	EXPECT_EQ(vm_load_elf(&vm, elf, size, &entry), 0);
 	memcpy(copy, elf, size);
 	copy[1] = 'X';
@@ -84,6 +85,7 @@ static void bad_elf_refused(void)
 	*(u64 *)(copy + phoff + 24) = 0x1000; /* inside the boot structures */
 	EXPECT_EQ(vm_load_elf(&vm, copy, size, &entry), (u64)-1);
 	EXPECT_EQ(vm_load_elf(&vm, elf, 32, &entry), (u64)-1); /* truncated */
+	kfree_pages(copy, npages);
 	vm_destroy(&vm);
 }
 

@@ -191,7 +191,7 @@ int vm_boot(struct vm *vm, const char *scenario, u64 arg)
 static void flush_line(struct vm *vm)
 {
 	if (vm->line_len)
-		printf("[guest] %.*s\n", vm->line_len, vm->line);
+		printf("%s%.*s\n", vm->console_prefix ? vm->console_prefix : "[guest] ", vm->line_len, vm->line);
 	vm->line_len = 0;
 }
 

@@ -108,6 +108,7 @@ struct vm {
 	char line[160];                      /* the guest's console line being assembled */
 	int line_len;
 	bool quiet;                          /* do not print each refused hypercall */
+	const char *console_prefix;          /* before each guest console line; "[guest] " if NULL */
 	void (*check)(bool ok, const char *text); /* HC_CHECK goes here (a KTAP test) */
 };
 const char *vm_stop_str(enum vm_stop s);

@@ -114,8 +114,12 @@ int vmx_on(void)
 	if (!vmxon_region && !(vmxon_region = vmx_alloc_region(c)))
 		return -1;
 	cr4_before_vmx = read_cr4();
+	u32 a, b, cx, d;
+	cpuid(1, 0, &a, &b, &cx, &d);
+	/* CR4.OSXSAVE lets the XSETBV handler execute XSETBV for the guest (SDM "XSETBV"). */
+	u64 osxsave = (cx & BIT(26)) ? X86_CR4_OSXSAVE : 0;
 	write_cr0(vmx_fixed_cr0(c, read_cr0()));
-	write_cr4(vmx_fixed_cr4(c, cr4_before_vmx | X86_CR4_VMXE));
+	write_cr4(vmx_fixed_cr4(c, cr4_before_vmx | X86_CR4_VMXE | osxsave));
 	if (VMX_CHECK("VMXON", __vmxon((u64)vmxon_region)) != VMX_OK) {
 		write_cr4(cr4_before_vmx);
 		return -1;
