@@ -47,6 +47,16 @@ EMU_H(emu_op_alu_rm_r)
 	return alu_rm(e, in, in->ext, emu_rreg(e, emu_regreg(in, in->osz), in->osz));
 }
 
+/* Register-register form of the above (chosen at decode time). */
+EMU_H(emu_op_alu_rr)
+{
+	unsigned sz = in->osz, d = emu_rmreg(in, sz);
+	u64 r = alu(e, in->ext, emu_rreg(e, d, sz), emu_rreg(e, emu_regreg(in, sz), sz), sz);
+	if (in->ext != 7)
+		emu_wreg(e, d, sz, r);
+	return 0;
+}
+
 EMU_H(emu_op_alu_rm_imm)
 {
 	return alu_rm(e, in, in->ext, in->imm);

@@ -32,22 +32,6 @@ void emu_set_rflags(struct emu *e, u64 f)
 	emu_set_arith_flags(e, f);
 }
 
-bool emu_cond(const struct emu *e, unsigned cc)
-{
-	unsigned r;
-	switch (cc >> 1) {
-	case 0: r = emu_of(e); break;
-	case 1: r = emu_cf(e); break;
-	case 2: r = emu_zf(e); break;
-	case 3: r = emu_cf(e) | emu_zf(e); break;
-	case 4: r = emu_sf(e); break;
-	case 5: r = emu_pf(e); break;
-	case 6: r = emu_sf(e) ^ emu_of(e); break;
-	default: r = emu_zf(e) | (emu_sf(e) ^ emu_of(e)); break;
-	}
-	return r ^ (cc & 1);
-}
-
 static void set_cf_zf(struct emu *e, int cf, int zf)
 {
 	u64 f = emu_arith_flags(e);

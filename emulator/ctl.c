@@ -65,6 +65,14 @@ EMU_H(emu_op_mov_rm_r)
 	return 0;
 }
 
+/* MOV between registers (88-8B with ModRM.mod = 3). */
+EMU_H(emu_op_mov_rr)
+{
+	unsigned sz = in->osz;
+	emu_wreg(e, emu_rmreg(in, sz), sz, emu_rreg(e, emu_regreg(in, sz), sz));
+	return 0;
+}
+
 EMU_H(emu_op_mov_r_rm)
 {
 	u64 v, la;

@@ -468,5 +468,18 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 		return finish(in, emu_op_ud, (unsigned)i);
 	if ((f & MEM) && !(in->flags & EMU_I_MEM))
 		return finish(in, emu_op_ud, (unsigned)i);
-	return finish(in, d->fn, (unsigned)i);
+	emu_fn fn = d->fn;
+	if (!(in->flags & EMU_I_MEM) && (f & M)) { /* register-only variants */
+		if (fn == emu_op_alu_rm_r)
+			fn = emu_op_alu_rr;
+		else if (fn == emu_op_mov_rm_r)
+			fn = emu_op_mov_rr;
+		else if (fn == emu_op_mov_r_rm) {
+			unsigned t = in->reg; /* MOV Gv,Ev == MOV Ev,Gv swapped */
+			in->reg = in->rm, in->rm = (u8)t;
+			t = in->reg8, in->reg8 = in->rm8, in->rm8 = (u8)t;
+			fn = emu_op_mov_rr;
+		}
+	}
+	return finish(in, fn, (unsigned)i);
 }

@@ -116,13 +116,28 @@ static inline unsigned emu_af(const struct emu *e) { return e->cpu.lf_aux & 1; }
 u64 emu_arith_flags(const struct emu *e);
 void emu_set_arith_flags(struct emu *e, u64 f);
 /* Condition codes 0..15 (SDM Vol.1 Appendix B "EFLAGS Condition Codes"). */
-bool emu_cond(const struct emu *e, unsigned cc);
+static inline bool emu_cond(const struct emu *e, unsigned cc)
+{
+	unsigned r;
+	switch (cc >> 1) {
+	case 0: r = emu_of(e); break;
+	case 1: r = emu_cf(e); break;
+	case 2: r = emu_zf(e); break;
+	case 3: r = emu_cf(e) | emu_zf(e); break;
+	case 4: r = emu_sf(e); break;
+	case 5: r = emu_pf(e); break;
+	case 6: r = emu_sf(e) ^ emu_of(e); break;
+	default: r = emu_zf(e) | (emu_sf(e) ^ emu_of(e)); break;
+	}
+	return r ^ (cc & 1);
+}
 
 /* ---- memory (mem.c) ---- */
 int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss);
 u8 *emu_tlb_fill(struct emu *e, u64 la, u32 kind);
 int emu_raise(struct emu *e, u8 vector, bool has_error, u32 error_code);
 int emu_fetch(struct emu *e, const struct emu_insn **out);
+bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v);
 
 /* Effective address of the ModRM memory operand (SDM Vol.1 3.7.5), without
  * the segment base (LEA), and the linear address with FS/GS base added. */
@@ -216,7 +231,7 @@ static inline unsigned emu_regreg(const struct emu_insn *in, unsigned sz)
 }
 
 /* Read the E operand; *la receives its linear address if it is memory. */
-static inline int emu_rd_rm(struct emu *e, const struct emu_insn *in,
+static inline __attribute__((always_inline)) int emu_rd_rm(struct emu *e, const struct emu_insn *in,
 			    unsigned sz, u64 *v, u64 *la)
 {
 	if (in->flags & EMU_I_MEM) {
@@ -228,38 +243,28 @@ static inline int emu_rd_rm(struct emu *e, const struct emu_insn *in,
 	return 0;
 }
 
-static inline bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v)
-{
-	switch (sz) {
-	case 1: { u8 o = (u8)old; return __atomic_compare_exchange_n(p, &o, (u8)v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); }
-	case 2: { u16 o = (u16)old; return __atomic_compare_exchange_n((u16 *)p, &o, (u16)v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); }
-	case 4: { u32 o = (u32)old; return __atomic_compare_exchange_n((u32 *)p, &o, (u32)v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); }
-	default: return __atomic_compare_exchange_n((u64 *)p, &old, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	}
-}
+int emu_wr_mem_atomic(struct emu *e, u64 la, unsigned sz, u64 old, u64 v, bool ss);
 
 /* Write the E operand. With atomic (LOCK, XCHG) and a host-mapped aligned
  * destination the store is a compare-and-swap against the value read, so a
  * concurrent change makes the instruction run again (EMU_RETRY). */
-static inline int emu_wr_rm(struct emu *e, const struct emu_insn *in,
-			    unsigned sz, u64 la, u64 old, u64 v, bool atomic)
+static inline __attribute__((always_inline)) int
+emu_wr_rm(struct emu *e, const struct emu_insn *in, unsigned sz, u64 la, u64 old,
+	  u64 v, bool atomic)
 {
 	if (!(in->flags & EMU_I_MEM)) {
 		emu_wreg(e, emu_rmreg(in, sz), sz, v);
 		return 0;
 	}
-	if (atomic) {
-		u8 *p = emu_tlb(e, la, sz, 1);
-		if (p && !(la & (sz - 1)))
-			return emu_cas(p, sz, old, v) ? 0 : EMU_RETRY;
-	}
+	if (atomic)
+		return emu_wr_mem_atomic(e, la, sz, old, v, in->flags & EMU_I_SS);
 	return emu_write(e, la, sz, v, in->flags & EMU_I_SS);
 }
 
 /* ---- handlers shared between decode.c and the exec files ---- */
 #define EMU_H(name) int name(struct emu *e, const struct emu_insn *in)
 EMU_H(emu_op_ud); EMU_H(emu_op_toolong); EMU_H(emu_op_unsupported); EMU_H(emu_op_hv); EMU_H(emu_op_nop);
-EMU_H(emu_op_alu_rm_r); EMU_H(emu_op_alu_r_rm); EMU_H(emu_op_alu_rm_imm);
+EMU_H(emu_op_alu_rm_r); EMU_H(emu_op_alu_rr); EMU_H(emu_op_mov_rr); EMU_H(emu_op_alu_r_rm); EMU_H(emu_op_alu_rm_imm);
 EMU_H(emu_op_test_rm_r); EMU_H(emu_op_test_rm_imm); EMU_H(emu_op_incdec);
 EMU_H(emu_op_not); EMU_H(emu_op_neg); EMU_H(emu_op_mul1); EMU_H(emu_op_imul1);
 EMU_H(emu_op_div); EMU_H(emu_op_idiv); EMU_H(emu_op_imul_r_rm);

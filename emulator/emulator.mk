@@ -49,10 +49,7 @@ difftest: $(EMU_OUT)/difftest
 
 bench-emu: $(EMU_OUT)/bench
 	$(EMU_OUT)/bench
-	@if command -v valgrind >/dev/null; then \
-		valgrind --tool=callgrind --callgrind-out-file=$(EMU_OUT)/callgrind.out \
-			$(EMU_OUT)/bench --callgrind 2>$(EMU_OUT)/callgrind.log; \
-	else echo "valgrind not installed: no callgrind count"; fi
+	sh $(EMU_TDIR)/bench_callgrind.sh $(EMU_OUT)/bench $(EMU_OUT)
 
 # Compile every EMU_SRCS file the way the hypervisor does.
 emu-freestanding:

@@ -75,6 +75,28 @@ int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 	return 0;
 }
 
+bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v)
+{
+	const int o = __ATOMIC_SEQ_CST;
+	switch (sz) {
+	case 1: { u8 x = (u8)old; return __atomic_compare_exchange_n(p, &x, (u8)v, 0, o, o); }
+	case 2: { u16 x = (u16)old; return __atomic_compare_exchange_n((u16 *)p, &x, (u16)v, 0, o, o); }
+	case 4: { u32 x = (u32)old; return __atomic_compare_exchange_n((u32 *)p, &x, (u32)v, 0, o, o); }
+	default: return __atomic_compare_exchange_n((u64 *)p, &old, v, 0, o, o);
+	}
+}
+
+/* Locked read-modify-write store (SDM Vol.3 9.1.2.2 "Software Controlled Bus
+ * Locking"): compare-and-swap on host memory when the TLB maps it and the
+ * operand is aligned; otherwise a plain write through the callbacks. */
+int emu_wr_mem_atomic(struct emu *e, u64 la, unsigned sz, u64 old, u64 v, bool ss)
+{
+	u8 *p = emu_tlb(e, la, sz, 1);
+	if (p && !(la & (sz - 1)))
+		return emu_cas(p, sz, old, v) ? 0 : EMU_RETRY;
+	return emu_write(e, la, sz, v, ss);
+}
+
 static void set_raw(struct emu_insn *in, const u8 *p, unsigned avail)
 {
 	u8 b[16] = {0};
@@ -124,7 +146,7 @@ static int fetch_slow(struct emu *e, struct emu_insn *in, u64 rip)
 int emu_fetch(struct emu *e, const struct emu_insn **out)
 {
 	u64 rip = e->cpu.rip;
-	struct emu_insn *in = &e->icache[(rip ^ (rip >> 11)) & (EMU_ICACHE_SIZE - 1)];
+	struct emu_insn *in = &e->icache[rip & (EMU_ICACHE_SIZE - 1)];
 	u8 *p = emu_tlb(e, rip, 16, 2);
 	*out = in;
 	if (!p)

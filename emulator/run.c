@@ -38,8 +38,11 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 		e->tlb_cpl = c->cpl;
 	}
 	e->budget = budget;
+	u64 fpage = 1; /* page of the last fetch and its host mapping */
+	const u8 *fhost = 0;
 	for (;;) {
-		if (c->rip - start >= end - start) {
+		u64 rip = c->rip, off = rip - fpage;
+		if (rip - start >= end - start) {
 			e->res.reason = EMU_STOP_LEFT_REGION;
 			break;
 		}
@@ -47,9 +50,18 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 			e->res.reason = EMU_STOP_BUDGET;
 			break;
 		}
-		if (emu_fetch(e, &in))
-			break;
-		e->next_rip = c->rip + in->len;
+		in = &e->icache[rip & (EMU_ICACHE_SIZE - 1)];
+		/* fast path: cached decode whose bytes still match memory */
+		if (off > 4096 - 16 || in->rip != rip ||
+		    ((emu_load(fhost + off, 8) ^ in->raw[0]) & in->mask[0]) ||
+		    ((emu_load(fhost + off + 8, 8) ^ in->raw[1]) & in->mask[1])) {
+			if (emu_fetch(e, &in))
+				break;
+			struct emu_tlb_entry *t = &e->tlb[2][(rip >> 12) & (EMU_TLB_SIZE - 1)];
+			fpage = t->tag == (rip & ~4095ull) ? t->tag : 1;
+			fhost = t->host;
+		}
+		e->next_rip = rip + in->len;
 		int st = in->fn(e, in);
 		if (st) {
 			if (st == EMU_RETRY)

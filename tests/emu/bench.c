@@ -1,0 +1,143 @@
+/* bench.c - emulator benchmark: runs each workload of bench_work.c natively
+ * and in the emulator (identity-mapped host memory, through the TLB fast
+ * path) and prints emulated MIPS and the slowdown. Not a test: it only
+ * checks that both runs return the same checksum.
+ * usage: bench            all workloads, timed
+ *        bench -c NAME    one small emulated run of NAME (for callgrind) */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../emulator/emu.h"
+
+uint64_t work_alu(uint64_t n);
+uint64_t work_crc32(const uint8_t *p, size_t n);
+uint64_t work_sort(uint32_t *a, size_t n);
+uint64_t work_rep_movsb(uint8_t *d, const uint8_t *s, size_t n, size_t reps);
+uint64_t work_loop_copy(uint8_t *d, const uint8_t *s, size_t n, size_t reps);
+
+#define SENTINEL 0x1000ull
+
+static u8 *id_map(void *c, u64 page, u32 kind)
+{
+	(void)c;
+	(void)kind;
+	return page < 0x10000 ? 0 : (u8 *)page;
+}
+
+static int id_access(void *c, u64 la, void *buf, u32 size, u32 kind, struct emu_fault *f)
+{
+	(void)c;
+	if (la < 0x10000) {
+		f->vector = EMU_EXC_PF;
+		f->cr2 = la;
+		return -1;
+	}
+	if (kind & EMU_ACC_WRITE)
+		memcpy((void *)la, buf, size);
+	else
+		memcpy(buf, (void *)la, size);
+	return 0;
+}
+
+static const struct emu_mem_ops id_ops = {id_access, id_map};
+static struct emu em;
+static u64 stack[1 << 16];
+static u8 src[1 << 18], dst[1 << 18];
+static u32 keys[1 << 16];
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Call fn(a0..a3) in the emulator; returns RAX, *n = instructions. */
+static u64 emu_call(void *fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 *n)
+{
+	emu_init(&em, &id_ops, 0);
+	u64 sp = (u64)&stack[(1 << 16) - 2];
+	*(u64 *)sp = SENTINEL;
+	em.cpu.gpr[EMU_RSP] = sp;
+	em.cpu.gpr[EMU_RDI] = a0;
+	em.cpu.gpr[EMU_RSI] = a1;
+	em.cpu.gpr[EMU_RDX] = a2;
+	em.cpu.gpr[EMU_RCX] = a3;
+	em.cpu.rip = (u64)fn;
+	struct emu_result r = emu_run(&em, 0x10000, 1ull << 47, ~0ull);
+	if (r.reason != EMU_STOP_LEFT_REGION || em.cpu.rip != SENTINEL) {
+		fprintf(stderr, "bench: stopped: %s (%s) at %llx, bytes", emu_stop_name(r.reason),
+			emu_exit_name(r.exit), (unsigned long long)em.cpu.rip);
+		for (int i = 0; i < r.nbytes; i++)
+			fprintf(stderr, " %02x", r.bytes[i]);
+		fprintf(stderr, "\n");
+		exit(1);
+	}
+	*n = r.executed;
+	return em.cpu.gpr[EMU_RAX];
+}
+
+struct wl {
+	const char *name;
+	void *fn;
+	u64 a[4], small[4];
+};
+
+static u64 native(const struct wl *w, const u64 *a)
+{
+	if (w->fn == (void *)work_alu) return work_alu(a[0]);
+	if (w->fn == (void *)work_crc32) return work_crc32((u8 *)a[0], a[1]);
+	if (w->fn == (void *)work_sort) return work_sort((u32 *)a[0], a[1]);
+	if (w->fn == (void *)work_rep_movsb) return work_rep_movsb((u8 *)a[0], (u8 *)a[1], a[2], a[3]);
+	return work_loop_copy((u8 *)a[0], (u8 *)a[1], a[2], a[3]);
+}
+
+int main(int argc, char **argv)
+{
+	struct wl w[] = {
+		{"alu-loop", (void *)work_alu, {20000000}, {200000}},
+		{"crc32", (void *)work_crc32, {(u64)src, sizeof(src)}, {(u64)src, 4096}},
+		{"heapsort", (void *)work_sort, {(u64)keys, 1 << 16}, {(u64)keys, 2048}},
+		{"memcpy-rep-movsb", (void *)work_rep_movsb, {(u64)dst, (u64)src, sizeof(src), 200},
+		 {(u64)dst, (u64)src, sizeof(src), 2}},
+		{"memcpy-loop", (void *)work_loop_copy, {(u64)dst, (u64)src, sizeof(src), 40},
+		 {(u64)dst, (u64)src, 65536, 1}},
+	};
+	unsigned nw = sizeof(w) / sizeof(w[0]);
+	for (unsigned i = 0; i < sizeof(src); i++)
+		src[i] = (u8)(i * 7 + (i >> 9));
+	if (argc == 3 && !strcmp(argv[1], "-c")) {
+		for (unsigned i = 0; i < nw; i++)
+			if (!strcmp(argv[2], w[i].name)) {
+				u64 n, *a = w[i].small;
+				emu_call(w[i].fn, a[0], a[1], a[2], a[3], &n);
+				printf("%llu\n", (unsigned long long)n);
+				return 0;
+			}
+		return 1;
+	}
+	printf("%-18s %12s %9s %9s %10s %9s\n", "workload", "emu-insns", "emu-MIPS",
+	       "emu-ms", "native-ms", "slowdown");
+	for (unsigned i = 0; i < nw; i++) {
+		u64 n, *a = w[i].a;
+		double t0 = now();
+		u64 rn = native(&w[i], a);
+		double t1 = now();
+		u64 re = emu_call(w[i].fn, a[0], a[1], a[2], a[3], &n);
+		double t2 = now();
+		if (rn != re) {
+			fprintf(stderr, "%s: checksum mismatch\n", w[i].name);
+			return 1;
+		}
+		printf("%-18s %12llu %9.1f %9.1f %10.2f %8.1fx", w[i].name, (unsigned long long)n,
+		       (double)n / (t2 - t1) / 1e6, (t2 - t1) * 1e3, (t1 - t0) * 1e3,
+		       (t2 - t1) / (t1 - t0));
+		if (i >= 3)
+			printf("  (%.0f MB/s emulated)", (double)a[2] * (double)a[3] / (t2 - t1) / 1e6);
+		printf("\n");
+	}
+	return 0;
+}
