@@ -1,20 +1,24 @@
 /* string.c: the freestanding C string functions hvlab uses (gcc may emit calls to mem*). */
 #include "defs.h"
 
+/* REP STOSB / REP MOVSB: fast on real CPUs ("fast strings") and one instruction for an
+ * emulator such as Bochs, where a byte loop costs four instructions per byte. */
 void *memset(void *d, int c, size_t n)
 {
-	u8 *p = d;
-	while (n--)
-		*p++ = (u8)c;
+	void *p = d;
+	if (IS_ALIGNED((u64)d | n, 8)) { /* whole pages and tables: 8 bytes per iteration */
+		u64 q = n / 8, v = 0x0101010101010101UL * (u8)c;
+		__asm__ volatile("rep stosq" : "+D"(p), "+c"(q) : "a"(v) : "memory");
+		return d;
+	}
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
 	return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
-	u8 *dp = d;
-	const u8 *sp = s;
-	while (n--)
-		*dp++ = *sp++;
+	void *dp = d;
+	__asm__ volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(n) : : "memory");
 	return d;
 }
 

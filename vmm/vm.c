@@ -220,6 +220,7 @@ enum vm_stop vm_run(struct vm *vm)
 	if (VMX_CHECK("VMPTRLD", __vmptrld((u64)vm->vmcs)))
 		return vm->stop = VM_STOP_ENTRY_FAILED;
 	vm->stop = VM_RUNNING;
+	u64 t0 = rdtsc();
 	while (vm->stop == VM_RUNNING) {
 		int r = vmx_enter(vm->regs, vm->launched);
 		if (r) {
@@ -241,6 +242,7 @@ enum vm_stop vm_run(struct vm *vm)
 		exit_handle(vm, reason & 0xffff);
 	}
 	flush_line(vm);
+	vm->run_tsc = rdtsc() - t0;
 	if (vm->stop == VM_STOP_VMXOFF) { /* HC_VMXOFF: leave VMX and come back here, cleanly */
 		__vmclear((u64)vm->vmcs);
 		vmx_off();
@@ -250,7 +252,8 @@ enum vm_stop vm_run(struct vm *vm)
 
 void vm_print_stats(const struct vm *vm)
 {
-	printf("# vm: stopped by %s after %llu exits:", vm_stop_str(vm->stop), vm->stats.total);
+	printf("# vm: stopped by %s after %llu exits, %lu TSC cycles:", vm_stop_str(vm->stop), vm->stats.total,
+	       vm->run_tsc);
 	for (int i = 0; i < HV_STATS_REASONS; i++)
 		if (vm->stats.by_reason[i])
 			printf(" %s=%llu", exit_reason_str(i), vm->stats.by_reason[i]);

@@ -105,6 +105,7 @@ struct vm {
 	u64 exit_status;                     /* HC_EXIT's argument */
 	u64 stop_qual, stop_gpa, stop_gla;   /* for EPT stops */
 	struct hv_exit_stats stats;
+	u64 run_tsc;                         /* TSC cycles the last vm_run() took */
 	char line[160];                      /* the guest's console line being assembled */
 	int line_len;
 	bool quiet;                          /* do not print each refused hypercall */
