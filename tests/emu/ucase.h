@@ -1,0 +1,67 @@
+/* ucase.h - shared definition of the CPU-recorded unit cases: the initial
+ * state of case `seed` is a fixed formula (so the table only stores the
+ * instruction, the seed and the expected changes), used both when the
+ * cases are recorded on the host (difftest -u) and when they are checked
+ * (unit). Memory: the 16 KiB sandbox at SANDBOX_BASE with a byte pattern. */
+#ifndef HVLAB_TESTS_EMU_UCASE_H
+#define HVLAB_TESTS_EMU_UCASE_H
+
+#include <stdint.h>
+
+#include "gen.h"
+
+struct ucase {
+	const char *name;  /* AT&T syntax, as assembled */
+	const char *code;  /* instruction bytes */
+	uint8_t len;
+	uint16_t seed;     /* initial state, see ucase_reg() */
+	uint32_t fout;     /* expected arithmetic flags + DF */
+	uint32_t fmask;    /* flags compared (SDM-defined ones) */
+	int8_t vec;        /* expected fault vector, -1 none */
+	uint64_t rip;      /* expected RIP (0: end of the instruction) */
+	struct { int8_t r; uint64_t v; } out[17]; /* changed GPRs, r+1, 0 ends */
+	const char *mem;   /* changed bytes: "offset:hex;..." from SANDBOX_BASE */
+};
+
+static inline uint64_t ucase_mix(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t ucase_reg(unsigned seed, int r)
+{
+	uint64_t x = ucase_mix(seed * 16ull + (unsigned)r);
+	switch (r) {
+	case 4: return SANDBOX_BASE + 0x3800;  /* RSP */
+	case 5: return SANDBOX_BASE + 0x3900;  /* RBP */
+	case 6: return SANDBOX_BASE + 0x1010;  /* RSI */
+	case 7: return SANDBOX_BASE + 0x1030;  /* RDI */
+	case 14: return SANDBOX_BASE + 0x1000; /* R14: data base */
+	case 1: return seed % 5;               /* RCX: small counts */
+	}
+	switch (seed % 4) {
+	case 0: return x;
+	case 1: return r == 2 ? 0 : x & 0xff;
+	case 2: return (x & 1) ? ~0ull >> (x % 64) : 1ull << (x % 64);
+	default: return x >> (x & 63);
+	}
+}
+
+static inline uint64_t ucase_flags(unsigned seed)
+{
+	return 0x202 | (ucase_mix(~(uint64_t)seed) & 0x8d5);
+}
+
+/* Sandbox byte k; the 32 bytes at RSP hold canonical, unmapped addresses
+ * so that RET and POP-then-jump leave the region without running junk. */
+static inline uint8_t ucase_mem(unsigned seed, unsigned k)
+{
+	if (k >= 0x3800 && k < 0x3820)
+		return (uint8_t)(((0x50000000ull + (k - 0x3800) / 8 * 0x1000) >> (8 * (k % 8))) & 0xff);
+	return (uint8_t)(ucase_mix(seed + (k >> 3) * 1000003ull) >> (8 * (k & 7)));
+}
+
+#endif
