@@ -89,8 +89,28 @@ static void bad_elf_refused(void)
 	vm_destroy(&vm);
 }
 
+/* A bad control field fails VMLAUNCH itself (VMfailValid, error 7); bad guest state fails
+ * the entry with exit reason 33 and bit 31 (SDM "VM-Entry Failures During or After Loading
+ * Guest State"). Both are reported, never a hang, and the next VM runs. */
+static void entry_failures_reported(void)
+{
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	vmcs_write(CR3_TARGET_COUNT, 1000); /* more than IA32_VMX_MISC allows */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_ENTRY_FAILED);
+	EXPECT_EQ(vm.entry_error, 7);
+	vm_destroy(&vm);
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	vmcs_write(GUEST_RFLAGS, 0); /* reserved bit 1 must be 1 */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_ENTRY_FAILED);
+	EXPECT_EQ(vm.exit_reason, VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE);
+	vm_destroy(&vm);
+	EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT);
+	vm_destroy(&vm);
+}
+
 KTAP_SUITE(guest_boot, vmm_setup, vmm_fini, KTAP_CASE(hello), KTAP_CASE(relaunch), KTAP_CASE(unknown_scenario),
-	   KTAP_CASE(memory_isolated), KTAP_CASE(bad_elf_refused));
+	   KTAP_CASE(memory_isolated), KTAP_CASE(bad_elf_refused), KTAP_CASE(entry_failures_reported));
 
 static void triple_fault_stops_guest(void)
 {

@@ -1,9 +1,28 @@
-/* main.c: the interactive run ("make run"): show what this CPU's VMX offers, enter and leave
- * VMX operation, and end the machine. Later issues grow this into the guest demonstration. */
+/* main.c: the interactive run ("make run"): show what this CPU's VMX offers, enter VMX, run
+ * the guest kernel's scenario named by "scenario=NAME" on the command line (default "hello"),
+ * print what it made the hypervisor do, leave VMX and power off. */
 #include "vmm.h"
+
+static void run_guest(const char *scenario)
+{
+	struct vm vm;
+	if (vm_create(&vm, 32UL << 20) || vm_boot(&vm, scenario, 0)) {
+		printf("hvlab: cannot start the guest (see above)\n");
+		vm_destroy(&vm);
+		return;
+	}
+	printf("hvlab: guest \"%s\": %lu MiB of RAM, EPT with %lu table pages, VPID %u\n", scenario,
+	       vm.ram_size >> 20, vm.ept.tables, vm.vpid);
+	vm_run(&vm);
+	vm_print_stats(&vm);
+	if (vm.stop == VM_STOP_EXIT)
+		printf("hvlab: the guest exited with status %lu\n", vm.exit_status);
+	vm_destroy(&vm);
+}
 
 void vmm_main(const char *cmdline)
 {
+	char scenario[HV_SCENARIO_MAX];
 	printf("hvlab: hypervisor kernel, command line \"%s\"\n", cmdline);
 	printf("hvlab: %lu MiB of free memory\n", kalloc_free_count() * PAGE_SIZE >> 20);
 	if (vmx_caps_probe(&vmx_caps)) {
@@ -17,8 +36,13 @@ void vmm_main(const char *cmdline)
 		printf("hvlab: VMXON failed (see above)\n");
 		machine_exit(EXIT_ERROR);
 	}
-	printf("hvlab: VMXON ok (VMCS revision 0x%x); VMXOFF %s\n", vmx_caps.revision_id,
-	       vmx_off() == 0 ? "ok" : "FAILED");
-	printf("hvlab: done, powering off\n");
+	printf("hvlab: VMXON ok (VMCS revision 0x%x)\n", vmx_caps.revision_id);
+	if (!cmdline_get(cmdline, "scenario", scenario, sizeof(scenario)))
+		snprintf(scenario, sizeof(scenario), "hello");
+	if (vmx_caps.ept)
+		run_guest(scenario);
+	else
+		printf("hvlab: this CPU has no EPT; the guest needs it\n");
+	printf("hvlab: VMXOFF %s; powering off\n", vmx_off() == 0 ? "ok" : "FAILED");
 	machine_exit(EXIT_PASS);
 }

@@ -207,6 +207,7 @@ void vm_console_putc(struct vm *vm, char c)
 static void entry_failed(struct vm *vm, int status)
 {
 	u64 err = status == 2 ? vmcs_read(VM_INSTRUCTION_ERROR) : 0;
+	vm->entry_error = err;
 	printf("# vm: VM entry failed: %s", status == 1 ? "VMfailInvalid" : "VMfailValid");
 	if (status == 2)
 		printf(", error %lu: %s", err, vmx_insn_error_str(err));
@@ -228,7 +229,7 @@ enum vm_stop vm_run(struct vm *vm)
 			break;
 		}
 		vm->launched = true;
-		u32 reason = vmcs_read(VM_EXIT_REASON);
+		u32 reason = vm->exit_reason = vmcs_read(VM_EXIT_REASON);
 		if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 			printf("# vm: VM entry failed on guest state: exit reason %u (%s), qualification 0x%lx\n",
 			       reason & 0xffff, exit_reason_str(reason & 0xffff), vmcs_read(EXIT_QUALIFICATION));

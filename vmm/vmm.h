@@ -106,6 +106,8 @@ struct vm {
 	u64 stop_qual, stop_gpa, stop_gla;   /* for EPT stops */
 	struct hv_exit_stats stats;
 	u64 run_tsc;                         /* TSC cycles the last vm_run() took */
+	u64 entry_error;                     /* VM_INSTRUCTION_ERROR of a failed VMLAUNCH/VMRESUME */
+	u32 exit_reason;                     /* the full exit reason of the last exit */
 	char line[160];                      /* the guest's console line being assembled */
 	int line_len;
 	bool quiet;                          /* do not print each refused hypercall */
