@@ -70,7 +70,6 @@ u64 guest_user_call(u64 (*fn)(void *), void *arg, void *stack_top);
 extern u8 guest_user_stack_top[];
 
 /* main.c */
-extern struct hv_boot_info *guest_bi;
 void guest_main(struct hv_boot_info *bi) __attribute__((noreturn));
 void guest_exit(u64 status) __attribute__((noreturn));
 

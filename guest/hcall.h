@@ -26,6 +26,9 @@ GUEST_INLINE s64 hc2(u64 nr, u64 a1, u64 a2) { return hc5(nr, a1, a2, 0, 0, 0); 
 GUEST_INLINE s64 hc1(u64 nr, u64 a1) { return hc5(nr, a1, 0, 0, 0, 0); }
 GUEST_INLINE s64 hc0(u64 nr) { return hc5(nr, 0, 0, 0, 0, 0); }
 
+/* The longest check text the hypervisor accepts (HC_CHECK_TEXT_MAX in vmm/hypercall.c). */
+#define GUEST_CHECK_TEXT_MAX 200
+
 #define GX_STR_(x) #x
 #define GX_STR(x) GX_STR_(x)
 /* One HC_CHECK with a literal text; GVA == GPA (identity paging), so &text is its GPA. */
@@ -33,6 +36,7 @@ GUEST_INLINE s64 hc0(u64 nr) { return hc5(nr, 0, 0, 0, 0, 0); }
 	({                                                                                  \
 		static const char gx_text_[] __attribute__((section(".urodata"))) =         \
 			__FILE__ ":" GX_STR(__LINE__) ": " what;                            \
+		_Static_assert(sizeof(gx_text_) - 1 <= GUEST_CHECK_TEXT_MAX, "check text too long"); \
 		bool gx_ok_ = (ok);                                                         \
 		hc4(HC_CHECK, gx_ok_, __LINE__, (u64)gx_text_, sizeof(gx_text_) - 1);       \
 		gx_ok_;                                                                     \

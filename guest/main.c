@@ -29,8 +29,6 @@ static const struct scenario scenarios[] = {
 	{"bench", scen_bench},
 };
 
-struct hv_boot_info *guest_bi;
-
 void guest_exit(u64 status)
 {
 	hc1(HC_EXIT, status);
@@ -49,7 +47,6 @@ static const struct scenario *find_scenario(const char *name)
 
 void guest_main(struct hv_boot_info *bi)
 {
-	guest_bi = bi;
 	if (bi->magic != HV_BOOT_MAGIC) {
 		guest_printf("bad boot info magic 0x%llx at %p\n", bi->magic, (void *)bi);
 		guest_exit(3);
