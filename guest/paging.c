@@ -5,7 +5,7 @@
  * unmapping: guest_map_2m() only adds. */
 #include "guest.h"
 
-/* Page-table entry bits (SDM "Paging Structures: 4-Level Paging"). */
+/* Page-table entry bits (SDM "4-Level Paging and 5-Level Paging"; NX: "Access Rights"). */
 #define PTE_P BIT(0)
 #define PTE_W BIT(1)
 #define PTE_U BIT(2)

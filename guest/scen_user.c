@@ -36,7 +36,8 @@ static GUEST_USER_TEXT u64 user_body(void *arg)
 	return USER_DONE;
 }
 
-/* Reads a supervisor-only page from CPL 3: must raise #PF (SDM "Access Rights"). */
+/* Reads a supervisor-only page from CPL 3: #PF with error code P=1, U/S=1 (SDM "Access Rights",
+ * "Page-Fault Exceptions"). */
 static GUEST_USER_TEXT u64 user_probe(void *arg)
 {
 	struct user_ctx *c = arg;
