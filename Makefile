@@ -2,6 +2,8 @@
 # Layout: kernel/ (platform), vmm/ (VMX), emulator/ (interpreter), guest/, iso/, tests/, docs/.
 
 BUILD   ?= build
+comma   := ,
+space   := $(empty) $(empty)
 HOSTCC  ?= gcc
 CC      := gcc
 LD      := ld
@@ -31,7 +33,8 @@ help:
 	@echo "  make test       install missing tools, build, run host tests and the test ISO"
 	@echo "                  (TESTS=boot,vmxon selects suites; BACKEND=... one backend only)"
 	@echo "  make unit       host unit tests only"
-	@echo "  make coverage   host tests with gcov/lcov, HTML in build/coverage/index.html"
+	@echo "  make coverage   host tests with gcov/lcov, HTML in build/coverage/"
+	@echo "  make bench      exit-cost benchmark (a benchmark, not a test) under Bochs/KVM"
 	@echo "  make clean      remove build/"
 	@echo "Emulator: make emu-unit difftest N=... bench-emu fuzz-emu (see docs/emulator.md)"
 
@@ -84,7 +87,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-host
 	@$(MAKE) --no-print-directory test-vm
 
-test-host: unit $(BUILD)/hvlab-selftest.iso
+test-host: unit $(if $(EMU_SRCS),emu-difftest emu-freestanding) $(BUILD)/hvlab-selftest.iso
 	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso $(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
 
 # Host unit tests of hypervisor logic that needs no VMX (tests/unit/), plus the emulator's.
@@ -97,22 +100,38 @@ $(BUILD)/cov/hvlab-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h vmm/*.h kernel/*
 	@rm -rf $(BUILD)/cov && mkdir -p $(BUILD)/cov
 	cd $(BUILD)/cov && $(HOSTCC) $(UNIT_CFLAGS) -O0 --coverage -o hvlab-unit $(addprefix $(CURDIR)/,$(UNIT_SRCS))
 
-unit: $(BUILD)/unit/hvlab-unit $(if $(filter emu-unit,$(EMU_TARGETS)),emu-unit)
+unit: $(BUILD)/unit/hvlab-unit $(if $(EMU_SRCS),emu-unit)
 	$(BUILD)/unit/hvlab-unit
 
-# Coverage of the host-tested code: hvlab's unit tests (and the emulator's, see docs/emulator.md).
+# Coverage of the host-tested code: the emulator's unit and differential tests (emu-coverage,
+# emulator/emulator.mk) and hvlab's own unit tests, in one lcov report.
+LCOV_RC := --rc lcov_branch_coverage=1
 coverage: deps-coverage
-	@$(MAKE) --no-print-directory $(BUILD)/cov/hvlab-unit
+	@$(MAKE) --no-print-directory $(if $(EMU_SRCS),emu-coverage) $(BUILD)/cov/hvlab-unit
 	$(BUILD)/cov/hvlab-unit
-	lcov --quiet --capture --directory $(BUILD)/cov --output-file $(BUILD)/cov/hvlab.info --rc lcov_branch_coverage=1
-	lcov --quiet --extract $(BUILD)/cov/hvlab.info '*/vmm/*' '*/kernel/*' --output-file $(BUILD)/cov/hvlab.info --rc lcov_branch_coverage=1
-	genhtml --quiet --branch-coverage $(BUILD)/cov/hvlab.info --output-directory $(BUILD)/coverage/hvlab
-	@lcov --summary $(BUILD)/cov/hvlab.info --rc lcov_branch_coverage=1 2>&1 | grep -E 'lines|functions|branches'
-	@echo "coverage report: $(BUILD)/coverage/hvlab/index.html"
+	lcov --quiet $(LCOV_RC) --capture --directory $(BUILD)/cov --output-file $(BUILD)/cov/all.info
+	lcov --quiet $(LCOV_RC) --extract $(BUILD)/cov/all.info '*/vmm/*' '*/kernel/*' --output-file $(BUILD)/coverage/hvlab.info
+	genhtml --quiet --branch-coverage --output-directory $(BUILD)/coverage $$(ls $(BUILD)/coverage/emu.info 2>/dev/null) $(BUILD)/coverage/hvlab.info
+	@echo "vmm/ and kernel/ (host unit tests):"; lcov $(LCOV_RC) --summary $(BUILD)/coverage/hvlab.info 2>&1 | grep -E 'lines|branches'
+	@if [ -f $(BUILD)/coverage/emu.info ]; then echo "emulator/:"; lcov $(LCOV_RC) --summary $(BUILD)/coverage/emu.info 2>&1 | grep -E 'lines|branches'; fi
+	@echo "coverage report: $(BUILD)/coverage/index.html"
 
 test-vm: $(BUILD)/hvlab-test.iso
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test \
 		$(if $(BACKEND),--backend $(BACKEND))
+
+# Benchmarks: the bench_* suites on their own ISO; prints the "# bench:" lines of each boot.
+BENCH_SUITES := bench_exits
+$(BUILD)/hvlab-bench.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
+	sed "s/@TESTS@/$(subst $(space),$(comma),$(BENCH_SUITES))/" iso/grub-test.cfg.in > $(BUILD)/grub-bench.cfg
+	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-bench.cfg $(GUEST_ELF)
+
+bench: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/hvlab-bench.iso && mkdir -p $(BUILD)/bench
+	@$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-bench.iso --out $(BUILD)/bench --no-caps-check \
+		$(if $(BACKEND),--backend $(BACKEND),--backend bochs) >$(BUILD)/bench/summary.txt 2>&1 || \
+		{ cat $(BUILD)/bench/summary.txt; exit 1; }
+	@for f in $(BUILD)/bench/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done
 
 clean:
 	rm -rf $(BUILD)

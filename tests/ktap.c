@@ -122,13 +122,14 @@ static void run_suite(const struct ktap_suite *s, int n, struct counts *total)
 	total->error += k.error;
 }
 
-/* "all" selects every suite but the self-tests of this library (names "selftest_*"), which
- * fail on purpose and run only when named. */
+/* "all" selects every suite but the self-tests of this library ("selftest_*", which fail on
+ * purpose) and the benchmarks ("bench_*", which measure rather than test); those run only
+ * when named. */
 static bool selected(const char *list, const char *name)
 {
 	if (cmdline_list_has(list, name))
 		return true;
-	return cmdline_list_has(list, "all") && strncmp(name, "selftest_", 9) != 0;
+	return cmdline_list_has(list, "all") && strncmp(name, "selftest_", 9) && strncmp(name, "bench_", 6);
 }
 
 /* Names in list that match no suite are reported as errors, after the known ones. */

@@ -20,6 +20,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&user_mode_suite,
 	&hypercall_fuzz_suite,
 	&selftest_ktap_suite, /* runs only when named */
+	&bench_exits_suite,   /* make bench; only when named */
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 

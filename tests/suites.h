@@ -22,6 +22,7 @@ extern const struct ktap_suite ept_split_suite;
 extern const struct ktap_suite user_mode_suite;
 extern const struct ktap_suite hypercall_fuzz_suite;
 extern const struct ktap_suite selftest_ktap_suite;
+extern const struct ktap_suite bench_exits_suite;
 
 extern const struct ktap_suite *const ktap_suites[];
 extern const int ktap_nsuites;
