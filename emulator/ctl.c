@@ -55,6 +55,17 @@ EMU_H(emu_op_nop)
 	return 0;
 }
 
+/* 0F AE group: LFENCE/MFENCE/SFENCE (ext 1, register form) are no-ops
+ * for a single interpreted CPU; everything else there is unsupported. */
+EMU_H(emu_op_fence)
+{
+	if (in->ext == 1 && !(in->flags & (EMU_I_MEM | EMU_I_REP | EMU_I_OSZ)))
+		return 0;
+	if (!(in->flags & (EMU_I_MEM | EMU_I_REP))) /* no F3: not RDFSBASE... */
+		return emu_raise(e, EMU_EXC_UD, false, 0);
+	return emu_op_unsupported(e, in);
+}
+
 EMU_H(emu_op_mov_rm_r)
 {
 	unsigned sz = in->osz;

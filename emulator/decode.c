@@ -123,7 +123,8 @@ static const struct emu_op op1[256] = {
 	[0xc7] = {0, M | GRP, G11V, 0},              /* grp11: MOV Ev,Iz */
 	[0xc8] = {emu_op_enter, EN | D64, 0, 0},     /* ENTER Iw,Ib */
 	[0xc9] = {emu_op_leave, D64, 0, 0},          /* LEAVE */
-	[0xca] = HVX(EMU_X_FAR), [0xcb] = HVX(EMU_X_FAR), /* RETF */
+	[0xca] = {emu_op_hv, HV | IW, EMU_X_FAR, 0}, /* RETF Iw */
+	[0xcb] = HVX(EMU_X_FAR),                     /* RETF */
 	[0xcc] = HVX(EMU_X_INT3),                    /* INT3 */
 	[0xcd] = {emu_op_hv, HV | IB, EMU_X_INT, 0}, /* INT Ib */
 	[0xce] = UD,                                 /* INTO */
@@ -239,9 +240,9 @@ static const struct emu_op grp[NGRP][8] = {
 	[G5] = {
 		{emu_op_incdec, LK, 0, 0}, {emu_op_incdec, LK, 1, 0},
 		{emu_op_call_rm, F64, 0, 0},           /* CALL Ev */
-		{emu_op_hv, HV, EMU_X_FAR, 0},         /* CALLF Mp */
+		{emu_op_hv, HV | MEM, EMU_X_FAR, 0},   /* CALLF Mp */
 		{emu_op_jmp_rm, F64, 0, 0},            /* JMP Ev */
-		{emu_op_hv, HV, EMU_X_FAR, 0},         /* JMPF Mp */
+		{emu_op_hv, HV | MEM, EMU_X_FAR, 0},   /* JMPF Mp */
 		{emu_op_push_rm, D64, 0, 0},           /* PUSH Ev */
 	},
 	[G1A] = { {emu_op_pop_rm, 0, 0, 0} },          /* POP Ev */
@@ -254,10 +255,13 @@ static const struct emu_op grp[NGRP][8] = {
 		[7] = {emu_op_bt_imm, LK, 3, 0},       /* BTC */
 	},
 	[G9] = { [1] = {emu_op_cmpxchg8b, LK | MEM, 0, 0} }, /* CMPXCHG8B/16B */
-	[G15] = {
-		[5] = {emu_op_nop, 0, 1, 0},           /* LFENCE */
-		[6] = {emu_op_nop, 0, 1, 0},           /* MFENCE */
-		[7] = {emu_op_nop, 0, 1, 0},           /* SFENCE */
+	[G15] = { /* memory forms (FXSAVE, CLFLUSH...) are unsupported */
+		{emu_op_fence, 0, 0, 0}, {emu_op_fence, 0, 0, 0},
+		{emu_op_fence, 0, 0, 0}, {emu_op_fence, 0, 0, 0},
+		{emu_op_fence, 0, 0, 0},
+		{emu_op_fence, 0, 1, 0},               /* LFENCE */
+		{emu_op_fence, 0, 1, 0},               /* MFENCE */
+		{emu_op_fence, 0, 1, 0},               /* SFENCE */
 	},
 };
 
@@ -464,7 +468,7 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 		return finish(in, emu_op_toolong, 15);
 	if ((in->flags & EMU_I_LOCK) &&
 	    (!(f & LK) || !(in->flags & EMU_I_MEM) ||
-	     (d->fn == emu_op_alu_rm_imm && in->ext == 7)))
+	     ((d->fn == emu_op_alu_rm_imm || d->fn == emu_op_alu_rm_r) && in->ext == 7)))
 		return finish(in, emu_op_ud, (unsigned)i);
 	if ((f & MEM) && !(in->flags & EMU_I_MEM))
 		return finish(in, emu_op_ud, (unsigned)i);

@@ -1,3 +1,460 @@
-/* unit_hand.c - placeholder */
+/* unit_hand.c - hand-written unit cases: every hypervisor exit, unsupported
+ * and #UD encodings, #GP/#SS/#PF/#DE paths with the state left at the
+ * faulting instruction, restart after a fault, REP interrupted by a fault
+ * and by the budget, self-modifying code, instruction fetch across a page,
+ * user/supervisor/fetch kinds seen by the callbacks, POPF privilege rules. */
+#include <string.h>
+
+#include "../../emulator/emu_internal.h"
 #include "unit.h"
-void run_handwritten(void) {}
+
+static struct emu e;
+
+#define B(s) s, sizeof(s) - 1
+
+/* Run `bytes` at UCODE_PAGE + 0x100 with RSP/RBX/RSI/RDI in data memory. */
+static struct emu_result run(u8 cpl, const char *bytes, unsigned len, u64 budget)
+{
+	u64 c = ucode(0x100, bytes, len);
+	uemu_init(&e, cpl);
+	e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x2000;
+	e.cpu.gpr[EMU_RBX] = UMEM_BASE + 0x100;
+	e.cpu.gpr[EMU_RSI] = UMEM_BASE + 0x200;
+	e.cpu.gpr[EMU_RDI] = UMEM_BASE + 0x300;
+	e.cpu.rip = c;
+	return emu_run(&e, c, c + len, budget);
+}
+
+static const struct { const char *b; unsigned len; enum emu_exit x; } exits[] = {
+	{B("\xe4\x60"), EMU_X_IO}, {B("\xe5\x60"), EMU_X_IO}, {B("\xe6\x80"), EMU_X_IO},
+	{B("\xe7\x80"), EMU_X_IO}, {B("\xec"), EMU_X_IO}, {B("\xed"), EMU_X_IO},
+	{B("\xee"), EMU_X_IO}, {B("\x66\xef"), EMU_X_IO}, {B("\x6c"), EMU_X_IO},
+	{B("\xf3\x6d"), EMU_X_IO}, {B("\x6e"), EMU_X_IO}, {B("\xf3\x6f"), EMU_X_IO},
+	{B("\xf4"), EMU_X_HLT}, {B("\xfa"), EMU_X_CLI}, {B("\xfb"), EMU_X_STI},
+	{B("\x0f\x20\xd8"), EMU_X_MOV_CR}, {B("\x0f\x22\xd8"), EMU_X_MOV_CR},
+	{B("\x44\x0f\x20\xc0"), EMU_X_MOV_CR}, {B("\x0f\x21\xf8"), EMU_X_MOV_DR},
+	{B("\x0f\x23\xf8"), EMU_X_MOV_DR}, {B("\xcd\x80"), EMU_X_INT}, {B("\xcc"), EMU_X_INT3},
+	{B("\xf1"), EMU_X_INT1}, {B("\xcf"), EMU_X_IRET}, {B("\x48\xcf"), EMU_X_IRET},
+	{B("\x0f\x05"), EMU_X_SYSCALL}, {B("\x48\x0f\x07"), EMU_X_SYSRET},
+	{B("\x0f\x34"), EMU_X_SYSENTER}, {B("\x0f\x35"), EMU_X_SYSENTER},
+	{B("\x0f\xa2"), EMU_X_CPUID}, {B("\x0f\x32"), EMU_X_RDMSR}, {B("\x0f\x30"), EMU_X_WRMSR},
+	{B("\x0f\x31"), EMU_X_RDTSC}, {B("\x0f\x33"), EMU_X_RDPMC}, {B("\x0f\x06"), EMU_X_CLTS},
+	{B("\x0f\x08"), EMU_X_INVD}, {B("\x0f\x09"), EMU_X_INVD},
+	{B("\x0f\x01\x10"), EMU_X_SYSTEM}, {B("\x0f\x01\x3b"), EMU_X_SYSTEM},
+	{B("\x0f\x00\xd8"), EMU_X_SYSTEM}, {B("\x0f\x02\xc0"), EMU_X_SYSTEM},
+	{B("\x0f\x03\xc0"), EMU_X_SYSTEM}, {B("\x8e\xd8"), EMU_X_SEG}, {B("\x8c\xd8"), EMU_X_SEG},
+	{B("\x0f\xa0"), EMU_X_SEG}, {B("\x0f\xa9"), EMU_X_SEG}, {B("\xcb"), EMU_X_FAR},
+	{B("\xca\x08\x00"), EMU_X_FAR}, {B("\xff\x18"), EMU_X_FAR}, {B("\xff\x2b"), EMU_X_FAR},
+};
+
+static const struct { const char *b; unsigned len; } unsupported[] = {
+	{B("\xd9\xc0")}, {B("\xdd\x03")}, {B("\x0f\x28\xc1")}, {B("\x66\x0f\x6f\xc1")},
+	{B("\xc5\xf8\x77")}, {B("\xc4\xe2\x79\x18\x03")}, {B("\x0f\x38\x00\xc1")},
+	{B("\x0f\x3a\x0f\xc1\x08")}, {B("\x0f\x77")}, {B("\x9b")}, {B("\x0f\xae\x03")},
+	{B("\x0f\x10\x03")}, {B("\xf3\x0f\x10\xc1")}, {B("\x0f\xc3\x03")},
+};
+
+static const struct { const char *b; unsigned len; } uds[] = {
+	{B("\x06")}, {B("\x07")}, {B("\x0e")}, {B("\x16")}, {B("\x17")}, {B("\x1e")}, {B("\x1f")},
+	{B("\x27")}, {B("\x2f")}, {B("\x37")}, {B("\x3f")}, {B("\x60")}, {B("\x61")}, {B("\x62\x00")},
+	{B("\x82\xc0\x01")}, {B("\x9a")}, {B("\xce")}, {B("\xd4\x0a")}, {B("\xd5\x0a")}, {B("\xd6")},
+	{B("\xea")}, {B("\x0f\x0b")}, {B("\x0f\xb9\xc0")}, {B("\x0f\xff\xc0")},
+	{B("\xf0\x90")}, {B("\xf0\x01\xc0")}, {B("\xf0\x39\x03")}, {B("\xf0\x80\x3b\x01")},
+	{B("\xf0\x8b\x03")}, {B("\xf0\xf4")}, {B("\xf0\x0f\xa2")}, {B("\x8d\xc0")},
+	{B("\x0f\xc7\xc8")}, {B("\xfe\xd0")}, {B("\xff\xf8")}, {B("\xff\xd8")}, {B("\x8f\xc8")},
+	{B("\xc6\xc8\x01")}, {B("\xc7\xc8\x01\x00\x00\x00")}, {B("\x0f\xb8\xc0")},
+	{B("\x0f\xba\xc0\x01")}, {B("\x0f\xc7\x03")}, {B("\x0f\xae\xc0")},
+};
+
+static void test_tables(void)
+{
+	for (unsigned i = 0; i < sizeof(exits) / sizeof(exits[0]); i++) {
+		umem_reset();
+		u64 rax = 0x1234;
+		struct emu_result r = run(0, exits[i].b, exits[i].len, 10);
+		CHECK(r.reason == EMU_STOP_HYPERVISOR && r.exit == exits[i].x && r.len == exits[i].len &&
+			      e.cpu.gpr[EMU_RSP] == UMEM_BASE + 0x2000 &&
+			      e.cpu.rip == UCODE_PAGE + 0x100 && r.executed == 0 && r.nbytes == exits[i].len &&
+			      !memcmp(r.bytes, exits[i].b, exits[i].len) && e.cpu.gpr[0] == 0 && rax,
+		      "exit %u: reason %s exit %s len %u", i, emu_stop_name(r.reason),
+		      emu_exit_name(r.exit), r.len);
+	}
+	for (unsigned i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+		umem_reset();
+		struct emu_result r = run(0, unsupported[i].b, unsupported[i].len, 10);
+		CHECK(r.reason == EMU_STOP_UNSUPPORTED && r.nbytes >= unsupported[i].len &&
+			      !memcmp(r.bytes, unsupported[i].b, unsupported[i].len) &&
+			      e.cpu.rip == UCODE_PAGE + 0x100,
+		      "unsupported %u: %s", i, emu_stop_name(r.reason));
+	}
+	for (unsigned i = 0; i < sizeof(uds) / sizeof(uds[0]); i++) {
+		umem_reset();
+		struct emu_result r = run(0, uds[i].b, uds[i].len, 10);
+		CHECK(r.reason == EMU_STOP_FAULT && r.fault.vector == EMU_EXC_UD &&
+			      e.cpu.rip == UCODE_PAGE + 0x100 && !r.fault.has_error,
+		      "#UD %u: %s vec %u", i, emu_stop_name(r.reason), r.fault.vector);
+	}
+}
+
+static void expect_fault(const char *what, struct emu_result r, u8 vec, u32 err)
+{
+	CHECK(r.reason == EMU_STOP_FAULT && r.fault.vector == vec && r.fault.error_code == err &&
+		      e.cpu.rip == UCODE_PAGE + 0x100,
+	      "%s: %s vec %u err %#x rip %#llx", what, emu_stop_name(r.reason), r.fault.vector,
+	      r.fault.error_code, (unsigned long long)e.cpu.rip);
+}
+
+static void test_gp_ss(void)
+{
+	char big[17];
+	memset(big, 0x66, sizeof(big));
+	big[15] = (char)0x90;
+	umem_reset();
+	expect_fault("16-byte insn", run(0, big, 16, 5), EMU_EXC_GP, 0);
+	umem_reset();
+	expect_fault("15 prefixes", run(0, big, 15, 5), EMU_EXC_GP, 0);
+	umem_reset();
+	memset(big, 0x26, 14);
+	big[14] = (char)0x90;
+	struct emu_result r = run(0, big, 15, 5);
+	CHECK(r.reason == EMU_STOP_LEFT_REGION && r.executed == 1, "15-byte nop: %s", emu_stop_name(r.reason));
+
+	/* non-canonical data address (#GP), stack address (#SS), branch target */
+	static const struct { const char *b; unsigned len; int reg; u8 vec; } nc[] = {
+		{B("\x48\x8b\x03"), EMU_RBX, EMU_EXC_GP},     /* mov rax,[rbx] */
+		{B("\x48\x89\x03"), EMU_RBX, EMU_EXC_GP},     /* mov [rbx],rax */
+		{B("\x48\x8b\x45\x00"), EMU_RBP, EMU_EXC_SS}, /* mov rax,[rbp] */
+		{B("\x50"), EMU_RSP, EMU_EXC_SS},             /* push rax */
+		{B("\x58"), EMU_RSP, EMU_EXC_SS},             /* pop rax */
+		{B("\xff\xe0"), EMU_RAX, EMU_EXC_GP},         /* jmp rax */
+		{B("\xff\xd0"), EMU_RAX, EMU_EXC_GP},         /* call rax */
+		{B("\xc3"), -1, EMU_EXC_GP},                  /* ret to [rsp] */
+		{B("\x48\x8b\x04\x25\x00\x00\x00\x80"), -2, EMU_EXC_PF}, /* mov rax,[abs] */
+	};
+	for (unsigned i = 0; i < sizeof(nc) / sizeof(nc[0]); i++) {
+		umem_reset();
+		u64 c = ucode(0x100, nc[i].b, nc[i].len), bad = 0x8000000000000000ull;
+		uemu_init(&e, 0);
+		e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x2000;
+		memcpy(&um.data[2][0], &bad, 8);
+		if (nc[i].reg >= 0)
+			e.cpu.gpr[nc[i].reg] = bad + 8;
+		e.cpu.rip = c;
+		u64 before[16];
+		memcpy(before, e.cpu.gpr, sizeof(before));
+		r = emu_run(&e, c, c + nc[i].len, 10);
+		u32 err = nc[i].vec == EMU_EXC_PF ? 0 : 0;
+		expect_fault("non-canonical", r, nc[i].vec, err);
+		CHECK(!memcmp(before, e.cpu.gpr, sizeof(before)), "non-canonical %u changed registers", i);
+	}
+	/* CMPXCHG16B needs 16-byte alignment */
+	umem_reset();
+	expect_fault("cmpxchg16b misaligned", run(0, B("\x48\x0f\xc7\x4b\x08"), 5), EMU_EXC_GP, 0);
+}
+
+static void test_div(void)
+{
+	static const struct { const char *b; unsigned len; u64 rax, rdx, rcx; } de[] = {
+		{B("\xf6\xf1"), 0x100, 0, 0},                      /* div cl by 0 */
+		{B("\xf6\xf1"), 0x200, 0, 2},                      /* ax/2 > 0xff */
+		{B("\x66\xf7\xf1"), 0, 2, 2},                      /* dx:ax/2 > 0xffff */
+		{B("\xf7\xf1"), 0, 5, 5},                          /* edx:eax/5 overflow */
+		{B("\x48\xf7\xf1"), 0, 5, 5},                      /* rdx >= divisor */
+		{B("\x48\xf7\xf1"), 0, 0, 0},                      /* /0 */
+		{B("\xf6\xf9"), 0x8000, 0, 0xff},                  /* idiv: -32768/-1 */
+		{B("\xf7\xf9"), 0, 0x80000000, 0xffffffff},        /* INT64_MIN/-1 (32) */
+		{B("\x48\xf7\xf9"), 0, 0x8000000000000000ull, ~0ull}, /* 128-bit min/-1 */
+		{B("\x48\xf7\xf9"), 0, 0, 0},                      /* idiv /0 */
+		{B("\x48\xf7\xf9"), 0, 1, 1},                      /* 2^64 / 1 */
+		{B("\x48\xf7\xf9"), 0x8000000000000000ull, 0, 1},  /* 2^63 / 1 positive overflow */
+	};
+	for (unsigned i = 0; i < sizeof(de) / sizeof(de[0]); i++) {
+		umem_reset();
+		u64 c = ucode(0x100, de[i].b, de[i].len);
+		uemu_init(&e, 0);
+		e.cpu.gpr[EMU_RAX] = de[i].rax;
+		e.cpu.gpr[EMU_RDX] = de[i].rdx;
+		e.cpu.gpr[EMU_RCX] = de[i].rcx;
+		e.cpu.rip = c;
+		struct emu_result r = emu_run(&e, c, c + de[i].len, 10);
+		expect_fault("#DE", r, EMU_EXC_DE, 0);
+		CHECK(e.cpu.gpr[EMU_RAX] == de[i].rax && e.cpu.gpr[EMU_RDX] == de[i].rdx, "#DE %u regs", i);
+	}
+	/* 128/64 division that needs the long path: (2^64 + 10) / 3 */
+	umem_reset();
+	u64 c = ucode(0x100, B("\x48\xf7\xf1"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RAX] = 10;
+	e.cpu.gpr[EMU_RDX] = 1;
+	e.cpu.gpr[EMU_RCX] = 3;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 3, 10);
+	CHECK(e.cpu.gpr[EMU_RAX] == 0x5555555555555558ull && e.cpu.gpr[EMU_RDX] == 2, "div128");
+	/* signed: (-(2^64) - 10) / 3 */
+	c = ucode(0x100, B("\x48\xf7\xf9"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RAX] = (u64)-10;
+	e.cpu.gpr[EMU_RDX] = (u64)-2; /* RDX:RAX = -(2^64) - 10 */
+	e.cpu.gpr[EMU_RCX] = 3;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 3, 10);
+	CHECK(e.cpu.gpr[EMU_RAX] == (u64)-0x5555555555555558ll && e.cpu.gpr[EMU_RDX] == (u64)-2,
+	      "idiv128 %llx %llx", (unsigned long long)e.cpu.gpr[EMU_RAX],
+	      (unsigned long long)e.cpu.gpr[EMU_RDX]);
+}
+
+/* Page faults from the callbacks: kinds, user bit, CR2, error code. */
+static void test_pf(void)
+{
+	for (int slow = 0; slow < 2; slow++) {
+		for (u8 cpl = 0; cpl <= 3; cpl += 3) {
+			u32 u = cpl == 3 ? EMU_ACC_USER : 0;
+			/* read from a page without permission */
+			umem_reset();
+			um.no_map = slow;
+			um.perm[1] = 0;
+			struct emu_result r = run(cpl, B("\x48\x8b\x83\x00\x10\x00\x00"), 10); /* mov rax,[rbx+0x1000] */
+			expect_fault("#PF read", r, EMU_EXC_PF, u ? 4 : 0);
+			CHECK(r.fault.cr2 == UMEM_BASE + 0x1100 && (um.kinds_seen & EMU_ACC_READ) &&
+				      (um.kinds_seen & EMU_ACC_USER) == u && r.len == 7,
+			      "#PF read cr2 %llx kinds %x", (unsigned long long)r.fault.cr2, um.kinds_seen);
+			/* write to a read-only page: RMW keeps flags and memory */
+			umem_reset();
+			um.no_map = slow;
+			um.perm[0] = 9;
+			r = run(cpl, B("\x48\x01\x03"), 10); /* add [rbx],rax */
+			expect_fault("#PF write", r, EMU_EXC_PF, 2 | (u ? 4 : 0));
+			CHECK((um.kinds_seen & EMU_ACC_WRITE) && (um.kinds_seen & EMU_ACC_USER) == u, "write kinds");
+			/* supervisor-only page: user access faults, supervisor doesn't */
+			umem_reset();
+			um.no_map = slow;
+			um.perm[0] = 7;
+			r = run(cpl, B("\x8b\x03"), 10);
+			if (cpl == 3)
+				expect_fault("#PF user on supervisor page", r, EMU_EXC_PF, 4);
+			else
+				CHECK(r.reason == EMU_STOP_LEFT_REGION, "supervisor read");
+			/* fetch kind and fetch fault on a non-executable code page */
+			umem_reset();
+			um.no_map = slow;
+			um.code_perm[0] = 9;
+			r = run(cpl, B("\x90"), 10);
+			CHECK(r.reason == EMU_STOP_FAULT && r.fault.error_code == (16u | (u ? 4 : 0)) &&
+				      r.fault.cr2 == UCODE_PAGE + 0x100 && r.len == 0,
+			      "fetch fault");
+		}
+	}
+	umem_reset();
+	run(3, B("\x90"), 10);
+	CHECK((um.kinds_seen & (EMU_ACC_FETCH | EMU_ACC_USER)) == (EMU_ACC_FETCH | EMU_ACC_USER),
+	      "fetch kind %x", um.kinds_seen);
+}
+
+/* A write fault in the middle of a RMW or a stack op changes nothing. */
+static void test_restart(void)
+{
+	static const struct { const char *b; unsigned len; } rmw[] = {
+		{B("\x48\x01\x03")}, {B("\xf0\x48\x0f\xc1\x03")}, {B("\x48\x87\x03")},
+		{B("\x48\xff\x03")}, {B("\x48\xf7\x1b")}, {B("\x48\xd1\x23")},
+		{B("\x48\x0f\xa4\x03\x04")}, {B("\x48\x0f\xab\x03")}, {B("\x48\x0f\xb1\x0b")},
+		{B("\x0f\x94\x03")}, {B("\x48\x0f\xc7\x0b")}, {B("\xf3\xa4")},
+	};
+	for (unsigned i = 0; i < sizeof(rmw) / sizeof(rmw[0]); i++) {
+		for (int slow = 0; slow < 2; slow++) {
+			umem_reset();
+			um.no_map = slow;
+			um.perm[0] = 0xd; /* no write */
+			memset(um.data[0], 0x5a, 4096);
+			u64 c = ucode(0x100, rmw[i].b, rmw[i].len);
+			uemu_init(&e, 0);
+			e.cpu.gpr[EMU_RAX] = 0x1111;
+			e.cpu.gpr[EMU_RBX] = UMEM_BASE + 0x100;
+			e.cpu.gpr[EMU_RCX] = 3;
+			e.cpu.gpr[EMU_RSI] = UMEM_BASE + 0x1000;
+			e.cpu.gpr[EMU_RDI] = UMEM_BASE + 0x10;
+			e.cpu.rip = c;
+			emu_set_rflags(&e, 0x2d7);
+			struct emu_cpu before = e.cpu;
+			struct emu_result r = emu_run(&e, c, c + rmw[i].len, 10);
+			CHECK(r.reason == EMU_STOP_FAULT && r.fault.vector == EMU_EXC_PF &&
+				      !memcmp(before.gpr, e.cpu.gpr, sizeof(before.gpr)) && e.cpu.rip == c &&
+				      emu_get_rflags(&e) == 0x2d7 && um.data[0][0x100] == 0x5a,
+			      "restart %u/%d: %s", i, slow, emu_stop_name(r.reason));
+			um.perm[0] = 0xf; /* the guest fixed its page table: re-run */
+			emu_flush(&e);
+			r = emu_run(&e, c, c + rmw[i].len, 10);
+			CHECK(r.reason == EMU_STOP_LEFT_REGION && e.cpu.rip == c + rmw[i].len,
+			      "restart %u/%d second run: %s", i, slow, emu_stop_name(r.reason));
+		}
+	}
+}
+
+/* REP MOVSB into an unmapped page, and REP interrupted by the budget. */
+static void test_rep(void)
+{
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		um.perm[1] = 0;
+		u64 c = ucode(0x100, B("\xf3\xa4"));
+		uemu_init(&e, 0);
+		e.cpu.gpr[EMU_RSI] = UMEM_BASE + 0x2000;
+		e.cpu.gpr[EMU_RDI] = UMEM_BASE + 0xff0;
+		e.cpu.gpr[EMU_RCX] = 100;
+		e.cpu.rip = c;
+		struct emu_result r = emu_run(&e, c, c + 2, 1000);
+		CHECK(r.reason == EMU_STOP_FAULT && r.fault.cr2 == UMEM_BASE + 0x1000 &&
+			      e.cpu.gpr[EMU_RCX] == 84 && e.cpu.gpr[EMU_RDI] == UMEM_BASE + 0x1000 &&
+			      e.cpu.gpr[EMU_RSI] == UMEM_BASE + 0x2010 && e.cpu.rip == c && r.executed == 16,
+		      "rep fault: rcx %llu executed %llu", (unsigned long long)e.cpu.gpr[EMU_RCX],
+		      (unsigned long long)r.executed);
+		um.perm[1] = 0xf;
+		emu_flush(&e);
+		r = emu_run(&e, c, c + 2, 30);
+		CHECK(r.reason == EMU_STOP_BUDGET && r.executed == 30 && e.cpu.gpr[EMU_RCX] == 54 &&
+			      e.cpu.rip == c,
+		      "rep budget: rcx %llu", (unsigned long long)e.cpu.gpr[EMU_RCX]);
+		r = emu_run(&e, c, c + 2, 1000);
+		CHECK(r.reason == EMU_STOP_LEFT_REGION && r.executed == 54 && e.cpu.gpr[EMU_RCX] == 0,
+		      "rep resume: executed %llu", (unsigned long long)r.executed);
+		/* STOSQ backwards (DF=1), REPNE SCASB, with 32-bit addressing */
+		c = ucode(0x100, B("\xfd\xf3\x48\xab\xfc\xf2\xae\x67\xf3\xa4"));
+		uemu_init(&e, 0);
+		e.cpu.gpr[EMU_RDI] = UMEM_BASE + 0x100;
+		e.cpu.gpr[EMU_RCX] = 4;
+		e.cpu.gpr[EMU_RAX] = 0x4141414141414141ull;
+		e.cpu.rip = c;
+		r = emu_run(&e, c, c + 4, 100);
+		CHECK(e.cpu.gpr[EMU_RDI] == UMEM_BASE + 0xe0 && um.data[0][0xe8] == 0x41 &&
+			      um.data[0][0x107] == 0x41 && um.data[0][0xe7] == 0,
+		      "std rep stosq");
+	}
+}
+
+/* Decoded-instruction cache must notice changed bytes (self-modifying). */
+static void test_smc(void)
+{
+	umem_reset();
+	um.code_perm[0] = 0xf; /* writable code page */
+	u64 c = ucode(0x100, B("\xb8\x01\x00\x00\x00"));
+	uemu_init(&e, 0);
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 5, 10);
+	CHECK(e.cpu.gpr[EMU_RAX] == 1, "smc first");
+	um.code[0][0x101] = 2;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 5, 10);
+	CHECK(e.cpu.gpr[EMU_RAX] == 2, "smc after external write");
+	/* the emulated program patches its own next instruction */
+	c = ucode(0x100, B("\xc6\x05\x01\x00\x00\x00\x07\xb0\x01"));
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 9, 10);
+	CHECK(e.cpu.gpr[EMU_RAX] == 7, "smc by the guest: %llx", (unsigned long long)e.cpu.gpr[EMU_RAX]);
+	/* instruction crossing into an unmapped / mapped second code page */
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		um.code_perm[1] = 0;
+		memcpy(&um.code[0][4093], "\x48\xc7\xc0\x44\x33\x22\x11", 7);
+		memcpy(&um.code[1][0], "\x44\x33\x22\x11", 4);
+		uemu_init(&e, 0);
+		e.cpu.rip = UCODE_PAGE + 4093;
+		struct emu_result r = emu_run(&e, UCODE_PAGE, UCODE_PAGE + 8192, 10);
+		CHECK(r.reason == EMU_STOP_FAULT && r.fault.cr2 == UCODE_PAGE + 4096 &&
+			      e.cpu.rip == UCODE_PAGE + 4093,
+		      "cross-page fetch fault %s", emu_stop_name(r.reason));
+		um.code_perm[1] = 0xd;
+		emu_flush(&e);
+		r = emu_run(&e, UCODE_PAGE, UCODE_PAGE + 4100, 1);
+		CHECK(e.cpu.gpr[EMU_RAX] == 0x11223344 && e.cpu.rip == UCODE_PAGE + 4100,
+		      "cross-page fetch %llx", (unsigned long long)e.cpu.gpr[EMU_RAX]);
+	}
+}
+
+static void test_misc(void)
+{
+	/* POPF privilege rules (SDM "POPF"): IF/IOPL at CPL 0 and 3 */
+	for (u8 cpl = 0; cpl <= 3; cpl += 3) {
+		umem_reset();
+		u64 v = 0x3000 | 0x200 | 0x400 | 0x1; /* IOPL 3, IF, DF, CF */
+		memcpy(&um.data[1][0xff8], &v, 8);
+		u64 c = ucode(0x100, B("\x9d"));
+		uemu_init(&e, cpl);
+		e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x1ff8;
+		e.cpu.rip = c;
+		emu_set_rflags(&e, 0x2);
+		emu_run(&e, c, c + 1, 10);
+		u64 f = emu_get_rflags(&e);
+		CHECK(cpl == 0 ? f == (v | 2) : f == 0x403, "popf cpl %u: %llx", cpl, (unsigned long long)f);
+	}
+	/* budget: a two-instruction loop runs exactly `budget` instructions */
+	umem_reset();
+	struct emu_result r = run(0, B("\x48\xff\xc0\xeb\xfb"), 7);
+	CHECK(r.reason == EMU_STOP_BUDGET && r.executed == 7 && e.cpu.gpr[EMU_RAX] == 4, "budget");
+	r = emu_run(&e, 0, 0, 5); /* empty region */
+	CHECK(r.reason == EMU_STOP_LEFT_REGION && r.executed == 0, "empty region");
+	/* CPL change flushes the TLB (supervisor page not usable at CPL 3) */
+	umem_reset();
+	um.perm[0] = 7;
+	u64 c = ucode(0x100, B("\x8b\x03"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RBX] = UMEM_BASE;
+	e.cpu.rip = c;
+	r = emu_run(&e, c, c + 2, 10);
+	e.cpu.cpl = 3;
+	e.cpu.rip = c;
+	um.code_perm[0] = 0xd;
+	r = emu_run(&e, c, c + 2, 10);
+	CHECK(r.reason == EMU_STOP_FAULT && r.fault.vector == EMU_EXC_PF, "TLB flushed on CPL change");
+	/* names */
+	CHECK(!strcmp(emu_stop_name(EMU_STOP_FAULT), "fault") && !strcmp(emu_stop_name(9), "?") &&
+		      !strcmp(emu_exit_name(EMU_X_CPUID), "cpuid") && !strcmp(emu_exit_name(99), "?"),
+	      "names");
+	/* FS override, XLAT with GS, MOVS with GS source, 16-bit ENTER/LEAVE */
+	umem_reset();
+	um.data[0][0x10] = 0x77;
+	c = ucode(0x100, B("\x64\x8a\x04\x25\x10\x00\x00\x00"));
+	uemu_init(&e, 0);
+	e.cpu.fs_base = UMEM_BASE;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 8, 10);
+	CHECK((e.cpu.gpr[EMU_RAX] & 0xff) == 0x77, "fs: override");
+	c = ucode(0x100, B("\x66\xc8\x04\x00\x00\x66\xc9"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x800;
+	e.cpu.gpr[EMU_RBP] = UMEM_BASE + 0x1234;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 5, 1);
+	CHECK(e.cpu.gpr[EMU_RSP] == UMEM_BASE + 0x7fa && (e.cpu.gpr[EMU_RBP] & 0xffff) == 0x7fe,
+	      "enter16 rsp %llx rbp %llx", (unsigned long long)e.cpu.gpr[EMU_RSP],
+	      (unsigned long long)e.cpu.gpr[EMU_RBP]);
+	emu_run(&e, c, c + 7, 1);
+	CHECK(e.cpu.gpr[EMU_RSP] == UMEM_BASE + 0x800 && e.cpu.gpr[EMU_RBP] == UMEM_BASE + 0x1234,
+	      "leave16");
+	/* BSWAP r16 (undefined in the SDM): we clear the word */
+	c = ucode(0x100, B("\x66\x0f\xc8"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RAX] = 0x12345678;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 3, 1);
+	CHECK(e.cpu.gpr[EMU_RAX] == 0x12340000, "bswap16");
+	/* 0x67 LOOP uses ECX; JECXZ */
+	c = ucode(0x100, B("\x67\xe2\xfd\x67\xe3\x00"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RCX] = 0x100000003ull;
+	e.cpu.rip = c;
+	r = emu_run(&e, c, c + 6, 100);
+	CHECK(e.cpu.gpr[EMU_RCX] == 0 && r.executed == 4, "loop32 rcx %llx", (unsigned long long)e.cpu.gpr[EMU_RCX]);
+}
+
+void run_handwritten(void)
+{
+	test_tables();
+	test_gp_ss();
+	test_div();
+	test_pf();
+	test_restart();
+	test_rep();
+	test_smc();
+	test_misc();
+}
