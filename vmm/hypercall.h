@@ -45,14 +45,56 @@ struct hv_boot_info {
 #define HC_GET_STATS 2    /* (gpa, size): copy struct hv_exit_stats to guest memory -> bytes copied */
 #define HC_VMXOFF 3       /* (HC_VMXOFF_MAGIC): leave VMX and return to the hypervisor. No return. */
 #define HC_CHECK 4        /* user. (ok, line, gpa of text, len): one test check made by the guest */
-#define HC_NR 5
+/* EPT views (docs/views.md). A view is an EPT hierarchy over the same guest RAM with its own
+ * permissions; view 0 is the default all-RWX view and cannot be changed or destroyed. */
+#define HC_VIEW_CREATE 5      /* () -> new view index: same mapping as view 0, RWX, #VE suppressed */
+#define HC_VIEW_DESTROY 6     /* (view) -> 0; -EBUSY while the vCPU uses it; -EINVAL for view 0 */
+#define HC_VIEW_SET_ACCESS 7  /* (view, gpa, size, access) -> 0; page-aligned range in RAM */
+#define HC_VIEW_GET_ACCESS 8  /* (view, gpa) -> access bits of the page holding gpa */
+#define HC_VIEW_REMAP 9       /* (view, gpa, target_gpa) -> 0: in view, page gpa shows target's frame */
+#define HC_VIEW_SET_VE 10     /* (view, gpa, size, on) -> 0: on=1 clears suppress-#VE (violations -> #VE) */
+#define HC_VIEW_SWITCH 11     /* (view) -> previous view index: switch this vCPU's view (no VMFUNC) */
+#define HC_VE_REGISTER 12     /* (gpa) -> 0: this vCPU's #VE information page (page-aligned, in RAM) */
+#define HC_VIEW_SET_POLICY 13 /* (view, policy, arg) -> 0: what a non-#VE EPT violation in view does */
+#define HC_VIOLATIONS_READ 14 /* (gpa, max) -> n: copy up to max struct hv_violation, oldest first */
+#define HC_TRAP_ADD 15        /* (kind, addr, access) -> trap id: count accesses to one page */
+#define HC_TRAP_REMOVE 16     /* (id) -> 0 */
+#define HC_TRAP_HITS 17       /* (id) -> hits so far */
+#define HC_NR 18
 #define HC_VMXOFF_MAGIC 0x766d786f6666ULL /* "vmxoff" */
+
+#define HV_VIEW_MAX 16        /* views per VM (the EPTP list has room for 512) */
+#define HV_ACCESS_R 1         /* access bits: as EPT's R/W/X (bits 0-2) */
+#define HV_ACCESS_W 2
+#define HV_ACCESS_X 4
+/* Policies for EPT violations that are neither #VE nor a trap: */
+#define HV_POLICY_STOP 0      /* report and stop the guest (the default) */
+#define HV_POLICY_RESTORE 1   /* record it, give the page RWX in this view, retry the access */
+#define HV_POLICY_SWITCH 2    /* record it, switch the vCPU to view `arg`, retry the access */
+#define HV_TRAP_GPA 0         /* HC_TRAP_ADD kinds: addr is guest-physical ... */
+#define HV_TRAP_GVA 1         /* ... or guest-virtual, translated with the guest's CR3 at the call */
+
+/* One recorded EPT violation (HC_VIOLATIONS_READ); the ring keeps the last HV_VIOLATION_RING. */
+#define HV_VIOLATION_RING 64
+struct hv_violation {
+	unsigned long long gpa, gla, qualification;
+	unsigned int view, action; /* action: HV_POLICY_* taken, or 3 = #VE, 4 = trap */
+};
+
+/* The #VE information area (SDM "Virtualization Exceptions"), first 40 bytes of the page. */
+struct hv_ve_info {
+	unsigned int exit_reason;   /* 48 (EPT violation) */
+	unsigned int semaphore;     /* set to 0xffffffff on delivery; the handler clears it */
+	unsigned long long qualification, gla, gpa;
+	unsigned short eptp_index;  /* the view the violation happened in */
+};
 
 /* Errors (negated in RAX), with Linux's numbers. */
 #define HV_EPERM 1
 #define HV_EFAULT 14
 #define HV_EBUSY 16
 #define HV_EINVAL 22
+#define HV_ENOSPC 28
 #define HV_ENOSYS 38
 
 /* Exit reasons counted per guest run (index = basic exit reason, SDM appendix "VMX Basic Exit
