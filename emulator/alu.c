@@ -7,7 +7,7 @@
 #include "emu_internal.h"
 
 /* The eight classic ALU operations, in opcode order (Table A-2 rows 0-3). */
-static u64 alu(struct emu *e, unsigned op, u64 a, u64 b, unsigned sz)
+static inline __attribute__((always_inline)) u64 alu(struct emu *e, unsigned op, u64 a, u64 b, unsigned sz)
 {
 	u64 m = emu_mask(sz), r, c;
 	switch (op) {
@@ -47,14 +47,47 @@ EMU_H(emu_op_alu_rm_r)
 	return alu_rm(e, in, in->ext, emu_rreg(e, emu_regreg(in, in->osz), in->osz));
 }
 
-/* Register-register form of the above (chosen at decode time). */
-EMU_H(emu_op_alu_rr)
+/* Register-register and register-immediate forms (chosen at decode time),
+ * also generated for each op with 32- and 64-bit size as constants so that
+ * the compiler folds the size and operation away. */
+static inline __attribute__((always_inline)) int
+alu_rr(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, bool imm)
 {
-	unsigned sz = in->osz, d = emu_rmreg(in, sz);
-	u64 r = alu(e, in->ext, emu_rreg(e, d, sz), emu_rreg(e, emu_regreg(in, sz), sz), sz);
-	if (in->ext != 7)
+	unsigned d = emu_rmreg(in, sz);
+	u64 b = imm ? in->imm & emu_mask(sz) : emu_rreg(e, emu_regreg(in, sz), sz);
+	u64 r = alu(e, op, emu_rreg(e, d, sz), b, sz);
+	if (op != 7)
 		emu_wreg(e, d, sz, r);
 	return 0;
+}
+
+EMU_H(emu_op_alu_rr)
+{
+	return alu_rr(e, in, in->ext, in->osz, false);
+}
+
+#define ALU_FAST(op)                                                              \
+	static EMU_H(rr##op##_4) { return alu_rr(e, in, op, 4, false); }          \
+	static EMU_H(rr##op##_8) { return alu_rr(e, in, op, 8, false); }          \
+	static EMU_H(ri##op##_4) { return alu_rr(e, in, op, 4, true); }           \
+	static EMU_H(ri##op##_8) { return alu_rr(e, in, op, 8, true); }
+ALU_FAST(0) ALU_FAST(1) ALU_FAST(2) ALU_FAST(3)
+ALU_FAST(4) ALU_FAST(5) ALU_FAST(6) ALU_FAST(7)
+#define ALU_ROW(op) {rr##op##_4, rr##op##_8, ri##op##_4, ri##op##_8}
+static const emu_fn alu_fast[8][4] = {
+	ALU_ROW(0), ALU_ROW(1), ALU_ROW(2), ALU_ROW(3),
+	ALU_ROW(4), ALU_ROW(5), ALU_ROW(6), ALU_ROW(7),
+};
+
+/* Specialised handler for an ALU instruction without memory operand, or
+ * fn itself. */
+emu_fn emu_alu_fast(emu_fn fn, unsigned op, unsigned osz)
+{
+	if (osz < 4)
+		return fn == emu_op_alu_rm_r ? emu_op_alu_rr : fn;
+	if (fn == emu_op_alu_rm_r)
+		return alu_fast[op & 7][osz == 8];
+	return alu_fast[op & 7][2 + (osz == 8)];
 }
 
 EMU_H(emu_op_alu_rm_imm)
@@ -343,11 +376,12 @@ static u64 rotate_carry(u64 v, unsigned n, unsigned bits, bool left, unsigned *c
 	return v & (bits == 64 ? ~0ull : (top << 1) - 1);
 }
 
-/* ROL/ROR/RCL/RCR (ops 0-3): only CF and OF change. */
+/* ROL/ROR/RCL/RCR (ops 0-3): only CF and OF change, so only the CF and
+ * CF^OF bits of the lazy aux word are replaced. */
 static u64 rot(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
 {
 	unsigned bits = sz * 8, cf, of;
-	u64 m = emu_mask(sz), r, f = emu_arith_flags(e);
+	u64 m = emu_mask(sz), r;
 	if (op < 2) {
 		unsigned k = n & (bits - 1);
 		if (op == 0)
@@ -359,16 +393,13 @@ static u64 rot(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
 			     : ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1;
 	} else {
 		unsigned k = bits < 32 ? n % (bits + 1) : n;
-		cf = f & EMU_CF;
+		cf = emu_cf(e);
 		unsigned cf0 = cf;
 		r = rotate_carry(a, k, bits, op == 2, &cf);
 		of = op == 2 ? ((r >> (bits - 1)) & 1) ^ cf
 			     : ((a >> (bits - 1)) & 1) ^ cf0;
-		if (k != 1 && op == 3)
-			of = ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1;
 	}
-	f = (f & ~(u64)(EMU_CF | EMU_OF)) | cf | (of ? EMU_OF : 0);
-	emu_set_arith_flags(e, f);
+	e->cpu.lf_aux = (e->cpu.lf_aux & ~(3ull << 62)) | ((u64)cf << 63) | ((u64)(cf ^ of) << 62);
 	return r;
 }
 

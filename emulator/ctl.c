@@ -84,6 +84,48 @@ EMU_H(emu_op_mov_rr)
 	return 0;
 }
 
+/* Specialised MOV r64/r32 <- m and m <- r64/r32 through a TLB hit (picked
+ * at decode time); anything else takes the generic handlers. */
+EMU_H(emu_op_load_q)
+{
+	u64 la = emu_ea(e, in);
+	u8 *p = emu_tlb(e, la, 8, 0);
+	if (!p)
+		return emu_op_mov_r_rm(e, in);
+	e->cpu.gpr[in->reg] = emu_load(p, 8);
+	return 0;
+}
+
+EMU_H(emu_op_load_d)
+{
+	u64 la = emu_ea(e, in);
+	u8 *p = emu_tlb(e, la, 4, 0);
+	if (!p)
+		return emu_op_mov_r_rm(e, in);
+	e->cpu.gpr[in->reg] = emu_load(p, 4);
+	return 0;
+}
+
+EMU_H(emu_op_store_q)
+{
+	u64 la = emu_ea(e, in);
+	u8 *p = emu_tlb(e, la, 8, 1);
+	if (!p)
+		return emu_op_mov_rm_r(e, in);
+	emu_store(p, 8, e->cpu.gpr[in->reg]);
+	return 0;
+}
+
+EMU_H(emu_op_store_d)
+{
+	u64 la = emu_ea(e, in);
+	u8 *p = emu_tlb(e, la, 4, 1);
+	if (!p)
+		return emu_op_mov_rm_r(e, in);
+	emu_store(p, 4, e->cpu.gpr[in->reg]);
+	return 0;
+}
+
 EMU_H(emu_op_mov_r_rm)
 {
 	u64 v, la;

@@ -473,10 +473,16 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 	if ((f & MEM) && !(in->flags & EMU_I_MEM))
 		return finish(in, emu_op_ud, (unsigned)i);
 	emu_fn fn = d->fn;
-	if (!(in->flags & EMU_I_MEM) && (f & M)) { /* register-only variants */
-		if (fn == emu_op_alu_rm_r)
-			fn = emu_op_alu_rr;
+	if ((in->flags & EMU_I_MEM) && (in->osz == 8 || in->osz == 4)) {
+		if (fn == emu_op_mov_r_rm) /* size-specialised loads/stores */
+			fn = in->osz == 8 ? emu_op_load_q : emu_op_load_d;
 		else if (fn == emu_op_mov_rm_r)
+			fn = in->osz == 8 ? emu_op_store_q : emu_op_store_d;
+	}
+	if (!(in->flags & EMU_I_MEM) && (fn == emu_op_alu_rm_r || fn == emu_op_alu_rm_imm))
+		fn = emu_alu_fast(fn, in->ext, in->osz); /* register-only variants */
+	if (!(in->flags & EMU_I_MEM) && (f & M)) {
+		if (fn == emu_op_mov_rm_r)
 			fn = emu_op_mov_rr;
 		else if (fn == emu_op_mov_r_rm) {
 			unsigned t = in->reg; /* MOV Gv,Ev == MOV Ev,Gv swapped */

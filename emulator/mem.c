@@ -137,8 +137,19 @@ static int fetch_slow(struct emu *e, struct emu_insn *in, u64 rip)
 	if (in->len > have)
 		in->len = (u8)have;
 	set_raw(in, buf, have);
-	in->rip = ~rip; /* never hits: slow fetches are re-read every time */
+	in->rip = rip; /* may hit later: bytes are verified either way */
 	return 0;
+}
+
+/* Handler of empty cache slots: decode for real, then execute. */
+EMU_H(emu_op_redecode)
+{
+	const struct emu_insn *n;
+	(void)in;
+	if (emu_fetch(e, &n))
+		return EMU_STOP;
+	e->next_rip = e->cpu.rip + n->len;
+	return n->fn(e, n);
 }
 
 /* Decoded-instruction cache lookup (direct-mapped, keyed by RIP, verified
@@ -152,8 +163,7 @@ int emu_fetch(struct emu *e, const struct emu_insn **out)
 	if (!p)
 		return fetch_slow(e, in, rip);
 	u64 w0 = emu_load(p, 8), w1 = emu_load(p + 8, 8);
-	if (in->rip == rip && !((w0 ^ in->raw[0]) & in->mask[0]) &&
-	    !((w1 ^ in->raw[1]) & in->mask[1]) && in->len)
+	if (in->len && !((w0 ^ in->raw[0]) & in->mask[0]) && !((w1 ^ in->raw[1]) & in->mask[1]))
 		return 0;
 	int r = emu_decode(in, p, 16);
 	if (r < 0) { /* asked past 15 bytes: too long */

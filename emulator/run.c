@@ -11,8 +11,12 @@ void emu_flush(struct emu *e)
 		for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
 			e->tlb[k][i].tag = 1;
 	for (unsigned i = 0; i < EMU_ICACHE_SIZE; i++) {
-		e->icache[i].len = 0;
-		e->icache[i].rip = 0;
+		struct emu_insn *in = &e->icache[i];
+		in->len = 0;
+		in->rip = 1;
+		in->raw[0] = in->raw[1] = 0;
+		in->mask[0] = in->mask[1] = ~0ull;
+		in->fn = emu_op_redecode;
 	}
 }
 
@@ -52,9 +56,12 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 		}
 		in = &e->icache[rip & (EMU_ICACHE_SIZE - 1)];
 		/* fast path: cached decode whose bytes still match memory */
-		if (off > 4096 - 16 || in->rip != rip ||
-		    ((emu_load(fhost + off, 8) ^ in->raw[0]) & in->mask[0]) ||
-		    ((emu_load(fhost + off + 8, 8) ^ in->raw[1]) & in->mask[1])) {
+		/* fast path: a cached decode whose bytes match memory is valid at
+		 * any RIP (decoding depends on the bytes only); empty slots hold
+		 * emu_op_redecode, which decodes on a false hit */
+		if (off > 4096 - 16 ||
+		    (((emu_load(fhost + off, 8) ^ in->raw[0]) & in->mask[0]) |
+		     ((emu_load(fhost + off + 8, 8) ^ in->raw[1]) & in->mask[1]))) {
 			if (emu_fetch(e, &in))
 				break;
 			struct emu_tlb_entry *t = &e->tlb[2][(rip >> 12) & (EMU_TLB_SIZE - 1)];
