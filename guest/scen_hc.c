@@ -1,7 +1,8 @@
 /* scen_hc.c: the hypercall interface itself. "vmcall" walks every call and error path once;
  * "hypercall_fuzz" makes 10,000 random hypercalls, half at CPL 0 and half at CPL 3, and checks
  * each result against the ABI. Neither ever issues HC_EXIT, HC_CHECK (except through GEXPECT)
- * or HC_VMXOFF with the right magic: those act on the harness. */
+ * or HC_VMXOFF with the right magic (those act on the harness), nor lets an EPT-view call
+ * touch the pages the guest runs on. */
 #include "guest.h"
 
 #define EXIT_REASON_VMCALL 18 /* SDM appendix "VMX Basic Exit Reasons" */
@@ -75,14 +76,18 @@ void scen_vmcall(struct hv_boot_info *bi)
  * in .utext, at CPL 3; it must not call out of the user pages (no printf, no libc). */
 struct fuzz {
 	u64 state;                 /* xorshift64 */
-	u64 ram_size, scratch;     /* near-valid GPAs: inside scratch, near the end of RAM */
-	bool tail_ok;              /* the last 4 KiB of RAM are free to be written */
+	u64 ram_size, scratch;     /* near-valid GPAs: the scratch pages, the end of RAM */
+	u64 own_lo, own_hi;        /* the guest image: no EPT view may change these pages */
+	bool tail_ok;              /* the last 16 KiB of RAM are free to be written */
 	u64 n, calls, ok, bad;
 	u64 bad_nr, bad_ret, bad_cpl; /* the first bad result */
 };
 
+#define FUZZ_SCRATCH_PAGES 4
 static struct fuzz fz_user GUEST_USER_DATA;
-static u8 fuzz_scratch[4096] __attribute__((aligned(4096)));
+/* Written only by the hypervisor (HC_GET_STATS, HC_VIOLATIONS_READ), never read or written by
+ * the guest: a view may change its rights or its frame without harm. */
+static u8 fuzz_scratch[FUZZ_SCRATCH_PAGES * 4096] __attribute__((aligned(4096)));
 
 GUEST_INLINE u64 fz_rand(struct fuzz *f)
 {
@@ -104,26 +109,58 @@ GUEST_INLINE u64 fz_nr(struct fuzz *f)
 	}
 }
 
-/* 50% any 64-bit value, 50% near-valid: GPAs in the scratch page (aligned or not), at the end
- * of RAM or just beyond it, sizes around sizeof(struct hv_exit_stats). */
+/* 50% any 64-bit value, 50% near-valid: GPAs in the scratch pages (page-aligned or not), at
+ * the end of RAM or just beyond it; sizes around sizeof(struct hv_exit_stats) or whole pages;
+ * small numbers (view indices, kinds, access bits). */
 GUEST_INLINE u64 fz_arg(struct fuzz *f)
 {
-	u64 r = fz_rand(f), k = r >> 8, pick = r & 7;
-	if (pick < 4)
+	u64 r = fz_rand(f), k = r >> 8, pick = r & 15;
+	if (pick < 8)
 		return fz_rand(f);
-	if (pick == 4 || (pick == 5 && !f->tail_ok))
+	if (pick == 8 || (pick == 10 && !f->tail_ok))
 		return f->scratch + k % 1024;
-	if (pick == 5)
-		return f->ram_size - k % 2048;
-	if (pick == 6)
+	if (pick == 9)
+		return f->scratch + k % FUZZ_SCRATCH_PAGES * 4096;
+	if (pick == 10)
+		return f->ram_size - (k % 2 ? k % 2048 : (k % 4 + 1) * 4096);
+	if (pick == 11)
 		return sizeof(struct hv_exit_stats) - 16 + k % 32;
-	return (k & 1) ? f->ram_size + k % 4096 : k % 64;
+	if (pick == 12)
+		return (k % FUZZ_SCRATCH_PAGES + 1) * 4096;
+	if (pick == 13)
+		return f->ram_size + k % 4096;
+	return k % 32;
+}
+
+/* Does [a, a + size) (at least one byte; wrapping counts as reaching the top) meet [lo, hi)? */
+GUEST_INLINE bool fz_overlaps(u64 a, u64 size, u64 lo, u64 hi)
+{
+	u64 end = a + (size ? size : 1);
+	return a < hi && (end > lo || end < a);
+}
+
+/* EPT views may change rights and frames of any page, traps make a page exit on access; keep
+ * them off the pages the guest runs on (its image, stacks, page tables, the boot info page)
+ * so that it keeps running: a[1] is the GPA (or GVA) argument of each of those calls. */
+GUEST_INLINE void fz_spare_guest(struct fuzz *f, u64 nr, u64 *a)
+{
+	bool hit = false;
+	if (nr == HC_VIEW_SET_ACCESS || nr == HC_VIEW_SET_VE)
+		hit = fz_overlaps(a[1], a[2], f->own_lo, f->own_hi) ||
+		      fz_overlaps(a[1], a[2], HV_BOOT_INFO_GPA, HV_BOOT_INFO_GPA + 4096);
+	else if (nr == HC_VIEW_REMAP || nr == HC_TRAP_ADD)
+		hit = fz_overlaps(a[1], 1, f->own_lo, f->own_hi) ||
+		      fz_overlaps(a[1], 1, HV_BOOT_INFO_GPA, HV_BOOT_INFO_GPA + 4096);
+	if (hit)
+		a[1] = f->scratch;
+	if (nr == HC_VMXOFF && a[0] == HC_VMXOFF_MAGIC)
+		a[0] ^= 1;
 }
 
 GUEST_INLINE bool fz_is_error(s64 r)
 {
 	return r == -HV_EPERM || r == -HV_EFAULT || r == -HV_EINVAL || r == -HV_ENOSYS ||
-	       r == -HV_EBUSY;
+	       r == -HV_EBUSY || r == -HV_ENOSPC;
 }
 
 /* What the ABI allows for call nr made at cpl. */
@@ -145,11 +182,11 @@ GUEST_INLINE bool fz_result_ok(u64 nr, s64 r, int cpl)
 GUEST_INLINE void fz_run(struct fuzz *f, int cpl)
 {
 	for (u64 i = 0; i < f->n; i++) {
-		u64 nr = fz_nr(f);
-		u64 a1 = fz_arg(f), a2 = fz_arg(f), a3 = fz_arg(f), a4 = fz_arg(f), a5 = fz_arg(f);
-		if (nr == HC_VMXOFF && a1 == HC_VMXOFF_MAGIC)
-			a1 ^= 1;
-		s64 r = hc5(nr, a1, a2, a3, a4, a5);
+		u64 nr = fz_nr(f), a[5];
+		for (int j = 0; j < 5; j++)
+			a[j] = fz_arg(f);
+		fz_spare_guest(f, nr, a);
+		s64 r = hc5(nr, a[0], a[1], a[2], a[3], a[4]);
 		f->calls++;
 		if (fz_result_ok(nr, r, cpl)) {
 			f->ok++;
@@ -174,7 +211,9 @@ void scen_hypercall_fuzz(struct hv_boot_info *bi)
 		.state = bi->arg ? bi->arg : 0x2545f4914f6cdd1d, /* xorshift64 must not start at 0 */
 		.ram_size = bi->ram_size,
 		.scratch = (u64)fuzz_scratch,
-		.tail_ok = bi->ram_size >= ALIGN_UP((u64)_end, PAGE_SIZE) + PAGE_SIZE,
+		.own_lo = (u64)__image_start,
+		.own_hi = ALIGN_UP((u64)_end, PAGE_SIZE),
+		.tail_ok = bi->ram_size >= ALIGN_UP((u64)_end, PAGE_SIZE) + 4 * PAGE_SIZE,
 		.n = FUZZ_CALLS / 2,
 	};
 	fz_run(f, 0);
