@@ -27,21 +27,21 @@ static void split_keeps_mapping(void)
 	struct vm vm;
 	int level;
 	ASSERT_EQ(vm_create(&vm, TEST_GUEST_RAM), 0);
-	u64 *leaf = ept_leaf(&vm.ept, 4UL << 20, &level);
+	u64 *leaf = ept_leaf(&vm.views[0], 4UL << 20, &level);
 	ASSERT_TRUE(leaf != NULL);
 	EXPECT_EQ(level, vmx_caps.ept_2m ? 2 : 1);
 	*leaf &= ~EPT_W; /* a permission that must survive the split */
-	u64 tables = vm.ept.tables;
-	EXPECT_EQ(ept_split_4k(&vm.ept, (4UL << 20) + 0x3000), 0);
-	EXPECT_EQ(vm.ept.tables, tables + (vmx_caps.ept_2m ? 1 : 0));
+	u64 tables = vm.views[0].tables;
+	EXPECT_EQ(ept_split_4k(&vm.views[0], (4UL << 20) + 0x3000), 0);
+	EXPECT_EQ(vm.views[0].tables, tables + (vmx_caps.ept_2m ? 1 : 0));
 	bool same = true;
 	for (u64 gpa = 4UL << 20; gpa < (6UL << 20); gpa += PAGE_SIZE) {
-		u64 *e = ept_leaf(&vm.ept, gpa, &level);
-		same &= e && level == 1 && ept_translate(&vm.ept, gpa) == (u64)vm.ram + gpa &&
+		u64 *e = ept_leaf(&vm.views[0], gpa, &level);
+		same &= e && level == 1 && ept_translate(&vm.views[0], gpa) == (u64)vm.ram + gpa &&
 			(*e & EPT_PERM_MASK) == ((EPT_RWX | EPT_SUPPRESS_VE) & ~EPT_W);
 	}
 	EXPECT(same);
-	EXPECT_EQ(ept_split(&vm.ept, TEST_GUEST_RAM), (u64)-1); /* not mapped: refused */
+	EXPECT_EQ(ept_split(&vm.views[0], TEST_GUEST_RAM), (u64)-1); /* not mapped: refused */
 	vm_destroy(&vm);
 }
 
@@ -51,11 +51,11 @@ static void split_keeps_content(void)
 	struct vm vm;
 	u64 seed = 0x5eed;
 	EXPECT_EQ(run_scenario(&vm, "pattern_write", seed), VM_STOP_EXIT);
-	u64 before = vm.ept.tables;
+	u64 before = vm.views[0].tables;
 	for (u64 gpa = 0; gpa < TEST_GUEST_RAM; gpa += 2UL << 20)
-		EXPECT_EQ(ept_split_4k(&vm.ept, gpa), 0);
+		EXPECT_EQ(ept_split_4k(&vm.views[0], gpa), 0);
 	EXPECT_EQ(vm_invalidate(&vm), 0);
-	kt_diag("EPT table pages: %lu before the split, %lu after", before, vm.ept.tables);
+	kt_diag("EPT table pages: %lu before the split, %lu after", before, vm.views[0].tables);
 	EXPECT_EQ(vm_boot(&vm, "pattern_check", seed), 0);
 	EXPECT_EQ(vm_run(&vm), VM_STOP_EXIT);
 	EXPECT_EQ(vm.exit_status, 0);

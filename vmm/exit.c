@@ -244,18 +244,17 @@ static void handle_xsetbv(struct vm *vm)
 	vm_skip_instruction(vm);
 }
 
-static void handle_ept_violation(struct vm *vm)
+/* Exceptions intercepted through the exception bitmap: #UD (VMFUNC emulation on CPUs without
+ * it) and #DB (single-stepping over a trapped access). Anything else goes back to the guest. */
+static void handle_exception(struct vm *vm)
 {
-	u64 q = vmcs_read(EXIT_QUALIFICATION);
-	vm->stop_qual = q;
-	vm->stop_gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	vm->stop_gla = vmcs_read(GUEST_LINEAR_ADDRESS);
-	printf("# vm: EPT violation at GPA 0x%lx (GLA 0x%lx%s): %s%s%s access, entry %c%c%c, qualification 0x%lx\n",
-	       vm->stop_gpa, vm->stop_gla, q & EPT_VIOLATION_GLA_VALID ? "" : " not valid",
-	       q & EPT_VIOLATION_ACC_READ ? "read" : "", q & EPT_VIOLATION_ACC_WRITE ? "write" : "",
-	       q & EPT_VIOLATION_ACC_INSTR ? "fetch" : "", q & EPT_VIOLATION_READABLE ? 'r' : '-',
-	       q & EPT_VIOLATION_WRITABLE ? 'w' : '-', q & EPT_VIOLATION_EXECUTABLE ? 'x' : '-', q);
-	vm->stop = VM_STOP_EPT_VIOLATION;
+	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
+	u8 vector = info & 0xff;
+	if (vector == 6 && vmfunc_emulate(vm))
+		return;
+	if (vector == 1 && vm->stepping && !step_done(vm))
+		return; /* our own single step: the guest never sees it */
+	vm_inject(vm, vector, info & INTR_INFO_DELIVER_CODE_MASK, vmcs_read(VM_EXIT_INTR_ERROR_CODE));
 }
 
 static void stop_with_report(struct vm *vm, enum vm_stop why, const char *what)
@@ -296,13 +295,21 @@ void exit_handle(struct vm *vm, u32 reason)
 	case EXIT_REASON_VMCLEAR: case EXIT_REASON_VMLAUNCH: case EXIT_REASON_VMPTRLD:
 	case EXIT_REASON_VMPTRST: case EXIT_REASON_VMREAD: case EXIT_REASON_VMRESUME:
 	case EXIT_REASON_VMWRITE: case EXIT_REASON_VMOFF: case EXIT_REASON_VMON:
-	case EXIT_REASON_INVEPT: case EXIT_REASON_INVVPID: case EXIT_REASON_VMFUNC:
-	case EXIT_REASON_GETSEC:
+	case EXIT_REASON_INVEPT: case EXIT_REASON_INVVPID: case EXIT_REASON_GETSEC:
+	/* VMFUNC exits only when it fails (a leaf other than 0, an index outside the list or
+	 * an empty entry, SDM "VMFUNC"); we answer as a CPU without VMFUNC would: #UD. */
+	case EXIT_REASON_VMFUNC:
 		return inject_ud(vm);
 	case EXIT_REASON_TRIPLE_FAULT:
 		return stop_with_report(vm, VM_STOP_TRIPLE_FAULT, "triple fault");
 	case EXIT_REASON_EPT_VIOLATION:
-		return handle_ept_violation(vm);
+		return violation_handle(vm);
+	case EXIT_REASON_EXCEPTION_NMI:
+		return handle_exception(vm);
+	case EXIT_REASON_MONITOR_TRAP_FLAG:
+		if (vm->stepping)
+			step_done(vm);
+		return;
 	case EXIT_REASON_EPT_MISCONFIG:
 		vm->stop_gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
 		printf("# vm: EPT misconfiguration at GPA 0x%lx\n", vm->stop_gpa);

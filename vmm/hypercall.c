@@ -55,6 +55,32 @@ static s64 dispatch(struct vm *vm, u64 nr, const u64 *a)
 		return 0;
 	case HC_CHECK:
 		return hc_check(vm, a[0], a[1], a[2], a[3]);
+	case HC_VIEW_CREATE:
+		return view_create(vm);
+	case HC_VIEW_DESTROY:
+		return view_destroy(vm, a[0]);
+	case HC_VIEW_SET_ACCESS:
+		return view_set_access(vm, a[0], a[1], a[2], a[3]);
+	case HC_VIEW_GET_ACCESS:
+		return view_get_access(vm, a[0], a[1]);
+	case HC_VIEW_REMAP:
+		return view_remap(vm, a[0], a[1], a[2]);
+	case HC_VIEW_SET_VE:
+		return view_set_ve(vm, a[0], a[1], a[2], a[3]);
+	case HC_VIEW_SWITCH:
+		return view_switch(vm, a[0]);
+	case HC_VE_REGISTER:
+		return ve_register(vm, a[0]);
+	case HC_VIEW_SET_POLICY:
+		return view_set_policy(vm, a[0], a[1], a[2]);
+	case HC_VIOLATIONS_READ:
+		return violations_read(vm, a[0], a[1]);
+	case HC_TRAP_ADD:
+		return trap_add(vm, a[0], a[1], a[2]);
+	case HC_TRAP_REMOVE:
+		return trap_remove(vm, a[0]);
+	case HC_TRAP_HITS:
+		return trap_hits(vm, a[0]);
 	default:
 		return -HV_ENOSYS;
 	}

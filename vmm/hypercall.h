@@ -46,7 +46,8 @@ struct hv_boot_info {
 #define HC_VMXOFF 3       /* (HC_VMXOFF_MAGIC): leave VMX and return to the hypervisor. No return. */
 #define HC_CHECK 4        /* user. (ok, line, gpa of text, len): one test check made by the guest */
 /* EPT views (docs/views.md). A view is an EPT hierarchy over the same guest RAM with its own
- * permissions; view 0 is the default all-RWX view and cannot be changed or destroyed. */
+ * permissions; view 0 is the default view (all RWX at boot); it can be changed but not destroyed.
+ * While a trap is set on a page, HC_VIEW_SET_ACCESS on that page is refused with -EBUSY. */
 #define HC_VIEW_CREATE 5      /* () -> new view index: same mapping as view 0, RWX, #VE suppressed */
 #define HC_VIEW_DESTROY 6     /* (view) -> 0; -EBUSY while the vCPU uses it; -EINVAL for view 0 */
 #define HC_VIEW_SET_ACCESS 7  /* (view, gpa, size, access) -> 0; page-aligned range in RAM */
@@ -105,5 +106,6 @@ struct hv_exit_stats {
 	unsigned long long by_reason[HV_STATS_REASONS];
 	unsigned long long io_other_reads, io_other_writes; /* I/O to ports other than COM1 */
 	unsigned long long hypercalls, hypercall_errors;
+	unsigned long long soft_vmfunc, soft_ve; /* VMFUNCs emulated on #UD, #VEs injected */
 };
 #endif

@@ -12,7 +12,7 @@ static void run_guest(const char *scenario)
 		return;
 	}
 	printf("hvlab: guest \"%s\": %lu MiB of RAM, EPT with %lu table pages, VPID %u\n", scenario,
-	       vm.ram_size >> 20, vm.ept.tables, vm.vpid);
+	       vm.ram_size >> 20, vm.views[0].tables, vm.vpid);
 	vm_run(&vm);
 	vm_print_stats(&vm);
 	if (vm.stop == VM_STOP_EXIT)

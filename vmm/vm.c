@@ -58,9 +58,9 @@ int vm_create(struct vm *vm, u64 ram_size)
 	vm->vmcs = vmx_alloc_region(&vmx_caps);
 	vm->io_bitmap = kalloc_pages(2, PAGE_SIZE);
 	vm->msr_bitmap = kalloc_page();
-	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap ||
-	    ept_init(&vm->ept, vmx_caps.ept_2m, vmx_caps.ept_1g) ||
-	    ept_map(&vm->ept, 0, (u64)vm->ram, ram_size, EPT_RWX | EPT_SUPPRESS_VE)) {
+	vm->eptp_list = kalloc_page();
+	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->eptp_list ||
+	    view_create(vm) != 0) {
 		vm_destroy(vm);
 		return -1;
 	}
@@ -77,7 +77,11 @@ void vm_destroy(struct vm *vm)
 {
 	if (vm->vmcs && vmx_is_on()) /* after HC_VMXOFF there is nothing to clear */
 		__vmclear((u64)vm->vmcs);
-	ept_destroy(&vm->ept);
+	for (int v = 0; v < HV_VIEW_MAX; v++)
+		if (vm->view_live[v])
+			ept_destroy(&vm->views[v]);
+	if (vm->eptp_list)
+		kfree_page(vm->eptp_list);
 	if (vm->ram)
 		kfree_pages(vm->ram, vm->ram_size / PAGE_SIZE);
 	if (vm->vmcs)
@@ -268,12 +272,37 @@ int vm_invalidate(struct vm *vm)
 {
 	const struct vmx_caps *c = &vmx_caps;
 	u64 type = c->invept_single ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
-	if (!c->invept || VMX_CHECK("INVEPT", __invept(type, ept_eptp(&vm->ept))))
-		return -1;
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (vm->view_live[v] && (!c->invept || VMX_CHECK("INVEPT", __invept(type, ept_eptp(&vm->views[v])))))
+			return -1;
 	if (vm->vpid && c->invvpid) {
 		u64 vt = c->invvpid_single ? VMX_VPID_EXTENT_SINGLE_CONTEXT : VMX_VPID_EXTENT_ALL_CONTEXT;
 		if (VMX_CHECK("INVVPID", __invvpid(vt, vm->vpid, 0)))
 			return -1;
+	}
+	return 0;
+}
+
+static u64 *table_entry(void *ctx, u64 gpa) { return vm_gpa(ctx, gpa, 8); }
+
+/* Guest-linear to guest-physical with the guest's current paging state from the VMCS. */
+int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error)
+{
+	struct gwalk_regs r = {vmcs_read(GUEST_CR0), vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4),
+			       vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_RFLAGS)};
+	return gwalk(&r, gva, access, gpa, pf_error, table_entry, vm);
+}
+
+/* Reads n bytes at a guest-linear address, page by page. 0, or -1 if any byte is unreachable. */
+int vm_read_guest(struct vm *vm, u64 gva, void *buf, u64 n, u32 access)
+{
+	for (u64 i = 0; i < n; i++) {
+		u64 gpa;
+		u32 pf;
+		u8 *p;
+		if (vm_gva_to_gpa(vm, gva + i, access, &gpa, &pf) || !(p = vm_gpa(vm, gpa, 1)))
+			return -1;
+		((u8 *)buf)[i] = *p;
 	}
 	return 0;
 }

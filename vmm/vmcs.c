@@ -42,7 +42,8 @@ static int setup_controls(struct vm *vm)
 {
 	const struct vmx_caps *c = &vmx_caps;
 	u32 proc2 = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_INVPCID |
-		    SECONDARY_EXEC_ENABLE_XSAVES | (vm->vpid ? SECONDARY_EXEC_ENABLE_VPID : 0);
+		    SECONDARY_EXEC_ENABLE_XSAVES | (vm->vpid ? SECONDARY_EXEC_ENABLE_VPID : 0) |
+		    (c->eptp_switching ? SECONDARY_EXEC_ENABLE_VMFUNC : 0);
 	int err = 0;
 	err |= set_control(PIN_BASED_VM_EXEC_CONTROL, c->pin, 0, 0, "pin-based");
 	err |= set_control(CPU_BASED_VM_EXEC_CONTROL, c->proc,
@@ -59,11 +60,19 @@ static int setup_controls(struct vm *vm)
 	err |= set_control(VM_ENTRY_CONTROLS, c->entry,
 			   VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
 			   VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER, "VM-entry");
-	vmcs_write(EXCEPTION_BITMAP, 0);
+	/* VMFUNC: the CPU's EPTP switching through the EPTP list, or #UD intercepted so
+	 * views.c can emulate it (SDM "VM Functions", "EPTP Switching"). */
+	if (c->eptp_switching) {
+		vmcs_write(VM_FUNCTION_CONTROL, VMX_VMFUNC_EPTP_SWITCHING);
+		vmcs_write(EPTP_LIST_ADDRESS, (u64)vm->eptp_list);
+	}
+	vmcs_write(EXCEPTION_BITMAP, c->eptp_switching ? 0 : BIT(6));
+	if (c->ept_violation_ve)
+		vmcs_write(EPTP_INDEX, 0);
 	vmcs_write(IO_BITMAP_A, (u64)vm->io_bitmap);
 	vmcs_write(IO_BITMAP_B, (u64)vm->io_bitmap + PAGE_SIZE);
 	vmcs_write(MSR_BITMAP, (u64)vm->msr_bitmap);
-	vmcs_write(EPT_POINTER, ept_eptp(&vm->ept));
+	vmcs_write(EPT_POINTER, ept_eptp(&vm->views[0]));
 	if (vm->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vm->vpid);
 	vmcs_write(CR3_TARGET_COUNT, 0);

@@ -92,10 +92,31 @@ enum vm_stop {
 	VM_STOP_BAD_GUEST,    /* the guest did something hvlab refuses to emulate */
 	VM_STOP_UNHANDLED,    /* an exit reason with no handler */
 };
+#define HV_TRAP_MAX 32
+struct trap {
+	bool live;
+	u64 gpa;                 /* the trapped page */
+	u64 access;              /* HV_ACCESS_* that count as hits */
+	u64 hits;
+	u8 saved[HV_VIEW_MAX];   /* each view's rights on the page before the trap */
+};
 struct vm {
 	u8 *ram; /* host-physical (= hypervisor virtual) address of guest RAM; 2 MiB aligned */
 	u64 ram_size;
-	struct ept ept;
+	struct ept views[HV_VIEW_MAX]; /* views[0] is the default view */
+	bool view_live[HV_VIEW_MAX];
+	u8 view_policy[HV_VIEW_MAX];
+	u32 view_policy_arg[HV_VIEW_MAX];
+	u32 view;                      /* the vCPU's view as last seen (see view_current) */
+	u64 *eptp_list;                /* VMFUNC's EPTP list: 512 entries, 0 = no view */
+	struct hv_ve_info *ve_info;    /* #VE information page (host pointer), or NULL */
+	u64 ve_gpa;
+	bool ve_soft_only;             /* never use the CPU's #VE: inject it (tests compare both) */
+	struct hv_violation ring[HV_VIOLATION_RING];
+	u64 ring_next, ring_read;
+	struct trap traps[HV_TRAP_MAX];
+	bool stepping, step_guest_tf;  /* single-stepping over a trapped access */
+	u32 step_trap, step_view;
 	void *vmcs, *io_bitmap, *msr_bitmap; /* io_bitmap: A and B, two pages */
 	u64 regs[16];                        /* guest GPRs by x86 number; RSP is GUEST_RSP */
 	u64 cr0_mask, cr4_mask;
@@ -126,6 +147,8 @@ bool guest_module(const u8 **start, u64 *size);
 void vm_print_stats(const struct vm *vm);
 void vm_console_putc(struct vm *vm, char c);
 int vm_invalidate(struct vm *vm);
+int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error);
+int vm_read_guest(struct vm *vm, u64 gva, void *buf, u64 n, u32 access);
 
 /* vmcs.c */
 u64 vmcs_read(u64 field);
@@ -141,8 +164,44 @@ void vm_skip_instruction(struct vm *vm);
 int vm_cpl(void);
 void vm_dump_guest(struct vm *vm);
 
+/* views.c: EPT views */
+bool view_valid(const struct vm *vm, u64 v);
+u32 view_current(struct vm *vm);
+int view_invalidate(struct vm *vm, u32 v);
+s64 view_create(struct vm *vm);
+s64 view_destroy(struct vm *vm, u64 v);
+s64 view_set_access(struct vm *vm, u64 v, u64 gpa, u64 size, u64 access);
+s64 view_get_access(struct vm *vm, u64 v, u64 gpa);
+s64 view_set_ve(struct vm *vm, u64 v, u64 gpa, u64 size, u64 on);
+s64 view_remap(struct vm *vm, u64 v, u64 gpa, u64 target);
+s64 view_switch(struct vm *vm, u64 v);
+s64 view_set_policy(struct vm *vm, u64 v, u64 policy, u64 arg);
+
+/* violation.c: EPT violations, #VE, traps */
+s64 violations_read(struct vm *vm, u64 gpa, u64 max);
+s64 ve_register(struct vm *vm, u64 gpa);
+void trap_apply(struct vm *vm, u32 t, u32 v);
+s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access);
+s64 trap_remove(struct vm *vm, u64 t);
+s64 trap_hits(struct vm *vm, u64 t);
+bool step_done(struct vm *vm);
+void violation_handle(struct vm *vm);
+bool vmfunc_emulate(struct vm *vm);
+
 /* hypercall.c */
 void hypercall_handle(struct vm *vm);
+
+/* gwalk.c: guest page walks (no VMX; host-testable) */
+#define GW_WRITE BIT(0)
+#define GW_USER BIT(1)     /* the access is made at CPL 3 */
+#define GW_FETCH BIT(2)
+#define GW_IMPLICIT BIT(3) /* an implicit supervisor access (descriptor tables): SMAP ignores AC */
+#define GW_SET_AD BIT(4)   /* set accessed and dirty bits as the CPU would */
+struct gwalk_regs {
+	u64 cr0, cr3, cr4, efer, rflags;
+};
+int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error,
+	  u64 *(*table)(void *ctx, u64 gpa), void *ctx);
 
 /* vmx_entry.S */
 int vmx_enter(u64 *regs, int launched);

@@ -1,0 +1,266 @@
+/* violation.c: what an EPT violation becomes. In order: a #VE for the guest (when the page is
+ * convertible, the #VE information page is registered and its semaphore is clear: delivered by
+ * the CPU itself, or injected here with the same fields where the CPU cannot), a hit on a trap
+ * (counted, the access let through once by single-stepping), or the view's policy (stop,
+ * restore access, switch view). Each is recorded in a ring the guest can read. Also: VMFUNC
+ * emulated on #UD for CPUs without it. SDM "EPT Violations", "Virtualization Exceptions". */
+#include "vmm.h"
+#include "vmcs.h"
+#include "../kernel/x86.h"
+
+#define VE_VECTOR 20
+#define ACTION_VE 3
+#define ACTION_TRAP 4
+
+static void record(struct vm *vm, u64 gpa, u64 gla, u64 q, u32 view, u32 action)
+{
+	struct hv_violation *r = &vm->ring[vm->ring_next++ % HV_VIOLATION_RING];
+	*r = (struct hv_violation){.gpa = gpa, .gla = gla, .qualification = q, .view = view, .action = action};
+}
+
+/* Copies the oldest unread records to guest memory and forgets them. */
+s64 violations_read(struct vm *vm, u64 gpa, u64 max)
+{
+	if (!IS_ALIGNED(gpa, 8) || max > HV_VIOLATION_RING)
+		return -HV_EINVAL;
+	struct hv_violation *dst = vm_gpa(vm, gpa, max * sizeof(*dst));
+	if (!dst)
+		return -HV_EFAULT;
+	if (vm->ring_next - vm->ring_read > HV_VIOLATION_RING) /* overwritten: skip to the oldest kept */
+		vm->ring_read = vm->ring_next - HV_VIOLATION_RING;
+	u64 n = 0;
+	for (; n < max && vm->ring_read < vm->ring_next; n++)
+		dst[n] = vm->ring[vm->ring_read++ % HV_VIOLATION_RING];
+	return n;
+}
+
+/* Registers the vCPU's #VE information page. The page is guest RAM, which never moves, so its
+ * host-physical address stays valid ("pinned") for the VM's life. */
+s64 ve_register(struct vm *vm, u64 gpa)
+{
+	if (!IS_ALIGNED(gpa, PAGE_SIZE))
+		return -HV_EINVAL;
+	struct hv_ve_info *info = vm_gpa(vm, gpa, PAGE_SIZE);
+	if (!info)
+		return -HV_EFAULT;
+	vm->ve_info = info;
+	vm->ve_gpa = gpa;
+	if (vmx_caps.ept_violation_ve && !vm->ve_soft_only) {
+		vmcs_write(VE_INFORMATION_ADDRESS, (u64)info);
+		vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmcs_read(SECONDARY_VM_EXEC_CONTROL) | SECONDARY_EXEC_EPT_VIOLATION_VE);
+	}
+	return 0;
+}
+
+/* What the CPU does for a convertible violation (SDM "Delivering Virtualization Exceptions"),
+ * for CPUs that cannot: fill the information area, set the semaphore, raise vector 20. */
+static void deliver_soft_ve(struct vm *vm, u64 q, u64 gla, u64 gpa, u32 view)
+{
+	struct hv_ve_info *ve = vm->ve_info;
+	ve->exit_reason = EXIT_REASON_EPT_VIOLATION;
+	ve->semaphore = 0xffffffff;
+	ve->qualification = q & ~BIT(12); /* bit 12 (NMI unblocking) is not reported in #VE */
+	ve->gla = gla;
+	ve->gpa = gpa;
+	ve->eptp_index = view;
+	vm_inject(vm, VE_VECTOR, false, 0);
+	vm->stats.soft_ve++;
+}
+
+static struct trap *trap_at(struct vm *vm, u64 gpa)
+{
+	for (u32 t = 0; t < HV_TRAP_MAX; t++)
+		if (vm->traps[t].live && vm->traps[t].gpa == ALIGN_DOWN(gpa, PAGE_SIZE))
+			return &vm->traps[t];
+	return NULL;
+}
+
+/* The EPT bits a trap removes: trapping reads must also remove W (write-only is invalid). */
+static u64 trap_removes(u64 access)
+{
+	return (access & HV_ACCESS_R ? EPT_R | EPT_W : 0) | (access & HV_ACCESS_W ? EPT_W : 0) |
+	       (access & HV_ACCESS_X ? EPT_X : 0);
+}
+
+void trap_apply(struct vm *vm, u32 t, u32 v)
+{
+	struct trap *tr = &vm->traps[t];
+	if (ept_split_4k(&vm->views[v], tr->gpa))
+		return;
+	u64 *leaf = ept_leaf(&vm->views[v], tr->gpa, NULL);
+	tr->saved[v] = *leaf & EPT_RWX;
+	*leaf &= ~trap_removes(tr->access);
+	view_invalidate(vm, v);
+}
+
+/* A trap on one guest page, given by GPA or by GVA (translated now, through the guest's page
+ * tables; a later remapping of that GVA is not followed: the trap stays on the page). */
+s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access)
+{
+	u64 gpa = addr;
+	u32 t, pf;
+	if (kind > HV_TRAP_GVA || access == 0 || (access & ~7UL))
+		return -HV_EINVAL;
+	if (kind == HV_TRAP_GVA && vm_gva_to_gpa(vm, addr, 0, &gpa, &pf))
+		return -HV_EFAULT;
+	if (!vm_gpa(vm, gpa, 1))
+		return -HV_EFAULT;
+	if (trap_at(vm, gpa))
+		return -HV_EBUSY;
+	for (t = 0; t < HV_TRAP_MAX && vm->traps[t].live; t++)
+		;
+	if (t == HV_TRAP_MAX)
+		return -HV_ENOSPC;
+	vm->traps[t] = (struct trap){.live = true, .gpa = ALIGN_DOWN(gpa, PAGE_SIZE), .access = access};
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (vm->view_live[v])
+			trap_apply(vm, t, v);
+	return t;
+}
+
+s64 trap_remove(struct vm *vm, u64 t)
+{
+	if (t >= HV_TRAP_MAX || !vm->traps[t].live)
+		return -HV_EINVAL;
+	if (vm->stepping && vm->step_trap == t)
+		return -HV_EBUSY;
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (vm->view_live[v]) {
+			u64 *leaf = ept_leaf(&vm->views[v], vm->traps[t].gpa, NULL);
+			*leaf = (*leaf & ~EPT_RWX) | vm->traps[t].saved[v];
+			view_invalidate(vm, v);
+		}
+	vm->traps[t].live = false;
+	return 0;
+}
+
+s64 trap_hits(struct vm *vm, u64 t)
+{
+	if (t >= HV_TRAP_MAX || !vm->traps[t].live)
+		return -HV_EINVAL;
+	return vm->traps[t].hits;
+}
+
+/* Let one instruction through a trapped page: restore the page's rights in the current view,
+ * and single-step: with the monitor trap flag where the CPU has it, else with RFLAGS.TF and a
+ * #DB intercept (Bochs's VMX offers no MTF). step_done() puts the trap back. */
+static void step_over(struct vm *vm, struct trap *tr, u32 v)
+{
+	u64 *leaf = ept_leaf(&vm->views[v], tr->gpa, NULL);
+	*leaf = (*leaf & ~EPT_RWX) | tr->saved[v];
+	view_invalidate(vm, v);
+	vm->stepping = true;
+	vm->step_trap = tr - vm->traps;
+	vm->step_view = v;
+	if (vmx_caps.mtf) {
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_read(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_MONITOR_TRAP_FLAG);
+		return;
+	}
+	u64 rflags = vmcs_read(GUEST_RFLAGS);
+	vm->step_guest_tf = rflags & X86_RFLAGS_TF;
+	vmcs_write(GUEST_RFLAGS, rflags | X86_RFLAGS_TF);
+	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | BIT(1));
+}
+
+/* After the stepped instruction (MTF exit or our #DB). Returns true if the guest's own TF
+ * was set, so its #DB must still be delivered. */
+bool step_done(struct vm *vm)
+{
+	struct trap *tr = &vm->traps[vm->step_trap];
+	u64 *leaf = ept_leaf(&vm->views[vm->step_view], tr->gpa, NULL);
+	*leaf &= ~trap_removes(tr->access);
+	view_invalidate(vm, vm->step_view);
+	vm->stepping = false;
+	if (vmx_caps.mtf) {
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_read(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_BASED_MONITOR_TRAP_FLAG);
+		return false;
+	}
+	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) & ~BIT(1));
+	if (!vm->step_guest_tf)
+		vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) & ~X86_RFLAGS_TF);
+	return vm->step_guest_tf;
+}
+
+/* An exit that interrupted the delivery of an event (IDT-vectoring information valid) must
+ * deliver that event again when the guest resumes (SDM "Information for VM Exits During Event
+ * Delivery"). */
+static void reinject_vectoring(void)
+{
+	u32 idt = vmcs_read(IDT_VECTORING_INFO_FIELD);
+	if (!(idt & INTR_INFO_VALID_MASK))
+		return;
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, idt & ~BIT(12));
+	if (idt & INTR_INFO_DELIVER_CODE_MASK)
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read(IDT_VECTORING_ERROR_CODE));
+	u32 type = (idt >> 8) & 7;
+	if (type >= 4 && type <= 6) /* software interrupt or exception: needs the length */
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+}
+
+static void stop_on_violation(struct vm *vm, u64 q)
+{
+	printf("# vm: EPT violation at GPA 0x%lx (GLA 0x%lx%s) in view %u: %s%s%s access, entry %c%c%c, "
+	       "qualification 0x%lx\n",
+	       vm->stop_gpa, vm->stop_gla, q & EPT_VIOLATION_GLA_VALID ? "" : " not valid", vm->view,
+	       q & EPT_VIOLATION_ACC_READ ? "read" : "", q & EPT_VIOLATION_ACC_WRITE ? "write" : "",
+	       q & EPT_VIOLATION_ACC_INSTR ? "fetch" : "", q & EPT_VIOLATION_READABLE ? 'r' : '-',
+	       q & EPT_VIOLATION_WRITABLE ? 'w' : '-', q & EPT_VIOLATION_EXECUTABLE ? 'x' : '-', q);
+	vm->stop = VM_STOP_EPT_VIOLATION;
+}
+
+void violation_handle(struct vm *vm)
+{
+	u64 q = vmcs_read(EXIT_QUALIFICATION), gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	u64 gla = q & EPT_VIOLATION_GLA_VALID ? vmcs_read(GUEST_LINEAR_ADDRESS) : 0;
+	u32 v = view_current(vm);
+	bool delivering = vmcs_read(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID_MASK;
+	u64 *leaf = vm_gpa(vm, gpa, 1) ? ept_leaf(&vm->views[v], gpa, NULL) : NULL;
+	struct trap *tr = leaf ? trap_at(vm, gpa) : NULL;
+	u32 policy = leaf ? vm->view_policy[v] : HV_POLICY_STOP;
+	vm->stop_qual = q, vm->stop_gpa = gpa, vm->stop_gla = gla;
+	if (leaf && !(*leaf & EPT_SUPPRESS_VE) && vm->ve_info && vm->ve_info->semaphore == 0 && !delivering) {
+		/* Convertible, but the CPU did not convert it: it cannot (no #VE), or we told it not to. */
+		deliver_soft_ve(vm, q, gla, gpa, v);
+		record(vm, gpa, gla, q, v, ACTION_VE);
+		return;
+	}
+	if (tr && !vm->stepping) {
+		if (q & tr->access & 7) /* qualification bits 0-2: read, write, fetch */
+			tr->hits++;
+		step_over(vm, tr, v);
+		record(vm, gpa, gla, q, v, ACTION_TRAP);
+		return reinject_vectoring();
+	}
+	record(vm, gpa, gla, q, v, policy);
+	if (policy == HV_POLICY_RESTORE && ept_split_4k(&vm->views[v], gpa) == 0) {
+		*ept_leaf(&vm->views[v], gpa, NULL) |= EPT_RWX;
+		view_invalidate(vm, v);
+		return reinject_vectoring();
+	}
+	if (policy == HV_POLICY_SWITCH) {
+		view_switch(vm, vm->view_policy_arg[v]);
+		return reinject_vectoring();
+	}
+	stop_on_violation(vm, q);
+}
+
+/* VMFUNC on a CPU without it raises #UD, which we intercept: if the bytes at RIP are VMFUNC
+ * (0F 01 D4) with EAX = 0 (EPTP switching) and ECX a live view, switch view and step over it,
+ * as the CPU would have, with no exit visible to the guest. An invalid leaf or index raises #UD,
+ * the answer hardware VMFUNC gets from us too. Returns false when it is not a VMFUNC. */
+bool vmfunc_emulate(struct vm *vm)
+{
+	u8 insn[3];
+	u64 rip = vmcs_read(GUEST_RIP);
+	if (vm_read_guest(vm, rip, insn, 3, GW_FETCH | (vm_cpl() == 3 ? GW_USER : 0)) ||
+	    insn[0] != 0x0f || insn[1] != 0x01 || insn[2] != 0xd4)
+		return false;
+	if ((u32)vm->regs[0] != 0 || !view_valid(vm, (u32)vm->regs[1])) {
+		vm_inject(vm, 6, false, 0);
+		return true;
+	}
+	view_switch(vm, (u32)vm->regs[1]);
+	vmcs_write(GUEST_RIP, rip + 3);
+	vm->stats.soft_vmfunc++;
+	return true;
+}
