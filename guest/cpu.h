@@ -99,4 +99,10 @@ GUEST_INLINE u64 xgetbv(u32 xcr)
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
 	return ((u64)hi << 32) | lo;
 }
+/* VMFUNC leaf 0, EPTP switching: ECX = index in the EPTP list (SDM "VMFUNC—Invoke VM
+ * Function"). Raises #UD where the hypervisor has not enabled it. */
+GUEST_INLINE void vmfunc_eptp_switch(u32 index)
+{
+	__asm__ volatile("vmfunc" ::"a"(0), "c"(index) : "memory");
+}
 #endif

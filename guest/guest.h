@@ -56,7 +56,9 @@ struct guest_fault {
 	int vector; /* -1: no fault */
 	u64 error_code, rip, cr2;
 };
+typedef bool (*guest_trap_fn)(struct guest_frame *f);
 const char *guest_trap_name(int vector);
+void guest_trap_set_handler(int vector, guest_trap_fn fn);
 void guest_trap(struct guest_frame *f);
 int guest_catch(void (*fn)(void *), void *arg, struct guest_fault *fi);
 

@@ -1,7 +1,8 @@
-/* trap.c: what the guest does with an exception. Inside guest_catch() the fault is reported
- * to the caller (setjmp/longjmp style, like kernel/trap.c); otherwise the guest prints a
- * register dump on COM1 and ends the run with HC_EXIT(0xE0 + vector). The IDT itself is
- * built in desc.c. No external interrupts, no resuming after an unexpected fault. */
+/* trap.c: what the guest does with an exception. A handler a scenario installed for the
+ * vector (e.g. #VE) may resolve it and resume; inside guest_catch() the fault is reported to
+ * the caller (setjmp/longjmp style, like kernel/trap.c); otherwise the guest prints a register
+ * dump on COM1 and ends the run with HC_EXIT(0xE0 + vector). The IDT is built in desc.c.
+ * No external interrupts. */
 #include "guest.h"
 
 struct guest_jmp {
@@ -10,6 +11,7 @@ struct guest_jmp {
 
 static struct guest_jmp *catch_jmp; /* armed by guest_catch() */
 static struct guest_fault *catch_info;
+static guest_trap_fn handlers[32];
 
 static const char *const names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -40,8 +42,14 @@ static void dump(const struct guest_frame *f)
 	guest_printf("R13=%016lx R14=%016lx R15=%016lx\n", f->r13, f->r14, f->r15);
 }
 
+/* fn(frame) runs first for every exception on vector; returning true resumes at frame->rip
+ * (the faulting instruction, for faults). NULL removes it. */
+void guest_trap_set_handler(int vector, guest_trap_fn fn) { handlers[vector & 31] = fn; }
+
 void guest_trap(struct guest_frame *f)
 {
+	if (f->vector < 32 && handlers[f->vector] && handlers[f->vector](f))
+		return;
 	if (catch_jmp && f->vector < 32 && f->vector != 8 && f->vector != 18) {
 		catch_info->vector = (int)f->vector;
 		catch_info->error_code = f->error_code;
