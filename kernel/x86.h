@@ -25,9 +25,13 @@
 #define X86_CR4_PAE BIT(5)
 #define X86_CR4_VMXE BIT(13)
 #define X86_CR4_OSXSAVE BIT(18)
+#define X86_CR4_SMEP BIT(20)
+#define X86_CR4_SMAP BIT(21)
 #define X86_RFLAGS_CF BIT(0)
 #define X86_RFLAGS_ZF BIT(6)
 #define X86_RFLAGS_IF BIT(9)
+#define X86_RFLAGS_TF BIT(8)
+#define X86_RFLAGS_AC BIT(18)
 
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
