@@ -66,7 +66,7 @@ emu-coverage:
 	$(EMU_HOSTCC) -std=gnu11 -O0 -g --coverage -o $(EMU_COV)/obj/unit $(EMU_UNIT_SRCS) $(EMU_SRCS)
 	$(EMU_HOSTCC) -std=gnu11 -O0 -g --coverage -o $(EMU_COV)/obj/difftest $(EMU_DIFF_SRCS) $(EMU_SRCS)
 	cd $(EMU_COV)/obj && ./unit >/dev/null && ./difftest -n 100000 -s 7
-	lcov -q --rc lcov_branch_coverage=1 --capture --directory $(EMU_COV)/obj \
+	lcov -q --rc lcov_branch_coverage=1 --capture --directory $(EMU_COV)/obj 2>$(EMU_COV)/lcov.log \
 		--output-file $(EMU_COV)/all.info
 	lcov -q --rc lcov_branch_coverage=1 --extract $(EMU_COV)/all.info '*/emulator/*' \
 		--output-file $(EMU_COV)/emu.info
