@@ -19,6 +19,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&ept_split_suite,
 	&user_mode_suite,
 	&hypercall_fuzz_suite,
+	&views_suite,
 	&selftest_ktap_suite, /* runs only when named */
 	&bench_exits_suite,   /* make bench; only when named */
 };

@@ -21,6 +21,7 @@ extern const struct ktap_suite ept_identity_suite;
 extern const struct ktap_suite ept_split_suite;
 extern const struct ktap_suite user_mode_suite;
 extern const struct ktap_suite hypercall_fuzz_suite;
+extern const struct ktap_suite views_suite;
 extern const struct ktap_suite selftest_ktap_suite;
 extern const struct ktap_suite bench_exits_suite;
 

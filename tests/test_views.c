@@ -1,0 +1,113 @@
+/* test_views.c: suite "views" (hypervisor side): view limits, the EPTP list, and every bad
+ * input of the view and #VE calls, each refused with its error code and changing nothing.
+ * The guest-visible behaviour (remaps, INVEPT, VMFUNC, #VE) is in the guest scenarios. */
+#include "suites.h"
+#include "../vmm/vmcs.h"
+
+/* A fingerprint of every view's leaves over the first 8 MiB: equal before and after a refused
+ * call means it changed nothing. */
+static u64 fingerprint(struct vm *vm)
+{
+	u64 h = 1469598103934665603UL;
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		for (u64 gpa = 0; vm->view_live[v] && gpa < (8UL << 20); gpa += PAGE_SIZE) {
+			int level;
+			u64 *e = ept_leaf(&vm->views[v], gpa, &level);
+			h = (h ^ (e ? *e : 0) ^ (u64)level ^ v) * 1099511628211UL;
+		}
+	return h ^ (u64)vm->ve_info ^ vm->eptp_list[1];
+}
+
+static void create_destroy_limits(void)
+{
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	for (u64 v = 1; v < HV_VIEW_MAX; v++)
+		EXPECT_EQ(view_create(&vm), v);
+	EXPECT_EQ(view_create(&vm), (u64)-HV_ENOSPC);
+	for (u64 v = 1; v < HV_VIEW_MAX; v++)
+		EXPECT_EQ(vm.eptp_list[v], ept_eptp(&vm.views[v]));
+	EXPECT_EQ(vm.eptp_list[HV_VIEW_MAX], 0);
+	EXPECT_EQ(view_destroy(&vm, 5), 0);
+	EXPECT_EQ(vm.eptp_list[5], 0);
+	EXPECT_EQ(view_destroy(&vm, 5), (u64)-HV_EINVAL); /* already gone */
+	EXPECT_EQ(view_create(&vm), 5);                  /* the slot is reused */
+	u64 before = kalloc_free_count();
+	for (u64 v = 1; v < HV_VIEW_MAX; v++)
+		EXPECT_EQ(view_destroy(&vm, v), 0);
+	EXPECT(kalloc_free_count() > before); /* their tables were given back */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_EXIT); /* and the guest still runs in view 0 */
+	vm_destroy(&vm);
+}
+
+static void bad_input_refused(void)
+{
+	struct vm vm;
+	u64 ram = TEST_GUEST_RAM;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	ASSERT_EQ(view_create(&vm), 1);
+	ASSERT_EQ(view_switch(&vm, 1), 0);
+	u64 fp = fingerprint(&vm);
+	EXPECT_EQ(view_set_access(&vm, 99, 0x200000, PAGE_SIZE, HV_ACCESS_R), (u64)-HV_EINVAL);  /* no view */
+	EXPECT_EQ(view_set_access(&vm, 2, 0x200000, PAGE_SIZE, HV_ACCESS_R), (u64)-HV_EINVAL);   /* not live */
+	EXPECT_EQ(view_set_access(&vm, 1, 0x200800, PAGE_SIZE, HV_ACCESS_R), (u64)-HV_EINVAL);   /* unaligned */
+	EXPECT_EQ(view_set_access(&vm, 1, 0x200000, 0x800, HV_ACCESS_R), (u64)-HV_EINVAL);       /* partial page */
+	EXPECT_EQ(view_set_access(&vm, 1, 0x200000, 0, HV_ACCESS_R), (u64)-HV_EINVAL);           /* empty */
+	EXPECT_EQ(view_set_access(&vm, 1, ram, PAGE_SIZE, HV_ACCESS_R), (u64)-HV_EFAULT);        /* past RAM */
+	EXPECT_EQ(view_set_access(&vm, 1, ram - PAGE_SIZE, 2 * PAGE_SIZE, HV_ACCESS_R), (u64)-HV_EFAULT);
+	EXPECT_EQ(view_set_access(&vm, 1, PAGE_SIZE, ~0UL - 4095, HV_ACCESS_R), (u64)-HV_EFAULT); /* wraps */
+	EXPECT_EQ(view_set_access(&vm, 1, 0x200000, PAGE_SIZE, HV_ACCESS_W), (u64)-HV_EINVAL);   /* W without R */
+	EXPECT_EQ(view_set_access(&vm, 1, 0x200000, PAGE_SIZE, HV_ACCESS_W | HV_ACCESS_X), (u64)-HV_EINVAL);
+	EXPECT_EQ(view_set_access(&vm, 1, 0x200000, PAGE_SIZE, 8), (u64)-HV_EINVAL);             /* not a right */
+	if (!vmx_caps.ept_execute_only)
+		EXPECT_EQ(view_set_access(&vm, 1, 0x200000, PAGE_SIZE, HV_ACCESS_X), (u64)-HV_EINVAL);
+	EXPECT_EQ(view_get_access(&vm, 3, 0), (u64)-HV_EINVAL);
+	EXPECT_EQ(view_get_access(&vm, 1, ram), (u64)-HV_EFAULT);
+	EXPECT_EQ(view_set_ve(&vm, 1, 0x200000, PAGE_SIZE, 2), (u64)-HV_EINVAL);
+	EXPECT_EQ(view_set_ve(&vm, 1, ram, PAGE_SIZE, 1), (u64)-HV_EFAULT);
+	EXPECT_EQ(view_remap(&vm, 1, 0x200000, ram), (u64)-HV_EFAULT);                           /* target past RAM */
+	EXPECT_EQ(view_remap(&vm, 1, 0x200010, 0x300000), (u64)-HV_EINVAL);
+	EXPECT_EQ(view_destroy(&vm, 0), (u64)-HV_EINVAL);     /* view 0 is never destroyed */
+	EXPECT_EQ(view_destroy(&vm, 1), (u64)-HV_EBUSY);      /* the vCPU is in it */
+	EXPECT_EQ(view_switch(&vm, 7), (u64)-HV_EINVAL);
+	EXPECT_EQ(view_set_policy(&vm, 1, 9, 0), (u64)-HV_EINVAL);
+	EXPECT_EQ(view_set_policy(&vm, 1, HV_POLICY_SWITCH, 9), (u64)-HV_EINVAL);
+	EXPECT_EQ(ve_register(&vm, 0x5800), (u64)-HV_EINVAL);                /* unaligned */
+	EXPECT_EQ(ve_register(&vm, ram), (u64)-HV_EFAULT);                   /* outside RAM */
+	EXPECT_EQ(ve_register(&vm, (u64)vm.vmcs | (1UL << 40)), (u64)-HV_EFAULT); /* a host address */
+	EXPECT_EQ(trap_add(&vm, 2, 0x200000, HV_ACCESS_W), (u64)-HV_EINVAL); /* no such kind */
+	EXPECT_EQ(trap_add(&vm, HV_TRAP_GPA, 0x200000, 0), (u64)-HV_EINVAL); /* traps nothing */
+	EXPECT_EQ(trap_add(&vm, HV_TRAP_GPA, ram, HV_ACCESS_W), (u64)-HV_EFAULT);
+	EXPECT_EQ(trap_remove(&vm, 3), (u64)-HV_EINVAL);
+	EXPECT_EQ(trap_hits(&vm, HV_TRAP_MAX), (u64)-HV_EINVAL);
+	EXPECT_EQ(violations_read(&vm, 0x6004, 4), (u64)-HV_EINVAL);        /* unaligned buffer */
+	EXPECT_EQ(violations_read(&vm, ram - 8, 4), (u64)-HV_EFAULT);
+	EXPECT_EQ(fingerprint(&vm), fp); /* nothing changed */
+	EXPECT_EQ(view_switch(&vm, 0), 1);
+	vm_destroy(&vm);
+}
+
+/* Permissions change only where asked: large pages are split only at the edges of a range. */
+static void split_only_where_needed(void)
+{
+	struct vm vm;
+	int level;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	ASSERT_EQ(view_create(&vm), 1);
+	u64 tables = vm.views[1].tables;
+	EXPECT_EQ(view_set_access(&vm, 1, 4UL << 20, 4UL << 20, HV_ACCESS_R), 0); /* two whole 2 MiB pages */
+	EXPECT_EQ(vm.views[1].tables, tables);
+	EXPECT(ept_leaf(&vm.views[1], 5UL << 20, &level) && level == (vmx_caps.ept_2m ? 2 : 1));
+	EXPECT_EQ(view_set_access(&vm, 1, (8UL << 20) + PAGE_SIZE, PAGE_SIZE, HV_ACCESS_R | HV_ACCESS_X), 0);
+	EXPECT_EQ(vm.views[1].tables, tables + (vmx_caps.ept_2m ? 1 : 0));
+	EXPECT_EQ(view_get_access(&vm, 1, (8UL << 20) + PAGE_SIZE), HV_ACCESS_R | HV_ACCESS_X);
+	EXPECT_EQ(view_get_access(&vm, 1, 8UL << 20), EPT_RWX);
+	EXPECT_EQ(view_get_access(&vm, 0, 5UL << 20), EPT_RWX); /* other views untouched */
+	EXPECT_EQ(view_remap(&vm, 1, 0x300000, 0x301000), 0);
+	EXPECT_EQ(ept_translate(&vm.views[1], 0x300010), (u64)vm.ram + 0x301010);
+	EXPECT_EQ(ept_translate(&vm.views[0], 0x300010), (u64)vm.ram + 0x300010);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(views, vmm_setup, vmm_fini, KTAP_CASE(create_destroy_limits), KTAP_CASE(bad_input_refused),
+	   KTAP_CASE(split_only_where_needed));
