@@ -19,14 +19,15 @@ $(BUILD)/guest-obj/%.S.o: guest/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_ASFLAGS) -c $< -o $@
 
-GUEST_OBJCOPY ?= objcopy
-
 # The module keeps its symbols but not its debug info (gdb: $(BUILD)/guest-obj/guest.debug.elf).
-# The relocations kept in the debug ELF let check-user-text.sh prove ring-3 code stays on user pages.
-$(GUEST_ELF): $(GUEST_OBJS) guest/guest.ld guest/check-user-text.sh
-	$(LD) $(GUEST_LDFLAGS) --emit-relocs -o $(BUILD)/guest-obj/guest.debug.elf $(GUEST_OBJS)
-	guest/check-user-text.sh $(BUILD)/guest-obj/guest.debug.elf
-	$(GUEST_OBJCOPY) --strip-debug --remove-section='.rela*' $(BUILD)/guest-obj/guest.debug.elf $@
+# A second link keeps the relocations so that check-user-text.sh can prove that ring-3 code
+# stays on user pages (not the module itself: --emit-relocs keeps empty sections).
+GUEST_OBJCOPY ?= objcopy
+$(GUEST_ELF): $(GUEST_OBJS) guest/guest.ld guest/guest.mk guest/check-user-text.sh
+	$(LD) $(GUEST_LDFLAGS) --emit-relocs -o $(BUILD)/guest-obj/guest.relocs.elf $(GUEST_OBJS)
+	guest/check-user-text.sh $(BUILD)/guest-obj/guest.relocs.elf
+	$(LD) $(GUEST_LDFLAGS) -o $(BUILD)/guest-obj/guest.debug.elf $(GUEST_OBJS)
+	$(GUEST_OBJCOPY) --strip-debug $(BUILD)/guest-obj/guest.debug.elf $@
 	@size $@ | tail -1 | awk '{printf "guest.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
 
 -include $(GUEST_OBJS:.o=.d)
