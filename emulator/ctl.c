@@ -32,8 +32,6 @@ EMU_H(emu_op_toolong)
 
 EMU_H(emu_op_hv)
 {
-	if (in->flags & EMU_I_LOCK)
-		return emu_raise(e, EMU_EXC_UD, false, 0);
 	e->res.reason = EMU_STOP_HYPERVISOR;
 	e->res.exit = (enum emu_exit)in->exit;
 	report(e, in);
@@ -69,11 +67,8 @@ EMU_H(emu_op_fence)
 EMU_H(emu_op_mov_rm_r)
 {
 	unsigned sz = in->osz;
-	u64 v = emu_rreg(e, emu_regreg(in, sz), sz);
-	if (in->flags & EMU_I_MEM)
-		return emu_write(e, emu_ea(e, in), sz, v, in->flags & EMU_I_SS);
-	emu_wreg(e, emu_rmreg(in, sz), sz, v);
-	return 0;
+	u64 v = emu_rreg(e, emu_regreg(in, sz), sz); /* memory form only: see decode */
+	return emu_write(e, emu_ea(e, in), sz, v, in->flags & EMU_I_SS);
 }
 
 /* MOV between registers (88-8B with ModRM.mod = 3). */

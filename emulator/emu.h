@@ -161,6 +161,7 @@ struct emu {
 	u64 next_rip;
 	u64 budget;
 	u8 tlb_cpl;
+	u32 cas_retries;
 	struct emu_tlb_entry tlb[3][EMU_TLB_SIZE]; /* read, write, fetch */
 	struct emu_insn icache[EMU_ICACHE_SIZE];
 };

@@ -92,8 +92,15 @@ bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v)
 int emu_wr_mem_atomic(struct emu *e, u64 la, unsigned sz, u64 old, u64 v, bool ss)
 {
 	u8 *p = emu_tlb(e, la, sz, 1);
-	if (p && !(la & (sz - 1)))
-		return emu_cas(p, sz, old, v) ? 0 : EMU_RETRY;
+	if (p && !(la & (sz - 1)) && e->cas_retries < 64) {
+		if (emu_cas(p, sz, old, v)) {
+			e->cas_retries = 0;
+			return 0;
+		}
+		e->cas_retries++; /* bounded: never livelock, e.g. on aliases */
+		return EMU_RETRY;
+	}
+	e->cas_retries = 0;
 	return emu_write(e, la, sz, v, ss);
 }
 

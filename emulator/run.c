@@ -42,6 +42,7 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 		e->tlb_cpl = c->cpl;
 	}
 	e->budget = budget;
+	e->cas_retries = 0;
 	u64 fpage = 1; /* page of the last fetch and its host mapping */
 	const u8 *fhost = 0;
 	for (;;) {

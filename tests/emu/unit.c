@@ -33,6 +33,8 @@ static u8 *um_map(void *c, u64 page, u32 kind)
 {
 	(void)c;
 	um.kinds_seen |= kind;
+	if (um.alias_write && page == UMEM_BASE && (kind & EMU_ACC_WRITE))
+		return um.alias;
 	return um.no_map ? 0 : um_ptr(page, kind);
 }
 

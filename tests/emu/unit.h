@@ -18,6 +18,8 @@ struct umem {
 	u8 code[2][4096];
 	u8 perm[UMEM_PAGES], code_perm[2];
 	bool no_map;           /* force the callback slow path */
+	bool alias_write;      /* map_page(write) of data page 0 -> alias[] */
+	u8 alias[4096];
 	u32 kinds_seen;        /* OR of access kinds passed to callbacks */
 	unsigned accesses;
 };

@@ -447,8 +447,119 @@ static void test_misc(void)
 	CHECK(e.cpu.gpr[EMU_RCX] == 0 && r.executed == 4, "loop32 rcx %llx", (unsigned long long)e.cpu.gpr[EMU_RCX]);
 }
 
+/* Instruction split across a page boundary at every byte: the decoder asks
+ * for exactly the bytes it needs, so an unmapped second page faults with
+ * CR2 = its first byte, and a mapped one executes normally. */
+static void test_split(void)
+{
+	static const char in[] = "\xf0\x48\x81\x84\x98\x44\x00\x00\x00\x78\x56\x34\x12";
+	for (int slow = 0; slow < 2; slow++)
+		for (unsigned k = 1; k < 13; k++)
+			for (int mapped = 0; mapped < 2; mapped++) {
+				umem_reset();
+				um.no_map = slow;
+				um.code_perm[1] = mapped ? 0xd : 0;
+				memcpy(&um.code[0][4096 - k], in, k);
+				memcpy(&um.code[1][0], in + k, 13 - k);
+				uemu_init(&e, 0);
+				e.cpu.gpr[EMU_RAX] = UMEM_BASE;
+				e.cpu.gpr[EMU_RBX] = 0x10;
+				e.cpu.rip = UCODE_PAGE + 4096 - k;
+				struct emu_result r = emu_run(&e, UCODE_PAGE, UCODE_PAGE + 8192, 1);
+				u32 v;
+				memcpy(&v, &um.data[0][0x84], 4);
+				if (mapped)
+					CHECK(r.reason == EMU_STOP_BUDGET && v == 0x12345678 &&
+						      e.cpu.rip == UCODE_PAGE + 4096 - k + 13,
+					      "split %u/%d mapped: %s", k, slow, emu_stop_name(r.reason));
+				else
+					CHECK(r.reason == EMU_STOP_FAULT && r.fault.cr2 == UCODE_PAGE + 4096 &&
+						      v == 0 && e.cpu.rip == UCODE_PAGE + 4096 - k,
+					      "split %u/%d unmapped: %s", k, slow, emu_stop_name(r.reason));
+			}
+	/* two-byte opcode split after 0F */
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		memcpy(&um.code[0][4095], "\x0f", 1);
+		memcpy(&um.code[1][0], "\xaf\xc3", 2);
+		uemu_init(&e, 0);
+		e.cpu.gpr[EMU_RAX] = 6;
+		e.cpu.gpr[EMU_RBX] = 7;
+		e.cpu.rip = UCODE_PAGE + 4095;
+		emu_run(&e, UCODE_PAGE, UCODE_PAGE + 4098, 5);
+		CHECK(e.cpu.gpr[EMU_RAX] == 42, "split 0F imul");
+	}
+	/* 10 prefixes + a 12-byte instruction: the decoder wants 22 bytes */
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		struct emu_result r = run(0, B("\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66"
+					       "\x48\x81\x84\x98\x44\x00\x00\x00\x78\x56\x34\x12"), 5);
+		expect_fault("22-byte instruction", r, EMU_EXC_GP, 0);
+	}
+}
+
+static void test_extras(void)
+{
+	/* an empty cache slot whose (zero) bytes match: decoded on the spot */
+	umem_reset();
+	u64 c = ucode(0x100, B("\x00\x00\x00\x00\x00\x00"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RAX] = UMEM_BASE + 8;
+	e.cpu.rip = c;
+	struct emu_result r = emu_run(&e, c, c + 6, 10);
+	CHECK(r.executed == 3 && e.cpu.rip == c + 6, "zero bytes (redecode)");
+	/* LOCK ADD whose CAS keeps failing (write alias): bounded retries */
+	umem_reset();
+	um.alias_write = true;
+	um.data[0][0x100] = 5;
+	um.alias[0x100] = 9;
+	r = run(0, B("\xf0\x01\x03"), 10); /* lock add [rbx],eax */
+	CHECK(r.reason == EMU_STOP_LEFT_REGION && um.alias[0x100] == 5 && r.executed == 1,
+	      "CAS retry bound: %s %u", emu_stop_name(r.reason), um.alias[0x100]);
+	/* overlapping REP MOVSB replicates the first byte (element order) */
+	umem_reset();
+	memcpy(&um.data[0][0x200], "abcdefgh", 8);
+	c = ucode(0x100, B("\xf3\xa4"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RSI] = UMEM_BASE + 0x200;
+	e.cpu.gpr[EMU_RDI] = UMEM_BASE + 0x201;
+	e.cpu.gpr[EMU_RCX] = 7;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 2, 100);
+	CHECK(!memcmp(&um.data[0][0x200], "aaaaaaaa", 8), "overlapping rep movsb");
+	/* POP r/m forms: register; memory write fault restores RSP */
+	umem_reset();
+	u64 v = 0x1234;
+	memcpy(&um.data[1][0], &v, 8);
+	c = ucode(0x100, B("\x8f\xc1\x8f\x03"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x1000;
+	e.cpu.gpr[EMU_RBX] = UMEM_BASE + 0x100;
+	e.cpu.rip = c;
+	um.perm[0] = 0xd;
+	r = emu_run(&e, c, c + 4, 10);
+	CHECK(e.cpu.gpr[EMU_RCX] == 0x1234 && r.reason == EMU_STOP_FAULT &&
+		      e.cpu.gpr[EMU_RSP] == UMEM_BASE + 0x1008 && e.cpu.rip == c + 2,
+	      "pop r/m: rsp %llx", (unsigned long long)e.cpu.gpr[EMU_RSP]);
+	/* 16-bit POPF only loads the low word */
+	umem_reset();
+	v = 0xffff;
+	memcpy(&um.data[1][0], &v, 8);
+	c = ucode(0x100, B("\x66\x9d"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x1000;
+	emu_set_rflags(&e, 0x200002);
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 2, 10);
+	CHECK(emu_get_rflags(&e) == (0x200000 | 0x7fd7), "popf16 %llx", (unsigned long long)emu_get_rflags(&e));
+}
+
 void run_handwritten(void)
 {
+	test_split();
+	test_extras();
 	test_tables();
 	test_gp_ss();
 	test_div();
