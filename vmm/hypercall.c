@@ -5,8 +5,6 @@
 #include "vmm.h"
 #include "vmcs.h"
 
-#define HC_CHECK_TEXT_MAX 200
-
 static bool user_callable(u64 nr) { return nr == HC_VERSION || nr == HC_CHECK; }
 
 static s64 hc_get_stats(struct vm *vm, u64 gpa, u64 size)

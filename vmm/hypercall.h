@@ -3,6 +3,7 @@
  *
  * Hypercall: VMCALL with the number in RAX and arguments in RDI, RSI, RDX, R10, R8 (the Linux
  * syscall order, R10 for the 4th); the result comes back in RAX: >= 0 success, < 0 -errno.
+ * Every other register, RFLAGS included, is preserved across the call.
  * Only calls marked "user" may be made at CPL 3; every other call from CPL > 0 gets -EPERM.
  *
  * Guest boot contract: the hypervisor loads the guest ELF's PT_LOAD segments at their physical
@@ -45,6 +46,7 @@ struct hv_boot_info {
 #define HC_GET_STATS 2    /* (gpa, size): copy struct hv_exit_stats to guest memory -> bytes copied */
 #define HC_VMXOFF 3       /* (HC_VMXOFF_MAGIC): leave VMX and return to the hypervisor. No return. */
 #define HC_CHECK 4        /* user. (ok, line, gpa of text, len): one test check made by the guest */
+#define HC_CHECK_TEXT_MAX 200 /* HC_CHECK's len: 1..200 bytes */
 /* EPT views (docs/views.md). A view is an EPT hierarchy over the same guest RAM with its own
  * permissions; view 0 is the default view (all RWX at boot); it can be changed but not destroyed.
  * While a trap is set on a page, HC_VIEW_SET_ACCESS on that page is refused with -EBUSY. */
