@@ -15,7 +15,7 @@ N ?= 1000000
 SEED ?= 1
 FUZZ_SECONDS ?= 60
 
-EMU_DIFF_SRCS := $(EMU_TDIR)/difftest.c $(EMU_TDIR)/gen.c
+EMU_DIFF_SRCS := $(EMU_TDIR)/difftest.c $(EMU_TDIR)/gen.c $(EMU_TDIR)/gen_ops.c
 EMU_UNIT_SRCS := $(EMU_TDIR)/unit.c $(EMU_TDIR)/unit_hand.c $(EMU_TDIR)/unit_cases.c
 EMU_BENCH_SRCS := $(EMU_TDIR)/bench.c $(EMU_TDIR)/bench_work.c
 
@@ -23,7 +23,7 @@ $(EMU_OUT)/unit: $(EMU_SRCS) $(EMU_HDRS) $(EMU_UNIT_SRCS) $(EMU_TDIR)/unit.h $(E
 	@mkdir -p $(@D)
 	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -o $@ $(EMU_UNIT_SRCS) $(EMU_SRCS)
 
-$(EMU_OUT)/difftest: $(EMU_SRCS) $(EMU_HDRS) $(EMU_DIFF_SRCS) $(EMU_TDIR)/gen.h
+$(EMU_OUT)/difftest: $(EMU_SRCS) $(EMU_HDRS) $(EMU_DIFF_SRCS) $(EMU_TDIR)/gen.h $(EMU_TDIR)/gen_internal.h
 	@mkdir -p $(@D)
 	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -o $@ $(EMU_DIFF_SRCS) $(EMU_SRCS)
 
