@@ -19,7 +19,23 @@ static void all_ram_and_no_more(void)
 	vm_destroy(&vm);
 }
 
-KTAP_SUITE(ept_identity, vmm_setup, vmm_fini, KTAP_CASE(all_ram_and_no_more));
+/* A write-only EPT entry is a misconfiguration (SDM "EPT Misconfigurations"): reported with
+ * its GPA, and the guest is stopped. */
+static void misconfiguration_reported(void)
+{
+	struct vm vm;
+	int level;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	ASSERT_EQ(ept_split_4k(&vm.views[0], HV_BOOT_RESERVED_END), 0);
+	u64 *leaf = ept_leaf(&vm.views[0], HV_BOOT_RESERVED_END, &level); /* the guest's first code page */
+	*leaf = (*leaf & ~EPT_RWX) | EPT_W;
+	EXPECT_EQ(vm_invalidate(&vm), 0);
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_EPT_MISCONFIG);
+	EXPECT_EQ(vm.stop_gpa & ~0xfffUL, HV_BOOT_RESERVED_END);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(ept_identity, vmm_setup, vmm_fini, KTAP_CASE(all_ram_and_no_more), KTAP_CASE(misconfiguration_reported));
 
 /* Host-side: a split keeps every translation and permission. */
 static void split_keeps_mapping(void)

@@ -109,7 +109,24 @@ static void entry_failures_reported(void)
 	vm_destroy(&vm);
 }
 
-KTAP_SUITE(guest_boot, vmm_setup, vmm_fini, KTAP_CASE(hello), KTAP_CASE(relaunch), KTAP_CASE(unknown_scenario),
+/* RDTSCP, INVPCID and XSAVES are enabled whenever the CPU allows, or the guest would take #UD
+ * (seeds/001); EPT always, VPID when offered. */
+static void secondary_controls(void)
+{
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	u64 c2 = vmcs_read(SECONDARY_VM_EXEC_CONTROL);
+	EXPECT(c2 & SECONDARY_EXEC_ENABLE_EPT);
+	EXPECT_EQ(!!(c2 & SECONDARY_EXEC_ENABLE_RDTSCP), vmx_caps.rdtscp);
+	EXPECT_EQ(!!(c2 & SECONDARY_EXEC_ENABLE_INVPCID), vmx_caps.invpcid);
+	EXPECT_EQ(!!(c2 & SECONDARY_EXEC_ENABLE_XSAVES), vmx_caps.xsaves);
+	EXPECT_EQ(!!(c2 & SECONDARY_EXEC_ENABLE_VPID), vmx_caps.vpid);
+	EXPECT_EQ(!!(c2 & SECONDARY_EXEC_ENABLE_VMFUNC), vmx_caps.eptp_switching);
+	EXPECT_EQ(!!(vmcs_read(EXCEPTION_BITMAP) & BIT(6)), !vmx_caps.eptp_switching); /* #UD for VMFUNC emulation */
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(guest_boot, vmm_setup, vmm_fini, KTAP_CASE(secondary_controls), KTAP_CASE(hello), KTAP_CASE(relaunch), KTAP_CASE(unknown_scenario),
 	   KTAP_CASE(memory_isolated), KTAP_CASE(bad_elf_refused), KTAP_CASE(entry_failures_reported));
 
 static void triple_fault_stops_guest(void)
