@@ -14,6 +14,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&exit_cr_suite,
 	&exit_vmx_insns_suite,
 	&exit_xsetbv_suite,
+	&exit_other_suite,
 	&triple_fault_suite,
 	&ept_identity_suite,
 	&ept_split_suite,

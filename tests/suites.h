@@ -16,6 +16,7 @@ extern const struct ktap_suite exit_msr_suite;
 extern const struct ktap_suite exit_cr_suite;
 extern const struct ktap_suite exit_vmx_insns_suite;
 extern const struct ktap_suite exit_xsetbv_suite;
+extern const struct ktap_suite exit_other_suite;
 extern const struct ktap_suite triple_fault_suite;
 extern const struct ktap_suite ept_identity_suite;
 extern const struct ktap_suite ept_split_suite;

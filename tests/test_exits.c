@@ -116,3 +116,62 @@ static void xsetbv(void)
 }
 
 KTAP_SUITE(exit_xsetbv, vmm_setup, vmm_fini, KTAP_CASE(xsetbv));
+
+/* Exits that no scenario needs: the instructions are written over the guest's entry point. */
+static u8 *entry_bytes(struct vm *vm) { return vm_gpa(vm, vmcs_read(GUEST_RIP), 16); }
+
+static void hlt_and_invd(void)
+{
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	u64 entry = vmcs_read(GUEST_RIP);
+	memcpy(entry_bytes(&vm), "\x0f\x08\xf4", 3); /* INVD; HLT */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
+	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_INVD], 1);
+	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_HLT], 1);
+	EXPECT_EQ(vmcs_read(GUEST_RIP), entry + 3); /* both completed */
+	vm_destroy(&vm);
+}
+
+/* GETSEC exits only with CR4.SMXE=1 (otherwise the CPU raises #UD itself); we answer #UD, which
+ * this guest, with no IDT yet, turns into a triple fault. */
+static void getsec_ud(void)
+{
+	if (!(vmx_caps.msr[VMX_MSR_CR4_FIXED1] & BIT(14)))
+		SKIP("CR4.SMXE cannot be set in VMX operation on this CPU (IA32_VMX_CR4_FIXED1 bit 14 = 0)");
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	vmcs_write(GUEST_CR4, vmcs_read(GUEST_CR4) | BIT(14));
+	memcpy(entry_bytes(&vm), "\x0f\x37", 2); /* GETSEC */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_TRIPLE_FAULT);
+	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_GETSEC], 1);
+	vm_destroy(&vm);
+}
+
+static void injection_rules(void)
+{
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0); /* RFLAGS.IF = 0 at entry */
+	EXPECT_EQ(vm_inject_event(&vm, INTR_TYPE_EXT_INTR, 0x30, false, 0, 0), (u64)-1);
+	vmcs_write(GUEST_RFLAGS, 0x202);
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
+	EXPECT_EQ(vm_inject_event(&vm, INTR_TYPE_EXT_INTR, 0x30, false, 0, 0), (u64)-1);
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_MOV_SS);
+	EXPECT_EQ(vm_inject_event(&vm, INTR_TYPE_NMI_INTR, 2, false, 0, 0), (u64)-1);
+	EXPECT_EQ(vmcs_read(VM_ENTRY_INTR_INFO_FIELD), 0); /* nothing was queued */
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
+	EXPECT_EQ(vm_inject_event(&vm, INTR_TYPE_EXT_INTR, 0x30, false, 0, 0), 0);
+	EXPECT_EQ(vmcs_read(VM_ENTRY_INTR_INFO_FIELD), 0x30 | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+	vm_inject(&vm, 13, true, 0x10);
+	EXPECT_EQ(vmcs_read(VM_ENTRY_INTR_INFO_FIELD),
+		  13 | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_DELIVER_CODE_MASK | INTR_INFO_VALID_MASK);
+	EXPECT_EQ(vmcs_read(VM_ENTRY_EXCEPTION_ERROR_CODE), 0x10);
+	EXPECT_EQ(vm_inject_event(&vm, INTR_TYPE_SOFT_EXCEPTION, 3, false, 0, 1), 0); /* INT3 */
+	EXPECT_EQ(vmcs_read(VM_ENTRY_INSTRUCTION_LEN), 1);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmcs_write(GUEST_RFLAGS, 0x2);
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_EXIT); /* and the guest runs as usual */
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(exit_other, vmm_setup, vmm_fini, KTAP_CASE(hlt_and_invd), KTAP_CASE(getsec_ud), KTAP_CASE(injection_rules));

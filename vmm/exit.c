@@ -51,18 +51,35 @@ void vm_skip_instruction(struct vm *vm)
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-/* Inject a hardware exception on the next VM entry. RIP stays at the faulting instruction
- * (fault semantics). Exceptions are not blocked by STI/MOV-SS interruptibility, so none of it
- * needs changing (SDM "Event Injection" checks apply to external interrupts and NMIs). */
-void vm_inject(struct vm *vm, u8 vector, bool has_error, u32 error)
+/* Queue an event for the next VM entry (SDM "VM-Entry Controls for Event Injection").
+ * Exceptions keep fault semantics (RIP stays on the instruction); software interrupts and
+ * software exceptions (INT n, INT3, INTO) need the instruction length. External interrupts
+ * and NMIs respect interruptibility: refused (-1) while RFLAGS.IF=0 or blocked by STI/MOV SS
+ * (or by NMI), the checks VM entry itself would make; the caller must then wait for a window. */
+int vm_inject_event(struct vm *vm, u32 type, u8 vector, bool has_error, u32 error, u32 insn_len)
 {
 	(void)vm;
-	u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (type == INTR_TYPE_EXT_INTR &&
+	    (!(vmcs_read(GUEST_RFLAGS) & X86_RFLAGS_IF) || (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))))
+		return -1;
+	if (type == INTR_TYPE_NMI_INTR && (intr & (GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)))
+		return -1;
+	u32 info = vector | type | INTR_INFO_VALID_MASK;
 	if (has_error) {
 		info |= INTR_INFO_DELIVER_CODE_MASK;
 		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
 	}
+	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION)
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, insn_len);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
+	return 0;
+}
+
+/* A hardware exception (#UD, #GP, #VE, ...). */
+void vm_inject(struct vm *vm, u8 vector, bool has_error, u32 error)
+{
+	vm_inject_event(vm, INTR_TYPE_HARD_EXCEPTION, vector, has_error, error, 0);
 }
 
 #define inject_ud(vm) vm_inject(vm, 6, false, 0)

@@ -186,10 +186,13 @@
 #define INTR_TYPE_EXT_INTR (0 << 8)
 #define INTR_TYPE_NMI_INTR (2 << 8)
 #define INTR_TYPE_HARD_EXCEPTION (3 << 8)
+#define INTR_TYPE_SOFT_INTR (4 << 8)
+#define INTR_TYPE_PRIV_SW_EXCEPTION (5 << 8)
 #define INTR_TYPE_SOFT_EXCEPTION (6 << 8)
 /* Guest interruptibility state. */
 #define GUEST_INTR_STATE_STI BIT(0)
 #define GUEST_INTR_STATE_MOV_SS BIT(1)
+#define GUEST_INTR_STATE_NMI BIT(3)
 
 /* EPT violation exit qualification ("Exit Qualification for EPT Violations"). */
 #define EPT_VIOLATION_ACC_READ BIT(0)

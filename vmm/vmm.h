@@ -160,6 +160,7 @@ void vmcs_guest_reset(struct vm *vm, u64 rip, u64 rsp, u64 cr3);
 const char *exit_reason_str(u32 reason);
 void exit_handle(struct vm *vm, u32 reason);
 void vm_inject(struct vm *vm, u8 vector, bool has_error, u32 error);
+int vm_inject_event(struct vm *vm, u32 type, u8 vector, bool has_error, u32 error, u32 insn_len);
 void vm_skip_instruction(struct vm *vm);
 int vm_cpl(void);
 void vm_dump_guest(struct vm *vm);
