@@ -1,5 +1,5 @@
 /* main.c: host unit tests of the hypervisor logic that needs no VMX: EPT builder, capability
- * decoding and control-bit adjustment, multiboot2 parsing. The few kernel services that code
+ * decoding and control-bit adjustment, multiboot2 parsing, guest page walks. The few kernel services that code
  * calls (page allocation, rdmsr_safe) are stubbed here. */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,7 @@ int main(void)
 	unit_ept();
 	unit_caps();
 	unit_mb2();
+	unit_gwalk();
 	printf("unit: %d passed, %d failed\n", unit_pass, unit_fail);
 	return unit_fail != 0;
 }

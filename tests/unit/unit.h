@@ -27,4 +27,5 @@ extern int unit_pass, unit_fail;
 void unit_ept(void);
 void unit_caps(void);
 void unit_mb2(void);
+void unit_gwalk(void);
 #endif
