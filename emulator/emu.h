@@ -128,6 +128,7 @@ typedef int (*emu_fn)(struct emu *e, const struct emu_insn *in);
  * allocate struct emu statically). */
 struct emu_insn {
 	u64 rip;          /* cache key */
+	u64 gen;          /* valid while equal to emu.gen */
 	u64 raw[2];       /* instruction bytes, zero beyond len */
 	u64 mask[2];      /* byte mask covering len */
 	u64 imm;          /* immediate, sign-extended where the SDM says so */
@@ -145,6 +146,7 @@ struct emu_insn {
 };
 
 #define EMU_TLB_SIZE 64
+#define EMU_CODE_PAGES 64
 #define EMU_ICACHE_SIZE 2048
 
 struct emu_tlb_entry {
@@ -162,6 +164,9 @@ struct emu {
 	u64 budget;
 	u8 tlb_cpl;
 	u32 cas_retries;
+	u64 gen;          /* decode-cache generation, bumped per run and on
+			     writes to code pages */
+	u64 code_page[EMU_CODE_PAGES]; /* pages holding cached decodes */
 	struct emu_tlb_entry tlb[3][EMU_TLB_SIZE]; /* read, write, fetch */
 	struct emu_insn icache[EMU_ICACHE_SIZE];
 };

@@ -263,7 +263,7 @@ emu_wr_rm(struct emu *e, const struct emu_insn *in, unsigned sz, u64 la, u64 old
 
 /* ---- handlers shared between decode.c and the exec files ---- */
 #define EMU_H(name) int name(struct emu *e, const struct emu_insn *in)
-EMU_H(emu_op_ud); EMU_H(emu_op_toolong); EMU_H(emu_op_unsupported); EMU_H(emu_op_hv); EMU_H(emu_op_nop); EMU_H(emu_op_redecode); EMU_H(emu_op_load_q); EMU_H(emu_op_load_d);
+EMU_H(emu_op_ud); EMU_H(emu_op_toolong); EMU_H(emu_op_unsupported); EMU_H(emu_op_hv); EMU_H(emu_op_nop); EMU_H(emu_op_load_q); EMU_H(emu_op_load_d);
 EMU_H(emu_op_store_q); EMU_H(emu_op_store_d); EMU_H(emu_op_fence);
 EMU_H(emu_op_alu_rm_r); EMU_H(emu_op_alu_rr); EMU_H(emu_op_mov_rr); EMU_H(emu_op_alu_r_rm); EMU_H(emu_op_alu_rm_imm);
 EMU_H(emu_op_test_rm_r); EMU_H(emu_op_test_rm_imm); EMU_H(emu_op_incdec);

@@ -2,8 +2,9 @@
  * direct-mapped table per access kind, filled from map_page with the CPL's
  * user/supervisor bit, so a hit needs no permission check), the callback
  * slow path, and instruction fetch through the decoded-instruction cache.
- * Cache entries are verified against the current bytes on every hit, so
- * self-modifying code and foreign writes need no invalidation. No paging. */
+ * Cache entries are re-verified against memory once per run and after any
+ * write to a page holding cached code (such pages get no write-TLB entry,
+ * so those writes take the slow path). No paging. */
 #include "emu_internal.h"
 
 static bool canonical(u64 a)
@@ -14,6 +15,26 @@ static bool canonical(u64 a)
 static u32 user(const struct emu *e)
 {
 	return e->cpu.cpl == 3 ? EMU_ACC_USER : 0;
+}
+
+static bool is_code(const struct emu *e, u64 page)
+{
+	return e->code_page[(page >> 12) & (EMU_CODE_PAGES - 1)] == page;
+}
+
+/* Record that cached decodes come from this page: writes to it must go
+ * through the slow path (no write-TLB entry) and bump the generation. */
+static void mark_code(struct emu *e, u64 la)
+{
+	u64 page = la & ~4095ull, *t = &e->code_page[(page >> 12) & (EMU_CODE_PAGES - 1)];
+	if (*t == page)
+		return;
+	if (*t != 1)
+		e->gen++; /* forgetting a code page: its decodes must be re-verified */
+	*t = page;
+	struct emu_tlb_entry *w = &e->tlb[1][(page >> 12) & (EMU_TLB_SIZE - 1)];
+	if (w->tag == page)
+		w->tag = 1;
 }
 
 int emu_raise(struct emu *e, u8 vector, bool has_error, u32 error_code)
@@ -32,7 +53,7 @@ u8 *emu_tlb_fill(struct emu *e, u64 la, u32 k)
 {
 	static const u32 kinds[3] = {EMU_ACC_READ, EMU_ACC_WRITE, EMU_ACC_FETCH};
 	u64 page = la & ~4095ull;
-	if (!e->ops->map_page || !canonical(la))
+	if (!e->ops->map_page || !canonical(la) || (k == 1 && is_code(e, page)))
 		return 0;
 	u8 *h = e->ops->map_page(e->ctx, page, kinds[k] | user(e));
 	if (!h)
@@ -72,6 +93,9 @@ int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 		e->res.fault = f;
 		return EMU_STOP;
 	}
+	if (kind == EMU_ACC_WRITE &&
+	    (is_code(e, la & ~4095ull) || is_code(e, (la + size - 1) & ~4095ull)))
+		e->gen++; /* self-modifying code: re-verify every cached decode */
 	return 0;
 }
 
@@ -144,23 +168,16 @@ static int fetch_slow(struct emu *e, struct emu_insn *in, u64 rip)
 	if (in->len > have)
 		in->len = (u8)have;
 	set_raw(in, buf, have);
-	in->rip = rip; /* may hit later: bytes are verified either way */
+	mark_code(e, rip);
+	mark_code(e, rip + in->len - 1);
+	in->rip = rip;
+	in->gen = e->gen;
 	return 0;
 }
 
-/* Handler of empty cache slots: decode for real, then execute. */
-EMU_H(emu_op_redecode)
-{
-	const struct emu_insn *n;
-	(void)in;
-	if (emu_fetch(e, &n))
-		return EMU_STOP;
-	e->next_rip = e->cpu.rip + n->len;
-	return n->fn(e, n);
-}
-
-/* Decoded-instruction cache lookup (direct-mapped, keyed by RIP, verified
- * against the bytes in memory). */
+/* Decoded-instruction cache miss (direct-mapped, keyed by RIP): reuse the
+ * slot if its bytes still match memory, else decode; either way the slot
+ * becomes valid for the current generation. */
 int emu_fetch(struct emu *e, const struct emu_insn **out)
 {
 	u64 rip = e->cpu.rip;
@@ -170,14 +187,15 @@ int emu_fetch(struct emu *e, const struct emu_insn **out)
 	if (!p)
 		return fetch_slow(e, in, rip);
 	u64 w0 = emu_load(p, 8), w1 = emu_load(p + 8, 8);
-	if (in->len && !((w0 ^ in->raw[0]) & in->mask[0]) && !((w1 ^ in->raw[1]) & in->mask[1]))
-		return 0;
-	int r = emu_decode(in, p, 16);
-	if (r < 0) { /* asked past 15 bytes: too long */
-		in->len = 15;
-		in->fn = emu_op_toolong;
+	mark_code(e, rip);
+	if (!in->len || ((w0 ^ in->raw[0]) & in->mask[0]) || ((w1 ^ in->raw[1]) & in->mask[1])) {
+		if (emu_decode(in, p, 16) < 0) { /* asked past 15 bytes: too long */
+			in->len = 15;
+			in->fn = emu_op_toolong;
+		}
+		set_raw(in, p, 16);
 	}
-	set_raw(in, p, 16);
-	in->rip = rip;
+	in->rip = rip; /* same bytes decode the same at any RIP */
+	in->gen = e->gen;
 	return 0;
 }

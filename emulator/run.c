@@ -1,5 +1,8 @@
 /* run.c - the public entry points: initialisation, cache flush and the run
  * loop (fetch a cached decoded instruction, call its handler, commit RIP).
+ * A cache slot is trusted without looking at memory while its generation
+ * is current: the generation is bumped at every run and by every write to
+ * a page holding cached code (see mem.c).
  * Handlers only change state when they succeed, so a stop leaves RIP at the
  * instruction that stopped. No interrupts, single-stepping or debug
  * registers are modelled: the hypervisor handles those between runs. */
@@ -10,14 +13,13 @@ void emu_flush(struct emu *e)
 	for (unsigned k = 0; k < 3; k++)
 		for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
 			e->tlb[k][i].tag = 1;
+	for (unsigned i = 0; i < EMU_CODE_PAGES; i++)
+		e->code_page[i] = 1;
 	for (unsigned i = 0; i < EMU_ICACHE_SIZE; i++) {
-		struct emu_insn *in = &e->icache[i];
-		in->len = 0;
-		in->rip = 1;
-		in->raw[0] = in->raw[1] = 0;
-		in->mask[0] = in->mask[1] = ~0ull;
-		in->fn = emu_op_redecode;
+		e->icache[i].len = 0;
+		e->icache[i].gen = 0;
 	}
+	e->gen++;
 }
 
 void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
@@ -28,6 +30,7 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 	e->ops = ops;
 	e->ctx = ctx;
 	e->tlb_cpl = 0;
+	e->gen = 1;
 	emu_set_rflags(e, 2);
 	emu_flush(e);
 }
@@ -43,10 +46,9 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 	}
 	e->budget = budget;
 	e->cas_retries = 0;
-	u64 fpage = 1; /* page of the last fetch and its host mapping */
-	const u8 *fhost = 0;
+	e->gen++; /* memory may have changed since the last run: re-verify */
 	for (;;) {
-		u64 rip = c->rip, off = rip - fpage;
+		u64 rip = c->rip;
 		if (rip - start >= end - start) {
 			e->res.reason = EMU_STOP_LEFT_REGION;
 			break;
@@ -56,18 +58,10 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 			break;
 		}
 		in = &e->icache[rip & (EMU_ICACHE_SIZE - 1)];
-		/* fast path: cached decode whose bytes still match memory */
-		/* fast path: a cached decode whose bytes match memory is valid at
-		 * any RIP (decoding depends on the bytes only); empty slots hold
-		 * emu_op_redecode, which decodes on a false hit */
-		if (off > 4096 - 16 ||
-		    (((emu_load(fhost + off, 8) ^ in->raw[0]) & in->mask[0]) |
-		     ((emu_load(fhost + off + 8, 8) ^ in->raw[1]) & in->mask[1]))) {
+		/* fast path: decoded (or byte-verified) in this generation */
+		if (in->gen != e->gen || in->rip != rip) {
 			if (emu_fetch(e, &in))
 				break;
-			struct emu_tlb_entry *t = &e->tlb[2][(rip >> 12) & (EMU_TLB_SIZE - 1)];
-			fpage = t->tag == (rip & ~4095ull) ? t->tag : 1;
-			fhost = t->host;
 		}
 		e->next_rip = rip + in->len;
 		int st = in->fn(e, in);

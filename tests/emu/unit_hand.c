@@ -350,6 +350,53 @@ static void test_smc(void)
 	e.cpu.rip = c;
 	emu_run(&e, c, c + 9, 10);
 	CHECK(e.cpu.gpr[EMU_RAX] == 7, "smc by the guest: %llx", (unsigned long long)e.cpu.gpr[EMU_RAX]);
+	/* patch through a write-TLB entry after the code page lost its place in
+	 * the code-page table (data page 0 aliases it): the eviction itself
+	 * must invalidate the cached decode of "mov eax,1" */
+	umem_reset();
+	um.code_perm[0] = 0xf;
+	ucode(0x100, B("\xb8\x01\x00\x00\x00\xff\xc1\x83\xf9\x02\x0f\x84\xf0\x00\x00\x00"
+		       "\xe9\x00\x00\x00\x00"));
+	{
+		int32_t d = (int32_t)((UMEM_BASE + 0x800) - (UCODE_PAGE + 0x115));
+		memcpy(&um.code[0][0x111], &d, 4);
+		memcpy(&um.data[0][0x800], "\xc6\x04\x25\x01\x01\x00\x20\x07\xe9", 9);
+		d = (int32_t)((UCODE_PAGE + 0x100) - (UMEM_BASE + 0x80d));
+		memcpy(&um.data[0][0x809], &d, 4);
+	}
+	uemu_init(&e, 0);
+	e.cpu.rip = UCODE_PAGE + 0x100;
+	struct emu_result r = emu_run(&e, UMEM_BASE, UCODE_PAGE + 0x200, 100);
+	CHECK(r.reason == EMU_STOP_LEFT_REGION && e.cpu.gpr[EMU_RAX] == 7 && e.cpu.gpr[EMU_RCX] == 2,
+	      "smc after code-page eviction: rax %llx", (unsigned long long)e.cpu.gpr[EMU_RAX]);
+	/* a loop patches an instruction it has already executed (decoded in
+	 * this generation): the write to the code page must invalidate it */
+	umem_reset();
+	um.code_perm[0] = 0xf;
+	c = ucode(0x100, B("\xb0\x01\xff\xc1\x83\xf9\x02\x74\x09\xc6\x05\xf1\xff\xff\xff\x09\xeb\xee"));
+	for (int slow = 0; slow < 2; slow++) {
+		memcpy(&um.code[0][0x100], "\xb0\x01", 2);
+		um.no_map = slow;
+		uemu_init(&e, 0);
+		e.cpu.rip = c;
+		r = emu_run(&e, c, c + 0x12, 100);
+		CHECK(r.reason == EMU_STOP_LEFT_REGION && (e.cpu.gpr[EMU_RAX] & 0xff) == 9 &&
+			      e.cpu.gpr[EMU_RCX] == 2,
+		      "loop patching itself (slow %d): al %llx", slow, (unsigned long long)e.cpu.gpr[EMU_RAX]);
+	}
+	/* REP MOVSB copying over the code that follows it, in the same run */
+	umem_reset();
+	um.code_perm[0] = 0xf;
+	memcpy(&um.data[0][0], "\xb0\x09", 2); /* mov al, 9 */
+	c = ucode(0x100, B("\xf3\xa4\xb0\x01"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RSI] = UMEM_BASE;
+	e.cpu.gpr[EMU_RDI] = UCODE_PAGE + 0x102;
+	e.cpu.gpr[EMU_RCX] = 2;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 4, 10);
+	CHECK(e.cpu.gpr[EMU_RAX] == 9, "rep movsb over the next instruction: %llx",
+	      (unsigned long long)e.cpu.gpr[EMU_RAX]);
 	/* instruction crossing into an unmapped / mapped second code page */
 	for (int slow = 0; slow < 2; slow++) {
 		umem_reset();
@@ -359,13 +406,14 @@ static void test_smc(void)
 		memcpy(&um.code[1][0], "\x44\x33\x22\x11", 4);
 		uemu_init(&e, 0);
 		e.cpu.rip = UCODE_PAGE + 4093;
-		struct emu_result r = emu_run(&e, UCODE_PAGE, UCODE_PAGE + 8192, 10);
+		r = emu_run(&e, UCODE_PAGE, UCODE_PAGE + 8192, 10);
 		CHECK(r.reason == EMU_STOP_FAULT && r.fault.cr2 == UCODE_PAGE + 4096 &&
 			      e.cpu.rip == UCODE_PAGE + 4093,
 		      "cross-page fetch fault %s", emu_stop_name(r.reason));
 		um.code_perm[1] = 0xd;
 		emu_flush(&e);
 		r = emu_run(&e, UCODE_PAGE, UCODE_PAGE + 4100, 1);
+		(void)r;
 		CHECK(e.cpu.gpr[EMU_RAX] == 0x11223344 && e.cpu.rip == UCODE_PAGE + 4100,
 		      "cross-page fetch %llx", (unsigned long long)e.cpu.gpr[EMU_RAX]);
 	}
