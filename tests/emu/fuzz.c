@@ -1,7 +1,8 @@
 /* fuzz.c - libFuzzer harness over decode and execute (build: make fuzz-emu,
  * clang -fsanitize=fuzzer,address,undefined). Input: 8 register seeds, a
  * flags byte, a mode byte, then code bytes placed at CODE. Memory is a
- * 64 KiB sandbox plus the code page; everything else answers #PF. Checks
+ * 64 KiB sandbox plus the code page (writable when flags bit 1 is set, for
+ * self-modifying code); everything else answers #PF. Checks
  * invariants that must hold for any input: no crash or UB, budget and
  * length bounds, and a fault leaves RIP at the faulting instruction. */
 #include <stdlib.h>
@@ -15,12 +16,13 @@
 #define DATA_SIZE 0x10000ull
 
 static u8 code[4096 + 16], data[DATA_SIZE];
+static bool code_writable;
 
 static u8 *xlate(u64 la, u32 kind)
 {
 	if (la - DATA < DATA_SIZE)
 		return (kind & EMU_ACC_FETCH) ? 0 : data + (la - DATA);
-	if (la - CODE < 4096 && !(kind & EMU_ACC_WRITE))
+	if (la - CODE < 4096 && (code_writable || !(kind & EMU_ACC_WRITE)))
 		return code + (la - CODE);
 	return 0;
 }
@@ -62,6 +64,7 @@ int LLVMFuzzerTestOneInput(const u8 *p, size_t n)
 		return 0;
 	const u8 *regs = p, mode = p[33];
 	u8 fl = p[32];
+	code_writable = fl & 2; /* self-modifying code through RIP-relative stores */
 	p += 34;
 	n -= 34;
 	if (n > 4096)
