@@ -99,10 +99,12 @@ GUEST_INLINE u64 xgetbv(u32 xcr)
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
 	return ((u64)hi << 32) | lo;
 }
-/* VMFUNC leaf 0, EPTP switching: ECX = index in the EPTP list (SDM "VMFUNC—Invoke VM
- * Function"). Raises #UD where the hypervisor has not enabled it. */
-GUEST_INLINE void vmfunc_eptp_switch(u32 index)
+/* VMFUNC (SDM "VMFUNC—Invoke VM Function"): the function number in EAX, its argument in ECX.
+ * Raises #UD for a function or an argument the hypervisor does not offer. */
+GUEST_INLINE void vmfunc(u32 leaf, u32 arg)
 {
-	__asm__ volatile("vmfunc" ::"a"(0), "c"(index) : "memory");
+	__asm__ volatile("vmfunc" ::"a"(leaf), "c"(arg) : "memory");
 }
+/* Leaf 0, EPTP switching: ECX = index in the EPTP list, i.e. the EPT view. */
+GUEST_INLINE void vmfunc_eptp_switch(u32 index) { vmfunc(0, index); }
 #endif

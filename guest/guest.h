@@ -43,6 +43,10 @@ void guest_idt_load(u16 limit, u64 base);
 /* paging.c: the guest's own identity map of [0, ram_size) */
 void guest_paging_init(u64 ram_size);
 void guest_map_2m(u64 gpa);
+#define GUEST_MAP_W 1 /* guest_map_4k() rights: writable, */
+#define GUEST_MAP_U 2 /* user-accessible, */
+#define GUEST_MAP_X 4 /* executable (NX clear) */
+void guest_map_4k(u64 gva, u64 gpa, unsigned rights);
 u64 guest_mapped_end(void);
 
 /* trap.c: exceptions; fault catching for scenarios */
@@ -71,6 +75,43 @@ void guest_longjmp(void);
 u64 guest_user_call(u64 (*fn)(void *), void *arg, void *stack_top);
 extern u8 guest_user_stack_top[];
 
+/* ve.c: EPT views from the guest's side: scratch pages, the #VE handler, the violation ring */
+#define GUEST_SCRATCH (8 * MiB) /* the view scenarios' pages: 4 KiB guest pages from here */
+#define GUEST_SCRATCH_PAGE(n) (GUEST_SCRATCH + (u64)(n) * PAGE_SIZE)
+#define GUEST_VE_INFO GUEST_SCRATCH_PAGE(0) /* the #VE information page */
+/* EPT-violation exit qualification (SDM "Exit Qualification for EPT Violations"): the access
+ * (bits 0-2), the page's rights in the view (3-5, as HV_ACCESS_* << 3), GLA valid (7), an
+ * access to the translated address rather than a paging-structure entry (8). */
+#define EPTQ_READ BIT(0)
+#define EPTQ_WRITE BIT(1)
+#define EPTQ_FETCH BIT(2)
+#define EPTQ_RIGHTS(access) ((u64)(access) << 3)
+#define EPTQ_GLA_VALID BIT(7)
+#define EPTQ_TRANSLATED BIT(8)
+#define EPTQ_CHECKED 0x1bfUL /* the bits above; 6 and 9-12 depend on CPU features */
+#define ACTION_VE 3   /* struct hv_violation.action: a #VE injected by the hypervisor */
+#define ACTION_TRAP 4 /* ... a trap hit */
+#define EXIT_REASON_EPT_VIOLATION 48
+#define VE_VECTOR 20
+struct guest_ve {
+	u32 exit_reason, semaphore;  /* the semaphore as the handler found it */
+	u64 qualification, gla, gpa;
+	u16 eptp_index;
+	u64 rip, cs;                 /* where the #VE hit (the faulting instruction) */
+};
+extern struct guest_ve guest_ve_last; /* the last #VE handled */
+extern u64 guest_ve_count;            /* #VEs handled so far */
+typedef void (*guest_ve_fn)(const volatile struct hv_ve_info *info);
+u64 guest_page(int n, unsigned rights);
+s64 guest_ve_setup(void);
+void guest_ve_set_action(guest_ve_fn fn, bool clear_semaphore);
+volatile struct hv_ve_info *guest_ve_info(void);
+void guest_ve_restore(const volatile struct hv_ve_info *info);
+void guest_ve_to_view0(const volatile struct hv_ve_info *info);
+u64 guest_violations_read(struct hv_violation *buf, u64 max);
+u64 guest_violations_drain(void);
+u64 guest_exits(struct hv_exit_stats *s);
+
 /* main.c */
 void guest_main(struct hv_boot_info *bi) __attribute__((noreturn));
 void guest_exit(u64 status) __attribute__((noreturn));
@@ -92,4 +133,12 @@ void scen_ept_identity(struct hv_boot_info *bi);
 void scen_pattern_write(struct hv_boot_info *bi);
 void scen_pattern_check(struct hv_boot_info *bi);
 void scen_vmxoff(struct hv_boot_info *bi);
+void scen_ept_access(struct hv_boot_info *bi);
+void scen_views_remap(struct hv_boot_info *bi);
+void scen_views_invept(struct hv_boot_info *bi);
+void scen_views_busy(struct hv_boot_info *bi);
+void scen_vmfunc(struct hv_boot_info *bi);
+void scen_ve(struct hv_boot_info *bi);
+void scen_traps(struct hv_boot_info *bi);
+void scen_bench_views(struct hv_boot_info *bi);
 #endif

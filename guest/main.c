@@ -27,6 +27,14 @@ static const struct scenario scenarios[] = {
 	{"hypercall_fuzz", scen_hypercall_fuzz},
 	{"vmxoff", scen_vmxoff},
 	{"bench", scen_bench},
+	{"ept_access", scen_ept_access},
+	{"views_remap", scen_views_remap},
+	{"views_invept", scen_views_invept},
+	{"views_busy", scen_views_busy},
+	{"vmfunc", scen_vmfunc},
+	{"ve", scen_ve},
+	{"traps", scen_traps},
+	{"bench_views", scen_bench_views},
 };
 
 void guest_exit(u64 status)

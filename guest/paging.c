@@ -2,7 +2,8 @@
  * The 2 MiB regions holding the guest image use 4 KiB pages so each part of the image gets
  * its own rights (text RX, rodata R, data RW+NX, user region U=1); the rest of RAM is RW+NX
  * 2 MiB pages, supervisor-only. GPA 0 stays unmapped (catches NULL). No demand paging, no
- * unmapping: guest_map_2m() only adds. */
+ * unmapping: guest_map_2m() and guest_map_4k() (which splits a 2 MiB page where needed) only
+ * add or change mappings. */
 #include "guest.h"
 
 /* Page-table entry bits (SDM "4-Level Paging and 5-Level Paging"; NX: "Access Rights"). */
@@ -13,7 +14,7 @@
 #define PTE_NX BIT(63) /* needs EFER.NXE, set at entry */
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U) /* non-leaf: the leaf decides U and W */
 #define SMALL_REGIONS 2 /* 2 MiB regions mapped with 4 KiB pages: [0, 4 MiB) */
-#define POOL_PAGES 8    /* for guest_map_2m() beyond the first GiB */
+#define POOL_PAGES 8    /* for guest_map_2m() beyond the first GiB and guest_map_4k() */
 
 static u64 pml4[512] __attribute__((aligned(4096)));
 static u64 pdpt[512] __attribute__((aligned(4096)));
@@ -62,6 +63,33 @@ void guest_map_2m(u64 gpa)
 	u64 *pdir = table_at(&pdp[(gpa >> 30) & 511]);
 	pdir[(gpa >> 21) & 511] = gpa | PTE_P | PTE_W | PTE_PS | PTE_NX;
 	__asm__ volatile("invlpg (%0)" ::"r"(gpa) : "memory");
+}
+
+/* The page table for the 2 MiB region holding gva: allocated if the region was unmapped,
+ * made of 512 pages with the large page's rights if it was one large page. */
+static u64 *table_for(u64 gva)
+{
+	u64 *pdp = table_at(&pml4[(gva >> 39) & 511]);
+	u64 *pdir = table_at(&pdp[(gva >> 30) & 511]);
+	u64 *pde = &pdir[(gva >> 21) & 511];
+	if ((*pde & (PTE_P | PTE_PS)) == (PTE_P | PTE_PS)) {
+		u64 big = *pde, base = big & 0x000fffffffe00000UL, flags = big & (PTE_P | PTE_W | PTE_U | PTE_NX);
+		*pde = 0;
+		u64 *t = table_at(pde);
+		for (int i = 0; i < 512; i++)
+			t[i] = (base + (u64)i * PAGE_SIZE) | flags;
+	}
+	return table_at(pde);
+}
+
+/* Map the 4 KiB page at gva (page-aligned) to gpa, present, with GUEST_MAP_* rights (else
+ * read-only, supervisor, NX). Flushes the whole TLB: a split large page may be cached. */
+void guest_map_4k(u64 gva, u64 gpa, unsigned rights)
+{
+	u64 flags = PTE_P | (rights & GUEST_MAP_W ? PTE_W : 0) | (rights & GUEST_MAP_U ? PTE_U : 0) |
+		    (rights & GUEST_MAP_X ? 0 : PTE_NX);
+	table_for(gva)[(gva >> 12) & 511] = gpa | flags;
+	write_cr3(read_cr3());
 }
 
 void guest_paging_init(u64 ram_size)

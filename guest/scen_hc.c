@@ -139,6 +139,17 @@ GUEST_INLINE bool fz_overlaps(u64 a, u64 size, u64 lo, u64 hi)
 	return a < hi && (end > lo || end < a);
 }
 
+/* Calls that change how the guest itself runs are always refused: HC_VIEW_SWITCH and
+ * HC_VIEW_SET_POLICY get a view that cannot exist (-EINVAL), HC_VE_REGISTER an address that is
+ * unaligned (-EINVAL) or beyond RAM (-EFAULT). */
+GUEST_INLINE void fz_spare_vcpu(struct fuzz *f, u64 nr, u64 *a)
+{
+	if (nr == HC_VIEW_SWITCH || nr == HC_VIEW_SET_POLICY)
+		a[0] |= 1UL << 40;
+	else if (nr == HC_VE_REGISTER)
+		a[0] = a[0] & 1 ? a[0] : f->ram_size + (a[0] & 0xfff000);
+}
+
 /* EPT views may change rights and frames of any page, traps make a page exit on access; keep
  * them off the pages the guest runs on (its image, stacks, page tables, the boot info page)
  * so that it keeps running: a[1] is the GPA (or GVA) argument of each of those calls. */
@@ -153,8 +164,11 @@ GUEST_INLINE void fz_spare_guest(struct fuzz *f, u64 nr, u64 *a)
 		      fz_overlaps(a[1], 1, HV_BOOT_INFO_GPA, HV_BOOT_INFO_GPA + 4096);
 	if (hit)
 		a[1] = f->scratch;
+	if (hit && (nr == HC_VIEW_SET_ACCESS || nr == HC_VIEW_SET_VE) && a[2] > FUZZ_SCRATCH_PAGES * 4096)
+		a[2] = FUZZ_SCRATCH_PAGES * 4096; /* a long range from the scratch pages would reach the image */
 	if (nr == HC_VMXOFF && a[0] == HC_VMXOFF_MAGIC)
 		a[0] ^= 1;
+	fz_spare_vcpu(f, nr, a);
 }
 
 GUEST_INLINE bool fz_is_error(s64 r)
