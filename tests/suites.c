@@ -21,8 +21,13 @@ const struct ktap_suite *const ktap_suites[] = {
 	&user_mode_suite,
 	&hypercall_fuzz_suite,
 	&views_suite,
+	&ept_access_suite,
+	&vmfunc_suite,
+	&ve_suite,
+	&traps_suite,
 	&selftest_ktap_suite, /* runs only when named */
 	&bench_exits_suite,   /* make bench; only when named */
+	&bench_views_suite,
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 
@@ -35,6 +40,13 @@ void ktap_probe(void)
 
 /* For suites that need VMX: the reason names what is missing (QEMU TCG has no VMX). */
 const char *skip_unless_vmx(void) { return vmx_caps.vmx ? NULL : vmx_caps.no_vmx; }
+
+const unsigned long long *scenario_ok(struct vm *vm, const char *name, u64 arg)
+{
+	EXPECT_EQ(run_scenario(vm, name, arg), VM_STOP_EXIT);
+	EXPECT_EQ(vm->exit_status, 0);
+	return vm_boot_info(vm)->out;
+}
 
 /* For suites that run a guest: VMX with EPT, and VMX on for the whole suite. */
 const char *vmm_setup(void)

@@ -23,6 +23,11 @@ extern const struct ktap_suite ept_split_suite;
 extern const struct ktap_suite user_mode_suite;
 extern const struct ktap_suite hypercall_fuzz_suite;
 extern const struct ktap_suite views_suite;
+extern const struct ktap_suite ept_access_suite;
+extern const struct ktap_suite vmfunc_suite;
+extern const struct ktap_suite ve_suite;
+extern const struct ktap_suite traps_suite;
+extern const struct ktap_suite bench_views_suite;
 extern const struct ktap_suite selftest_ktap_suite;
 extern const struct ktap_suite bench_exits_suite;
 
@@ -36,4 +41,6 @@ void vmm_fini(void);
 int prepare_scenario(struct vm *vm, const char *scenario, u64 arg);
 enum vm_stop run_prepared(struct vm *vm);
 enum vm_stop run_scenario(struct vm *vm, const char *scenario, u64 arg);
+/* run_scenario, expecting a clean HC_EXIT(0); returns the guest's out[] */
+const unsigned long long *scenario_ok(struct vm *vm, const char *name, u64 arg);
 #endif

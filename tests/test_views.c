@@ -1,6 +1,7 @@
 /* test_views.c: suite "views" (hypervisor side): view limits, the EPTP list, and every bad
  * input of the view and #VE calls, each refused with its error code and changing nothing.
- * The guest-visible behaviour (remaps, INVEPT, VMFUNC, #VE) is in the guest scenarios. */
+ * Also the guest-visible cases: a remap seen only in its view, a change effective at the next
+ * access (INVEPT), the active view not destroyed. VMFUNC and #VE: test_views_guest.c. */
 #include "suites.h"
 #include "../vmm/vmcs.h"
 
@@ -105,9 +106,43 @@ static void split_only_where_needed(void)
 	EXPECT_EQ(view_get_access(&vm, 0, 5UL << 20), EPT_RWX); /* other views untouched */
 	EXPECT_EQ(view_remap(&vm, 1, 0x300000, 0x301000), 0);
 	EXPECT_EQ(ept_translate(&vm.views[1], 0x300010), (u64)vm.ram + 0x301010);
+	/* Every change invalidates that view's cached translations. Bochs drops them on every VM
+	 * entry anyway, so the guest-side "touch, change, touch" test (views_invept) cannot see a
+	 * missing INVEPT there: this checks the call itself. */
+	u64 n = vm.invepts;
+	EXPECT_EQ(view_set_access(&vm, 1, 0x400000, PAGE_SIZE, HV_ACCESS_R), 0);
+	EXPECT_EQ(view_set_ve(&vm, 1, 0x400000, PAGE_SIZE, 1), 0);
+	EXPECT_EQ(view_remap(&vm, 1, 0x401000, 0x402000), 0);
+	EXPECT_EQ(vm.invepts, n + 3);
+	EXPECT_EQ(vm.last_invept_eptp, ept_eptp(&vm.views[1]));
 	EXPECT_EQ(ept_translate(&vm.views[0], 0x300010), (u64)vm.ram + 0x300010);
 	vm_destroy(&vm);
 }
 
+/* Guest-visible: the guest scenarios of the same names check what the guest sees. */
+static void remap_visible_only_in_its_view(void)
+{
+	struct vm vm;
+	scenario_ok(&vm, "views_remap", 0);
+	vm_destroy(&vm);
+}
+
+static void change_takes_effect_at_once(void)
+{
+	struct vm vm;
+	scenario_ok(&vm, "views_invept", 0);
+	EXPECT(vm.stats.by_reason[EXIT_REASON_EPT_VIOLATION] >= 3);
+	vm_destroy(&vm);
+}
+
+static void active_view_not_destroyed(void)
+{
+	struct vm vm;
+	scenario_ok(&vm, "views_busy", 0);
+	EXPECT(vm.stats.hypercall_errors >= 8);
+	vm_destroy(&vm);
+}
+
 KTAP_SUITE(views, vmm_setup, vmm_fini, KTAP_CASE(create_destroy_limits), KTAP_CASE(bad_input_refused),
-	   KTAP_CASE(split_only_where_needed));
+	   KTAP_CASE(split_only_where_needed), KTAP_CASE(remap_visible_only_in_its_view),
+	   KTAP_CASE(change_takes_effect_at_once), KTAP_CASE(active_view_not_destroyed));

@@ -28,6 +28,8 @@ int view_invalidate(struct vm *vm, u32 v)
 	u64 type = c->invept_single ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
 	if (!c->invept || VMX_CHECK("INVEPT", __invept(type, ept_eptp(&vm->views[v]))))
 		return -1;
+	vm->invepts++;
+	vm->last_invept_eptp = ept_eptp(&vm->views[v]);
 	return 0;
 }
 

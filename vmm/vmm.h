@@ -116,6 +116,7 @@ struct vm {
 	u64 ring_next, ring_read;
 	struct trap traps[HV_TRAP_MAX];
 	bool stepping, step_guest_tf;  /* single-stepping over a trapped access */
+	u64 invepts, last_invept_eptp; /* INVEPTs issued (tests check every change makes one) */
 	u32 step_trap, step_view;
 	void *vmcs, *io_bitmap, *msr_bitmap; /* io_bitmap: A and B, two pages */
 	u64 regs[16];                        /* guest GPRs by x86 number; RSP is GUEST_RSP */
