@@ -106,6 +106,7 @@ static void only_its_kind_counts(void)
 	*(u64 *)vm_gpa(&vm, page, 8) = 0x1122334455667788UL;
 	s64 t = trap_add(&vm, HV_TRAP_GPA, page, HV_ACCESS_R);
 	ASSERT_TRUE(t >= 0);
+	EXPECT(vm_monitored(&vm, page + 0x123) && !vm_monitored(&vm, page + PAGE_SIZE));
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
 	EXPECT_EQ(vm.traps[t].hits, 1);
 	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_EPT_VIOLATION], 2);
@@ -113,6 +114,7 @@ static void only_its_kind_counts(void)
 	EXPECT_EQ(*(u64 *)vm_gpa(&vm, page, 8), 0x1122334455667788UL);
 	EXPECT(!vm.stepping);
 	EXPECT_EQ(trap_remove(&vm, t), 0);
+	EXPECT(!vm_monitored(&vm, page));
 	EXPECT_EQ(view_get_access(&vm, 0, page), EPT_RWX); /* the rights are back */
 	vm_destroy(&vm);
 }

@@ -112,6 +112,7 @@ s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access)
 	if (t == HV_TRAP_MAX)
 		return -HV_ENOSPC;
 	vm->traps[t] = (struct trap){.live = true, .gpa = ALIGN_DOWN(gpa, PAGE_SIZE), .access = access};
+	vm_set_monitored(vm, gpa, true);
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
 		if (vm->view_live[v])
 			trap_apply(vm, t, v);
@@ -131,6 +132,7 @@ s64 trap_remove(struct vm *vm, u64 t)
 			view_invalidate(vm, v);
 		}
 	vm->traps[t].live = false;
+	vm_set_monitored(vm, vm->traps[t].gpa, false);
 	return 0;
 }
 
@@ -197,14 +199,30 @@ static void reinject_vectoring(void)
 		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
 }
 
+/* The whole exit qualification in words (SDM "Exit Qualification for EPT Violations"). */
+static void print_qualification(u64 q)
+{
+	printf("%s%s%s access; entry %c%c%c", q & EPT_VIOLATION_ACC_READ ? "read" : "",
+	       q & EPT_VIOLATION_ACC_WRITE ? "write" : "", q & EPT_VIOLATION_ACC_INSTR ? "fetch" : "",
+	       q & EPT_VIOLATION_READABLE ? 'r' : '-', q & EPT_VIOLATION_WRITABLE ? 'w' : '-',
+	       q & EPT_VIOLATION_EXECUTABLE ? 'x' : '-');
+	if (!(q & EPT_VIOLATION_GLA_VALID))
+		printf("; no linear address (not from a linear access)");
+	else
+		printf("; %s", q & EPT_VIOLATION_GVA_TRANSLATED ? "the access's own translation"
+								: "a guest paging-structure access");
+	if (q & BIT(9))
+		printf("; user-mode linear address");
+	if (q & BIT(12))
+		printf("; NMI unblocking due to IRET");
+}
+
 static void stop_on_violation(struct vm *vm, u64 q)
 {
-	printf("# vm: EPT violation at GPA 0x%lx (GLA 0x%lx%s) in view %u: %s%s%s access, entry %c%c%c, "
-	       "qualification 0x%lx\n",
-	       vm->stop_gpa, vm->stop_gla, q & EPT_VIOLATION_GLA_VALID ? "" : " not valid", vm->view,
-	       q & EPT_VIOLATION_ACC_READ ? "read" : "", q & EPT_VIOLATION_ACC_WRITE ? "write" : "",
-	       q & EPT_VIOLATION_ACC_INSTR ? "fetch" : "", q & EPT_VIOLATION_READABLE ? 'r' : '-',
-	       q & EPT_VIOLATION_WRITABLE ? 'w' : '-', q & EPT_VIOLATION_EXECUTABLE ? 'x' : '-', q);
+	printf("# vm: EPT violation at GPA 0x%lx (GLA 0x%lx) in view %u, qualification 0x%lx: ", vm->stop_gpa,
+	       vm->stop_gla, vm->view, q);
+	print_qualification(q);
+	printf("\n");
 	vm->stop = VM_STOP_EPT_VIOLATION;
 }
 
@@ -215,7 +233,7 @@ void violation_handle(struct vm *vm)
 	u32 v = view_current(vm);
 	bool delivering = vmcs_read(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID_MASK;
 	u64 *leaf = vm_gpa(vm, gpa, 1) ? ept_leaf(&vm->views[v], gpa, NULL) : NULL;
-	struct trap *tr = leaf ? trap_at(vm, gpa) : NULL;
+	struct trap *tr = leaf && vm_monitored(vm, gpa) ? trap_at(vm, gpa) : NULL;
 	u32 policy = leaf ? vm->view_policy[v] : HV_POLICY_STOP;
 	vm->stop_qual = q, vm->stop_gpa = gpa, vm->stop_gla = gla;
 	if (leaf && !(*leaf & EPT_SUPPRESS_VE) && vm->ve_info && vm->ve_info->semaphore == 0 && !delivering) {

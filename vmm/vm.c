@@ -48,6 +48,26 @@ static void setup_bitmaps(struct vm *vm)
 		msr_intercept(vm->msr_bitmap, m, true, false, true);
 }
 
+/* The monitored-page bitmap: one bit per 4 KiB page of guest RAM. */
+static u64 monitored_pages(u64 ram_size) { return ALIGN_UP(ram_size / PAGE_SIZE / 8, PAGE_SIZE) / PAGE_SIZE; }
+
+bool vm_monitored(const struct vm *vm, u64 gpa)
+{
+	u64 pfn = gpa / PAGE_SIZE;
+	return gpa < vm->ram_size && (vm->monitored[pfn / 64] & BIT(pfn % 64));
+}
+
+void vm_set_monitored(struct vm *vm, u64 gpa, bool on)
+{
+	u64 pfn = gpa / PAGE_SIZE;
+	if (gpa >= vm->ram_size)
+		return;
+	if (on)
+		vm->monitored[pfn / 64] |= BIT(pfn % 64);
+	else
+		vm->monitored[pfn / 64] &= ~BIT(pfn % 64);
+}
+
 int vm_create(struct vm *vm, u64 ram_size)
 {
 	memset(vm, 0, sizeof(*vm));
@@ -59,7 +79,8 @@ int vm_create(struct vm *vm, u64 ram_size)
 	vm->io_bitmap = kalloc_pages(2, PAGE_SIZE);
 	vm->msr_bitmap = kalloc_page();
 	vm->eptp_list = kalloc_page();
-	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->eptp_list ||
+	vm->monitored = kalloc_pages(monitored_pages(ram_size), PAGE_SIZE);
+	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->eptp_list || !vm->monitored ||
 	    view_create(vm) != 0) {
 		vm_destroy(vm);
 		return -1;
@@ -82,6 +103,8 @@ void vm_destroy(struct vm *vm)
 			ept_destroy(&vm->views[v]);
 	if (vm->eptp_list)
 		kfree_page(vm->eptp_list);
+	if (vm->monitored)
+		kfree_pages(vm->monitored, monitored_pages(vm->ram_size));
 	if (vm->ram)
 		kfree_pages(vm->ram, vm->ram_size / PAGE_SIZE);
 	if (vm->vmcs)

@@ -115,6 +115,7 @@ struct vm {
 	struct hv_violation ring[HV_VIOLATION_RING];
 	u64 ring_next, ring_read;
 	struct trap traps[HV_TRAP_MAX];
+	u64 *monitored;                /* one bit per guest page: has a trap (O(1) test on a violation) */
 	bool stepping, step_guest_tf;  /* single-stepping over a trapped access */
 	u64 invepts, last_invept_eptp; /* INVEPTs issued (tests check every change makes one) */
 	u32 step_trap, step_view;
@@ -148,6 +149,8 @@ bool guest_module(const u8 **start, u64 *size);
 void vm_print_stats(const struct vm *vm);
 void vm_console_putc(struct vm *vm, char c);
 int vm_invalidate(struct vm *vm);
+bool vm_monitored(const struct vm *vm, u64 gpa);
+void vm_set_monitored(struct vm *vm, u64 gpa, bool on);
 int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error);
 int vm_read_guest(struct vm *vm, u64 gva, void *buf, u64 n, u32 access);
 
