@@ -378,7 +378,8 @@ static u64 rotate_carry(u64 v, unsigned n, unsigned bits, bool left, unsigned *c
 
 /* ROL/ROR/RCL/RCR (ops 0-3): only CF and OF change, so only the CF and
  * CF^OF bits of the lazy aux word are replaced. */
-static u64 rot(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
+static inline __attribute__((always_inline)) u64
+rot(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
 {
 	unsigned bits = sz * 8, cf, of;
 	u64 m = emu_mask(sz), r;
@@ -404,7 +405,8 @@ static u64 rot(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
 }
 
 /* SHL/SHR/SAR (ops 4-7); n is the masked, non-zero count. */
-static u64 shift(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
+static inline __attribute__((always_inline)) u64
+shift(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
 {
 	unsigned bits = sz * 8, cf, of;
 	u64 m = emu_mask(sz), r;
@@ -453,6 +455,35 @@ EMU_H(emu_op_shift)
 		e->cpu.lf_aux = fa;
 	}
 	return st;
+}
+
+/* Register destination, 32/64-bit: one specialised handler per operation
+ * and size (chosen at decode time), with the same semantics as above. */
+static inline __attribute__((always_inline)) int
+shift_r(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz)
+{
+	unsigned n = in->imm2 == 1 ? 1 : in->imm2 == 2 ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm;
+	u64 a = e->cpu.gpr[in->rm] & emu_mask(sz);
+	n &= sz == 8 ? 63 : 31;
+	if (!n)
+		return count0(e, in, a);
+	emu_wreg(e, in->rm, sz, op < 4 ? rot(e, op, a, n, sz) : shift(e, op, a, n, sz));
+	return 0;
+}
+
+#define SHIFT_FAST(op)                                                   \
+	static EMU_H(sh##op##_4) { return shift_r(e, in, op, 4); }       \
+	static EMU_H(sh##op##_8) { return shift_r(e, in, op, 8); }
+SHIFT_FAST(0) SHIFT_FAST(1) SHIFT_FAST(2) SHIFT_FAST(3)
+SHIFT_FAST(4) SHIFT_FAST(5) SHIFT_FAST(6) SHIFT_FAST(7)
+static const emu_fn shift_fast[8][2] = {
+	{sh0_4, sh0_8}, {sh1_4, sh1_8}, {sh2_4, sh2_8}, {sh3_4, sh3_8},
+	{sh4_4, sh4_8}, {sh5_4, sh5_8}, {sh6_4, sh6_8}, {sh7_4, sh7_8},
+};
+
+emu_fn emu_shift_fast(unsigned op, unsigned osz)
+{
+	return osz < 4 ? emu_op_shift : shift_fast[op & 7][osz == 8];
 }
 
 /* SHLD/SHRD (0F A4/A5/AC/AD): ext 0 = left; count imm8 or CL. For 16-bit

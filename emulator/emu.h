@@ -141,7 +141,7 @@ struct emu_insn {
 	u8 base, index;   /* EMU_NOREG if absent, EMU_RIPREL for RIP-relative */
 	u8 scale;         /* shift count 0..3 */
 	u8 ext;           /* sub-operation (ModRM.reg of groups, condition) */
-	u8 imm2;          /* ENTER nesting level */
+	u8 imm2;          /* ENTER level; shift count source (0 imm, 1 one, 2 CL) */
 	u8 exit;          /* enum emu_exit for hypervisor instructions */
 };
 

@@ -557,7 +557,7 @@ static void test_extras(void)
 	e.cpu.gpr[EMU_RAX] = UMEM_BASE + 8;
 	e.cpu.rip = c;
 	struct emu_result r = emu_run(&e, c, c + 6, 10);
-	CHECK(r.executed == 3 && e.cpu.rip == c + 6, "zero bytes (redecode)");
+	CHECK(r.executed == 3 && e.cpu.rip == c + 6, "zero bytes (empty cache slots)");
 	/* LOCK ADD whose CAS keeps failing (write alias): bounded retries */
 	umem_reset();
 	um.alias_write = true;
