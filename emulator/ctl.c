@@ -33,7 +33,7 @@ EMU_H(emu_op_toolong)
 EMU_H(emu_op_hv)
 {
 	e->res.reason = EMU_STOP_HYPERVISOR;
-	e->res.exit = (enum emu_exit)in->exit;
+	e->res.exit = (enum emu_exit)in->ext;
 	report(e, in);
 	return EMU_STOP;
 }
@@ -145,7 +145,7 @@ EMU_H(emu_op_mov_r_imm)
 /* MOV AL/rAX <-> moffs (A0-A3); ext 1 = store. */
 EMU_H(emu_op_mov_moffs)
 {
-	u64 la = (u64)in->disp + emu_seg(e, in), v;
+	u64 la = in->imm + emu_seg(e, in), v; /* moffs */
 	if (in->ext)
 		return emu_write(e, la, in->osz, emu_rreg(e, EMU_RAX, in->osz), false);
 	int st = emu_read(e, la, in->osz, &v, false);

@@ -325,9 +325,7 @@ static int decode_modrm(struct emu_insn *in, const u8 *p, unsigned i,
 		in->flags |= EMU_I_SS;
 	if (i + dsz > avail)
 		return -(int)(i + dsz);
-	in->disp = (i64)emu_sx(get_le(p + i, dsz), dsz ? dsz : 8);
-	if (!dsz)
-		in->disp = 0;
+	in->disp = dsz ? (i32)emu_sx(get_le(p + i, dsz), dsz) : 0;
 	return (int)(i + dsz);
 }
 
@@ -399,7 +397,6 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 	in->imm = 0;
 	in->disp = 0;
 	in->imm2 = 0;
-	in->exit = 0;
 	in->base = in->index = EMU_NOREG;
 	in->scale = 0;
 	in->reg = in->rm = 0;
@@ -451,13 +448,11 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 	in->reg8 = (u8)byte_reg(in->reg, rex);
 	in->rm8 = (u8)byte_reg(in->rm, rex);
 	in->osz = (u8)op_size(f, rex, in->flags);
-	if (f & HV)
-		in->exit = d->ext;
 	unsigned n = imm_size(f, in->osz, in->asz);
 	if ((unsigned)i + n > avail)
 		return -(i + (int)n);
 	if (f & MO)
-		in->disp = (i64)get_le(p + i, n);
+		in->imm = get_le(p + i, n);
 	else if (f & EN) {
 		in->imm = get_le(p + i, 2);
 		in->imm2 = p[i + 2];

@@ -128,21 +128,20 @@ typedef int (*emu_fn)(struct emu *e, const struct emu_insn *in);
  * allocate struct emu statically). */
 struct emu_insn {
 	u64 rip;          /* cache key */
-	u64 gen;          /* valid while equal to emu.gen */
 	u64 raw[2];       /* instruction bytes, zero beyond len */
-	u64 mask[2];      /* byte mask covering len */
-	u64 imm;          /* immediate, sign-extended where the SDM says so */
-	i64 disp;         /* displacement or moffs */
+	u64 imm;          /* immediate (sign-extended where the SDM says so), moffs */
 	emu_fn fn;        /* handler */
+	i32 disp;         /* ModRM displacement */
+	u32 gen;          /* valid while equal to emu.gen */
 	u16 flags;        /* EMU_I_* (emu_internal.h) */
 	u8 len, osz, asz; /* length, operand size and address size in bytes */
 	u8 reg, rm;       /* ModRM.reg / ModRM.rm (or opcode reg) incl. REX */
 	u8 reg8, rm8;     /* same, as 8-bit register numbers (0x10|n = AH..BH) */
 	u8 base, index;   /* EMU_NOREG if absent, EMU_RIPREL for RIP-relative */
 	u8 scale;         /* shift count 0..3 */
-	u8 ext;           /* sub-operation (ModRM.reg of groups, condition) */
+	u8 ext;           /* sub-operation (ModRM.reg of groups, condition code,
+			     enum emu_exit for hypervisor instructions) */
 	u8 imm2;          /* ENTER level; shift count source (0 imm, 1 one, 2 CL) */
-	u8 exit;          /* enum emu_exit for hypervisor instructions */
 };
 
 #define EMU_TLB_SIZE 64
@@ -164,8 +163,8 @@ struct emu {
 	u64 budget;
 	u8 tlb_cpl;
 	u32 cas_retries;
-	u64 gen;          /* decode-cache generation, bumped per run and on
-			     writes to code pages */
+	u32 gen;          /* decode-cache generation, bumped per run and on
+			     writes to code pages; never 0 */
 	u64 code_page[EMU_CODE_PAGES]; /* pages holding cached decodes */
 	struct emu_tlb_entry tlb[3][EMU_TLB_SIZE]; /* read, write, fetch */
 	struct emu_insn icache[EMU_ICACHE_SIZE];

@@ -132,6 +132,19 @@ static inline bool emu_cond(const struct emu *e, unsigned cc)
 	return r ^ (cc & 1);
 }
 
+_Static_assert(sizeof(struct emu_insn) == 64, "one cache line per decoded instruction");
+
+/* New decode-cache generation; on wrap-around every slot is invalidated so
+ * that an old generation number can never match again. */
+static inline void emu_bump_gen(struct emu *e)
+{
+	if (++e->gen == 0) {
+		for (unsigned i = 0; i < EMU_ICACHE_SIZE; i++)
+			e->icache[i].gen = 0;
+		e->gen = 1;
+	}
+}
+
 /* ---- memory (mem.c) ---- */
 int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss);
 u8 *emu_tlb_fill(struct emu *e, u64 la, u32 kind);
@@ -143,7 +156,7 @@ bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v);
  * the segment base (LEA), and the linear address with FS/GS base added. */
 static inline u64 emu_ea_off(const struct emu *e, const struct emu_insn *in)
 {
-	u64 a = (u64)in->disp;
+	u64 a = (u64)(i64)in->disp;
 	if (in->base < EMU_NOREG)
 		a += e->cpu.gpr[in->base];
 	else if (in->base == EMU_RIPREL)

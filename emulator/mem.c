@@ -30,7 +30,7 @@ static void mark_code(struct emu *e, u64 la)
 	if (*t == page)
 		return;
 	if (*t != 1)
-		e->gen++; /* forgetting a code page: its decodes must be re-verified */
+		emu_bump_gen(e); /* forgetting a code page: re-verify its decodes */
 	*t = page;
 	struct emu_tlb_entry *w = &e->tlb[1][(page >> 12) & (EMU_TLB_SIZE - 1)];
 	if (w->tag == page)
@@ -95,7 +95,7 @@ int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 	}
 	if (kind == EMU_ACC_WRITE &&
 	    (is_code(e, la & ~4095ull) || is_code(e, (la + size - 1) & ~4095ull)))
-		e->gen++; /* self-modifying code: re-verify every cached decode */
+		emu_bump_gen(e); /* self-modifying code: re-verify cached decodes */
 	return 0;
 }
 
@@ -128,6 +128,17 @@ int emu_wr_mem_atomic(struct emu *e, u64 la, unsigned sz, u64 old, u64 v, bool s
 	return emu_write(e, la, sz, v, ss);
 }
 
+/* Byte masks covering the first n bytes of raw[0] and raw[1]. */
+static u64 mask0(unsigned n)
+{
+	return n >= 8 ? ~0ull : (1ull << (n * 8)) - 1;
+}
+
+static u64 mask1(unsigned n)
+{
+	return n <= 8 ? 0 : (1ull << ((n - 8) * 8)) - 1;
+}
+
 static void set_raw(struct emu_insn *in, const u8 *p, unsigned avail)
 {
 	u8 b[16] = {0};
@@ -135,10 +146,8 @@ static void set_raw(struct emu_insn *in, const u8 *p, unsigned avail)
 	for (unsigned i = 0; i < n; i++)
 		b[i] = p[i];
 	__builtin_memcpy(in->raw, b, 16);
-	in->mask[0] = n >= 8 ? ~0ull : (1ull << (n * 8)) - 1;
-	in->mask[1] = n <= 8 ? 0 : (1ull << ((n - 8) * 8)) - 1;
-	in->raw[0] &= in->mask[0];
-	in->raw[1] &= in->mask[1];
+	in->raw[0] &= mask0(n);
+	in->raw[1] &= mask1(n);
 }
 
 /* Fetch without a usable host pointer: bytes come in as the decoder asks
@@ -188,7 +197,7 @@ int emu_fetch(struct emu *e, const struct emu_insn **out)
 		return fetch_slow(e, in, rip);
 	u64 w0 = emu_load(p, 8), w1 = emu_load(p + 8, 8);
 	mark_code(e, rip);
-	if (!in->len || ((w0 ^ in->raw[0]) & in->mask[0]) || ((w1 ^ in->raw[1]) & in->mask[1])) {
+	if (!in->len || ((w0 ^ in->raw[0]) & mask0(in->len)) || ((w1 ^ in->raw[1]) & mask1(in->len))) {
 		if (emu_decode(in, p, 16) < 0) { /* asked past 15 bytes: too long */
 			in->len = 15;
 			in->fn = emu_op_toolong;

@@ -19,7 +19,7 @@ void emu_flush(struct emu *e)
 		e->icache[i].len = 0;
 		e->icache[i].gen = 0;
 	}
-	e->gen++;
+	emu_bump_gen(e);
 }
 
 void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
@@ -46,7 +46,7 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 	}
 	e->budget = budget;
 	e->cas_retries = 0;
-	e->gen++; /* memory may have changed since the last run: re-verify */
+	emu_bump_gen(e); /* memory may have changed since the last run */
 	for (;;) {
 		u64 rip = c->rip;
 		if (rip - start >= end - start) {
