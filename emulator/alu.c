@@ -90,6 +90,53 @@ emu_fn emu_alu_fast(emu_fn fn, unsigned op, unsigned osz)
 	return alu_fast[op & 7][2 + (osz == 8)];
 }
 
+/* Memory forms with 32/64-bit operands through a TLB hit, specialised per
+ * operation, size and direction (dir 1: Gv,Ev); anything else (miss, LOCK,
+ * write not mapped) takes the generic handler `slow`. */
+static inline __attribute__((always_inline)) int
+alu_mem(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, int dir, emu_fn slow)
+{
+	u64 la = emu_ea(e, in);
+	u8 *p = emu_tlb(e, la, sz, 0), *w;
+	if (!p || (in->flags & EMU_I_LOCK))
+		return slow(e, in);
+	u64 m = emu_load(p, sz), g = emu_rreg(e, in->reg, sz);
+	if (dir) {
+		u64 r = alu(e, op, g, m, sz);
+		if (op != 7)
+			emu_wreg(e, in->reg, sz, r);
+		return 0;
+	}
+	if (op == 7) {
+		alu(e, 7, m, g, sz);
+		return 0;
+	}
+	if (!(w = emu_tlb(e, la, sz, 1)))
+		return slow(e, in);
+	emu_store(w, sz, alu(e, op, m, g, sz));
+	return 0;
+}
+
+#define ALU_MEM(op)                                                                       \
+	static EMU_H(mr##op##_4) { return alu_mem(e, in, op, 4, 0, emu_op_alu_rm_r); }    \
+	static EMU_H(mr##op##_8) { return alu_mem(e, in, op, 8, 0, emu_op_alu_rm_r); }    \
+	static EMU_H(rm##op##_4) { return alu_mem(e, in, op, 4, 1, emu_op_alu_r_rm); }    \
+	static EMU_H(rm##op##_8) { return alu_mem(e, in, op, 8, 1, emu_op_alu_r_rm); }
+ALU_MEM(0) ALU_MEM(1) ALU_MEM(2) ALU_MEM(3) ALU_MEM(4) ALU_MEM(5) ALU_MEM(6) ALU_MEM(7)
+#define ALU_MEM_ROW(op) {mr##op##_4, mr##op##_8, rm##op##_4, rm##op##_8}
+static const emu_fn alu_mem_fast[8][4] = {
+	ALU_MEM_ROW(0), ALU_MEM_ROW(1), ALU_MEM_ROW(2), ALU_MEM_ROW(3),
+	ALU_MEM_ROW(4), ALU_MEM_ROW(5), ALU_MEM_ROW(6), ALU_MEM_ROW(7),
+};
+
+/* Specialised handler for ALU Ev,Gv / Gv,Ev with a memory operand. */
+emu_fn emu_alu_mem_fast(emu_fn fn, unsigned op, unsigned osz)
+{
+	if (osz < 4)
+		return fn;
+	return alu_mem_fast[op & 7][(fn == emu_op_alu_r_rm ? 2 : 0) + (osz == 8)];
+}
+
 EMU_H(emu_op_alu_rm_imm)
 {
 	return alu_rm(e, in, in->ext, in->imm);

@@ -476,6 +476,8 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 	}
 	if (!(in->flags & EMU_I_MEM) && (fn == emu_op_alu_rm_r || fn == emu_op_alu_rm_imm))
 		fn = emu_alu_fast(fn, in->ext, in->osz); /* register-only variants */
+	if ((in->flags & EMU_I_MEM) && (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm))
+		fn = emu_alu_mem_fast(fn, in->ext, in->osz);
 	if (!(in->flags & EMU_I_MEM) && fn == emu_op_shift)
 		fn = emu_shift_fast(in->ext, in->osz);
 	if (!(in->flags & EMU_I_MEM) && (f & M)) {

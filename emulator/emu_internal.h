@@ -304,5 +304,6 @@ EMU_H(emu_op_scas);
 int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail);
 emu_fn emu_alu_fast(emu_fn fn, unsigned op, unsigned osz);
 emu_fn emu_shift_fast(unsigned op, unsigned osz);
+emu_fn emu_alu_mem_fast(emu_fn fn, unsigned op, unsigned osz);
 
 #endif
