@@ -384,70 +384,52 @@ static int finish(struct emu_insn *in, emu_fn fn, unsigned len)
 	return 0;
 }
 
-/* Decode one instruction from p[0..avail). Returns 0 (in filled; fn may be
- * a #UD/#GP/unsupported handler) or -(bytes needed) when avail is short. */
-int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
+/* Pick a specialised handler for hot forms (same semantics as fn). */
+static emu_fn specialise(struct emu_insn *in, emu_fn fn, unsigned f)
 {
-	unsigned rex = 0, f, modrm = 0;
-	const struct emu_op *d;
-	int i;
+	bool mem = in->flags & EMU_I_MEM;
+	if (mem && (in->osz == 8 || in->osz == 4)) {
+		if (fn == emu_op_mov_r_rm)
+			return in->osz == 8 ? emu_op_load_q : emu_op_load_d;
+		if (fn == emu_op_mov_rm_r)
+			return in->osz == 8 ? emu_op_store_q : emu_op_store_d;
+	}
+	if (mem && (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm))
+		return emu_alu_mem_fast(fn, in->ext, in->osz);
+	if (!mem && (fn == emu_op_alu_rm_r || fn == emu_op_alu_rm_imm))
+		return emu_alu_fast(fn, in->ext, in->osz);
+	if (!mem && fn == emu_op_shift)
+		return emu_shift_fast(in->ext, in->osz);
+	if (!mem && (f & M) && fn == emu_op_mov_rm_r)
+		return emu_op_mov_rr;
+	if (!mem && (f & M) && fn == emu_op_mov_r_rm) {
+		unsigned t = in->reg; /* MOV Gv,Ev == MOV Ev,Gv swapped */
+		in->reg = in->rm, in->rm = (u8)t;
+		t = in->reg8, in->reg8 = in->rm8, in->rm8 = (u8)t;
+		return emu_op_mov_rr;
+	}
+	return fn;
+}
 
-	in->flags = 0;
-	in->asz = 8;
-	in->imm = 0;
-	in->disp = 0;
-	in->imm2 = 0;
-	in->base = in->index = EMU_NOREG;
-	in->scale = 0;
-	in->reg = in->rm = 0;
-	i = prefixes(in, p, avail, &rex);
-	if (i < 0)
-		return i;
-	if (i >= 15)
-		return finish(in, emu_op_toolong, 15); /* SDM 2.3.11: #GP(0) */
-	if (rex)
-		in->flags |= EMU_I_REX | ((rex & 8) ? EMU_I_REXW : 0);
-	if (p[i] == 0x0f) {
-		if ((unsigned)i + 2 > avail)
-			return -(i + 2);
-		if (p[i + 1] == 0x38 || p[i + 1] == 0x3a)
-			return finish(in, emu_op_unsupported, 15);
-		d = &op2[p[i + 1]];
-		i += 2;
-	} else {
-		d = &op1[p[i]];
-		i += 1;
+/* Opcode byte(s) at p[i]: the table entry, or NULL for the 0F38/0F3A maps
+ * (unsupported). *i advances past the opcode; -(need) if p is short. */
+static int opcode(const u8 *p, unsigned avail, int *i, const struct emu_op **d)
+{
+	if (p[*i] != 0x0f) {
+		*d = &op1[p[(*i)++]];
+		return 0;
 	}
-	f = d->f;
-	if (!d->fn && !(f & GRP))
-		return finish(in, emu_op_unsupported, 15);
-	in->ext = d->ext;
-	in->imm2 = d->aux;
-	if (f & M) {
-		if ((unsigned)i >= avail)
-			return -(i + 1);
-		modrm = p[i++];
-		if (f & GRP) {
-			const struct emu_op *g = &grp[d->ext][(modrm >> 3) & 7];
-			f = (f & ~GRP) | g->f;
-			d = g;
-			in->ext = g->ext;
-			if (!d->fn)
-				return finish(in, emu_op_ud, (unsigned)i);
-		}
-		if (f & XR)
-			in->ext = (modrm >> 3) & 7;
-		in->reg = ((modrm >> 3) & 7) | ((rex & 4) << 1);
-		i = decode_modrm(in, p, (unsigned)i, avail, modrm, rex);
-		if (i < 0)
-			return i;
-		in->rm = in->base;
-	} else if (f & RG) {
-		in->reg = in->rm = (p[i - 1] & 7) | ((rex & 1) << 3);
-	}
-	in->reg8 = (u8)byte_reg(in->reg, rex);
-	in->rm8 = (u8)byte_reg(in->rm, rex);
-	in->osz = (u8)op_size(f, rex, in->flags);
+	if ((unsigned)*i + 2 > avail)
+		return -(*i + 2);
+	*d = (p[*i + 1] == 0x38 || p[*i + 1] == 0x3a) ? 0 : &op2[p[*i + 1]];
+	*i += 2;
+	return 0;
+}
+
+/* Immediate (or moffs, or ENTER's pair) at p[i]; returns the new offset or
+ * -(need). */
+static int immediate(struct emu_insn *in, const u8 *p, int i, unsigned avail, unsigned f)
+{
 	unsigned n = imm_size(f, in->osz, in->asz);
 	if ((unsigned)i + n > avail)
 		return -(i + (int)n);
@@ -458,7 +440,69 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 		in->imm2 = p[i + 2];
 	} else if (n)
 		in->imm = (f & (IB | IZ)) ? emu_sx(get_le(p + i, n), n) : get_le(p + i, n);
-	i += (int)n;
+	return i + (int)n;
+}
+
+static void clear(struct emu_insn *in)
+{
+	in->flags = 0;
+	in->asz = 8;
+	in->imm = 0;
+	in->disp = 0;
+	in->imm2 = 0;
+	in->base = in->index = EMU_NOREG;
+	in->scale = 0;
+	in->reg = in->rm = 0;
+}
+
+/* Decode one instruction from p[0..avail). Returns 0 (in filled; fn may be
+ * a #UD/#GP/unsupported handler) or -(bytes needed) when avail is short. */
+int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
+{
+	unsigned rex = 0, f, modrm;
+	const struct emu_op *d;
+	int i, r;
+
+	clear(in);
+	i = prefixes(in, p, avail, &rex);
+	if (i < 0)
+		return i;
+	if (i >= 15)
+		return finish(in, emu_op_toolong, 15); /* SDM 2.3.11: #GP(0) */
+	if (rex)
+		in->flags |= EMU_I_REX | ((rex & 8) ? EMU_I_REXW : 0);
+	if ((r = opcode(p, avail, &i, &d)) < 0)
+		return r;
+	if (!d || (!d->fn && !(d->f & GRP)))
+		return finish(in, emu_op_unsupported, 15);
+	f = d->f;
+	in->ext = d->ext;
+	in->imm2 = d->aux;
+	if (f & M) {
+		if ((unsigned)i >= avail)
+			return -(i + 1);
+		modrm = p[i++];
+		if (f & GRP) {
+			d = &grp[d->ext][(modrm >> 3) & 7];
+			f = (f & ~GRP) | d->f;
+			in->ext = d->ext;
+			if (!d->fn)
+				return finish(in, emu_op_ud, (unsigned)i);
+		}
+		if (f & XR)
+			in->ext = (modrm >> 3) & 7;
+		in->reg = ((modrm >> 3) & 7) | ((rex & 4) << 1);
+		if ((i = decode_modrm(in, p, (unsigned)i, avail, modrm, rex)) < 0)
+			return i;
+		in->rm = in->base;
+	} else if (f & RG) {
+		in->reg = in->rm = (p[i - 1] & 7) | ((rex & 1) << 3);
+	}
+	in->reg8 = (u8)byte_reg(in->reg, rex);
+	in->rm8 = (u8)byte_reg(in->rm, rex);
+	in->osz = (u8)op_size(f, rex, in->flags);
+	if ((i = immediate(in, p, i, avail, f)) < 0)
+		return i;
 	if (i > 15)
 		return finish(in, emu_op_toolong, 15);
 	if ((in->flags & EMU_I_LOCK) &&
@@ -467,28 +511,5 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 		return finish(in, emu_op_ud, (unsigned)i);
 	if ((f & MEM) && !(in->flags & EMU_I_MEM))
 		return finish(in, emu_op_ud, (unsigned)i);
-	emu_fn fn = d->fn;
-	if ((in->flags & EMU_I_MEM) && (in->osz == 8 || in->osz == 4)) {
-		if (fn == emu_op_mov_r_rm) /* size-specialised loads/stores */
-			fn = in->osz == 8 ? emu_op_load_q : emu_op_load_d;
-		else if (fn == emu_op_mov_rm_r)
-			fn = in->osz == 8 ? emu_op_store_q : emu_op_store_d;
-	}
-	if (!(in->flags & EMU_I_MEM) && (fn == emu_op_alu_rm_r || fn == emu_op_alu_rm_imm))
-		fn = emu_alu_fast(fn, in->ext, in->osz); /* register-only variants */
-	if ((in->flags & EMU_I_MEM) && (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm))
-		fn = emu_alu_mem_fast(fn, in->ext, in->osz);
-	if (!(in->flags & EMU_I_MEM) && fn == emu_op_shift)
-		fn = emu_shift_fast(in->ext, in->osz);
-	if (!(in->flags & EMU_I_MEM) && (f & M)) {
-		if (fn == emu_op_mov_rm_r)
-			fn = emu_op_mov_rr;
-		else if (fn == emu_op_mov_r_rm) {
-			unsigned t = in->reg; /* MOV Gv,Ev == MOV Ev,Gv swapped */
-			in->reg = in->rm, in->rm = (u8)t;
-			t = in->reg8, in->reg8 = in->rm8, in->rm8 = (u8)t;
-			fn = emu_op_mov_rr;
-		}
-	}
-	return finish(in, fn, (unsigned)i);
+	return finish(in, specialise(in, d->fn, f), (unsigned)i);
 }
