@@ -20,7 +20,6 @@ KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T kern
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/suites.c \
 	$(wildcard tests/test_*.c) $(wildcard tests/bench_*.c)
 KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
-KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_ASM) $(KERNEL_SRCS))
 
 .PHONY: all help clean run debug test test-vm test-host unit coverage bench deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
@@ -41,6 +40,9 @@ help:
 -include emulator/emulator.mk
 -include guest/guest.mk
 GUEST_ELF ?=
+# The interpreter runs inside the hypervisor for emulated regions (vmm/region.c).
+KERNEL_SRCS += $(EMU_SRCS)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_ASM) $(KERNEL_SRCS))
 
 $(BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)

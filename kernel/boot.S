@@ -35,7 +35,7 @@ boot_pdpt:	.skip 4096
 boot_pd:	.skip 4096 * 4          /* 4 page directories x 1 GiB */
 	.balign 16
 	.globl boot_stack_top
-boot_stack:	.skip 16384
+boot_stack:	.skip 65536              /* 64 KiB: tests keep a struct vm (~10 KiB) on it */
 boot_stack_top:
 
 	.section .rodata

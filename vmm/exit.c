@@ -44,11 +44,12 @@ int vm_cpl(void) { return (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3; }
  * it (SDM "Interruptibility State"). */
 void vm_skip_instruction(struct vm *vm)
 {
-	(void)vm;
 	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) + vmcs_read(VM_EXIT_INSTRUCTION_LEN));
 	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	if (vm->stepping) /* the single-stepped instruction was completed here, by its exit */
+		step_done(vm);
 }
 
 /* Queue an event for the next VM entry (SDM "VM-Entry Controls for Event Injection").

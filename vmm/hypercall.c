@@ -79,6 +79,16 @@ static s64 dispatch(struct vm *vm, u64 nr, const u64 *a)
 		return trap_remove(vm, a[0]);
 	case HC_TRAP_HITS:
 		return trap_hits(vm, a[0]);
+	case HC_REGION_ADD:
+		return region_add(vm, a[0], a[1], a[2]);
+	case HC_REGION_REMOVE:
+		return region_remove(vm, a[0]);
+	case HC_REGION_STATS:
+		return region_stats(vm, a[0], a[1]);
+	case HC_REGION_LOG:
+		return region_log(vm, a[0], a[1]);
+	case HC_REGION_LOG_READ:
+		return region_log_read(vm, a[0], a[1], a[2]);
 	default:
 		return -HV_ENOSYS;
 	}

@@ -63,7 +63,14 @@ struct hv_boot_info {
 #define HC_TRAP_ADD 15        /* (kind, addr, access) -> trap id: count accesses to one page */
 #define HC_TRAP_REMOVE 16     /* (id) -> 0 */
 #define HC_TRAP_HITS 17       /* (id) -> hits so far */
-#define HC_NR 18
+/* Emulated regions (docs/regions.md): guest code in a region runs in hvlab's interpreter
+ * (emulator/) instead of on the CPU, until control leaves the region. */
+#define HC_REGION_ADD 18      /* (kind, addr, size) -> region id; kind HV_TRAP_GPA or HV_TRAP_GVA */
+#define HC_REGION_REMOVE 19   /* (id) -> 0; -EBUSY while the vCPU is executing inside it */
+#define HC_REGION_STATS 20    /* (id, gpa) -> copies struct hv_region_stats */
+#define HC_REGION_LOG 21      /* (id, on) -> 0: start (clearing it) or stop the region's access log */
+#define HC_REGION_LOG_READ 22 /* (id, gpa, max) -> n: copy up to max struct hv_access, oldest first */
+#define HC_NR 23
 #define HC_VMXOFF_MAGIC 0x766d786f6666ULL /* "vmxoff" */
 
 #define HV_VIEW_MAX 16        /* views per VM (the EPTP list has room for 512) */
@@ -76,6 +83,22 @@ struct hv_boot_info {
 #define HV_POLICY_SWITCH 2    /* record it, switch the vCPU to view `arg`, retry the access */
 #define HV_TRAP_GPA 0         /* HC_TRAP_ADD kinds: addr is guest-physical ... */
 #define HV_TRAP_GVA 1         /* ... or guest-virtual, translated with the guest's CR3 at the call */
+
+#define HV_REGION_MAX 8
+#define HV_REGION_LOG 256     /* accesses kept per region (the oldest are overwritten) */
+struct hv_region_stats {
+	unsigned long long entries;      /* times execution entered the region (fetch violations) */
+	unsigned long long instructions; /* instructions the interpreter executed in it */
+	unsigned long long exits;        /* VM exits while executing in the region */
+	unsigned long long faults;       /* exceptions injected for faults raised in emulation */
+	unsigned long long stepped;      /* instructions run in hardware by single-step (policy) */
+	unsigned long long unsupported;  /* of which the interpreter does not implement */
+};
+struct hv_access {               /* one memory access made by emulated code */
+	unsigned long long gva, gpa, value;
+	unsigned int size;       /* bytes (1..8; string instructions log each element) */
+	unsigned int kind;       /* HV_ACCESS_R, HV_ACCESS_W or HV_ACCESS_X */
+};
 
 /* One recorded EPT violation (HC_VIOLATIONS_READ); the ring keeps the last HV_VIOLATION_RING. */
 #define HV_VIOLATION_RING 64

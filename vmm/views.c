@@ -54,6 +54,9 @@ s64 view_create(struct vm *vm)
 	for (u32 t = 0; t < HV_TRAP_MAX; t++)
 		if (vm->traps[t].live)
 			trap_apply(vm, t, v);
+	for (u32 r = 0; r < HV_REGION_MAX; r++)
+		if (vm->regions[r].live)
+			region_apply(vm, r, v);
 	return v;
 }
 
@@ -115,10 +118,11 @@ static s64 for_each_leaf(struct vm *vm, u32 v, u64 gpa, u64 size, void (*fn)(u64
 static void set_rwx(u64 *leaf, u64 access) { *leaf = (*leaf & ~EPT_RWX) | access; }
 static void set_ve(u64 *leaf, u64 on) { *leaf = on ? *leaf & ~EPT_SUPPRESS_VE : *leaf | EPT_SUPPRESS_VE; }
 
-static bool range_trapped(struct vm *vm, u64 gpa, u64 size)
+/* Pages with a trap or in an emulated region keep the rights those give them. */
+static bool range_monitored(struct vm *vm, u64 gpa, u64 size)
 {
-	for (u32 t = 0; t < HV_TRAP_MAX; t++)
-		if (vm->traps[t].live && vm->traps[t].gpa >= gpa && vm->traps[t].gpa - gpa < size)
+	for (u64 p = gpa; p - gpa < size; p += PAGE_SIZE)
+		if (vm_monitored(vm, p))
 			return true;
 	return false;
 }
@@ -130,7 +134,7 @@ s64 view_set_access(struct vm *vm, u64 v, u64 gpa, u64 size, u64 access)
 		return -HV_EINVAL;
 	if (err)
 		return err;
-	if (range_trapped(vm, gpa, size))
+	if (range_monitored(vm, gpa, size))
 		return -HV_EBUSY;
 	return for_each_leaf(vm, v, gpa, size, set_rwx, access);
 }

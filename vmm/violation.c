@@ -105,8 +105,8 @@ s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access)
 		return -HV_EFAULT;
 	if (!vm_gpa(vm, gpa, 1))
 		return -HV_EFAULT;
-	if (trap_at(vm, gpa))
-		return -HV_EBUSY;
+	if (vm_monitored(vm, gpa))
+		return -HV_EBUSY; /* a trap or an emulated region is there already */
 	for (t = 0; t < HV_TRAP_MAX && vm->traps[t].live; t++)
 		;
 	if (t == HV_TRAP_MAX)
@@ -123,7 +123,7 @@ s64 trap_remove(struct vm *vm, u64 t)
 {
 	if (t >= HV_TRAP_MAX || !vm->traps[t].live)
 		return -HV_EINVAL;
-	if (vm->stepping && vm->step_trap == t)
+	if (vm->stepping && vm->step_kind == STEP_TRAP && vm->step_id == t)
 		return -HV_EBUSY;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
 		if (vm->view_live[v]) {
@@ -143,17 +143,19 @@ s64 trap_hits(struct vm *vm, u64 t)
 	return vm->traps[t].hits;
 }
 
-/* Let one instruction through a trapped page: restore the page's rights in the current view,
- * and single-step: with the monitor trap flag where the CPU has it, else with RFLAGS.TF and a
- * #DB intercept (Bochs's VMX offers no MTF). step_done() puts the trap back. */
-static void step_over(struct vm *vm, struct trap *tr, u32 v)
+/* Let one instruction run with `rights` added on page gpa in the current view (a trapped
+ * access, or one region instruction the interpreter leaves to the CPU), single-stepping: with
+ * the monitor trap flag where the CPU has it, else with RFLAGS.TF and a #DB intercept (Bochs's
+ * VMX offers no MTF). step_done() takes the rights away again. */
+void step_begin(struct vm *vm, u32 kind, u32 id, u64 gpa, u64 rights)
 {
-	u64 *leaf = ept_leaf(&vm->views[v], tr->gpa, NULL);
-	*leaf = (*leaf & ~EPT_RWX) | tr->saved[v];
+	u32 v = view_current(vm);
+	u64 *leaf = ept_leaf(&vm->views[v], gpa, NULL);
+	vm->step_added = rights & ~(*leaf & EPT_RWX);
+	*leaf |= rights;
 	view_invalidate(vm, v);
 	vm->stepping = true;
-	vm->step_trap = tr - vm->traps;
-	vm->step_view = v;
+	vm->step_kind = kind, vm->step_id = id, vm->step_gpa = gpa, vm->step_view = v;
 	if (vmx_caps.mtf) {
 		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_read(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_MONITOR_TRAP_FLAG);
 		return;
@@ -164,15 +166,22 @@ static void step_over(struct vm *vm, struct trap *tr, u32 v)
 	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | BIT(1));
 }
 
-/* After the stepped instruction (MTF exit or our #DB). Returns true if the guest's own TF
- * was set, so its #DB must still be delivered. */
+static void step_over(struct vm *vm, struct trap *tr, u32 v)
+{
+	(void)v;
+	step_begin(vm, STEP_TRAP, tr - vm->traps, tr->gpa, tr->saved[view_current(vm)]);
+}
+
+/* After the stepped instruction (an MTF exit, our #DB, or an exit that completed it). Returns
+ * true if the guest's own TF was set, so its #DB must still be delivered. */
 bool step_done(struct vm *vm)
 {
-	struct trap *tr = &vm->traps[vm->step_trap];
-	u64 *leaf = ept_leaf(&vm->views[vm->step_view], tr->gpa, NULL);
-	*leaf &= ~trap_removes(tr->access);
+	u64 *leaf = ept_leaf(&vm->views[vm->step_view], vm->step_gpa, NULL);
+	*leaf &= ~vm->step_added;
 	view_invalidate(vm, vm->step_view);
 	vm->stepping = false;
+	if (vm->step_kind == STEP_REGION)
+		vm->in_region = 0;
 	if (vmx_caps.mtf) {
 		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_read(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_BASED_MONITOR_TRAP_FLAG);
 		return false;
@@ -226,16 +235,20 @@ static void stop_on_violation(struct vm *vm, u64 q)
 	vm->stop = VM_STOP_EPT_VIOLATION;
 }
 
-void violation_handle(struct vm *vm)
+/* The decision for one violation, from a VM exit or from an access the interpreter made. */
+void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering)
 {
-	u64 q = vmcs_read(EXIT_QUALIFICATION), gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	u64 gla = q & EPT_VIOLATION_GLA_VALID ? vmcs_read(GUEST_LINEAR_ADDRESS) : 0;
 	u32 v = view_current(vm);
-	bool delivering = vmcs_read(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID_MASK;
 	u64 *leaf = vm_gpa(vm, gpa, 1) ? ept_leaf(&vm->views[v], gpa, NULL) : NULL;
-	struct trap *tr = leaf && vm_monitored(vm, gpa) ? trap_at(vm, gpa) : NULL;
+	bool monitored = leaf && vm_monitored(vm, gpa);
+	u32 region = monitored ? vm->page_region[gpa / PAGE_SIZE] : 0;
+	struct trap *tr = monitored && !region ? trap_at(vm, gpa) : NULL;
 	u32 policy = leaf ? vm->view_policy[v] : HV_POLICY_STOP;
 	vm->stop_qual = q, vm->stop_gpa = gpa, vm->stop_gla = gla;
+	if (region && (q & EPT_VIOLATION_ACC_INSTR) && !delivering) {
+		region_enter(vm, region - 1, gpa, gla); /* monitored code: run it in the interpreter */
+		return;
+	}
 	if (leaf && !(*leaf & EPT_SUPPRESS_VE) && vm->ve_info && vm->ve_info->semaphore == 0 && !delivering) {
 		/* Convertible, but the CPU did not convert it: it cannot (no #VE), or we told it not to. */
 		deliver_soft_ve(vm, q, gla, gpa, v);
@@ -260,6 +273,14 @@ void violation_handle(struct vm *vm)
 		return reinject_vectoring();
 	}
 	stop_on_violation(vm, q);
+}
+
+void violation_handle(struct vm *vm)
+{
+	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	bool delivering = vmcs_read(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID_MASK;
+	violation_decide(vm, q, vmcs_read(GUEST_PHYSICAL_ADDRESS),
+			 q & EPT_VIOLATION_GLA_VALID ? vmcs_read(GUEST_LINEAR_ADDRESS) : 0, delivering);
 }
 
 /* VMFUNC on a CPU without it raises #UD, which we intercept: if the bytes at RIP are VMFUNC

@@ -5,6 +5,7 @@
 #include "vmm.h"
 #include "vmcs.h"
 #include "../kernel/x86.h"
+#include "../emulator/emu.h"
 
 #define COM1 0x3f8
 #define GUEST_RAM_ALIGN (2UL << 20)
@@ -51,6 +52,8 @@ static void setup_bitmaps(struct vm *vm)
 /* The monitored-page bitmap: one bit per 4 KiB page of guest RAM. */
 static u64 monitored_pages(u64 ram_size) { return ALIGN_UP(ram_size / PAGE_SIZE / 8, PAGE_SIZE) / PAGE_SIZE; }
 
+static u64 region_map_pages(u64 ram_size) { return ALIGN_UP(ram_size / PAGE_SIZE, PAGE_SIZE) / PAGE_SIZE; }
+
 bool vm_monitored(const struct vm *vm, u64 gpa)
 {
 	u64 pfn = gpa / PAGE_SIZE;
@@ -80,7 +83,8 @@ int vm_create(struct vm *vm, u64 ram_size)
 	vm->msr_bitmap = kalloc_page();
 	vm->eptp_list = kalloc_page();
 	vm->monitored = kalloc_pages(monitored_pages(ram_size), PAGE_SIZE);
-	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->eptp_list || !vm->monitored ||
+	vm->page_region = kalloc_pages(region_map_pages(ram_size), PAGE_SIZE);
+	if (!vm->page_region || !vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->eptp_list || !vm->monitored ||
 	    view_create(vm) != 0) {
 		vm_destroy(vm);
 		return -1;
@@ -105,6 +109,11 @@ void vm_destroy(struct vm *vm)
 		kfree_page(vm->eptp_list);
 	if (vm->monitored)
 		kfree_pages(vm->monitored, monitored_pages(vm->ram_size));
+	if (vm->page_region)
+		kfree_pages(vm->page_region, region_map_pages(vm->ram_size));
+	region_free_all(vm);
+	if (vm->emu)
+		kfree_pages(vm->emu, ALIGN_UP(sizeof(struct emu), PAGE_SIZE) / PAGE_SIZE);
 	if (vm->ram)
 		kfree_pages(vm->ram, vm->ram_size / PAGE_SIZE);
 	if (vm->vmcs)
@@ -306,14 +315,15 @@ int vm_invalidate(struct vm *vm)
 	return 0;
 }
 
-static u64 *table_entry(void *ctx, u64 gpa) { return vm_gpa(ctx, gpa, 8); }
+/* A guest paging-structure entry, for gwalk(). */
+u64 *vm_table_entry(void *vm, u64 gpa) { return vm_gpa(vm, gpa, 8); }
 
 /* Guest-linear to guest-physical with the guest's current paging state from the VMCS. */
 int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error)
 {
 	struct gwalk_regs r = {vmcs_read(GUEST_CR0), vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4),
 			       vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_RFLAGS)};
-	return gwalk(&r, gva, access, gpa, pf_error, table_entry, vm);
+	return gwalk(&r, gva, access, gpa, pf_error, vm_table_entry, vm);
 }
 
 /* Reads n bytes at a guest-linear address, page by page. 0, or -1 if any byte is unreachable. */

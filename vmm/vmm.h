@@ -100,6 +100,19 @@ struct trap {
 	u64 hits;
 	u8 saved[HV_VIEW_MAX];   /* each view's rights on the page before the trap */
 };
+#define HV_REGION_PAGES 64 /* pages per emulated region */
+struct region {
+	bool live, logging;
+	u64 kind, addr, size;          /* as given to HC_REGION_ADD */
+	u32 npages;
+	u64 gpa[HV_REGION_PAGES];      /* its guest-physical pages */
+	u16 had_x[HV_REGION_PAGES];    /* per page: views where it was executable before */
+	struct hv_region_stats stats;
+	struct hv_access *log;         /* HV_REGION_LOG entries, allocated when logging starts */
+	u64 log_next, log_read;
+};
+struct emu;
+enum step_kind { STEP_TRAP, STEP_REGION };
 struct vm {
 	u8 *ram; /* host-physical (= hypervisor virtual) address of guest RAM; 2 MiB aligned */
 	u64 ram_size;
@@ -116,9 +129,14 @@ struct vm {
 	u64 ring_next, ring_read;
 	struct trap traps[HV_TRAP_MAX];
 	u64 *monitored;                /* one bit per guest page: has a trap (O(1) test on a violation) */
-	bool stepping, step_guest_tf;  /* single-stepping over a trapped access */
+	bool stepping, step_guest_tf;  /* single-stepping one instruction (a trap or a region) */
 	u64 invepts, last_invept_eptp; /* INVEPTs issued (tests check every change makes one) */
-	u32 step_trap, step_view;
+	u32 step_kind, step_id, step_view;
+	u64 step_gpa, step_added;      /* the page and the rights added for the step */
+	struct region regions[HV_REGION_MAX];
+	u8 *page_region;               /* per guest page: region id + 1, or 0 */
+	struct emu *emu;               /* the interpreter, allocated with the first region */
+	u32 in_region;                 /* region id + 1 while executing inside one, else 0 */
 	void *vmcs, *io_bitmap, *msr_bitmap; /* io_bitmap: A and B, two pages */
 	u64 regs[16];                        /* guest GPRs by x86 number; RSP is GUEST_RSP */
 	u64 cr0_mask, cr4_mask;
@@ -152,6 +170,7 @@ int vm_invalidate(struct vm *vm);
 bool vm_monitored(const struct vm *vm, u64 gpa);
 void vm_set_monitored(struct vm *vm, u64 gpa, bool on);
 int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error);
+u64 *vm_table_entry(void *vm, u64 gpa);
 int vm_read_guest(struct vm *vm, u64 gva, void *buf, u64 n, u32 access);
 
 /* vmcs.c */
@@ -189,9 +208,21 @@ void trap_apply(struct vm *vm, u32 t, u32 v);
 s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access);
 s64 trap_remove(struct vm *vm, u64 t);
 s64 trap_hits(struct vm *vm, u64 t);
+void step_begin(struct vm *vm, u32 kind, u32 id, u64 gpa, u64 rights);
 bool step_done(struct vm *vm);
+void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering);
 void violation_handle(struct vm *vm);
 bool vmfunc_emulate(struct vm *vm);
+
+/* region.c: emulated regions */
+void region_enter(struct vm *vm, u32 id, u64 gpa, u64 gla);
+void region_apply(struct vm *vm, u32 id, u32 v);
+s64 region_add(struct vm *vm, u64 kind, u64 addr, u64 size);
+s64 region_remove(struct vm *vm, u64 id);
+s64 region_stats(struct vm *vm, u64 id, u64 gpa);
+s64 region_log(struct vm *vm, u64 id, u64 on);
+s64 region_log_read(struct vm *vm, u64 id, u64 gpa, u64 max);
+void region_free_all(struct vm *vm);
 
 /* hypercall.c */
 void hypercall_handle(struct vm *vm);
