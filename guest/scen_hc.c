@@ -150,22 +150,47 @@ GUEST_INLINE void fz_spare_vcpu(struct fuzz *f, u64 nr, u64 *a)
 		a[0] = a[0] & 1 ? a[0] : f->ram_size + (a[0] & 0xfff000);
 }
 
-/* EPT views may change rights and frames of any page, traps make a page exit on access; keep
- * them off the pages the guest runs on (its image, stacks, page tables, the boot info page)
- * so that it keeps running: a[1] is the GPA (or GVA) argument of each of those calls. */
+/* Which argument of call nr is a guest address the call acts on or writes to (a[1] for all of
+ * them), and how many bytes from it; 0 when none needs sparing. */
+GUEST_INLINE u64 fz_range(u64 nr, const u64 *a)
+{
+	if (nr == HC_VIEW_SET_ACCESS || nr == HC_VIEW_SET_VE)
+		return a[2] ? a[2] : 1;
+	if (nr == HC_VIEW_REMAP || nr == HC_TRAP_ADD)
+		return 1;
+#ifdef HC_REGION_ADD /* emulated regions: the code in them runs in the interpreter */
+	if (nr == HC_REGION_ADD)
+		return a[2] ? a[2] : 1;
+	if (nr == HC_REGION_STATS)
+		return sizeof(struct hv_region_stats);
+	if (nr == HC_REGION_LOG_READ) {
+		u64 bytes = a[2] * sizeof(struct hv_access); /* a wrapped product: refused for max anyway */
+		return bytes ? bytes : 1;
+	}
+#endif
+	return 0;
+}
+
+/* EPT views may change rights and frames of any page, traps make a page exit on access,
+ * regions make its code run in the interpreter, and some calls write guest memory: keep them
+ * off the pages the guest runs on (its image, stacks, page tables, the boot info page) so that
+ * it keeps running. A range that meets them moves to the scratch pages, cut to fit. */
 GUEST_INLINE void fz_spare_guest(struct fuzz *f, u64 nr, u64 *a)
 {
-	bool hit = false;
-	if (nr == HC_VIEW_SET_ACCESS || nr == HC_VIEW_SET_VE)
-		hit = fz_overlaps(a[1], a[2], f->own_lo, f->own_hi) ||
-		      fz_overlaps(a[1], a[2], HV_BOOT_INFO_GPA, HV_BOOT_INFO_GPA + 4096);
-	else if (nr == HC_VIEW_REMAP || nr == HC_TRAP_ADD)
-		hit = fz_overlaps(a[1], 1, f->own_lo, f->own_hi) ||
-		      fz_overlaps(a[1], 1, HV_BOOT_INFO_GPA, HV_BOOT_INFO_GPA + 4096);
-	if (hit)
+	const u64 room = FUZZ_SCRATCH_PAGES * 4096;
+	u64 len = fz_range(nr, a);
+	if (len && (fz_overlaps(a[1], len, f->own_lo, f->own_hi) ||
+		    fz_overlaps(a[1], len, HV_BOOT_INFO_GPA, HV_BOOT_INFO_GPA + 4096))) {
 		a[1] = f->scratch;
-	if (hit && (nr == HC_VIEW_SET_ACCESS || nr == HC_VIEW_SET_VE) && a[2] > FUZZ_SCRATCH_PAGES * 4096)
-		a[2] = FUZZ_SCRATCH_PAGES * 4096; /* a long range from the scratch pages would reach the image */
+		if ((nr == HC_VIEW_SET_ACCESS || nr == HC_VIEW_SET_VE) && len > room)
+			a[2] = room;
+#ifdef HC_REGION_ADD
+		if (nr == HC_REGION_ADD && len > room)
+			a[2] = room;
+		if (nr == HC_REGION_LOG_READ && len > room)
+			a[2] = room / sizeof(struct hv_access);
+#endif
+	}
 	if (nr == HC_VMXOFF && a[0] == HC_VMXOFF_MAGIC)
 		a[0] ^= 1;
 	fz_spare_vcpu(f, nr, a);
