@@ -25,6 +25,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&vmfunc_suite,
 	&ve_suite,
 	&traps_suite,
+	&emulated_regions_suite,
 	&selftest_ktap_suite, /* runs only when named */
 	&bench_exits_suite,   /* make bench; only when named */
 	&bench_views_suite,

@@ -27,6 +27,7 @@ extern const struct ktap_suite ept_access_suite;
 extern const struct ktap_suite vmfunc_suite;
 extern const struct ktap_suite ve_suite;
 extern const struct ktap_suite traps_suite;
+extern const struct ktap_suite emulated_regions_suite;
 extern const struct ktap_suite bench_views_suite;
 extern const struct ktap_suite selftest_ktap_suite;
 extern const struct ktap_suite bench_exits_suite;

@@ -187,8 +187,12 @@ bool step_done(struct vm *vm)
 		return false;
 	}
 	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) & ~BIT(1));
-	if (!vm->step_guest_tf)
+	if (!vm->step_guest_tf) {
 		vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) & ~X86_RFLAGS_TF);
+		/* An instruction that exited with TF=1 leaves a single-step #DB pending (BS, bit 14
+		 * of the pending debug exceptions, SDM "Guest Non-Register State"): it was ours. */
+		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) & ~BIT(14));
+	}
 	return vm->step_guest_tf;
 }
 

@@ -1,0 +1,96 @@
+/* test_regions.c: suite "emulated_regions" (hypervisor side): code written at the guest's entry
+ * point calls into a region page, so the exact instruction and exit counts are known. The guest
+ * scenarios (workloads native vs emulated, faults, ring 3, the CPU as reference) add to it. */
+#include "suites.h"
+#include "../vmm/vmcs.h"
+
+#define REGION_GPA 0x800000UL
+
+/* At the guest's entry: call REGION_GPA; hlt. */
+static void call_region_then_hlt(struct vm *vm)
+{
+	u64 entry = vmcs_read(GUEST_RIP);
+	u8 *p = vm_gpa(vm, entry, 6);
+	s32 rel = (s32)(REGION_GPA - (entry + 5));
+	p[0] = 0xe8; /* call rel32 */
+	memcpy(p + 1, &rel, 4);
+	p[5] = 0xf4; /* hlt */
+}
+
+/* sum = 1 + ... + 1000 in a loop: mov ecx,1000; xor eax,eax; add eax,ecx; dec ecx; jnz; ret */
+static const u8 checksum[] = {0xb9, 0xe8, 0x03, 0, 0, 0x31, 0xc0, 0x01, 0xc8, 0xff, 0xc9, 0x75, 0xfa, 0xc3};
+
+static void one_exit_per_entry(void)
+{
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	call_region_then_hlt(&vm);
+	memcpy(vm_gpa(&vm, REGION_GPA, sizeof(checksum)), checksum, sizeof(checksum));
+	s64 id = region_add(&vm, HV_TRAP_GPA, REGION_GPA, PAGE_SIZE);
+	ASSERT_TRUE(id >= 0);
+	EXPECT_EQ(view_get_access(&vm, 0, REGION_GPA), EPT_R | EPT_W); /* no execute */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
+	EXPECT_EQ(vm.regs[0], 500500);
+	const struct hv_region_stats *st = &vm.regions[id].stats;
+	EXPECT_EQ(st->entries, 1);
+	EXPECT_EQ(st->instructions, 2 + 3 * 1000 + 1); /* every instruction ran in the interpreter */
+	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_EPT_VIOLATION], 1); /* one exit in, none out */
+	EXPECT_EQ(vm.stats.total, 2);                                 /* that one and the HLT */
+	EXPECT_EQ(vm.in_region, 0);
+	EXPECT_EQ(region_remove(&vm, id), 0);
+	EXPECT_EQ(view_get_access(&vm, 0, REGION_GPA), EPT_RWX); /* execute is back */
+	vm_destroy(&vm);
+}
+
+/* An instruction the interpreter leaves to the hypervisor (CPUID) runs on the CPU, single-
+ * stepped, and exits as it would have; emulation resumes after it (a second entry). */
+static void hypervisor_instruction_stepped(void)
+{
+	static const u8 code[] = {0xb8, 0x00, 0x00, 0x00, 0x40, /* mov eax, 0x40000000 */
+				  0x0f, 0xa2,                   /* cpuid */
+				  0x89, 0xd8,                   /* mov eax, ebx */
+				  0xc3};
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	call_region_then_hlt(&vm);
+	memcpy(vm_gpa(&vm, REGION_GPA, sizeof(code)), code, sizeof(code));
+	s64 id = region_add(&vm, HV_TRAP_GPA, REGION_GPA, PAGE_SIZE);
+	ASSERT_TRUE(id >= 0);
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
+	EXPECT_EQ(vm.regs[0], 0x616c7668); /* "hvla": CPUID answered by the hypervisor */
+	EXPECT_EQ(vm.regions[id].stats.stepped, 1);
+	EXPECT_EQ(vm.regions[id].stats.entries, 2);
+	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_CPUID], 1);
+	EXPECT(!vm.stepping);
+	EXPECT_EQ(view_get_access(&vm, 0, REGION_GPA), EPT_R | EPT_W); /* the step's X is gone */
+	vm_destroy(&vm);
+}
+
+static void bad_input_refused(void)
+{
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+	EXPECT_EQ(region_add(&vm, 2, REGION_GPA, PAGE_SIZE), (u64)-HV_EINVAL);               /* kind */
+	EXPECT_EQ(region_add(&vm, HV_TRAP_GPA, REGION_GPA, 0), (u64)-HV_EINVAL);             /* empty */
+	EXPECT_EQ(region_add(&vm, HV_TRAP_GPA, REGION_GPA + 8, PAGE_SIZE), (u64)-HV_EINVAL); /* unaligned */
+	EXPECT_EQ(region_add(&vm, HV_TRAP_GPA, REGION_GPA, 65 * PAGE_SIZE), (u64)-HV_EINVAL);/* too big */
+	EXPECT_EQ(region_add(&vm, HV_TRAP_GPA, TEST_GUEST_RAM, PAGE_SIZE), (u64)-HV_EFAULT); /* out of RAM */
+	EXPECT_EQ(region_add(&vm, HV_TRAP_GPA, TEST_GUEST_RAM - PAGE_SIZE, 2 * PAGE_SIZE), (u64)-HV_EFAULT);
+	s64 id = region_add(&vm, HV_TRAP_GPA, REGION_GPA, 2 * PAGE_SIZE);
+	ASSERT_TRUE(id >= 0);
+	EXPECT_EQ(region_add(&vm, HV_TRAP_GPA, REGION_GPA + PAGE_SIZE, PAGE_SIZE), (u64)-HV_EBUSY); /* overlap */
+	EXPECT_EQ(trap_add(&vm, HV_TRAP_GPA, REGION_GPA, HV_ACCESS_W), (u64)-HV_EBUSY);
+	EXPECT_EQ(view_set_access(&vm, 0, REGION_GPA, PAGE_SIZE, EPT_RWX), (u64)-HV_EBUSY);
+	EXPECT_EQ(region_remove(&vm, id + 1), (u64)-HV_EINVAL);
+	EXPECT_EQ(region_stats(&vm, id, 0x6004), (u64)-HV_EINVAL);
+	EXPECT_EQ(region_log(&vm, id, 2), (u64)-HV_EINVAL);
+	EXPECT_EQ(region_log_read(&vm, id, TEST_GUEST_RAM, 1), (u64)-HV_EFAULT);
+	vm.in_region = id + 1; /* as while a hypercall comes from inside the region */
+	EXPECT_EQ(region_remove(&vm, id), (u64)-HV_EBUSY);
+	vm.in_region = 0;
+	EXPECT_EQ(region_remove(&vm, id), 0);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(emulated_regions, vmm_setup, vmm_fini, KTAP_CASE(one_exit_per_entry), KTAP_CASE(hypervisor_instruction_stepped),
+	   KTAP_CASE(bad_input_refused));
