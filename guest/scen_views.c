@@ -102,6 +102,16 @@ void scen_views_invept(struct hv_boot_info *bi)
 	bi->out[0] = word(p + 0x88);
 }
 
+struct vmf_args {
+	u32 leaf, index;
+};
+
+static void vmfunc_bad(void *arg)
+{
+	struct vmf_args *v = arg;
+	vmfunc(v->leaf, v->index);
+}
+
 /* Create views until the table is full; destroy them again. */
 static void views_fill(void)
 {
@@ -111,6 +121,9 @@ static void views_fill(void)
 	GEXPECT_EQ(v, -HV_ENOSPC);
 	GEXPECT_EQ(n, HV_VIEW_MAX - 1);
 	GEXPECT_EQ(last, HV_VIEW_MAX - 1);
+	vmfunc_eptp_switch(HV_VIEW_MAX - 1); /* the EPTP list has them all (else #UD: a failed run) */
+	vmfunc_eptp_switch(1);               /* view 1 again: a new one with the old index */
+	GEXPECT_EQ(hc1(HC_VIEW_SWITCH, 0), 1);
 	for (s64 i = 1; i < HV_VIEW_MAX; i++)
 		GEXPECT_EQ(hc1(HC_VIEW_DESTROY, i), 0);
 }
@@ -146,7 +159,11 @@ void scen_views_busy(struct hv_boot_info *bi)
 	GEXPECT_EQ(busy, -HV_EBUSY);
 	views_refuse(p, bi->ram_size);
 	GEXPECT_EQ(hc1(HC_VIEW_DESTROY, 1), 0);
-	GEXPECT_EQ(hc1(HC_VIEW_SWITCH, 1), -HV_EINVAL); /* gone */
+	GEXPECT_EQ(hc1(HC_VIEW_SWITCH, 1), -HV_EINVAL); /* gone, from the EPTP list too: */
+	struct vmf_args args = {0, 1};
+	struct guest_fault f;
+	GEXPECT_EQ(guest_catch(vmfunc_bad, &args, &f), 6);
+	GEXPECT_EQ(hc1(HC_VIEW_SWITCH, 0), 0);
 	GEXPECT_EQ(hc1(HC_VIEW_DESTROY, 1), -HV_EINVAL);
 	GEXPECT_EQ(hc2(HC_VIEW_GET_ACCESS, 1, p), -HV_EINVAL);
 	views_fill();
@@ -165,16 +182,6 @@ static u64 vmfunc_loop(u64 a)
 		bad += word(a) != VAL_A;
 	}
 	return bad;
-}
-
-struct vmf_args {
-	u32 leaf, index;
-};
-
-static void vmfunc_bad(void *arg)
-{
-	struct vmf_args *v = arg;
-	vmfunc(v->leaf, v->index);
 }
 
 /* VMFUNC with a function or index the hypervisor does not offer: #UD, and the view stays. */
