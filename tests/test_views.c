@@ -85,6 +85,21 @@ static void bad_input_refused(void)
 	EXPECT_EQ(violations_read(&vm, ram - 8, 4), (u64)-HV_EFAULT);
 	EXPECT_EQ(fingerprint(&vm), fp); /* nothing changed */
 	EXPECT_EQ(view_switch(&vm, 0), 1);
+	/* A view another view's policy switches to cannot go: a later violation would loop. */
+	ASSERT_EQ(view_create(&vm), 2);
+	EXPECT_EQ(view_set_policy(&vm, 1, HV_POLICY_SWITCH, 2), 0);
+	EXPECT_EQ(view_destroy(&vm, 2), (u64)-HV_EBUSY);
+	EXPECT_EQ(view_set_policy(&vm, 1, HV_POLICY_STOP, 0), 0);
+	EXPECT_EQ(view_destroy(&vm, 2), 0);
+	/* Traps and #VE exclude each other on a page: the CPU would convert before we count. */
+	EXPECT_EQ(view_set_ve(&vm, 1, 0x900000, PAGE_SIZE, 1), 0);
+	EXPECT_EQ(trap_add(&vm, HV_TRAP_GPA, 0x900000, HV_ACCESS_W), (u64)-HV_EBUSY);
+	EXPECT_EQ(region_add(&vm, HV_TRAP_GPA, 0x900000, PAGE_SIZE), (u64)-HV_EBUSY);
+	s64 t = trap_add(&vm, HV_TRAP_GPA, 0x901000, HV_ACCESS_R);
+	EXPECT(t >= 0);
+	EXPECT_EQ(view_set_ve(&vm, 1, 0x901000, PAGE_SIZE, 1), (u64)-HV_EBUSY);
+	/* A read trap removes R and W, and X too where execute-only pages do not exist. */
+	EXPECT_EQ(view_get_access(&vm, 0, 0x901000), vmx_caps.ept_execute_only ? EPT_X : 0);
 	vm_destroy(&vm);
 }
 

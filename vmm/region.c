@@ -237,6 +237,9 @@ static s64 region_pages(struct vm *vm, u64 kind, u64 addr, u64 size, u64 *gpa)
 			return -HV_EFAULT;
 		if (vm_monitored(vm, gpa[i]))
 			return -HV_EBUSY; /* overlaps a region or a trap */
+		for (u32 v = 0; v < HV_VIEW_MAX; v++) /* #VE on it: the CPU would see its fetches first */
+			if (vm->view_live[v] && !(*ept_leaf(&vm->views[v], gpa[i], NULL) & EPT_SUPPRESS_VE))
+				return -HV_EBUSY;
 		for (u64 j = 0; j < i; j++)
 			if (gpa[j] == gpa[i])
 				return -HV_EINVAL; /* two addresses of the range share a page */

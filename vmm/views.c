@@ -66,6 +66,9 @@ s64 view_destroy(struct vm *vm, u64 v)
 		return -HV_EINVAL;
 	if (v == view_current(vm))
 		return -HV_EBUSY;
+	for (u32 o = 0; o < HV_VIEW_MAX; o++) /* another view's policy switches to it */
+		if (vm->view_live[o] && vm->view_policy[o] == HV_POLICY_SWITCH && vm->view_policy_arg[o] == v)
+			return -HV_EBUSY;
 	vm->eptp_list[v] = 0;
 	view_invalidate(vm, v);
 	ept_destroy(&vm->views[v]);
@@ -148,12 +151,18 @@ s64 view_get_access(struct vm *vm, u64 v, u64 gpa)
 	return *ept_leaf(&vm->views[v], gpa, NULL) & EPT_RWX;
 }
 
+/* A monitored page (trap or region) keeps #VE suppressed: the CPU would convert its violations
+ * before the hypervisor could count or emulate them. */
 s64 view_set_ve(struct vm *vm, u64 v, u64 gpa, u64 size, u64 on)
 {
 	s64 err = range_check(vm, gpa, size);
 	if (!view_valid(vm, v) || on > 1)
 		return -HV_EINVAL;
-	return err ? err : for_each_leaf(vm, v, gpa, size, set_ve, on);
+	if (err)
+		return err;
+	if (on && range_monitored(vm, gpa, size))
+		return -HV_EBUSY;
+	return for_each_leaf(vm, v, gpa, size, set_ve, on);
 }
 
 /* In view v, the page at gpa shows the frame of target (Xen altp2m's change_gfn). */

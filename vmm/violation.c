@@ -75,11 +75,22 @@ static struct trap *trap_at(struct vm *vm, u64 gpa)
 	return NULL;
 }
 
-/* The EPT bits a trap removes: trapping reads must also remove W (write-only is invalid). */
+/* The EPT bits a trap removes: trapping reads must also remove W (write-only is invalid), and
+ * X where the CPU has no execute-only pages (SDM "EPT Misconfigurations"). */
 static u64 trap_removes(u64 access)
 {
-	return (access & HV_ACCESS_R ? EPT_R | EPT_W : 0) | (access & HV_ACCESS_W ? EPT_W : 0) |
-	       (access & HV_ACCESS_X ? EPT_X : 0);
+	u64 r = (access & HV_ACCESS_R ? EPT_R | EPT_W : 0) | (access & HV_ACCESS_W ? EPT_W : 0) |
+		(access & HV_ACCESS_X ? EPT_X : 0);
+	return (r & EPT_R) && !vmx_caps.ept_execute_only ? r | EPT_X : r;
+}
+
+/* Is #VE enabled on the page in any view? Then the CPU, not the trap, would see its violations. */
+static bool ve_enabled_anywhere(struct vm *vm, u64 gpa)
+{
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (vm->view_live[v] && !(*ept_leaf(&vm->views[v], gpa, NULL) & EPT_SUPPRESS_VE))
+			return true;
+	return false;
 }
 
 void trap_apply(struct vm *vm, u32 t, u32 v)
@@ -105,8 +116,8 @@ s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access)
 		return -HV_EFAULT;
 	if (!vm_gpa(vm, gpa, 1))
 		return -HV_EFAULT;
-	if (vm_monitored(vm, gpa))
-		return -HV_EBUSY; /* a trap or an emulated region is there already */
+	if (vm_monitored(vm, gpa) || ve_enabled_anywhere(vm, gpa))
+		return -HV_EBUSY; /* a trap or an emulated region is there already, or #VE is on */
 	for (t = 0; t < HV_TRAP_MAX && vm->traps[t].live; t++)
 		;
 	if (t == HV_TRAP_MAX)
@@ -272,10 +283,10 @@ void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering)
 		view_invalidate(vm, v);
 		return reinject_vectoring();
 	}
-	if (policy == HV_POLICY_SWITCH) {
-		view_switch(vm, vm->view_policy_arg[v]);
+	if (policy == HV_POLICY_SWITCH && view_switch(vm, vm->view_policy_arg[v]) >= 0)
 		return reinject_vectoring();
-	}
+	if (policy != HV_POLICY_STOP) /* the policy could not act: retrying would loop forever */
+		printf("# vm: view %u's policy %u could not be applied\n", v, policy);
 	stop_on_violation(vm, q);
 }
 
