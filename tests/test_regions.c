@@ -33,6 +33,7 @@ static void one_exit_per_entry(void)
 	EXPECT_EQ(vm.regs[0], 500500);
 	const struct hv_region_stats *st = &vm.regions[id].stats;
 	EXPECT_EQ(st->entries, 1);
+	EXPECT_EQ(st->exits, 1);
 	EXPECT_EQ(st->instructions, 2 + 3 * 1000 + 1); /* every instruction ran in the interpreter */
 	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_EPT_VIOLATION], 1); /* one exit in, none out */
 	EXPECT_EQ(vm.stats.total, 2);                                 /* that one and the HLT */
@@ -60,6 +61,9 @@ static void hypervisor_instruction_stepped(void)
 	EXPECT_EQ(vm.regs[0], 0x616c7668); /* "hvla": CPUID answered by the hypervisor */
 	EXPECT_EQ(vm.regions[id].stats.stepped, 1);
 	EXPECT_EQ(vm.regions[id].stats.entries, 2);
+	/* the first fetch, CPUID's own exit (which also ends the step: no #DB/MTF exit follows), the
+	 * second fetch */
+	EXPECT_EQ(vm.regions[id].stats.exits, 3);
 	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_CPUID], 1);
 	EXPECT(!vm.stepping);
 	EXPECT_EQ(view_get_access(&vm, 0, REGION_GPA), EPT_R | EPT_W); /* the step's X is gone */

@@ -157,6 +157,8 @@ void region_enter(struct vm *vm, u32 id, u64 gpa, u64 gla)
 	u64 start, end, total = 0;
 	struct emu_result res;
 	r->stats.entries++;
+	if (!vm->in_region) /* this exit brought us in; exits while inside are counted by vm_run */
+		r->stats.exits++;
 	linear_range(r, gpa, gla, &start, &end);
 	emu_init(e, &mem_ops, &c); /* fresh TLB and decode cache: mappings may have changed */
 	load_state(vm, e);

@@ -276,6 +276,8 @@ enum vm_stop vm_run(struct vm *vm)
 		vm->stats.total++;
 		if ((reason & 0xffff) < HV_STATS_REASONS)
 			vm->stats.by_reason[reason & 0xffff]++;
+		if (vm->in_region) /* an exit while executing inside an emulated region */
+			vm->regions[vm->in_region - 1].stats.exits++;
 		exit_handle(vm, reason & 0xffff);
 	}
 	flush_line(vm);
