@@ -328,16 +328,20 @@ int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error)
 	return gwalk(&r, gva, access, gpa, pf_error, vm_table_entry, vm);
 }
 
-/* Reads n bytes at a guest-linear address, page by page. 0, or -1 if any byte is unreachable. */
+/* Reads n bytes at a guest-linear address: one page walk per page touched. 0, or -1 if any byte
+ * is unreachable. */
 int vm_read_guest(struct vm *vm, u64 gva, void *buf, u64 n, u32 access)
 {
-	for (u64 i = 0; i < n; i++) {
-		u64 gpa;
+	for (u64 done = 0; done < n;) {
+		u64 gpa, chunk = PAGE_SIZE - ((gva + done) & (PAGE_SIZE - 1));
 		u32 pf;
 		u8 *p;
-		if (vm_gva_to_gpa(vm, gva + i, access, &gpa, &pf) || !(p = vm_gpa(vm, gpa, 1)))
+		if (chunk > n - done)
+			chunk = n - done;
+		if (vm_gva_to_gpa(vm, gva + done, access, &gpa, &pf) || !(p = vm_gpa(vm, gpa, chunk)))
 			return -1;
-		((u8 *)buf)[i] = *p;
+		memcpy((u8 *)buf + done, p, chunk);
+		done += chunk;
 	}
 	return 0;
 }
