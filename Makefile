@@ -123,7 +123,7 @@ test-vm: $(BUILD)/hvlab-test.iso
 		$(if $(BACKEND),--backend $(BACKEND))
 
 # Benchmarks: the bench_* suites on their own ISO; prints the "# bench:" lines of each boot.
-BENCH_SUITES := bench_exits bench_views
+BENCH_SUITES := bench_exits bench_views bench_regions
 $(BUILD)/hvlab-bench.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
 	sed "s/@TESTS@/$(subst $(space),$(comma),$(BENCH_SUITES))/" iso/grub-test.cfg.in > $(BUILD)/grub-bench.cfg
 	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-bench.cfg $(GUEST_ELF)

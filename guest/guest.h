@@ -141,4 +141,10 @@ void scen_vmfunc(struct hv_boot_info *bi);
 void scen_ve(struct hv_boot_info *bi);
 void scen_traps(struct hv_boot_info *bi);
 void scen_bench_views(struct hv_boot_info *bi);
+void scen_regions_same(struct hv_boot_info *bi);   /* emulated regions: scen_regions.c, */
+void scen_regions_cpu(struct hv_boot_info *bi);
+void scen_regions_bad(struct hv_boot_info *bi);
+void scen_regions_log(struct hv_boot_info *bi);
+void scen_regions_faults(struct hv_boot_info *bi); /* scen_rfault.c, */
+void scen_regions_diff(struct hv_boot_info *bi);   /* scen_rdiff.c */
 #endif

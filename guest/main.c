@@ -35,6 +35,12 @@ static const struct scenario scenarios[] = {
 	{"ve", scen_ve},
 	{"traps", scen_traps},
 	{"bench_views", scen_bench_views},
+	{"regions_same", scen_regions_same},
+	{"regions_faults", scen_regions_faults},
+	{"regions_diff", scen_regions_diff},
+	{"regions_cpu", scen_regions_cpu},
+	{"regions_bad", scen_regions_bad},
+	{"regions_log", scen_regions_log},
 };
 
 void guest_exit(u64 status)

@@ -26,9 +26,11 @@ const struct ktap_suite *const ktap_suites[] = {
 	&ve_suite,
 	&traps_suite,
 	&emulated_regions_suite,
+	&emulated_regions_guest_suite,
 	&selftest_ktap_suite, /* runs only when named */
 	&bench_exits_suite,   /* make bench; only when named */
 	&bench_views_suite,
+	&bench_regions_suite,
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 

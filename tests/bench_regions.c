@@ -1,0 +1,26 @@
+/* bench_regions.c: benchmark suite "bench_regions" (make bench; not part of tests=all): the
+ * workloads of the guest scenario "regions_same" natively and as emulated regions: guest TSC
+ * both ways (under Bochs the TSC is emulated time), instructions emulated, instructions per VM
+ * exit, exits per region entry (the goal: exactly 1, one exit in and none out). */
+#include "suites.h"
+
+static void native_vs_emulated(void)
+{
+	static const char *const names[] = {"checksum", "fib", "strings", "callout", "user"};
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_same", 0);
+	ASSERT_EQ(o[31], ARRAY_SIZE(names));
+	for (u32 w = 0; w < ARRAY_SIZE(names); w++) {
+		const unsigned long long *r = &o[6 * w];
+		u64 nat = r[0] ? r[0] : 1, exits = r[4] ? r[4] : 1, entries = r[3] ? r[3] : 1;
+		u64 slow100 = r[1] * 100 / nat, epe1000 = r[4] * 1000 / entries;
+		printf("# bench: region_%s native_tsc=%llu emulated_tsc=%llu slowdown=%lu.%02lu insns=%llu "
+		       "insns_per_exit=%llu exits_per_entry=%lu.%03lu\n",
+		       names[w], r[0], r[1], slow100 / 100, slow100 % 100, r[2], r[2] / exits, epe1000 / 1000,
+		       epe1000 % 1000);
+		EXPECT_EQ(r[4], r[3]); /* the goal: one exit per entry */
+	}
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(bench_regions, vmm_setup, vmm_fini, KTAP_CASE(native_vs_emulated));

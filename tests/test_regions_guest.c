@@ -1,0 +1,118 @@
+/* test_regions_guest.c: suite "emulated_regions_guest", the guest-scenario cases of issue 6
+ * (the hypervisor-only cases are "emulated_regions", test_regions.c). The guest makes the
+ * checks it can (native vs emulated results, fault delivery, hypercall results; docs/guest.md);
+ * these cases check what it reports in out[] against what only the hypervisor knows: region
+ * entries and VM exits, instructions emulated, stepped and unsupported ones. */
+#include "suites.h"
+#include "../vmm/vmcs.h"
+
+static const char *const workloads[] = {"checksum", "fib", "strings", "callout", "user"};
+
+/* Each workload natively, then as a region: same registers, flags, memory; one VM exit per
+ * region entry and none on leaving (the guest's HC_GET_STATS delta and the region's count). */
+static void same_results_native_and_emulated(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_same", 0);
+	static const u64 entries[] = {1, 1, 1, 3, 1};
+	EXPECT_EQ(o[31], ARRAY_SIZE(workloads));
+	EXPECT_EQ(o[30], 0); /* differences */
+	for (u32 w = 0; w < ARRAY_SIZE(workloads); w++) {
+		const unsigned long long *r = &o[6 * w];
+		kt_diag("%s: %llu instructions, %llu entries, %llu exits (%llu seen by the guest); TSC native %llu, "
+			"emulated %llu",
+			workloads[w], r[2], r[3], r[4], r[5], r[0], r[1]);
+		EXPECT(r[2] > 0);
+		EXPECT_EQ(r[3], entries[w]);
+		EXPECT_EQ(r[4], r[3]);
+		EXPECT_EQ(r[5], r[3]);
+	}
+	EXPECT_EQ(vm.in_region, 0);
+	EXPECT(!vm.stepping);
+	vm_destroy(&vm);
+}
+
+/* #PF (U, not present + restart, SMEP), #UD, #DE, #GP from a region, as the CPU delivers them. */
+static void faults_as_the_cpu_delivers_them(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_faults", 0);
+	EXPECT_EQ(o[0], 5); /* P | U, read */
+	EXPECT_EQ(o[1], 1);
+	EXPECT_EQ(o[2], 1); /* one #PF for the not-present page */
+	EXPECT_EQ(o[3], 2); /* entries: the call and the restart */
+	if (o[4])
+		EXPECT_EQ(o[5], 0x11); /* P | I/D */
+	else
+		kt_diag("SMEP case skipped: CPUID.7.0:EBX[7] = 0");
+	EXPECT_EQ(o[6], 6);
+	EXPECT_EQ(o[7], 0);
+	EXPECT_EQ(o[8], 13);
+	EXPECT_EQ(vm.in_region, 0);
+	EXPECT(!vm.stepping);
+	vm_destroy(&vm);
+}
+
+/* Random instruction sequences: the CPU (Bochs's, under Bochs) against the interpreter. */
+static void cpu_is_the_reference(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_diff", 0);
+	kt_diag("%llu sequences, %llu instructions, %llu mismatches; the region ran %llu instructions in %llu "
+		"entries, %llu exits",
+		o[0], o[1], o[2], o[3], o[4], o[5]);
+	EXPECT(o[0] >= 100);
+	EXPECT_EQ(o[2], 0);
+	EXPECT_EQ(o[3], o[1]);
+	EXPECT_EQ(o[4], o[0]);
+	EXPECT_EQ(o[5], o[0]);
+	vm_destroy(&vm);
+}
+
+/* FNSTCW (not implemented by the interpreter), CPUID and OUT (left to the hypervisor) in a
+ * region run on the CPU, single-stepped, and the code goes on. */
+static void unsupported_and_hypervisor_instructions_stepped(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_cpu", 0);
+	kt_diag("x87: %llu entries, %llu stepped, %llu unsupported, %llu exits; CPUID stepped %llu; print "
+		"stepped %llu for %llu bytes",
+		o[0], o[1], o[2], o[3], o[5], o[6], o[7]);
+	EXPECT_EQ(o[2], 1);
+	EXPECT(o[1] >= 1);
+	EXPECT_EQ(o[4], 0x616c7668);
+	EXPECT_EQ(o[5], 1);
+	EXPECT_EQ(o[6], o[7]);
+	EXPECT(vm.stats.by_reason[EXIT_REASON_IO_INSTRUCTION] >= o[7]);
+	EXPECT(vm.stats.by_reason[EXIT_REASON_CPUID] >= 1);
+	EXPECT(!vm.stepping);
+	vm_destroy(&vm);
+}
+
+/* Refused region calls from the guest, and HC_REGION_REMOVE of its own region from inside. */
+static void bad_input_from_the_guest(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_bad", 0);
+	EXPECT_EQ(o[0], (u64)-HV_EBUSY);
+	EXPECT_EQ(o[1], 0);
+	for (u32 i = 0; i < HV_REGION_MAX; i++)
+		EXPECT(!vm.regions[i].live);
+	vm_destroy(&vm);
+}
+
+/* Every data access of region code, in order, with its GVA, GPA, size, kind and value. */
+static void access_log_exact(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_log", 0);
+	kt_diag("%llu log entries: %llu data accesses (%llu wrong), %llu fetches", o[0], o[1], o[2], o[3]);
+	EXPECT_EQ(o[1], 9);
+	EXPECT_EQ(o[2], 0);
+	vm_destroy(&vm);
+}
+
+KTAP_SUITE(emulated_regions_guest, vmm_setup, vmm_fini, KTAP_CASE(same_results_native_and_emulated),
+	   KTAP_CASE(faults_as_the_cpu_delivers_them), KTAP_CASE(cpu_is_the_reference),
+	   KTAP_CASE(unsupported_and_hypervisor_instructions_stepped), KTAP_CASE(bad_input_from_the_guest),
+	   KTAP_CASE(access_log_exact));
