@@ -35,7 +35,10 @@ void rgn_regs_print(const char *what, const struct rgn_regs *r);
 #define RGN_USER_DATA (RGN_USER_BASE + 0x1000)
 #define RGN_USER_STACK_TOP (RGN_USER_BASE + 0x3000)
 u64 rgn_user_space(void);
-u64 rgn_user_run(u64 cr3, u64 entry, u64 arg, u64 *exits);
+struct rgn_measure {
+	u64 tsc, exits;
+};
+u64 rgn_user_run(u64 cr3, u64 entry, u64 arg, struct rgn_measure *m);
 extern struct hv_exit_stats rgn_exit_stats; /* guest_exits()'s buffer */
 
 #endif

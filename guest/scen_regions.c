@@ -64,15 +64,17 @@ u64 rgn_user_space(void)
 	return (u64)upml4;
 }
 
-/* Runs entry(arg) at CPL 3 in address space cr3; *exits (if given): VM exits meanwhile. */
-u64 rgn_user_run(u64 cr3, u64 entry, u64 arg, u64 *exits)
+/* Runs entry(arg) at CPL 3 in address space cr3; if m is given: the VM exits and TSC cycles
+ * of the ring-3 call (CPL 3 and back included, the CR3 loads not). */
+u64 rgn_user_run(u64 cr3, u64 entry, u64 arg, struct rgn_measure *m)
 {
 	u64 kcr3 = read_cr3();
 	write_cr3(cr3);
-	u64 e0 = exits ? guest_exits(&rgn_exit_stats) : 0;
+	u64 e0 = m ? guest_exits(&rgn_exit_stats) : 0, t0 = rdtsc();
 	u64 r = guest_user_call((u64(*)(void *))entry, (void *)arg, (void *)RGN_USER_STACK_TOP);
-	if (exits)
-		*exits = guest_exits(&rgn_exit_stats) - e0 - 1;
+	u64 t1 = rdtsc();
+	if (m)
+		m->exits = guest_exits(&rgn_exit_stats) - e0 - 1, m->tsc = t1 - t0;
 	write_cr3(kcr3);
 	return r;
 }
@@ -124,7 +126,8 @@ static void regs_for(struct rgn_regs *r, int w)
 }
 
 struct run {
-	u64 tsc, exits, rax;
+	struct rgn_measure m;
+	u64 rax;
 	struct rgn_regs regs;
 };
 
@@ -135,15 +138,14 @@ static void run(int w, u64 ucr3, struct run *out)
 	u8 *mem = w == W_USER ? (u8 *)GUEST_SCRATCH_PAGE(21) : buf;
 	fill(mem, BUF_BYTES, (u64)w);
 	regs_for(&out->regs, w);
-	u64 e0 = guest_exits(&rgn_exit_stats), t0 = rdtsc();
 	if (w == W_USER) {
-		out->rax = rgn_user_run(ucr3, RGN_USER_CODE, RGN_USER_DATA, &out->exits);
-		out->tsc = rdtsc() - t0;
+		out->rax = rgn_user_run(ucr3, RGN_USER_CODE, RGN_USER_DATA, &out->m);
 		return;
 	}
+	u64 e0 = guest_exits(&rgn_exit_stats), t0 = rdtsc();
 	out->rax = rgn_invoke(&out->regs, works[w].fn);
-	out->tsc = rdtsc() - t0;
-	out->exits = guest_exits(&rgn_exit_stats) - e0 - 1;
+	out->m.tsc = rdtsc() - t0;
+	out->m.exits = guest_exits(&rgn_exit_stats) - e0 - 1;
 }
 
 /* out[6w..6w+5]: native TSC, emulated TSC, instructions, entries, stats.exits, exits seen by
@@ -171,7 +173,7 @@ static u64 same_one(int w, u64 ucr3, unsigned long long *o)
 		bad += rgn_regs_diff(&nat.regs, &emu.regs, RGN_FLAGS_CMP);
 	guest_printf("regions_same: %s: native %lu cycles, emulated %lu (%lu instructions, %llu entries, "
 		     "%llu exits; %lu seen), %lu differences\n",
-		     wl->name, nat.tsc, emu.tsc, (u64)st.instructions, st.entries, st.exits, emu.exits, bad);
+		     wl->name, nat.m.tsc, emu.m.tsc, (u64)st.instructions, st.entries, st.exits, emu.m.exits, bad);
 	if (bad && w != W_USER) {
 		rgn_regs_print("native", &nat.regs);
 		rgn_regs_print("emulated", &emu.regs);
@@ -182,11 +184,11 @@ static u64 same_one(int w, u64 ucr3, unsigned long long *o)
 		GEXPECT_EQ(st.instructions, wl->insns);
 	GEXPECT_EQ(st.entries, wl->entries);
 	GEXPECT_EQ(st.exits, st.entries);  /* one exit per entry, none on leaving */
-	GEXPECT_EQ(emu.exits, st.entries); /* the hypervisor's own count agrees */
+	GEXPECT_EQ(emu.m.exits, st.entries); /* the hypervisor's own count agrees */
 	GEXPECT_EQ(st.stepped, 0);
 	GEXPECT_EQ(st.faults, 0);
-	o[0] = nat.tsc, o[1] = emu.tsc, o[2] = st.instructions, o[3] = st.entries, o[4] = st.exits;
-	o[5] = emu.exits;
+	o[0] = nat.m.tsc, o[1] = emu.m.tsc, o[2] = st.instructions, o[3] = st.entries, o[4] = st.exits;
+	o[5] = emu.m.exits;
 	if (w == W_FIB)
 		GEXPECT_EQ(emu.rax, 610);
 	if (w == W_CALLOUT)
