@@ -146,5 +146,6 @@ void scen_regions_cpu(struct hv_boot_info *bi);
 void scen_regions_bad(struct hv_boot_info *bi);
 void scen_regions_log(struct hv_boot_info *bi);
 void scen_regions_faults(struct hv_boot_info *bi); /* scen_rfault.c, */
+void scen_regions_stepfault(struct hv_boot_info *bi);
 void scen_regions_diff(struct hv_boot_info *bi);   /* scen_rdiff.c */
 #endif

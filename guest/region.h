@@ -11,7 +11,8 @@ extern char rgn_fib_page[], rgn_strings_page[], rgn_callout_page[], rgn_fault_pa
 extern char rgn_cpu_page[], rgn_hc_page[];
 extern char rgn_checksum[], rgn_fib[], rgn_strings[], rgn_callout[], rgn_callback[];
 extern char rgn_ud[], rgn_ud_insn[], rgn_de[], rgn_de_insn[], rgn_gp[], rgn_gp_insn[];
-extern char rgn_read[], rgn_read_insn[];
+extern char rgn_read[], rgn_read_insn[], rgn_store8[], rgn_store8_insn[], rgn_copy[], rgn_copy_insn[];
+extern char rgn_sse[], rgn_sse_insn[];
 extern char rgn_x87[], rgn_cpuid[], rgn_print[], rgn_remove_self[], rgn_logged[];
 extern char rgn_user_prog[], rgn_user_probe[], rgn_user_probe_insn[], rgn_user_end[];
 extern char rgn_normal[], rgn_invoke_ret[];

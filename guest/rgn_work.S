@@ -161,6 +161,26 @@ rgn_read_insn:
 	mov (%rdi), %rax
 	add %rcx, %rax
 	ret
+	.globl rgn_store8, rgn_store8_insn
+rgn_store8:                             /* rgn_store8(u64 *p = rdi, u64 v = rsi): may cross a page */
+	mov $0x22, %ecx
+rgn_store8_insn:
+	mov %rsi, (%rdi)
+	ret
+	.globl rgn_copy, rgn_copy_insn
+rgn_copy:                               /* rgn_copy(dst = rdi, src = rsi, n = rdx): REP MOVSB */
+	mov %rdx, %rcx
+	cld
+rgn_copy_insn:
+	rep movsb
+	ret
+	.globl rgn_sse, rgn_sse_insn
+rgn_sse:                                /* an instruction the CPU runs (PXOR: SSE) and that faults */
+	mov $1, %eax                    /* there (#UD while CR4.OSFXSR = 0) */
+rgn_sse_insn:
+	pxor %xmm0, %xmm0               /* 4 bytes: 66 0f ef c0 */
+	mov $2, %ecx
+	ret
 
 /* Page 5. What the interpreter leaves to the CPU. rgn_x87(u16 *p = rdi): one x87
  * instruction (FNSTCW, unsupported) between interpreted ones. rgn_cpuid: CPUID leaf

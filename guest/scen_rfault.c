@@ -1,14 +1,18 @@
-/* scen_rfault.c: "regions_faults": exceptions raised by code in an emulated region reach the
+/* scen_rfault.c: "regions_faults" and "regions_stepfault": exceptions raised by code in an emulated region reach the
  * guest's handler as the CPU would deliver them. Each case runs natively first (the CPU is the
  * reference), then in a region: a ring-3 read of a supervisor page (#PF, P|U, CR2), a read of
  * a not-present page that the #PF handler maps (exactly one #PF, then the instruction
  * restarts in the interpreter and succeeds), SMEP (a supervisor fetch from a U=1 page inside
- * the region: #PF with I/D), #UD, #DE and #GP (non-canonical) with their RIP and error code. */
+ * the region: #PF with I/D), #UD, #DE and #GP (non-canonical) with their RIP and error code,
+ * a store across into a not-present page, a REP MOVSB that faults mid-way and resumes; and
+ * ("regions_stepfault") an instruction the CPU runs for the interpreter that faults there. */
 #include "region.h"
 
 #define X86_CR4_SMEP BIT(20)
-#define NP_VA (64 * MiB) /* beyond RAM: the guest never maps it until the #PF handler does */
-#define NP_PAGE GUEST_SCRATCH_PAGE(23)
+#define NP_VA (64 * MiB) /* beyond RAM: the guest maps its pages only as the cases need them */
+#define NP_PAGES 16
+#define NP(i) (NP_VA + (u64)(i) * PAGE_SIZE)   /* page i of it, backed by: */
+#define NP_GPA(i) GUEST_SCRATCH_PAGE(40 + (i))
 
 static u64 supervisor_word = 0x5eca1;
 static struct rgn_regs regs;
@@ -61,14 +65,14 @@ static void user_reads_supervisor(unsigned long long *o)
 	o[0] = emu.error_code, o[1] = st.faults;
 }
 
-/* The #PF handler for (b): maps the page at CR2 and retries. */
+/* The #PF handler for (b) and (f): maps the page at CR2 and retries. */
 static bool map_on_fault(struct guest_frame *f)
 {
 	u64 cr2 = read_cr2();
-	if (ALIGN_DOWN(cr2, PAGE_SIZE) != NP_VA && ALIGN_DOWN(cr2, PAGE_SIZE) != NP_VA + PAGE_SIZE)
+	if (cr2 < NP_VA || cr2 >= NP(NP_PAGES))
 		return false;
 	pf_count++, pf_rip = f->rip, pf_cr2 = cr2, pf_error = f->error_code;
-	guest_map_4k(ALIGN_DOWN(cr2, PAGE_SIZE), NP_PAGE, GUEST_MAP_W);
+	guest_map_4k(ALIGN_DOWN(cr2, PAGE_SIZE), NP_GPA((cr2 - NP_VA) / PAGE_SIZE), GUEST_MAP_W);
 	return true;
 }
 
@@ -77,11 +81,11 @@ static bool map_on_fault(struct guest_frame *f)
  * next page (the guest does not unmap). */
 static void not_present_restarts(unsigned long long *o)
 {
-	u64 *word = (u64 *)(NP_PAGE + 0x18);
-	*word = 0x77;
+	*(u64 *)(NP_GPA(0) + 0x18) = 0x77;
+	*(u64 *)(NP_GPA(1) + 0x18) = 0x77;
 	guest_trap_set_handler(14, map_on_fault);
 	struct rgn_regs nat = {.rflags = 2};
-	nat.gpr[7] = NP_VA + 0x18;
+	nat.gpr[7] = NP(0) + 0x18;
 	rgn_invoke(&nat, rgn_read);
 	GEXPECT_EQ(pf_count, 1);
 	GEXPECT_EQ(nat.gpr[0], 0x77 + 0x11);
@@ -89,14 +93,14 @@ static void not_present_restarts(unsigned long long *o)
 	GEXPECT(id >= 0);
 	pf_count = 0;
 	struct rgn_regs emu = {.rflags = 2};
-	emu.gpr[7] = NP_VA + PAGE_SIZE + 0x18;
+	emu.gpr[7] = NP(1) + 0x18;
 	rgn_invoke(&emu, rgn_read);
 	guest_trap_set_handler(14, NULL);
 	struct hv_region_stats st = rgn_stats(id);
 	rgn_remove(id);
 	GEXPECT_EQ(pf_count, 1); /* exactly one #PF, no loop */
 	GEXPECT_EQ(pf_rip, (u64)rgn_read_insn);
-	GEXPECT_EQ(pf_cr2, NP_VA + PAGE_SIZE + 0x18);
+	GEXPECT_EQ(pf_cr2, NP(1) + 0x18);
 	GEXPECT_EQ(pf_error, 0);
 	GEXPECT_EQ(emu.gpr[0], 0x77 + 0x11);
 	GEXPECT_EQ(st.faults, 1);
@@ -171,8 +175,140 @@ static void ud_de_gp(unsigned long long *o)
 	GEXPECT_EQ(st.entries, 3);
 }
 
+/* (e) An 8-byte store across a page boundary into a not-present page: #PF (error 2: write,
+ * not present), nothing written on the present page. Native at pages 4|5, emulated at 6|7. */
+static struct rgn_regs cross_regs;
+static void cross_store(void *fn)
+{
+	rgn_invoke(&cross_regs, fn);
+}
+
+static void store_across_pages(unsigned long long *o)
+{
+	struct guest_fault nat, emu;
+	u64 tail[2];
+	for (int i = 4; i <= 6; i += 2) {
+		guest_map_4k(NP(i), NP_GPA(i), GUEST_MAP_W);
+		*(u64 *)(NP(i + 1) - 8) = 0xabababababababab;
+	}
+	cross_regs = (struct rgn_regs){.rflags = 2};
+	cross_regs.gpr[7] = NP(5) - 4, cross_regs.gpr[6] = 0x1122334455667788;
+	guest_catch(cross_store, rgn_store8, &nat);
+	tail[0] = *(u64 *)(NP(5) - 8);
+	s64 id = rgn_add(rgn_fault_page, PAGE_SIZE);
+	GEXPECT(id >= 0);
+	cross_regs = (struct rgn_regs){.rflags = 2};
+	cross_regs.gpr[7] = NP(7) - 4, cross_regs.gpr[6] = 0x1122334455667788;
+	guest_catch(cross_store, rgn_store8, &emu);
+	tail[1] = *(u64 *)(NP(7) - 8);
+	struct hv_region_stats st = rgn_stats(id);
+	rgn_remove(id);
+	guest_printf("regions_faults: store across pages: native cr2 %lx (page +%lx), emulated cr2 %lx (page "
+		     "+%lx); present page's bytes %lx / %lx\n",
+		     nat.cr2, nat.cr2 - NP(4), emu.cr2, emu.cr2 - NP(6), tail[0], tail[1]);
+	GEXPECT(nat.vector == 14 && emu.vector == 14);
+	GEXPECT_EQ(emu.error_code, nat.error_code);
+	GEXPECT_EQ(emu.error_code, 2);
+	GEXPECT_EQ(emu.cr2 - NP(6), nat.cr2 - NP(4)); /* the same offset from the store's page */
+	GEXPECT_EQ(nat.rip, (u64)rgn_store8_insn);
+	GEXPECT_EQ(emu.rip, (u64)rgn_store8_insn);
+	GEXPECT_EQ(tail[0], 0xabababababababab);
+	GEXPECT_EQ(tail[1], 0xabababababababab); /* no byte moved */
+	GEXPECT_EQ(st.faults, 1);
+	o[0] = emu.error_code, o[1] = emu.cr2 - NP(6);
+}
+
+/* (f) REP MOVSB of 200 bytes whose destination runs into a not-present page after 100: one #PF
+ * (write) at the first byte of that page; the handler maps it; the copy resumes where it
+ * stopped (RCX, RSI, RDI kept per iteration) and completes. Native into pages 8|9, emulated
+ * into 10|11. */
+static u8 copy_src[200];
+static void copy_across(unsigned long long *o)
+{
+	for (int i = 0; i < 200; i++)
+		copy_src[i] = (u8)(i * 7 + 1);
+	guest_map_4k(NP(8), NP_GPA(8), GUEST_MAP_W);
+	guest_map_4k(NP(10), NP_GPA(10), GUEST_MAP_W);
+	guest_trap_set_handler(14, map_on_fault);
+	struct rgn_regs nat = {.rflags = 2}, emu;
+	nat.gpr[7] = NP(9) - 100, nat.gpr[6] = (u64)copy_src, nat.gpr[2] = 200;
+	emu = nat;
+	emu.gpr[7] = NP(11) - 100;
+	pf_count = 0;
+	rgn_invoke(&nat, rgn_copy);
+	u64 nat_pf = pf_count, nat_err = pf_error, nat_cr2 = pf_cr2;
+	s64 id = rgn_add(rgn_fault_page, PAGE_SIZE);
+	GEXPECT(id >= 0);
+	pf_count = 0;
+	rgn_invoke(&emu, rgn_copy);
+	guest_trap_set_handler(14, NULL);
+	struct hv_region_stats st = rgn_stats(id);
+	rgn_remove(id);
+	guest_printf("regions_faults: REP MOVSB across pages: native %lu #PF (error %lx, cr2 page+%lx), emulated "
+		     "%lu #PF (error %lx, cr2 page+%lx, rip %lx); %llu entries, %llu instructions\n",
+		     nat_pf, nat_err, nat_cr2 - NP(8), pf_count, pf_error, pf_cr2 - NP(10), pf_rip, st.entries,
+		     st.instructions);
+	GEXPECT_EQ(nat_pf, 1);
+	GEXPECT_EQ(pf_count, 1);
+	GEXPECT_EQ(pf_error, nat_err);
+	GEXPECT_EQ(pf_cr2 - NP(10), nat_cr2 - NP(8));
+	GEXPECT_EQ(pf_cr2, NP(11));
+	GEXPECT_EQ(pf_rip, (u64)rgn_copy_insn);
+	GEXPECT_EQ(memcmp((void *)(NP(9) - 100), copy_src, 200), 0);
+	GEXPECT_EQ(memcmp((void *)(NP(11) - 100), copy_src, 200), 0);
+	GEXPECT_EQ(emu.gpr[1], 0);
+	GEXPECT_EQ(emu.gpr[6], nat.gpr[6]);
+	GEXPECT_EQ(emu.gpr[7] - NP(11), nat.gpr[7] - NP(9));
+	GEXPECT_EQ(st.faults, 1);
+	GEXPECT_EQ(st.entries, 2);
+	GEXPECT_EQ(st.instructions, 2 + 200 + 1); /* MOV, CLD, 200 iterations, RET */
+	o[0] = pf_count, o[1] = st.instructions;
+}
+
+/* (g) An instruction the CPU executes for the interpreter (PXOR, unsupported) faults there
+ * (#UD: CR4.OSFXSR is 0). The guest's handler must see the same frame as natively (RIP, no
+ * RFLAGS.TF from the hypervisor's single step) and, after it skips the PXOR, the rest of the
+ * region code must be emulated again (not run on the CPU while execute is still granted). */
+static u64 ud_rip, ud_rflags, ud_count;
+static bool skip_pxor(struct guest_frame *f)
+{
+	if (f->rip != (u64)rgn_sse_insn)
+		return false;
+	ud_count++, ud_rip = f->rip, ud_rflags = f->rflags;
+	f->rip += 4;
+	return true;
+}
+
+static void stepped_insn_faults(unsigned long long *o)
+{
+	GEXPECT_EQ(read_cr4() & BIT(9), 0); /* CR4.OSFXSR */
+	guest_trap_set_handler(6, skip_pxor);
+	struct rgn_regs nat = {.rflags = 2}, emu = nat;
+	rgn_invoke(&nat, rgn_sse);
+	u64 nat_rflags = ud_rflags, nat_count = ud_count;
+	s64 id = rgn_add(rgn_fault_page, PAGE_SIZE);
+	GEXPECT(id >= 0);
+	ud_count = 0, ud_rflags = 0;
+	rgn_invoke(&emu, rgn_sse);
+	guest_trap_set_handler(6, NULL);
+	struct hv_region_stats st = rgn_stats(id);
+	rgn_remove(id);
+	guest_printf("regions_faults: PXOR stepped on the CPU: native #UD rflags %lx; emulated %lu #UD at %lx, "
+		     "rflags %lx; then %llu entries, %llu instructions, %llu stepped, %llu unsupported\n",
+		     nat_rflags, ud_count, ud_rip, ud_rflags, st.entries, st.instructions, st.stepped,
+		     st.unsupported);
+	GEXPECT_EQ(nat_count, 1);
+	GEXPECT_EQ(ud_count, 1);
+	GEXPECT_EQ(ud_rip, (u64)rgn_sse_insn);
+	GEXPECT_EQ(ud_rflags & 0x100, nat_rflags & 0x100); /* TF as the guest left it */
+	GEXPECT_EQ(rgn_regs_diff(&nat, &emu, RGN_FLAGS_CMP), 0);
+	GEXPECT_EQ(st.unsupported, 1);
+	GEXPECT_EQ(st.instructions, 3); /* MOV, then after the handler MOV and RET, all emulated */
+	o[0] = ud_rflags & 0x100, o[1] = st.instructions;
+}
+
 /* out: 0-1 (a) error code, faults; 2-3 (b) #PFs, entries; 4 SMEP run (0: no SMEP), 5 its error
- * code; 6-8 the vectors of (d) */
+ * code; 6-8 the vectors of (d); 9-10 (e) error code, CR2 offset; 11-12 (f) #PFs, instructions */
 void scen_regions_faults(struct hv_boot_info *bi)
 {
 	unsigned long long *o = bi->out;
@@ -184,4 +320,9 @@ void scen_regions_faults(struct hv_boot_info *bi)
 		GEXPECT(1);
 	}
 	ud_de_gp(&o[6]);
+	store_across_pages(&o[9]);
+	copy_across(&o[11]);
 }
+
+/* "regions_stepfault": (g) alone. out: 0 TF in the handler's frame, 1 instructions emulated */
+void scen_regions_stepfault(struct hv_boot_info *bi) { stepped_insn_faults(&bi->out[0]); }

@@ -48,8 +48,28 @@ static void faults_as_the_cpu_delivers_them(void)
 	EXPECT_EQ(o[6], 6);
 	EXPECT_EQ(o[7], 0);
 	EXPECT_EQ(o[8], 13);
+	EXPECT_EQ(o[9], 2);       /* a write to a not-present page */
+	EXPECT_EQ(o[10], 0x1000); /* CR2: the first byte on that page */
+	EXPECT_EQ(o[11], 1);      /* REP MOVSB: one #PF */
+	EXPECT_EQ(o[12], 203);    /* and every iteration emulated once */
 	EXPECT_EQ(vm.in_region, 0);
 	EXPECT(!vm.stepping);
+	vm_destroy(&vm);
+}
+
+/* An instruction the interpreter leaves to the CPU faults there (PXOR with CR4.OSFXSR = 0:
+ * #UD). The guest's handler must see the frame it would natively (no TF from our single step)
+ * and the region's next instructions must be emulated again, not run on the CPU. */
+static void stepped_instruction_faults_cleanly(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_stepfault", 0);
+	kt_diag("handler saw RFLAGS.TF=%llu; %llu instructions emulated (3 expected); single-step by %s", o[0] >> 8,
+		o[1], vmx_caps.mtf ? "MTF" : "RFLAGS.TF and #DB");
+	EXPECT_EQ(o[0], 0);
+	EXPECT_EQ(o[1], 3);
+	EXPECT(!vm.stepping);
+	EXPECT_EQ(vm.in_region, 0);
 	vm_destroy(&vm);
 }
 
@@ -113,6 +133,7 @@ static void access_log_exact(void)
 }
 
 KTAP_SUITE(emulated_regions_guest, vmm_setup, vmm_fini, KTAP_CASE(same_results_native_and_emulated),
-	   KTAP_CASE(faults_as_the_cpu_delivers_them), KTAP_CASE(cpu_is_the_reference),
+	   KTAP_CASE(faults_as_the_cpu_delivers_them), KTAP_CASE(stepped_instruction_faults_cleanly),
+	   KTAP_CASE(cpu_is_the_reference),
 	   KTAP_CASE(unsupported_and_hypervisor_instructions_stepped), KTAP_CASE(bad_input_from_the_guest),
 	   KTAP_CASE(access_log_exact));
