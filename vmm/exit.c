@@ -263,16 +263,26 @@ static void handle_xsetbv(struct vm *vm)
 }
 
 /* Exceptions intercepted through the exception bitmap: #UD (VMFUNC emulation on CPUs without
- * it) and #DB (single-stepping over a trapped access). Anything else goes back to the guest. */
+ * it), #DB (the end of a TF single step) and, during a TF step, every exception: the stepped
+ * instruction faulted, so the step ends and the exception goes to the guest as the CPU raised
+ * it (SDM "Information for VM Exits Due to Vectored Events"). */
 static void handle_exception(struct vm *vm)
 {
 	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
 	u8 vector = info & 0xff;
+	u32 type = info & (7 << 8);
+	if (vm->stepping) {
+		if (vector == 1 && !step_done(vm))
+			return; /* our own single step: the guest never sees it */
+		if (vector != 1)
+			step_done(vm);
+	}
 	if (vector == 6 && vmfunc_emulate(vm))
 		return;
-	if (vector == 1 && vm->stepping && !step_done(vm))
-		return; /* our own single step: the guest never sees it */
-	vm_inject(vm, vector, info & INTR_INFO_DELIVER_CODE_MASK, vmcs_read(VM_EXIT_INTR_ERROR_CODE));
+	if (vector == 14) /* a #PF exit does not load CR2: the address is in the qualification */
+		write_cr2(vmcs_read(EXIT_QUALIFICATION));
+	vm_inject_event(vm, type, vector, info & INTR_INFO_DELIVER_CODE_MASK, vmcs_read(VM_EXIT_INTR_ERROR_CODE),
+			vmcs_read(VM_EXIT_INSTRUCTION_LEN));
 }
 
 static void stop_with_report(struct vm *vm, enum vm_stop why, const char *what)

@@ -174,7 +174,10 @@ void step_begin(struct vm *vm, u32 kind, u32 id, u64 gpa, u64 rights)
 	u64 rflags = vmcs_read(GUEST_RFLAGS);
 	vm->step_guest_tf = rflags & X86_RFLAGS_TF;
 	vmcs_write(GUEST_RFLAGS, rflags | X86_RFLAGS_TF);
-	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | BIT(1));
+	/* Every exception exits while stepping: one raised by the stepped instruction must reach the
+	 * guest after the step ends, not with our TF pushed and the page still executable. */
+	vm->step_saved_bitmap = vmcs_read(EXCEPTION_BITMAP);
+	vmcs_write(EXCEPTION_BITMAP, ~0U);
 }
 
 static void step_over(struct vm *vm, struct trap *tr, u32 v)
@@ -197,7 +200,7 @@ bool step_done(struct vm *vm)
 		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_read(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_BASED_MONITOR_TRAP_FLAG);
 		return false;
 	}
-	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) & ~BIT(1));
+	vmcs_write(EXCEPTION_BITMAP, vm->step_saved_bitmap);
 	if (!vm->step_guest_tf) {
 		vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) & ~X86_RFLAGS_TF);
 		/* An instruction that exited with TF=1 leaves a single-step #DB pending (BS, bit 14

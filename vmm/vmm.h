@@ -133,6 +133,7 @@ struct vm {
 	u64 invepts, last_invept_eptp; /* INVEPTs issued (tests check every change makes one) */
 	u32 step_kind, step_id, step_view;
 	u64 step_gpa, step_added;      /* the page and the rights added for the step */
+	u64 step_saved_bitmap;         /* the exception bitmap before a TF step */
 	struct region regions[HV_REGION_MAX];
 	u8 *page_region;               /* per guest page: region id + 1, or 0 */
 	struct emu *emu;               /* the interpreter, allocated with the first region */
