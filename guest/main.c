@@ -42,6 +42,7 @@ static const struct scenario scenarios[] = {
 	{"regions_cpu", scen_regions_cpu},
 	{"regions_bad", scen_regions_bad},
 	{"regions_log", scen_regions_log},
+	{"regions_alias", scen_regions_alias},
 };
 
 void guest_exit(u64 status)
