@@ -92,6 +92,25 @@ static void fault_frames_match_native(void)
 	vm_destroy(&vm);
 }
 
+/* CR0.WP, NX, SMAP (with RFLAGS.AC) and A/D bits in the interpreter's page walk, as natively. */
+static void paging_rights_as_the_cpu(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_rights", 0);
+	EXPECT_EQ(o[0], 3);    /* WP = 1: P | W */
+	EXPECT_EQ(o[1], 2);    /* WP = 0: both stores landed */
+	EXPECT_EQ(o[2], 0x11); /* NX: P | I/D */
+	if (o[3]) {
+		EXPECT_EQ(o[4], 1);
+		EXPECT_EQ(o[5], 2);
+	} else {
+		kt_diag("SMAP case skipped: CPUID.7.0:EBX[20] = 0");
+	}
+	EXPECT_EQ(o[6], 7);
+	EXPECT_EQ(o[7], o[6]);
+	vm_destroy(&vm);
+}
+
 /* Random instruction sequences: the CPU (Bochs's, under Bochs) against the interpreter. */
 static void cpu_is_the_reference(void)
 {
@@ -153,7 +172,7 @@ static void access_log_exact(void)
 
 KTAP_SUITE(emulated_regions_guest, vmm_setup, vmm_fini, KTAP_CASE(same_results_native_and_emulated),
 	   KTAP_CASE(faults_as_the_cpu_delivers_them), KTAP_CASE(stepped_instruction_faults_cleanly),
-	   KTAP_CASE(fault_frames_match_native),
+	   KTAP_CASE(fault_frames_match_native), KTAP_CASE(paging_rights_as_the_cpu),
 	   KTAP_CASE(cpu_is_the_reference),
 	   KTAP_CASE(unsupported_and_hypervisor_instructions_stepped), KTAP_CASE(bad_input_from_the_guest),
 	   KTAP_CASE(access_log_exact));
