@@ -82,8 +82,9 @@ static void lea_r14(struct gen *g, int r, s8 d)
 }
 
 /* A string instruction over the buffer, with or without REP/REPE/REPNE, forward or backward
- * (STD ... CLD): RSI and RDI into the buffer, RCX <= 16 elements, so that it stays inside. */
-static void string_item(struct gen *g)
+ * (STD ... CLD), 64- or 32-bit addressing: RSI and RDI into the buffer, RCX <= 16 elements,
+ * so that it stays inside. */
+static void string_item(struct gen *g, bool a32)
 {
 	static const u8 ops[] = {0xa4, 0xaa, 0xac, 0xa6, 0xae}; /* MOVS STOS LODS CMPS SCAS */
 	int sz = size(g);
@@ -96,6 +97,8 @@ static void string_item(struct gen *g)
 	*g->p++ = 0xb9, put(g, pick(g, 17), 4), g->insns++; /* mov ecx, n */
 	if (down)
 		*g->p++ = 0xfd, g->insns++; /* std */
+	if (a32)
+		*g->p++ = 0x67;
 	if (rep)
 		*g->p++ = rep == 1 ? 0xf3 : 0xf2;
 	if (sz == 2)
@@ -127,7 +130,7 @@ static void item(struct gen *g)
 	int sz = size(g), w, r = reg(g), rm = reg(g);
 	bool mem = pick(g, 3) == 0;
 	u8 b = sz == 1 ? 0 : 1; /* the byte/full-size opcode bit */
-	u32 k = pick(g, 23);
+	u32 k = pick(g, 30);
 	switch (k == 19 && g->in_jcc ? 0 : k) {
 	case 0: /* ALU r/m,r and r,r/m: ADD OR ADC SBB AND SUB XOR CMP */
 		op1(g, sz, (u8)(pick(g, 8) << 3 | pick(g, 2) << 1 | b), r, rm, mem);
@@ -240,7 +243,7 @@ static void item(struct gen *g)
 		}
 		break;
 	case 18:
-		string_item(g);
+		string_item(g, false);
 		break;
 	case 19:
 		jcc_item(g);
@@ -263,6 +266,49 @@ static void item(struct gen *g)
 	case 22: /* MOV r64, imm64 */
 		*g->p++ = 0x48 | (rm >= 8 ? 1 : 0), *g->p++ = (u8)(0xb8 | (rm & 7));
 		put(g, imm(g), 8), g->insns++;
+		break;
+	case 23: /* LOCK ADD/OR/ADC/SBB/AND/SUB/XOR r/m, r on memory */
+		*g->p++ = 0xf0;
+		op1(g, sz, (u8)(pick(g, 7) << 3 | b), r, rm, true);
+		break;
+	case 24: /* CMP; LAHF, SAHF, or PUSHF; POPF (flags through AH and the stack) */
+		cmp_rr(g);
+		if (pick(g, 2)) {
+			*g->p++ = pick(g, 2) ? 0x9f : 0x9e, g->insns++;
+		} else {
+			*g->p++ = 0x9c, g->insns++;
+			*g->p++ = 0x9d, g->insns++;
+		}
+		break;
+	case 25: /* CMPXCHG8B/16B [R14 + 16n] */
+		if (pick(g, 2))
+			*g->p++ = 0x49, *g->p++ = 0x0f, *g->p++ = 0xc7, *g->p++ = 0x4e; /* REX.WB, /1, [R14+d8] */
+		else
+			*g->p++ = 0x41, *g->p++ = 0x0f, *g->p++ = 0xc7, *g->p++ = 0x4e;
+		*g->p++ = (u8)(16 * (int)pick(g, 15) - 128);
+		g->insns++;
+		break;
+	case 26: /* ENTER n, 0; LEAVE */
+		*g->p++ = 0xc8, put(g, pick(g, 64) * 8, 2), *g->p++ = 0, g->insns++;
+		*g->p++ = 0xc9, g->insns++;
+		break;
+	case 27: { /* LOOP, LOOPE, LOOPNE or JRCXZ forward over an item (CMP first) */
+		cmp_rr(g);
+		u8 *j = g->p;
+		*g->p++ = (u8)(0xe0 + pick(g, 4)), *g->p++ = 0, g->insns++;
+		g->in_jcc = true;
+		item(g);
+		g->in_jcc = false;
+		j[1] = (u8)(g->p - (j + 2));
+		break;
+	}
+	case 28: /* SHLD/SHRD by CL below the operand size */
+		w = wide(g);
+		*g->p++ = 0xb1, *g->p++ = (u8)pick(g, (u32)bits(w)), g->insns++;
+		op2(g, w, pick(g, 2) ? 0xa5 : 0xad, r, rm, mem);
+		break;
+	case 29: /* string instruction with 0x67 (ESI/EDI/ECX: the buffer is below 4 GiB) */
+		string_item(g, true);
 		break;
 	default: { /* CBW/CWDE/CDQE, CWD/CDQ/CQO, CLC, STC, CMC */
 		static const u8 one[] = {0x98, 0x99, 0xf8, 0xf9, 0xf5};
