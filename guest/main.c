@@ -39,6 +39,7 @@ static const struct scenario scenarios[] = {
 	{"regions_faults", scen_regions_faults},
 	{"regions_stepfault", scen_regions_stepfault},
 	{"regions_rights", scen_regions_rights},
+	{"regions_views", scen_regions_views},
 	{"regions_diff", scen_regions_diff},
 	{"regions_cpu", scen_regions_cpu},
 	{"regions_bad", scen_regions_bad},

@@ -111,6 +111,24 @@ static void paging_rights_as_the_cpu(void)
 	vm_destroy(&vm);
 }
 
+/* A region is emulated in views made before and after it, by GPA too; removed, it is native
+ * in every view. */
+static void every_view_and_by_gpa(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_views", 0);
+	kt_diag("3 views: %llu entries, %llu instructions; by GPA: %llu entry; after removal %llu exits", o[0], o[1],
+		o[2], o[3]);
+	EXPECT_EQ(o[0], 3);
+	EXPECT_EQ(o[2], 1);
+	EXPECT_EQ(o[3], 0);
+	for (u32 v = 0; v < 3; v++) {
+		EXPECT(vm.view_live[v]);
+		EXPECT_EQ(view_get_access(&vm, v, o[4]), EPT_RWX); /* execute is back in each view */
+	}
+	vm_destroy(&vm);
+}
+
 /* Random instruction sequences: the CPU (Bochs's, under Bochs) against the interpreter. */
 static void cpu_is_the_reference(void)
 {
@@ -172,7 +190,7 @@ static void access_log_exact(void)
 
 KTAP_SUITE(emulated_regions_guest, vmm_setup, vmm_fini, KTAP_CASE(same_results_native_and_emulated),
 	   KTAP_CASE(faults_as_the_cpu_delivers_them), KTAP_CASE(stepped_instruction_faults_cleanly),
-	   KTAP_CASE(fault_frames_match_native), KTAP_CASE(paging_rights_as_the_cpu),
+	   KTAP_CASE(fault_frames_match_native), KTAP_CASE(paging_rights_as_the_cpu), KTAP_CASE(every_view_and_by_gpa),
 	   KTAP_CASE(cpu_is_the_reference),
 	   KTAP_CASE(unsupported_and_hypervisor_instructions_stepped), KTAP_CASE(bad_input_from_the_guest),
 	   KTAP_CASE(access_log_exact));
