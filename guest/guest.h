@@ -149,6 +149,7 @@ void scen_regions_faults(struct hv_boot_info *bi); /* scen_rfault.c, */
 void scen_regions_stepfault(struct hv_boot_info *bi);
 void scen_regions_rights(struct hv_boot_info *bi);  /* scen_rrights.c, */
 void scen_regions_views(struct hv_boot_info *bi);   /* scen_rviews.c, */
+void scen_regions_traps(struct hv_boot_info *bi);
 void scen_regions_diff(struct hv_boot_info *bi);   /* scen_rdiff.c */
 void scen_regions_alias(struct hv_boot_info *bi);
 #endif

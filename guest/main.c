@@ -40,6 +40,7 @@ static const struct scenario scenarios[] = {
 	{"regions_stepfault", scen_regions_stepfault},
 	{"regions_rights", scen_regions_rights},
 	{"regions_views", scen_regions_views},
+	{"regions_traps", scen_regions_traps},
 	{"regions_diff", scen_regions_diff},
 	{"regions_cpu", scen_regions_cpu},
 	{"regions_bad", scen_regions_bad},

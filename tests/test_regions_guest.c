@@ -129,6 +129,21 @@ static void every_view_and_by_gpa(void)
 	vm_destroy(&vm);
 }
 
+/* A write trap on a page that region code writes: every write counted, as natively, and
+ * each instruction emulated once. */
+static void traps_hit_from_a_region(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_traps", 0);
+	kt_diag("write trap hits: native %llu, emulated %llu; %llu region entries", o[0], o[1], o[3]);
+	EXPECT_EQ(o[0], 4);
+	EXPECT_EQ(o[1], 4);
+	EXPECT_EQ(o[2], 2);
+	EXPECT(!vm.stepping);
+	EXPECT_EQ(vm.in_region, 0);
+	vm_destroy(&vm);
+}
+
 /* Random instruction sequences: the CPU (Bochs's, under Bochs) against the interpreter. */
 static void cpu_is_the_reference(void)
 {
@@ -191,6 +206,7 @@ static void access_log_exact(void)
 KTAP_SUITE(emulated_regions_guest, vmm_setup, vmm_fini, KTAP_CASE(same_results_native_and_emulated),
 	   KTAP_CASE(faults_as_the_cpu_delivers_them), KTAP_CASE(stepped_instruction_faults_cleanly),
 	   KTAP_CASE(fault_frames_match_native), KTAP_CASE(paging_rights_as_the_cpu), KTAP_CASE(every_view_and_by_gpa),
+	   KTAP_CASE(traps_hit_from_a_region),
 	   KTAP_CASE(cpu_is_the_reference),
 	   KTAP_CASE(unsupported_and_hypervisor_instructions_stepped), KTAP_CASE(bad_input_from_the_guest),
 	   KTAP_CASE(access_log_exact));
