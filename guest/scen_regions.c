@@ -389,4 +389,27 @@ void scen_regions_log(struct hv_boot_info *bi)
 	rgn_invoke(&r, rgn_logged);
 	GEXPECT_EQ(hc3(HC_REGION_LOG_READ, id, (u64)log, 64), 0);
 	rgn_remove(id);
+
+	/* More than HV_REGION_LOG accesses (rgn_strings makes thousands): the log keeps the last
+	 * 256, oldest first, so the last data access read is RET's read of the return address. */
+	id = rgn_add(rgn_strings_page, PAGE_SIZE);
+	GEXPECT(id >= 0);
+	GEXPECT_EQ(hc2(HC_REGION_LOG, id, 1), 0);
+	r = (struct rgn_regs){.rflags = 2};
+	r.gpr[7] = (u64)buf;
+	rgn_invoke(&r, rgn_strings);
+	s64 total = 0, got;
+	const struct hv_access *last = NULL;
+	while ((got = hc3(HC_REGION_LOG_READ, id, (u64)log, 64)) > 0) {
+		total += got;
+		for (s64 i = 0; i < got; i++)
+			if (log[i].kind != HV_ACCESS_X)
+				last = &log[i];
+		if (got < 64)
+			break;
+	}
+	GEXPECT_EQ(total, HV_REGION_LOG);
+	GEXPECT(last && last->kind == HV_ACCESS_R && last->size == 8 && last->value == (u64)rgn_invoke_ret);
+	bi->out[4] = total;
+	rgn_remove(id);
 }

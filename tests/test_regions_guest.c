@@ -200,6 +200,7 @@ static void access_log_exact(void)
 	kt_diag("%llu log entries: %llu data accesses (%llu wrong), %llu fetches", o[0], o[1], o[2], o[3]);
 	EXPECT_EQ(o[1], 9);
 	EXPECT_EQ(o[2], 0);
+	EXPECT_EQ(o[4], HV_REGION_LOG); /* a long run: the last 256 kept */
 	vm_destroy(&vm);
 }
 
