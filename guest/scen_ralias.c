@@ -1,9 +1,6 @@
 /* scen_ralias.c: "regions_alias": code of a GVA region executed through another linear
- * address of the same physical page: it must still run (emulated) and return fib(15).
- * Today it makes the hypervisor loop (the interpreter is given the registered linear range,
- * the fetch is outside it, nothing is executed, the guest re-faults on the same fetch:
- * vmm/region.c linear_range/region_enter), so no test case runs it yet; add one with
- * scenario_ok(&vm, "regions_alias", 0) and o[0] == 610 once that is fixed. */
+ * address of the same physical page: it must still run (emulated) and return fib(15). (It once
+ * made the hypervisor loop: the interpreter was given the registered linear range only.) */
 #include "region.h"
 
 #define ALIAS_VA (96 * MiB)

@@ -204,10 +204,21 @@ static void access_log_exact(void)
 	vm_destroy(&vm);
 }
 
+/* A GVA region's code run through another linear address of the same page is still emulated
+ * (the range is derived from the faulting page), and does not loop. */
+static void region_through_an_alias(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_alias", 0);
+	EXPECT_EQ(o[0], 610); /* fib(15) */
+	EXPECT(o[1] >= 1 && o[2] > 0);
+	vm_destroy(&vm);
+}
+
 KTAP_SUITE(emulated_regions_guest, vmm_setup, vmm_fini, KTAP_CASE(same_results_native_and_emulated),
 	   KTAP_CASE(faults_as_the_cpu_delivers_them), KTAP_CASE(stepped_instruction_faults_cleanly),
 	   KTAP_CASE(fault_frames_match_native), KTAP_CASE(paging_rights_as_the_cpu), KTAP_CASE(every_view_and_by_gpa),
 	   KTAP_CASE(traps_hit_from_a_region),
 	   KTAP_CASE(cpu_is_the_reference),
 	   KTAP_CASE(unsupported_and_hypervisor_instructions_stepped), KTAP_CASE(bad_input_from_the_guest),
-	   KTAP_CASE(access_log_exact));
+	   KTAP_CASE(access_log_exact), KTAP_CASE(region_through_an_alias));

@@ -77,9 +77,19 @@ int vm_inject_event(struct vm *vm, u32 type, u8 vector, bool has_error, u32 erro
 	return 0;
 }
 
+/* Faults (as opposed to traps and aborts, SDM "Exception Classifications"): the CPU pushes
+ * RFLAGS with RF=1 when it delivers one, so the instruction can restart past an instruction
+ * breakpoint. An injected exception pushes GUEST_RFLAGS as it is: set RF there, as KVM does. */
+static bool is_fault(u8 vector)
+{
+	return vector < 32 && ((0x3b7ce1UL >> vector) & 1); /* 0, 5-7, 10-14, 16, 17, 19-21 */
+}
+
 /* A hardware exception (#UD, #GP, #VE, ...). */
 void vm_inject(struct vm *vm, u8 vector, bool has_error, u32 error)
 {
+	if (is_fault(vector))
+		vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) | BIT(16));
 	vm_inject_event(vm, INTR_TYPE_HARD_EXCEPTION, vector, has_error, error, 0);
 }
 
@@ -281,6 +291,8 @@ static void handle_exception(struct vm *vm)
 		return;
 	if (vector == 14) /* a #PF exit does not load CR2: the address is in the qualification */
 		write_cr2(vmcs_read(EXIT_QUALIFICATION));
+	if (type == INTR_TYPE_HARD_EXCEPTION)
+		return vm_inject(vm, vector, info & INTR_INFO_DELIVER_CODE_MASK, vmcs_read(VM_EXIT_INTR_ERROR_CODE));
 	vm_inject_event(vm, type, vector, info & INTR_INFO_DELIVER_CODE_MASK, vmcs_read(VM_EXIT_INTR_ERROR_CODE),
 			vmcs_read(VM_EXIT_INSTRUCTION_LEN));
 }

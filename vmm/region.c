@@ -25,8 +25,9 @@ struct run_ctx {
 static u32 region_id(const struct vm *vm, u64 gpa) { return gpa < vm->ram_size ? vm->page_region[gpa / PAGE_SIZE] : 0; }
 
 /* Rights for one access: the guest page walk at the access's privilege, then the EPT rights of
- * the current view. Fetches from region pages are what we emulate: allowed. */
-static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gpa, struct emu_fault *f)
+ * the current view. Fetches from region pages are what we emulate: allowed. A probe (map_page)
+ * only asks: it neither counts a trap hit nor records a violation. */
+static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gpa, struct emu_fault *f, bool probe)
 {
 	struct gwalk_regs regs = {e->cpu.cr0, e->cpu.cr3, e->cpu.cr4, e->cpu.efer, emu_get_rflags(e)};
 	u32 acc = GW_SET_AD | (kind & EMU_ACC_WRITE ? GW_WRITE : 0) | (kind & EMU_ACC_FETCH ? GW_FETCH : 0) |
@@ -43,10 +44,14 @@ static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gp
 	bool ok = leaf && ((*leaf & need) || (need == EPT_X && region_id(c->vm, *gpa)));
 	if (ok)
 		return 0;
-	c->ept_gpa = *gpa, c->ept_gla = la;
-	c->ept_q = (kind & EMU_ACC_WRITE ? EPT_VIOLATION_ACC_WRITE : kind & EMU_ACC_FETCH ? EPT_VIOLATION_ACC_INSTR
-											 : EPT_VIOLATION_ACC_READ) |
-		   ((leaf ? *leaf & EPT_RWX : 0) << 3) | EPT_VIOLATION_GLA_VALID | EPT_VIOLATION_GVA_TRANSLATED;
+	if (probe)
+		return -1;
+	u64 q = (kind & EMU_ACC_WRITE ? EPT_VIOLATION_ACC_WRITE : kind & EMU_ACC_FETCH ? EPT_VIOLATION_ACC_INSTR
+										       : EPT_VIOLATION_ACC_READ) |
+		((leaf ? *leaf & EPT_RWX : 0) << 3) | EPT_VIOLATION_GLA_VALID | EPT_VIOLATION_GVA_TRANSLATED;
+	if (leaf && trap_emulated_access(c->vm, *gpa, la, q))
+		return 0; /* a trapped page: counted, and this one access goes through */
+	c->ept_gpa = *gpa, c->ept_gla = la, c->ept_q = q;
 	*f = (struct emu_fault){.vector = EPT_FAULT};
 	return -1;
 }
@@ -68,7 +73,8 @@ static int mem_access(void *ctx, u64 la, void *buf, u32 size, u32 kind, struct e
 	u32 first = PAGE_SIZE - (la & (PAGE_SIZE - 1));
 	if (first > size)
 		first = size;
-	if (translate(c, e, la, kind, &gpa[0], f) || (first < size && translate(c, e, la + first, kind, &gpa[1], f)))
+	if (translate(c, e, la, kind, &gpa[0], f, false) ||
+	    (first < size && translate(c, e, la + first, kind, &gpa[1], f, false)))
 		return -1;
 	for (u32 done = 0, i = 0; done < size; i++) {
 		u32 n = i == 0 ? first : size - first;
@@ -92,8 +98,9 @@ static u8 *map_page(void *ctx, u64 la_page, u32 kind)
 	struct run_ctx *c = ctx;
 	struct emu_fault f;
 	u64 gpa;
-	if (c->r->logging || translate(c, c->vm->emu, la_page, kind, &gpa, &f))
-		return NULL;
+	if (c->r->logging || translate(c, c->vm->emu, la_page, kind, &gpa, &f, true) ||
+	    (vm_monitored(c->vm, gpa) && !region_id(c->vm, gpa)))
+		return NULL; /* a trapped page: every access must go through translate() */
 	return vm_gpa(c->vm, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE);
 }
 
@@ -140,11 +147,20 @@ static void step_in_hardware(struct vm *vm, struct region *r, u64 rip)
 	step_begin(vm, STEP_REGION, r - vm->regions, ALIGN_DOWN(gpa, PAGE_SIZE), EPT_X);
 }
 
-/* Where the region lies in linear addresses now: given for GVA regions; for GPA regions it is
- * derived from the faulting fetch, assuming the region is mapped contiguously (docs/regions.md). */
+/* Where the region lies in linear addresses now: the registered range for a GVA region fetched
+ * through it; otherwise (a GPA region, or a GVA region reached through another mapping of its
+ * pages) derived from the faulting fetch's page and its index in the region, assuming the
+ * region is mapped contiguously there (docs/regions.md). */
 static void linear_range(const struct region *r, u64 gpa, u64 gla, u64 *start, u64 *end)
 {
-	*start = r->kind == HV_TRAP_GVA ? r->addr : ALIGN_DOWN(gla, PAGE_SIZE) - (ALIGN_DOWN(gpa, PAGE_SIZE) - r->addr);
+	u32 i = 0;
+	if (r->kind == HV_TRAP_GVA && gla - r->addr < r->size) {
+		*start = r->addr;
+	} else {
+		while (i < r->npages && r->gpa[i] != ALIGN_DOWN(gpa, PAGE_SIZE))
+			i++;
+		*start = ALIGN_DOWN(gla, PAGE_SIZE) - (u64)i * PAGE_SIZE;
+	}
 	*end = *start + r->size;
 }
 

@@ -253,6 +253,20 @@ static void stop_on_violation(struct vm *vm, u64 q)
 	vm->stop = VM_STOP_EPT_VIOLATION;
 }
 
+/* An access the interpreter makes to a trapped page: counted (if of a trapped kind) and
+ * recorded like a trap hit on the CPU, and let through at once; no single step is needed since
+ * the interpreter makes exactly this one access. */
+bool trap_emulated_access(struct vm *vm, u64 gpa, u64 gla, u64 q)
+{
+	struct trap *tr = vm_monitored(vm, gpa) ? trap_at(vm, gpa) : NULL;
+	if (!tr)
+		return false;
+	if (q & tr->access & 7)
+		tr->hits++;
+	record(vm, gpa, gla, q, view_current(vm), ACTION_TRAP);
+	return true;
+}
+
 /* The decision for one violation, from a VM exit or from an access the interpreter made. */
 void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering)
 {
@@ -264,6 +278,8 @@ void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering)
 	u32 policy = leaf ? vm->view_policy[v] : HV_POLICY_STOP;
 	vm->stop_qual = q, vm->stop_gpa = gpa, vm->stop_gla = gla;
 	if (region && (q & EPT_VIOLATION_ACC_INSTR) && !delivering) {
+		if (vm->stepping) /* a stepped instruction jumped into a region: that step is over */
+			step_done(vm);
 		region_enter(vm, region - 1, gpa, gla); /* monitored code: run it in the interpreter */
 		return;
 	}

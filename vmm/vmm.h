@@ -212,6 +212,7 @@ s64 trap_hits(struct vm *vm, u64 t);
 void step_begin(struct vm *vm, u32 kind, u32 id, u64 gpa, u64 rights);
 bool step_done(struct vm *vm);
 void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering);
+bool trap_emulated_access(struct vm *vm, u64 gpa, u64 gla, u64 q);
 void violation_handle(struct vm *vm);
 bool vmfunc_emulate(struct vm *vm);
 
