@@ -70,6 +70,52 @@ static void hypervisor_instruction_stepped(void)
 	vm_destroy(&vm);
 }
 
+/* An access the EPT denies, made by emulated code, is handled as the CPU's would be: by the
+ * view's policy (here RESTORE: recorded, access given, retried), or as a #VE where the page is
+ * convertible; the #VE is the hypervisor's even on CPUs with hardware #VE, since the CPU never
+ * saw the access. Region code: mov rax, [0x900000]; ret. */
+static void ept_denied_access_in_region(void)
+{
+	static const u8 code[] = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x90, 0x00, 0xc3};
+	const u64 data = 0x900000;
+	for (int ve = 0; ve < 2; ve++) {
+		struct vm vm;
+		ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+		call_region_then_hlt(&vm);
+		memcpy(vm_gpa(&vm, REGION_GPA, sizeof(code)), code, sizeof(code));
+		*(u64 *)vm_gpa(&vm, data, 8) = 0xfeedface;
+		s64 id = region_add(&vm, HV_TRAP_GPA, REGION_GPA, PAGE_SIZE);
+		ASSERT_TRUE(id >= 0);
+		ASSERT_EQ(view_create(&vm), 1);
+		EXPECT_EQ(view_set_access(&vm, 1, data, PAGE_SIZE, 0), 0);
+		EXPECT_EQ(view_set_policy(&vm, 1, HV_POLICY_RESTORE, 0), 0);
+		if (ve) {
+			EXPECT_EQ(ve_register(&vm, 0x7000), 0);
+			EXPECT_EQ(view_set_ve(&vm, 1, data, PAGE_SIZE, 1), 0);
+		}
+		EXPECT_EQ(view_switch(&vm, 1), 0);
+		if (!ve) {
+			EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
+			EXPECT_EQ(vm.regs[0], 0xfeedface);
+			EXPECT_EQ(vm.ring_next, 1); /* one violation, recorded */
+			EXPECT_EQ(vm.ring[0].gpa, data);
+			EXPECT_EQ(vm.ring[0].action, HV_POLICY_RESTORE);
+			EXPECT_EQ(vm.ring[0].qualification, EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GLA_VALID |
+								    EPT_VIOLATION_GVA_TRANSLATED);
+			EXPECT_EQ(vm.regions[id].stats.entries, 2); /* before and after the violation */
+		} else {
+			/* this guest has no IDT yet: the #VE becomes a triple fault, after being delivered */
+			EXPECT_EQ(run_prepared(&vm), VM_STOP_TRIPLE_FAULT);
+			EXPECT_EQ(vm.stats.soft_ve, 1);
+			EXPECT_EQ(vm.ve_info->gpa, data);
+			EXPECT_EQ(vm.ve_info->gla, data);
+			EXPECT_EQ(vm.ve_info->eptp_index, 1);
+			EXPECT_EQ(vm.ve_info->qualification & 7, EPT_VIOLATION_ACC_READ);
+		}
+		vm_destroy(&vm);
+	}
+}
+
 static void bad_input_refused(void)
 {
 	struct vm vm;
@@ -97,4 +143,4 @@ static void bad_input_refused(void)
 }
 
 KTAP_SUITE(emulated_regions, vmm_setup, vmm_fini, KTAP_CASE(one_exit_per_entry), KTAP_CASE(hypervisor_instruction_stepped),
-	   KTAP_CASE(bad_input_refused));
+	   KTAP_CASE(ept_denied_access_in_region), KTAP_CASE(bad_input_refused));
