@@ -175,6 +175,9 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx);
 /* Forget every cached translation and decoded instruction. Call it when
  * guest mappings change (CR3 or PTE writes done outside the emulator). */
 void emu_flush(struct emu *e);
+/* Forget cached translations but keep decoded instructions (re-verified at the next run):
+ * enough when only the mappings may have changed, and much cheaper than emu_flush(). */
+void emu_flush_tlb(struct emu *e);
 /* Run from cpu.rip while RIP stays in [start, end), for at most budget
  * instructions. Faults leave the state at the start of the faulting
  * instruction (REP string: after the last completed iteration). */

@@ -22,6 +22,15 @@ void emu_flush(struct emu *e)
 	emu_bump_gen(e);
 }
 
+/* Forget cached translations only (the caller's mappings may have changed); decoded
+ * instructions stay: the next run re-verifies them against memory before trusting them. */
+void emu_flush_tlb(struct emu *e)
+{
+	for (unsigned k = 0; k < 3; k++)
+		for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
+			e->tlb[k][i].tag = 1;
+}
+
 void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 {
 	u8 *p = (u8 *)&e->cpu;

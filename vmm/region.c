@@ -176,7 +176,13 @@ void region_enter(struct vm *vm, u32 id, u64 gpa, u64 gla)
 	if (!vm->in_region) /* this exit brought us in; exits while inside are counted by vm_run */
 		r->stats.exits++;
 	linear_range(r, gpa, gla, &start, &end);
-	emu_init(e, &mem_ops, &c); /* fresh TLB and decode cache: mappings may have changed */
+	if (!vm->emu_ready) {
+		emu_init(e, &mem_ops, &c);
+		vm->emu_ready = true;
+	} else { /* mappings may have changed since the last entry; decoded code is re-verified */
+		e->ctx = &c;
+		emu_flush_tlb(e);
+	}
 	load_state(vm, e);
 	vm->in_region = id + 1;
 	do { /* no interrupt is ever pending in hvlab, so a used budget only bounds one exit */

@@ -137,6 +137,7 @@ struct vm {
 	struct region regions[HV_REGION_MAX];
 	u8 *page_region;               /* per guest page: region id + 1, or 0 */
 	struct emu *emu;               /* the interpreter, allocated with the first region */
+	bool emu_ready;                /* emu_init done: later entries keep its decode cache */
 	u32 in_region;                 /* region id + 1 while executing inside one, else 0 */
 	void *vmcs, *io_bitmap, *msr_bitmap; /* io_bitmap: A and B, two pages */
 	u64 regs[16];                        /* guest GPRs by x86 number; RSP is GUEST_RSP */
