@@ -345,6 +345,12 @@ static void test_smc(void)
 	e.cpu.rip = c;
 	emu_run(&e, c, c + 5, 10);
 	CHECK(e.cpu.gpr[EMU_RAX] == 2, "smc after external write");
+	/* emu_flush_tlb keeps the decodes, but the next run still re-verifies them */
+	um.code[0][0x101] = 3;
+	emu_flush_tlb(&e);
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 5, 10);
+	CHECK(e.cpu.gpr[EMU_RAX] == 3, "after emu_flush_tlb and an external write");
 	/* the emulated program patches its own next instruction */
 	c = ucode(0x100, B("\xc6\x05\x01\x00\x00\x00\x07\xb0\x01"));
 	e.cpu.rip = c;
