@@ -1,11 +1,13 @@
 /* guest.h: every function one guest/ file offers another, grouped by file (xv6 style). The
- * guest is self-contained: it links nothing from kernel/ and shares only kernel/types.h and
- * vmm/hypercall.h with the rest of hvlab. */
+ * guest is its own kernel: from the rest of hvlab it shares only kernel/types.h,
+ * vmm/hypercall.h and two freestanding files compiled into it, kernel/format.c (printf) and
+ * kernel/string.c. */
 #ifndef HVLAB_GUEST_H
 #define HVLAB_GUEST_H
 #include <stdarg.h>
 #include "cpu.h"
 #include "hcall.h"
+#include "../kernel/format.h"
 
 #define MiB (1UL << 20)
 #define GiB (1UL << 30)
@@ -19,11 +21,12 @@
 extern char __image_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __user_start[], __user_rodata[], __user_data[], __user_end[], _end[];
 
-/* console.c: COM1 output (port 0x3f8, write only), printf, string helpers */
+/* console.c: COM1 output (port 0x3f8, write only), printf; kernel/format.c: snprintf;
+ * kernel/string.c: the string functions (both compiled into the guest too) */
 void guest_putc(char c);
 int guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int guest_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define guest_vsnprintf vsnprintf
+#define guest_snprintf snprintf
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);

@@ -3,7 +3,9 @@
 GUEST_ELF := $(BUILD)/guest.elf
 GUEST_SRCS := $(wildcard guest/*.c)
 GUEST_ASM := $(wildcard guest/*.S)
-GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest-obj/%.o,$(GUEST_ASM) $(GUEST_SRCS))
+GUEST_SHARED := kernel/format.c kernel/string.c # the same printf and string code as the hypervisor's
+GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest-obj/%.o,$(GUEST_ASM) $(GUEST_SRCS)) \
+	$(patsubst kernel/%,$(BUILD)/guest-obj/kernel/%.o,$(GUEST_SHARED))
 # Ring-3 code lives in its own section: keep GCC from moving cold blocks out of it or
 # reaching into .rodata for jump and lookup tables.
 GUEST_CFLAGS = $(KERNEL_CFLAGS) -fno-reorder-blocks-and-partition -fno-jump-tables \
@@ -12,6 +14,10 @@ GUEST_ASFLAGS := -g -MMD -MP
 GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T guest/guest.ld
 
 $(BUILD)/guest-obj/%.c.o: guest/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/guest-obj/kernel/%.c.o: kernel/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 

@@ -4,15 +4,14 @@
 #define HVLAB_DEFS_H
 #include <stdarg.h>
 #include "types.h"
+#include "format.h"
 
-/* console.c: COM1 (115200 8N1) mirrored to the Bochs debug port 0xE9 */
+/* console.c: COM1 (115200 8N1) mirrored to the Bochs debug port 0xE9; format.c: snprintf */
 void console_init(void);
 void console_putc(char c);
 void console_write(const char *s, size_t n);
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, va_list ap);
-int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 /* string.c */
 void *memset(void *d, int c, size_t n);
