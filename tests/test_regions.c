@@ -17,16 +17,26 @@ static void call_region_then_hlt(struct vm *vm)
 	p[5] = 0xf4; /* hlt */
 }
 
+/* A fresh VM whose entry calls REGION_GPA, where `code` is, registered as a region. Returns the
+ * region id, or -1 (the failure is already reported). */
+static s64 region_vm(struct vm *vm, const u8 *code, u64 len)
+{
+	if (!EXPECT_EQ(prepare_scenario(vm, "hello", 0), 0))
+		return -1;
+	call_region_then_hlt(vm);
+	memcpy(vm_gpa(vm, REGION_GPA, len), code, len);
+	s64 id = region_add(vm, HV_TRAP_GPA, REGION_GPA, PAGE_SIZE);
+	EXPECT(id >= 0);
+	return id;
+}
+
 /* sum = 1 + ... + 1000 in a loop: mov ecx,1000; xor eax,eax; add eax,ecx; dec ecx; jnz; ret */
 static const u8 checksum[] = {0xb9, 0xe8, 0x03, 0, 0, 0x31, 0xc0, 0x01, 0xc8, 0xff, 0xc9, 0x75, 0xfa, 0xc3};
 
 static void one_exit_per_entry(void)
 {
 	struct vm vm;
-	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
-	call_region_then_hlt(&vm);
-	memcpy(vm_gpa(&vm, REGION_GPA, sizeof(checksum)), checksum, sizeof(checksum));
-	s64 id = region_add(&vm, HV_TRAP_GPA, REGION_GPA, PAGE_SIZE);
+	s64 id = region_vm(&vm, checksum, sizeof(checksum));
 	ASSERT_TRUE(id >= 0);
 	EXPECT_EQ(view_get_access(&vm, 0, REGION_GPA), EPT_R | EPT_W); /* no execute */
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
@@ -52,10 +62,7 @@ static void hypervisor_instruction_stepped(void)
 				  0x89, 0xd8,                   /* mov eax, ebx */
 				  0xc3};
 	struct vm vm;
-	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
-	call_region_then_hlt(&vm);
-	memcpy(vm_gpa(&vm, REGION_GPA, sizeof(code)), code, sizeof(code));
-	s64 id = region_add(&vm, HV_TRAP_GPA, REGION_GPA, PAGE_SIZE);
+	s64 id = region_vm(&vm, code, sizeof(code));
 	ASSERT_TRUE(id >= 0);
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
 	EXPECT_EQ(vm.regs[0], 0x616c7668); /* "hvla": CPUID answered by the hypervisor */
@@ -80,12 +87,9 @@ static void ept_denied_access_in_region(void)
 	const u64 data = 0x900000;
 	for (int ve = 0; ve < 2; ve++) {
 		struct vm vm;
-		ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
-		call_region_then_hlt(&vm);
-		memcpy(vm_gpa(&vm, REGION_GPA, sizeof(code)), code, sizeof(code));
-		*(u64 *)vm_gpa(&vm, data, 8) = 0xfeedface;
-		s64 id = region_add(&vm, HV_TRAP_GPA, REGION_GPA, PAGE_SIZE);
+		s64 id = region_vm(&vm, code, sizeof(code));
 		ASSERT_TRUE(id >= 0);
+		*(u64 *)vm_gpa(&vm, data, 8) = 0xfeedface;
 		ASSERT_EQ(view_create(&vm), 1);
 		EXPECT_EQ(view_set_access(&vm, 1, data, PAGE_SIZE, 0), 0);
 		EXPECT_EQ(view_set_policy(&vm, 1, HV_POLICY_RESTORE, 0), 0);
