@@ -128,7 +128,7 @@ struct vm {
 	struct hv_violation ring[HV_VIOLATION_RING];
 	u64 ring_next, ring_read;
 	struct trap traps[HV_TRAP_MAX];
-	u64 *monitored;                /* one bit per guest page: has a trap (O(1) test on a violation) */
+	u64 *monitored;                /* one bit per guest page: a trap or an emulated region is on it */
 	bool stepping, step_guest_tf;  /* single-stepping one instruction (a trap or a region) */
 	u64 invepts, last_invept_eptp; /* INVEPTs issued (tests check every change makes one) */
 	u32 step_kind, step_id, step_view;
