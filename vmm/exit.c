@@ -114,16 +114,19 @@ void vm_dump_guest(struct vm *vm)
 
 static void handle_cpuid(struct vm *vm)
 {
-	u32 leaf = vm->regs[0], sub = vm->regs[1], a, b, c, d;
+	u32 leaf = vm->regs[0], sub = vm->regs[1], a = 0, b = 0, c = 0, d = 0;
 	if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
+		/* EXERCISE(04): the hypervisor's own CPUID leaves (docs/exercises/04-exits.md).
+		 * 0x40000000: EAX = HV_CPUID_MAX_LEAF, EBX:ECX:EDX = HV_CPUID_SIGNATURE;
+		 * 0x40000001: EAX = HV_ABI_VERSION; every other leaf of the range: all zero. */
 		const char *sig = HV_CPUID_SIGNATURE;
-		a = b = c = d = 0;
 		if (leaf == 0x40000000) {
 			a = HV_CPUID_MAX_LEAF;
 			memcpy(&b, sig, 4), memcpy(&c, sig + 4, 4), memcpy(&d, sig + 8, 4);
 		} else if (leaf == 0x40000001) {
 			a = HV_ABI_VERSION;
 		}
+		/* END EXERCISE(04) */
 	} else {
 		cpuid(leaf, sub, &a, &b, &c, &d);
 		if (leaf == 1) {
