@@ -21,7 +21,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/sui
 	$(wildcard tests/test_*.c) $(wildcard tests/bench_*.c)
 KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
 
-.PHONY: all help clean run debug test test-vm test-host unit coverage bench deps-% FORCE
+.PHONY: all help clean run debug test test-vm test-host unit coverage bench exercise grade check-exercises deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 
 help:
@@ -34,6 +34,9 @@ help:
 	@echo "  make unit       host unit tests only"
 	@echo "  make coverage   host tests with gcov/lcov, HTML in build/coverage/"
 	@echo "  make bench      exit-cost benchmark (a benchmark, not a test) under Bochs/KVM"
+	@echo "  make exercise EX=NN   a student tree in build/exercise-NN (docs/exercises/)"
+	@echo "  make grade EX=NN      boot exercise NN's tests on this tree, print Score: a/b"
+	@echo "  make check-exercises  every grader passes on this tree and fails on its stripped tree"
 	@echo "  make clean      remove build/"
 	@echo "Emulator: make emu-unit difftest N=... bench-emu fuzz-emu (see docs/emulator.md)"
 
@@ -88,6 +91,7 @@ debug: deps-run
 test: deps-test
 	@$(MAKE) --no-print-directory test-host
 	@$(MAKE) --no-print-directory test-vm
+	@$(MAKE) --no-print-directory check-exercises
 
 test-host: unit $(if $(EMU_SRCS),emu-difftest emu-freestanding) $(BUILD)/hvlab-selftest.iso
 	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso $(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
@@ -134,6 +138,16 @@ bench: deps-test
 		$(if $(BACKEND),--backend $(BACKEND),--backend bochs) >$(BUILD)/bench/summary.txt 2>&1 || \
 		{ cat $(BUILD)/bench/summary.txt; exit 1; }
 	@for f in $(BUILD)/bench/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done
+
+# Exercises (docs/README.md "Exercises and grading"; the grader is tests/host/grade.py).
+exercise:
+	@$(PYTHON) tests/host/grade.py --strip $(EX)
+
+grade: deps-test
+	@$(PYTHON) tests/host/grade.py $(EX)
+
+check-exercises: deps-test
+	$(PYTHON) tests/host/grade.py --check
 
 clean:
 	rm -rf $(BUILD)

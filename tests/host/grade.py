@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""grade.py: the exercises' grader (docs/exercises/, docs/README.md "Exercises and grading").
+
+  grade.py NN [--tree DIR]    build DIR (default: this tree), boot the exercise's suites under
+                              Bochs, score the KTAP results by case name: prints Score: a/b
+  grade.py --strip NN [--out DIR]
+                              copy this tree to DIR (default build/exercise-NN) with every block
+                              between EXERCISE(NN) and END EXERCISE(NN) replaced by EXERCISE_TODO
+  grade.py --check [NN...]    both directions for each exercise: the full tree scores full
+                              marks; the stripped tree builds and scores less
+Exit status 0 on full marks (or, with --check, when every direction holds). Standard library only.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import run  # noqa: E402
+
+# Per exercise: its handout, the suites its ISO runs, and the cases that are scored
+# ("suite.case", as the in-VM KTAP names them).
+EXERCISES = {
+    "04": {
+        "handout": "docs/exercises/04-exits.md",
+        "suites": ["exit_cpuid", "exit_vmcall"],
+        "cases": ["exit_cpuid.cpuid_leaves", "exit_vmcall.every_call", "exit_vmcall.vmxoff_returns"],
+    },
+}
+MARKED_DIRS = ("kernel", "vmm", "guest")
+BEGIN_RE = re.compile(r"/\*\s*EXERCISE\((\d\d)\)")
+END_RE = re.compile(r"/\*\s*END EXERCISE\((\d\d)\)\s*\*/")
+CASE_RE = re.compile(r"^(\s*)(ok|not ok) \d+ (\S+)\s*(?:#\s*(SKIP|ERROR|TODO)\b.*)?$")
+SUBTEST_RE = re.compile(r"^(\s*)# Subtest: (\S+)")
+
+
+def strip_text(text, ex):
+    """text with each EXERCISE(ex) block's code replaced by EXERCISE_TODO(ex); (text, blocks)."""
+    out, inside, blocks = [], None, 0
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = BEGIN_RE.search(line)
+        if inside is None and m and m.group(1) == ex and "END EXERCISE" not in line:
+            indent = line[:len(line) - len(line.lstrip())]
+            out.append(line)
+            while "*/" not in lines[i]:  # the opening comment may span lines
+                i += 1
+                out.append(lines[i])
+            out.append("%sEXERCISE_TODO(%d);" % (indent, int(ex)))
+            inside = ex
+        elif inside is not None:
+            e = END_RE.search(line)
+            if e and e.group(1) == ex:
+                out.append(line)
+                inside, blocks = None, blocks + 1
+        else:
+            out.append(line)
+        i += 1
+    if inside is not None:
+        raise SystemExit("grade.py: EXERCISE(%s) has no END EXERCISE(%s)" % (ex, ex))
+    return "\n".join(out), blocks
+
+
+def strip_tree(ex, out):
+    """Copy the tree (no build/, no .git) to out, strip exercise ex; returns the files changed."""
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    shutil.copytree(ROOT, out, ignore=lambda d, names: [n for n in names if d == ROOT and n in ("build", ".git")])
+    changed = []
+    for top in MARKED_DIRS:
+        for dirpath, _, files in os.walk(os.path.join(out, top)):
+            for f in files:
+                if not f.endswith((".c", ".h", ".S")):
+                    continue
+                path = os.path.join(dirpath, f)
+                with open(path) as fh:
+                    text = fh.read()
+                new, blocks = strip_text(text, ex)
+                if blocks:
+                    with open(path, "w") as fh:
+                        fh.write(new)
+                    changed.append("%s (%d block%s)" % (os.path.relpath(path, out), blocks, "s" * (blocks > 1)))
+    if not changed:
+        raise SystemExit("grade.py: no EXERCISE(%s) markers under %s" % (ex, ", ".join(MARKED_DIRS)))
+    return changed
+
+
+def build_iso(tree, ex, build):
+    """Build the kernel and guest in tree, and an ISO that runs the exercise's suites."""
+    cmd = ["make", "-C", tree, "--no-print-directory", "BUILD=build", "build/hvlab.elf", "build/guest.elf"]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if r.returncode:
+        sys.stdout.write(r.stdout[-4000:])
+        return None
+    cfg, iso = os.path.join(build, "grade-%s.cfg" % ex), os.path.join(build, "hvlab-grade-%s.iso" % ex)
+    with open(os.path.join(tree, "iso/grub-test.cfg.in")) as f:
+        text = f.read().replace("@TESTS@", ",".join(EXERCISES[ex]["suites"]))
+    with open(cfg, "w") as f:
+        f.write(text)
+    r = subprocess.run([os.path.join(tree, "iso/mkiso.sh"), iso, os.path.join(build, "hvlab.elf"), cfg,
+                        os.path.join(build, "guest.elf")], cwd=tree)
+    return iso if r.returncode == 0 else None
+
+
+def case_results(text):
+    """{"suite.case": "ok" | "not ok" | "SKIP" | "ERROR"} from the in-VM KTAP."""
+    res, suites = {}, {}
+    for line in text.replace("\r", "").split("\n"):
+        m = SUBTEST_RE.match(line)
+        if m:
+            suites[len(m.group(1))] = m.group(2)
+            continue
+        m = CASE_RE.match(line)
+        if m and len(m.group(1)) in suites:
+            res["%s.%s" % (suites[len(m.group(1))], m.group(3))] = m.group(4) or m.group(2)
+    return res
+
+
+def grade(ex, tree, cpu):
+    """Build, boot and score; returns (score, total) or (None, total) when it does not build."""
+    total = len(EXERCISES[ex]["cases"])
+    build = os.path.join(tree, "build")
+    t0 = time.time()
+    iso = build_iso(tree, ex, build)
+    if not iso:
+        print("grade %s: the tree does not build" % ex)
+        return None, total
+    out = os.path.join(build, "grade-%s" % ex)
+    t1 = time.time()
+    subprocess.run([sys.executable, os.path.join(HERE, "run.py"), "--iso", iso, "--out", out,
+                    "--backend", "bochs", "--cpu", cpu, "--timeout", "120"],
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    boot_secs = time.time() - t1
+    log = os.path.join(out, "logs", "bochs-%s.log" % cpu)
+    text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    for l in text.split("\n"):
+        if "EXERCISE(" in l:
+            print(l.strip())
+            break
+    res, score = case_results(text), 0
+    for case in EXERCISES[ex]["cases"]:
+        got = res.get(case, "missing")
+        score += got == "ok"
+        print("  %-40s %s" % (case, "PASS" if got == "ok" else "FAIL (%s)" % got))
+    print("grade %s: build %.1f s, boot %.1f s (Bochs %s); serial log %s" % (
+        ex, t1 - t0, boot_secs, cpu, os.path.relpath(log)))
+    print("Score: %d/%d" % (score, total))
+    return score, total
+
+
+def check(exs, cpu):
+    """Both directions per exercise; returns the number of directions that do not hold."""
+    bad = 0
+    for ex in exs:
+        score, total = grade(ex, ROOT, cpu)
+        ok = score == total
+        print("check %s: full tree %s" % (ex, "scores %d/%d: ok" % (score, total) if ok else "does not score full marks: FAIL"))
+        bad += not ok
+        out = os.path.join(ROOT, "build", "exercise-%s" % ex)
+        strip_tree(ex, out)
+        score, total = grade(ex, out, cpu)
+        ok = score is not None and score < total
+        print("check %s: stripped tree %s" % (ex, "builds and scores %d/%d: ok" % (score, total) if ok else
+                                               "does not build: FAIL" if score is None else "scores full marks: FAIL"))
+        bad += not ok
+    return bad
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("ex", nargs="*", help="exercise number(s), e.g. 04")
+    ap.add_argument("--tree", default=ROOT, help="the tree to grade (default: this one)")
+    ap.add_argument("--strip", action="store_true", help="write a student tree instead of grading")
+    ap.add_argument("--out", help="with --strip: where (default build/exercise-NN)")
+    ap.add_argument("--check", action="store_true", help="check both directions (default: every exercise)")
+    ap.add_argument("--cpu", default=os.environ.get("CPU", "corei7_skylake_x"), help="Bochs CPU model")
+    args = ap.parse_args(argv)
+    exs = [e.zfill(2) for e in args.ex]
+    for e in exs:
+        if e not in EXERCISES:
+            ap.error("no grader for exercise %s (graded: %s)" % (e, " ".join(sorted(EXERCISES))))
+    if args.check:
+        return 1 if check(exs or sorted(EXERCISES), args.cpu) else 0
+    if len(exs) != 1:
+        ap.error("name one exercise, e.g. EX=04")
+    if args.strip:
+        out = args.out or os.path.join(ROOT, "build", "exercise-%s" % exs[0])
+        for c in strip_tree(exs[0], out):
+            print("exercise %s: stripped %s" % (exs[0], c))
+        print("exercise %s: student tree in %s; handout %s; grade it with: make -C %s grade EX=%s" % (
+            exs[0], os.path.relpath(out), EXERCISES[exs[0]]["handout"], os.path.relpath(out), exs[0]))
+        return 0
+    score, total = grade(exs[0], os.path.abspath(args.tree), args.cpu)
+    return 0 if score == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Tests of the exercises' grader (grade.py): the marker stripping and the KTAP case scoring."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grade  # noqa: E402
+
+SRC = """int f(int x)
+{
+\tint r = 0;
+\t/* EXERCISE(07): compute r.
+\t * two lines of hint */
+\tr = x * 2;
+\tr += 1;
+\t/* END EXERCISE(07) */
+\t/* EXERCISE(08): not this one */
+\tr--;
+\t/* END EXERCISE(08) */
+\treturn r;
+}"""
+
+
+class Strip(unittest.TestCase):
+    def test_block_replaced_by_stub_markers_kept(self):
+        out, n = grade.strip_text(SRC, "07")
+        self.assertEqual(n, 1)
+        self.assertIn("\t * two lines of hint */\n\tEXERCISE_TODO(7);\n\t/* END EXERCISE(07) */", out)
+        self.assertNotIn("x * 2", out)
+        self.assertIn("r--;", out)  # another exercise's block stays
+
+    def test_unterminated_block_is_an_error(self):
+        with self.assertRaises(SystemExit):
+            grade.strip_text("/* EXERCISE(07): x */\ncode;\n", "07")
+
+    def test_no_block(self):
+        self.assertEqual(grade.strip_text(SRC, "09"), (SRC, 0))
+
+
+class Cases(unittest.TestCase):
+    def test_case_names_by_suite(self):
+        text = "\n".join(["KTAP version 1", "1..2", "  KTAP version 1", "  # Subtest: s1", "  1..2",
+                          "    # diag", "  ok 1 a", "  not ok 2 b", "not ok 1 s1", "  KTAP version 1",
+                          "  # Subtest: s2", "  1..1", "  ok 1 c # SKIP no vmfunc", "ok 2 s2"])
+        self.assertEqual(grade.case_results(text), {"s1.a": "ok", "s1.b": "not ok", "s2.c": "SKIP"})
+
+
+if __name__ == "__main__":
+    unittest.main()
