@@ -7,9 +7,11 @@ out=$1 elf=$2 cfg=$3
 shift 3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hvlab-iso.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir/boot/grub"
-cp "$elf" "$dir/boot/hvlab.elf"
-cp "$cfg" "$dir/boot/grub/grub.cfg"
-for m in "$@"; do cp "$m" "$dir/boot/"; done
+# The ISO's files go in $dir/root; the log stays outside it (xorriso fails when a file it is
+# packing grows while it reads it, as its own log would).
+mkdir -p "$dir/root/boot/grub"
+cp "$elf" "$dir/root/boot/hvlab.elf"
+cp "$cfg" "$dir/root/boot/grub/grub.cfg"
+for m in "$@"; do cp "$m" "$dir/root/boot/"; done
 grub-mkrescue --install-modules="multiboot2 normal iso9660 biosdisk" --locales="" --fonts="" \
-	--themes="" --compress=no -o "$out" "$dir" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
+	--themes="" --compress=no -o "$out" "$dir/root" >"$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }
