@@ -28,6 +28,7 @@ help:
 	@echo "hvlab targets:"
 	@echo "  make            build build/hvlab.elf, build/hvlab.iso (menu) and build/hvlab-test.iso"
 	@echo "  make run        boot the interactive ISO (BACKEND=qemu-kvm|bochs|qemu-tcg; default: auto)"
+	@echo "                  (SCENARIO=NAME: one guest scenario, no menu)"
 	@echo "  make debug      boot paused under a debugger (QEMU gdb stub, or Bochs's debugger)"
 	@echo "  make test       install missing tools, build, run host tests and the test ISO"
 	@echo "                  (TESTS=boot,vmxon selects suites; BACKEND=... one backend only)"
@@ -79,9 +80,15 @@ $(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf iso/grub-test.cfg.in iso/mkiso.s
 deps-%:
 	@tests/host/deps.sh $*
 
+# make run SCENARIO=NAME boots one guest scenario without the menu (docs/exercises/).
+RUN_ISO := $(if $(SCENARIO),$(BUILD)/hvlab-scenario.iso,$(BUILD)/hvlab.iso)
+$(BUILD)/hvlab-scenario.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-scenario.cfg.in iso/mkiso.sh FORCE
+	@sed "s/@SCENARIO@/$(SCENARIO)/" iso/grub-scenario.cfg.in > $(BUILD)/grub-scenario.cfg
+	@iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-scenario.cfg $(GUEST_ELF)
+
 run: deps-run
-	@$(MAKE) --no-print-directory $(BUILD)/hvlab.iso
-	@tests/host/boot --interactive --iso $(BUILD)/hvlab.iso $(if $(BACKEND),--backend $(BACKEND))
+	@$(MAKE) --no-print-directory $(RUN_ISO)
+	@tests/host/boot --interactive --iso $(RUN_ISO) $(if $(BACKEND),--backend $(BACKEND))
 
 debug: deps-run
 	@$(MAKE) --no-print-directory $(BUILD)/hvlab.iso
