@@ -24,12 +24,16 @@ u32 view_current(struct vm *vm)
 
 int view_invalidate(struct vm *vm, u32 v)
 {
+	/* EXERCISE(06): INVEPT for view v's EPTP, single-context where the CPU has it, else
+	 * all-context (docs/exercises/06-ept.md); count it in vm->invepts and vm->last_invept_eptp.
+	 * Return -1 when the CPU has no INVEPT or INVEPT fails. [uses vm, v] */
 	const struct vmx_caps *c = &vmx_caps;
 	u64 type = c->invept_single ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
 	if (!c->invept || VMX_CHECK("INVEPT", __invept(type, ept_eptp(&vm->views[v]))))
 		return -1;
 	vm->invepts++;
 	vm->last_invept_eptp = ept_eptp(&vm->views[v]);
+	/* END EXERCISE(06) */
 	return 0;
 }
 
@@ -50,7 +54,10 @@ s64 view_create(struct vm *vm)
 	}
 	vm->view_live[v] = true;
 	vm->view_policy[v] = HV_POLICY_STOP;
+	/* EXERCISE(07): make the view reachable by VMFUNC: its EPTP in entry v of the EPTP list
+	 * (docs/exercises/07-views.md). */
 	vm->eptp_list[v] = ept_eptp(e);
+	/* END EXERCISE(07) */
 	for (u32 t = 0; t < HV_TRAP_MAX; t++)
 		if (vm->traps[t].live)
 			trap_apply(vm, t, v);
@@ -187,10 +194,13 @@ s64 view_switch(struct vm *vm, u64 v)
 	if (!view_valid(vm, v))
 		return -HV_EINVAL;
 	u32 prev = view_current(vm);
+	/* EXERCISE(07): switch this vCPU to view v without VMFUNC: the VMCS's EPT pointer, the
+	 * EPTP index #VE reports (where the CPU has #VE), and vm->view. */
 	vmcs_write(EPT_POINTER, ept_eptp(&vm->views[v]));
 	if (vmx_caps.ept_violation_ve)
 		vmcs_write(EPTP_INDEX, v);
 	vm->view = v;
+	/* END EXERCISE(07) */
 	return prev;
 }
 

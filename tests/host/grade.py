@@ -6,6 +6,7 @@
   grade.py --strip NN [--out DIR]
                               copy this tree to DIR (default build/exercise-NN) with every block
                               between EXERCISE(NN) and END EXERCISE(NN) replaced by EXERCISE_TODO
+                              (with the variables named by "[uses a, b]" in the opening comment)
   grade.py --check [NN...]    both directions for each exercise: the full tree scores full
                               marks; the stripped tree builds and scores less
 Exit status 0 on full marks (or, with --check, when every direction holds). Standard library only.
@@ -31,10 +32,26 @@ EXERCISES = {
         "suites": ["exit_cpuid", "exit_vmcall"],
         "cases": ["exit_cpuid.cpuid_leaves", "exit_vmcall.every_call", "exit_vmcall.vmxoff_returns"],
     },
+    "06": {
+        "handout": "docs/exercises/06-ept.md",
+        "suites": ["views", "ept_access"],
+        "cases": ["views.create_destroy_limits", "views.bad_input_refused", "views.split_only_where_needed",
+                  "views.remap_visible_only_in_its_view", "views.change_takes_effect_at_once",
+                  "views.active_view_not_destroyed", "ept_access.permission_matrix"],
+    },
+    "07": {
+        "handout": "docs/exercises/07-views.md",
+        "suites": ["views", "vmfunc", "ve"],
+        "cases": ["views.create_destroy_limits", "views.bad_input_refused", "views.split_only_where_needed",
+                  "views.remap_visible_only_in_its_view", "views.change_takes_effect_at_once",
+                  "views.active_view_not_destroyed", "vmfunc.switch_without_exits",
+                  "ve.fields_and_rules", "ve.hardware_and_software_alike"],
+    },
 }
 MARKED_DIRS = ("kernel", "vmm", "guest")
 BEGIN_RE = re.compile(r"/\*\s*EXERCISE\((\d\d)\)")
 END_RE = re.compile(r"/\*\s*END EXERCISE\((\d\d)\)\s*\*/")
+USES_RE = re.compile(r"\[uses ([\w, ]+)\]")  # variables only the removed code used
 CASE_RE = re.compile(r"^(\s*)(ok|not ok) \d+ (\S+)\s*(?:#\s*(SKIP|ERROR|TODO)\b.*)?$")
 SUBTEST_RE = re.compile(r"^(\s*)# Subtest: (\S+)")
 
@@ -50,10 +67,14 @@ def strip_text(text, ex):
         if inside is None and m and m.group(1) == ex and "END EXERCISE" not in line:
             indent = line[:len(line) - len(line.lstrip())]
             out.append(line)
+            comment = line
             while "*/" not in lines[i]:  # the opening comment may span lines
                 i += 1
                 out.append(lines[i])
-            out.append("%sEXERCISE_TODO(%d);" % (indent, int(ex)))
+                comment += " " + lines[i]
+            uses = USES_RE.search(comment)
+            args = "".join(", " + a.strip() for a in uses.group(1).split(",")) if uses else ""
+            out.append("%sEXERCISE_TODO(%d%s);" % (indent, int(ex), args))
             inside = ex
         elif inside is not None:
             e = END_RE.search(line)

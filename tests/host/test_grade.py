@@ -29,6 +29,11 @@ class Strip(unittest.TestCase):
         self.assertNotIn("x * 2", out)
         self.assertIn("r--;", out)  # another exercise's block stays
 
+    def test_uses_become_stub_arguments(self):
+        src = "\t/* EXERCISE(06): do it\n\t * [uses vm, v] */\n\tx(vm, v);\n\t/* END EXERCISE(06) */"
+        out, n = grade.strip_text(src, "06")
+        self.assertEqual(out.split("\n")[2], "\tEXERCISE_TODO(6, vm, v);")
+
     def test_unterminated_block_is_an_error(self):
         with self.assertRaises(SystemExit):
             grade.strip_text("/* EXERCISE(07): x */\ncode;\n", "07")
