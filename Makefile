@@ -21,7 +21,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/sui
 	$(wildcard tests/test_*.c) $(wildcard tests/bench_*.c)
 KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
 
-.PHONY: all help clean run debug test test-vm test-host unit coverage bench exercise grade check-exercises deps-% FORCE
+.PHONY: all help clean run debug test test-vm test-host unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 
 help:
@@ -38,6 +38,7 @@ help:
 	@echo "  make exercise EX=NN   a student tree in build/exercise-NN (docs/exercises/)"
 	@echo "  make grade EX=NN      boot exercise NN's tests on this tree, print Score: a/b"
 	@echo "  make check-exercises  every grader passes on this tree and fails on its stripped tree"
+	@echo "  make check-docs       run the commands docs/exercises/ quote, compare the expected output"
 	@echo "  make clean      remove build/"
 	@echo "Emulator: make emu-unit difftest N=... bench-emu fuzz-emu (see docs/emulator.md)"
 
@@ -99,6 +100,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-host
 	@$(MAKE) --no-print-directory test-vm
 	@$(MAKE) --no-print-directory check-exercises
+	@$(MAKE) --no-print-directory check-docs
 
 test-host: unit $(if $(EMU_SRCS),emu-difftest emu-freestanding) $(BUILD)/hvlab-selftest.iso
 	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso $(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
@@ -155,6 +157,10 @@ grade: deps-test
 
 check-exercises: deps-test
 	$(PYTHON) tests/host/grade.py --check
+
+# Every command the handouts quote is run and its expected output compared (tests/host/check_docs.py).
+check-docs: deps-test
+	$(PYTHON) tests/host/check_docs.py
 
 clean:
 	rm -rf $(BUILD)
