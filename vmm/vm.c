@@ -26,12 +26,15 @@ const char *vm_stop_str(enum vm_stop s)
  * write-high, 1 KiB each). Reads of IA32_FEATURE_CONTROL and the VMX MSRs are intercepted. */
 static void msr_intercept(u8 *bm, u32 msr, bool read, bool write, bool on)
 {
+	/* EXERCISE(05): set (on) or clear the read and/or write bit of msr in the MSR bitmap bm
+	 * (docs/exercises/05-io-msr.md). [uses bm, msr, read, write, on] */
 	u32 base = msr >= 0xc0000000 ? 1024 : 0, bit = msr & 0x1fff;
 	u8 *r = bm + base + bit / 8, *w = bm + 2048 + base + bit / 8;
 	if (read)
 		*r = on ? (*r | (1 << (bit % 8))) : (*r & ~(1 << (bit % 8)));
 	if (write)
 		*w = on ? (*w | (1 << (bit % 8))) : (*w & ~(1 << (bit % 8)));
+	/* END EXERCISE(05) */
 }
 
 static void setup_bitmaps(struct vm *vm)

@@ -32,6 +32,11 @@ EXERCISES = {
         "suites": ["exit_cpuid", "exit_vmcall"],
         "cases": ["exit_cpuid.cpuid_leaves", "exit_vmcall.every_call", "exit_vmcall.vmxoff_returns"],
     },
+    "05": {
+        "handout": "docs/exercises/05-io-msr.md",
+        "suites": ["exit_io", "exit_msr"],
+        "cases": ["exit_io.ports", "exit_msr.msrs"],
+    },
     "06": {
         "handout": "docs/exercises/06-ept.md",
         "suites": ["views", "ept_access"],
