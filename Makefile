@@ -96,11 +96,12 @@ debug: deps-run
 	@tests/host/boot --debug --iso $(BUILD)/hvlab.iso --elf $(BUILD)/hvlab.elf $(if $(BACKEND),--backend $(BACKEND))
 
 # make test: tools first, then everything in one sub-make so the checks see the tools.
+# The test ISO runs last, so that its totals ("tests: N passed, N failed, N skipped") close the run.
 test: deps-test
 	@$(MAKE) --no-print-directory test-host
-	@$(MAKE) --no-print-directory test-vm
 	@$(MAKE) --no-print-directory check-exercises
 	@$(MAKE) --no-print-directory check-docs
+	@$(MAKE) --no-print-directory test-vm
 
 test-host: unit $(if $(EMU_SRCS),emu-difftest emu-freestanding) $(BUILD)/hvlab-selftest.iso
 	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso $(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
