@@ -25,69 +25,10 @@ _start:
 1:	hlt
 	jmp 1b
 
-	.text
-	.macro VEC n, has_err
-vec\n:
-	.if \has_err == 0
-	pushq $0                        /* no CPU error code: push a dummy */
-	.endif
-	pushq $\n                       /* vector number */
-	jmp trap_common
-	.endm
-
-	/* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30 (SDM "Exception and
-	 * Interrupt Reference"). */
-	VEC 0,0; VEC 1,0; VEC 2,0; VEC 3,0; VEC 4,0; VEC 5,0; VEC 6,0; VEC 7,0
-	VEC 8,1; VEC 9,0; VEC 10,1; VEC 11,1; VEC 12,1; VEC 13,1; VEC 14,1; VEC 15,0
-	VEC 16,0; VEC 17,1; VEC 18,0; VEC 19,0; VEC 20,0; VEC 21,1; VEC 22,0; VEC 23,0
-	VEC 24,0; VEC 25,0; VEC 26,0; VEC 27,0; VEC 28,0; VEC 29,1; VEC 30,1; VEC 31,0
-
-trap_common:
-	push %rax                       /* save GPRs in struct guest_frame order (reversed) */
-	push %rbx
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %rbp
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-	mov %rsp, %rdi                  /* guest_trap(struct guest_frame *) */
-	mov %rsp, %rbx                  /* rbx is callee-saved: remember the frame */
-	and $-16, %rsp                  /* SysV ABI: 16-byte aligned stack at the call */
-	call guest_trap
-	mov %rbx, %rsp
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rbp
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rbx
-	pop %rax
-	add $16, %rsp                   /* drop vector and error code */
-	iretq
-
-	.section .rodata
-	.balign 8
-	.globl guest_vectors
-guest_vectors:
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.quad vec\n
-	.endr
+/* The exception vectors (shared with the hypervisor): they call guest_trap(struct guest_frame *). */
+#define EXC_HANDLER guest_trap
+#define EXC_TABLE guest_vectors
+#include "../kernel/vectors.inc"
 
 /* int guest_setjmp(void *j): save callee-saved registers, stack and return address; returns 0
  * now and, through guest_longjmp, a second time with a non-zero value. */
@@ -165,7 +106,7 @@ guest_user_vector:
 	ret                             /* guest_user_call returns RAX */
 1:	pushq $0                        /* INT 0x80 at CPL 0 is a bug: report it as a trap */
 	pushq $0x80
-	jmp trap_common
+	jmp exc_common
 
 /* Runs at CPL 3: call fn(arg), then go back up with its result in RAX. */
 	.section .utext, "ax"
