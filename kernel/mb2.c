@@ -50,12 +50,16 @@ int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi)
 			bi->loader = (const char *)(p + 8);
 			break;
 		case MB2_TAG_MODULE:
+			/* EXERCISE(01): record the module in bi->modules (docs/exercises/01-boot.md):
+			 * the tag holds u32 mod_start at +8, u32 mod_end at +12, then the module's
+			 * command line (NUL-terminated) at +16; keep at most MB2_MAX_MODULES. */
 			if (bi->nmodules < MB2_MAX_MODULES) {
 				struct mb2_module *m = &bi->modules[bi->nmodules++];
 				m->start = *(const u32 *)(p + 8);
 				m->end = *(const u32 *)(p + 12);
 				m->cmdline = (const char *)(p + 16);
 			}
+			/* END EXERCISE(01) */
 			break;
 		case MB2_TAG_MMAP:
 			parse_mmap(t, bi);

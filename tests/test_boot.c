@@ -28,6 +28,21 @@ static void kernel_and_boot_info_reserved(void)
 		EXPECT(!kalloc_is_free(boot_info.modules[i].start));
 }
 
+/* iso/grub.cfg and the test ISO load one module2, the guest kernel, named "guest": GRUB
+ * reports it in a module tag, and its pages are not given to the allocator. */
+static void guest_module_found(void)
+{
+	ASSERT_EQ(boot_info.nmodules, 1);
+	const struct mb2_module *m = &boot_info.modules[0];
+	EXPECT(!strcmp(m->cmdline, "guest"));
+	ASSERT_TRUE(m->end > m->start + 64);
+	EXPECT(!memcmp((const void *)m->start, "\177ELF", 4));
+	for (u64 pa = ALIGN_DOWN(m->start, PAGE_SIZE); pa < m->end; pa += PAGE_SIZE)
+		if (!EXPECT(!kalloc_is_free(pa)))
+			return;
+	kt_diag("module \"%s\" at 0x%lx-0x%lx", m->cmdline, m->start, m->end);
+}
+
 #define NALLOC 64
 static void alloc_distinct_zeroed_aligned(void)
 {
@@ -125,6 +140,6 @@ static void printf_formats(void)
 	EXPECT(cmdline_list_has("boot,vmxon", "vmxon") && !cmdline_list_has("boot,vmxon", "vmx"));
 }
 
-KTAP_SUITE(boot, NULL, NULL, KTAP_CASE(memory_map_parsed), KTAP_CASE(kernel_and_boot_info_reserved),
+KTAP_SUITE(boot, NULL, NULL, KTAP_CASE(memory_map_parsed), KTAP_CASE(kernel_and_boot_info_reserved), KTAP_CASE(guest_module_found),
 	   KTAP_CASE(alloc_distinct_zeroed_aligned), KTAP_CASE(alloc_contiguous_2m_aligned),
 	   KTAP_CASE(double_free_detected), KTAP_CASE(exceptions_caught), KTAP_CASE(printf_formats));

@@ -146,5 +146,22 @@ static void bad_input_refused(void)
 	vm_destroy(&vm);
 }
 
+/* The interpreter runs 64-bit code only: a guest that enters a region in compatibility mode
+ * (CS.L = 0, CS.D = 1, still IA-32e) is stopped at the first fetch, nothing interpreted. */
+static void compatibility_mode_refused(void)
+{
+	struct vm vm;
+	s64 id = region_vm(&vm, checksum, sizeof(checksum));
+	ASSERT_TRUE(id >= 0);
+	vmcs_write(GUEST_RIP, REGION_GPA);
+	vmcs_write(GUEST_CS_AR_BYTES, 0xc09b); /* present, S, code exec/read/accessed, D, G; no L */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_BAD_GUEST);
+	EXPECT_EQ(vm.stop_gpa, REGION_GPA);
+	EXPECT_EQ(vm.regions[id].stats.entries, 1);
+	EXPECT_EQ(vm.regions[id].stats.instructions, 0);
+	EXPECT_EQ(vm.in_region, 0);
+	vm_destroy(&vm);
+}
+
 KTAP_SUITE(emulated_regions, vmm_setup, vmm_fini, KTAP_CASE(one_exit_per_entry), KTAP_CASE(hypervisor_instruction_stepped),
-	   KTAP_CASE(ept_denied_access_in_region), KTAP_CASE(bad_input_refused));
+	   KTAP_CASE(ept_denied_access_in_region), KTAP_CASE(bad_input_refused), KTAP_CASE(compatibility_mode_refused));

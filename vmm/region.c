@@ -106,9 +106,17 @@ static u8 *map_page(void *ctx, u64 la_page, u32 kind)
 
 static const struct emu_mem_ops mem_ops = {mem_access, map_page};
 
-/* VMCS -> interpreter: everything the interpreted code can see or use. */
-static void load_state(struct vm *vm, struct emu *e)
+/* VMCS -> interpreter: everything the interpreted code can see or use. The interpreter runs
+ * 64-bit code only: -1 when the guest is not in 64-bit mode (IA32_EFER.LMA and CS.L; SDM
+ * "IA-32e Mode Operation"), e.g. a 32-bit code segment in a region. */
+static int load_state(struct vm *vm, struct emu *e)
 {
+	if (!(vmcs_read(GUEST_IA32_EFER) & MSR_EFER_LMA) || !(vmcs_read(GUEST_CS_AR_BYTES) & BIT(13)))
+		return -1;
+	/* EXERCISE(09): load the interpreter's state (e->cpu, emulator/emu.h) from the guest's
+	 * (docs/exercises/09-regions.md): the 16 GPRs (vm->regs; RSP is in the VMCS), RIP, RFLAGS
+	 * (with emu_set_rflags), FS/GS bases, CR0/CR2/CR3/CR4, EFER and the CPL.
+	 * [uses vm, e] [stub returns -1] */
 	memcpy(e->cpu.gpr, vm->regs, sizeof(e->cpu.gpr));
 	e->cpu.gpr[EMU_RSP] = vmcs_read(GUEST_RSP);
 	e->cpu.rip = vmcs_read(GUEST_RIP);
@@ -121,6 +129,8 @@ static void load_state(struct vm *vm, struct emu *e)
 	e->cpu.efer = vmcs_read(GUEST_IA32_EFER);
 	e->cpu.cpl = vm_cpl();
 	emu_set_rflags(e, vmcs_read(GUEST_RFLAGS));
+	/* END EXERCISE(09) */
+	return 0;
 }
 
 /* Interpreter -> VMCS, so the guest resumes on the CPU where the interpreter stopped. */
@@ -183,7 +193,12 @@ void region_enter(struct vm *vm, u32 id, u64 gpa, u64 gla)
 		e->ctx = &c;
 		emu_flush_tlb(e);
 	}
-	load_state(vm, e);
+	if (load_state(vm, e)) {
+		printf("# region: no state for the interpreter at RIP 0x%lx (it runs 64-bit code only); "
+		       "guest stopped\n", vmcs_read(GUEST_RIP));
+		vm->stop = VM_STOP_BAD_GUEST;
+		return;
+	}
 	vm->in_region = id + 1;
 	do { /* no interrupt is ever pending in hvlab, so a used budget only bounds one exit */
 		res = emu_run(e, start, end, RUN_BUDGET);

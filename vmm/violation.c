@@ -53,9 +53,14 @@ s64 ve_register(struct vm *vm, u64 gpa)
 }
 
 /* What the CPU does for a convertible violation (SDM "Delivering Virtualization Exceptions"),
- * for CPUs that cannot: fill the information area, set the semaphore, raise vector 20. */
-static void deliver_soft_ve(struct vm *vm, u64 q, u64 gla, u64 gpa, u32 view)
+ * for CPUs that cannot: fill the information area, set the semaphore, raise vector 20.
+ * Returns false when no #VE was delivered: the caller then handles the violation as an
+ * ordinary EPT-violation exit (the view's policy), as the CPU would without #VE. */
+static bool deliver_soft_ve(struct vm *vm, u64 q, u64 gla, u64 gpa, u32 view)
 {
+	/* EXERCISE(08): the software #VE (docs/exercises/08-ve.md): the fields of vm->ve_info
+	 * (struct hv_ve_info) as the CPU writes them, then vector 20 with vm_inject; count it in
+	 * vm->stats.soft_ve. [uses vm, q, gla, gpa, view] [stub returns false] */
 	struct hv_ve_info *ve = vm->ve_info;
 	ve->exit_reason = EXIT_REASON_EPT_VIOLATION;
 	ve->semaphore = 0xffffffff;
@@ -65,6 +70,8 @@ static void deliver_soft_ve(struct vm *vm, u64 q, u64 gla, u64 gpa, u32 view)
 	ve->eptp_index = view;
 	vm_inject(vm, VE_VECTOR, false, 0);
 	vm->stats.soft_ve++;
+	/* END EXERCISE(08) */
+	return true;
 }
 
 static struct trap *trap_at(struct vm *vm, u64 gpa)
@@ -283,9 +290,9 @@ void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering)
 		region_enter(vm, region - 1, gpa, gla); /* monitored code: run it in the interpreter */
 		return;
 	}
-	if (leaf && !(*leaf & EPT_SUPPRESS_VE) && vm->ve_info && vm->ve_info->semaphore == 0 && !delivering) {
+	if (leaf && !(*leaf & EPT_SUPPRESS_VE) && vm->ve_info && vm->ve_info->semaphore == 0 && !delivering &&
+	    deliver_soft_ve(vm, q, gla, gpa, v)) {
 		/* Convertible, but the CPU did not convert it: it cannot (no #VE), or we told it not to. */
-		deliver_soft_ve(vm, q, gla, gpa, v);
 		record(vm, gpa, gla, q, v, ACTION_VE);
 		return;
 	}

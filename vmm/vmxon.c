@@ -118,12 +118,17 @@ int vmx_on(void)
 	cpuid(1, 0, &a, &b, &cx, &d);
 	/* CR4.OSXSAVE lets the XSETBV handler execute XSETBV for the guest (SDM "XSETBV"). */
 	u64 osxsave = (cx & BIT(26)) ? X86_CR4_OSXSAVE : 0;
+	/* EXERCISE(02): enter VMX root operation (docs/exercises/02-vmxon.md): CR0 and CR4 (with
+	 * CR4.VMXE and osxsave) as the VMX-fixed bits demand, then VMXON with the region's physical
+	 * address, checked with VMX_CHECK; on failure put CR4 back and return -1.
+	 * [uses c, osxsave] [stub returns -1] */
 	write_cr0(vmx_fixed_cr0(c, read_cr0()));
 	write_cr4(vmx_fixed_cr4(c, cr4_before_vmx | X86_CR4_VMXE | osxsave));
 	if (VMX_CHECK("VMXON", __vmxon((u64)vmxon_region)) != VMX_OK) {
 		write_cr4(cr4_before_vmx);
 		return -1;
 	}
+	/* END EXERCISE(02) */
 	vmx_on_now = true;
 	return 0;
 }

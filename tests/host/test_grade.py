@@ -34,6 +34,23 @@ class Strip(unittest.TestCase):
         out, n = grade.strip_text(src, "06")
         self.assertEqual(out.split("\n")[2], "\tEXERCISE_TODO(6, vm, v);")
 
+    def test_stub_return_follows_the_diagnostic(self):
+        src = "\t/* EXERCISE(02): enter\n\t * [uses c, x] [stub returns -1] */\n\tf(c, x);\n\t/* END EXERCISE(02) */"
+        out, n = grade.strip_text(src, "02")
+        self.assertEqual(out.split("\n")[2], "\tEXERCISE_TODO(2, c, x); return -1;")
+
+    def test_every_exercise_has_a_block_and_a_handout(self):
+        for ex, e in grade.EXERCISES.items():
+            self.assertTrue(os.path.exists(os.path.join(grade.ROOT, e["handout"])), ex)
+            self.assertTrue(e["cases"] and all(c.split(".")[0] in e["suites"] for c in e["cases"]), ex)
+            blocks = 0
+            for top in grade.MARKED_DIRS:
+                for d, _, files in os.walk(os.path.join(grade.ROOT, top)):
+                    for f in files:
+                        if f.endswith((".c", ".h", ".S")):
+                            blocks += grade.strip_text(open(os.path.join(d, f)).read(), ex)[1]
+            self.assertGreater(blocks, 0, ex)
+
     def test_unterminated_block_is_an_error(self):
         with self.assertRaises(SystemExit):
             grade.strip_text("/* EXERCISE(07): x */\ncode;\n", "07")
