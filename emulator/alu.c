@@ -1,12 +1,12 @@
 /* alu.c - integer arithmetic and logic: ADD..CMP, TEST, INC/DEC, NOT/NEG,
- * MUL/IMUL/DIV/IDIV, shifts and rotates, SHLD/SHRD (SDM Vol.2 instruction
+ * MUL/IMUL/DIV/IDIV, shifts and rotates, SHLD/SHRD (SDM instruction
  * pages of the same names). Flags go to the lazy-flag words; see
  * docs/emulator.md for the values chosen where the SDM says "undefined".
  * Memory destinations are written before any register or flag is committed,
  * so a fault leaves the state as it was before the instruction. */
 #include "emu_internal.h"
 
-/* The eight classic ALU operations, in opcode order (Table A-2 rows 0-3). */
+/* The eight classic ALU operations, in opcode order (SDM "One-byte Opcode Map" rows 0-3). */
 static inline __attribute__((always_inline)) u64 alu(struct emu *e, unsigned op, u64 a, u64 b, unsigned sz)
 {
 	u64 m = emu_mask(sz), r, c;

@@ -1,7 +1,7 @@
 /* bits.c - RFLAGS assembly from the lazy-flag words, condition codes, and
  * the flag/bit instructions: SETcc, CMOVcc, BT/BTS/BTR/BTC, BSF/BSR,
  * TZCNT/LZCNT/POPCNT, XADD, CMPXCHG, CMPXCHG8B/16B, BSWAP, CBW/CWD families,
- * CLC/STC/CMC/CLD/STD, LAHF/SAHF (SDM Vol.2 pages of the same names).
+ * CLC/STC/CMC/CLD/STD, LAHF/SAHF (SDM instruction pages of the same names).
  * CMPXCHG16B is not atomic against other CPUs (no 16-byte CAS here). */
 #include "emu_internal.h"
 

@@ -207,7 +207,7 @@ EMU_H(emu_op_xchg_ax)
 	return 0;
 }
 
-/* ---- stack (SDM Vol.1 6.2 "Stack", 64-bit: RSP, SS-relative) ---- */
+/* ---- stack (SDM "Stack", 64-bit: RSP, SS-relative) ---- */
 static int push(struct emu *e, unsigned sz, u64 v)
 {
 	u64 sp = e->cpu.gpr[EMU_RSP] - sz;

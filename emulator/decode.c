@@ -1,5 +1,5 @@
-/* decode.c - table-driven x86-64 instruction decoder (SDM Vol.2 ch.2
- * "Instruction Format" and Appendix A "Opcode Map"), one entry per opcode.
+/* decode.c - table-driven x86-64 instruction decoder (SDM "Instruction Format"
+ * and "Opcode Map"), one entry per opcode.
  * Produces a struct emu_insn with prefixes, operand/address size, ModRM/SIB,
  * displacement and immediate resolved, and the handler to run. It does not
  * decode VEX/EVEX, x87, SSE or the 0F38/0F3A maps: those are "unsupported". */
@@ -12,7 +12,8 @@
 #define IW 0x0008   /* imm16, zero-extended */
 #define IZ 0x0010   /* imm16/32, sign-extended to operand size */
 #define IV 0x0020   /* imm16/32/64 (MOV reg, imm) */
-#define D64 0x0040  /* default operand size 64 (SDM Vol.1 3.6.1, table 3-4) */
+#define D64 0x0040  /* default operand size 64 (SDM "Effective Operand- and Address-Size
+                     * Attributes in 64-Bit Mode") */
 #define F64 0x0080  /* operand size forced to 64 (near branches, Intel) */
 #define LK 0x0100   /* LOCK allowed when the destination is memory */
 #define GRP 0x0200  /* ext selects a group table, indexed by ModRM.reg */
@@ -56,7 +57,7 @@ struct emu_op {
 
 enum { G3B, G3V, G4, G5, G1A, G11B, G11V, G8, G9, G15, G2, NGRP };
 
-/* One-byte opcode map (SDM Vol.2 Table A-2). Missing entries: unsupported. */
+/* One-byte opcode map (SDM "One-byte Opcode Map"). Missing entries: unsupported. */
 static const struct emu_op op1[256] = {
 	ALU(0), ALU(1), ALU(2), ALU(3), ALU(4), ALU(5), ALU(6), ALU(7),
 	[0x06] = UD, [0x07] = UD, [0x0e] = UD,      /* PUSH/POP ES, PUSH CS */
@@ -164,7 +165,7 @@ static const struct emu_op op1[256] = {
 	[0xff] = {0, M | GRP, G5, 0},                /* grp5 Ev */
 };
 
-/* Two-byte opcode map 0F xx (SDM Vol.2 Table A-3). */
+/* Two-byte opcode map 0F xx (SDM "Two-byte Opcode Map"). */
 static const struct emu_op op2[256] = {
 	[0x00] = {emu_op_hv, M | HV, EMU_X_SYSTEM, 0}, /* grp6: SLDT LTR ... */
 	[0x01] = {emu_op_hv, M | HV, EMU_X_SYSTEM, 0}, /* grp7: LGDT INVLPG ... */
@@ -221,8 +222,9 @@ static const struct emu_op op2[256] = {
 	[0xff] = UD,                                   /* UD0 */
 };
 
-/* Group tables, indexed by ModRM.reg (SDM Vol.2 Table A-6). Flags here are
- * OR-ed into the primary entry's. Missing entries raise #UD. */
+/* Group tables, indexed by ModRM.reg (SDM "Opcode Extensions for One- and
+ * Two-byte Opcodes by Group Number"). Flags here are OR-ed into the primary
+ * entry's. Missing entries raise #UD. */
 static const struct emu_op grp[NGRP][8] = {
 	[G3B] = {
 		{emu_op_test_rm_imm, IB, 0, 0}, {emu_op_test_rm_imm, IB, 0, 0},
@@ -290,7 +292,7 @@ static u64 get_le(const u8 *p, unsigned n)
 	return v;
 }
 
-/* ModRM/SIB/displacement (SDM Vol.2 2.2.1 "REX Prefixes", Table 2-5). Returns
+/* ModRM/SIB/displacement (SDM "REX Prefixes", "Special Cases of REX Encodings"). Returns
  * the new offset, or -(bytes needed) if the buffer is too short. */
 static int decode_modrm(struct emu_insn *in, const u8 *p, unsigned i,
 			unsigned avail, unsigned modrm, unsigned rex)
@@ -334,8 +336,7 @@ static unsigned byte_reg(unsigned r, unsigned rex)
 	return (!rex && r >= 4 && r < 8) ? (0x10 | (r - 4)) : r;
 }
 
-/* Operand size (SDM Vol.1 3.6.1 "Operand Size and Address Size in 64-Bit
- * Mode"). */
+/* Operand size (SDM "Operand Size and Address Size in 64-Bit Mode"). */
 static unsigned op_size(unsigned f, unsigned rex, unsigned pf)
 {
 	if (f & B)
@@ -468,7 +469,7 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 	if (i < 0)
 		return i;
 	if (i >= 15)
-		return finish(in, emu_op_toolong, 15); /* SDM 2.3.11: #GP(0) */
+		return finish(in, emu_op_toolong, 15); /* SDM "AVX Instruction Length": #GP(0) */
 	if (rex)
 		in->flags |= EMU_I_REX | ((rex & 8) ? EMU_I_REXW : 0);
 	if ((r = opcode(p, avail, &i, &d)) < 0)

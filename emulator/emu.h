@@ -20,11 +20,12 @@ typedef int16_t i16;
 typedef int32_t i32;
 typedef int64_t i64;
 
-/* General-purpose register numbers (SDM Vol.1 3.4.1.1, REX encoding order). */
+/* General-purpose register numbers (SDM "General-Purpose Registers in 64-Bit Mode", REX
+ * encoding order). */
 enum { EMU_RAX, EMU_RCX, EMU_RDX, EMU_RBX, EMU_RSP, EMU_RBP, EMU_RSI, EMU_RDI,
        EMU_R8, EMU_R9, EMU_R10, EMU_R11, EMU_R12, EMU_R13, EMU_R14, EMU_R15 };
 
-/* RFLAGS bits (SDM Vol.1 3.4.3 "EFLAGS Register"). */
+/* RFLAGS bits (SDM "EFLAGS Register"). */
 #define EMU_CF 0x0001u
 #define EMU_PF 0x0004u
 #define EMU_AF 0x0010u
@@ -51,7 +52,7 @@ enum { EMU_RAX, EMU_RCX, EMU_RDX, EMU_RBX, EMU_RSP, EMU_RBP, EMU_RSI, EMU_RDI,
 #define EMU_ACC_FETCH 0x4u
 #define EMU_ACC_USER 0x8u
 
-/* Exception vectors the emulator raises itself (SDM Vol.3 6.15). */
+/* Exception vectors the emulator raises itself (SDM "Exception and Interrupt Reference"). */
 #define EMU_EXC_DE 0
 #define EMU_EXC_UD 6
 #define EMU_EXC_SS 12
@@ -79,8 +80,9 @@ struct emu_mem_ops {
 	u8 *(*map_page)(void *ctx, u64 la_page, u32 kind);
 };
 
-/* Architectural state (SDM Vol.1 3.4). RFLAGS is kept lazily: read it with
- * emu_get_rflags() and write it with emu_set_rflags(), never directly. */
+/* Architectural state (SDM "Basic Program Execution Registers"). RFLAGS is
+ * kept lazily: read it with emu_get_rflags() and write it with
+ * emu_set_rflags(), never directly. */
 struct emu_cpu {
 	u64 gpr[16];
 	u64 rip;

@@ -63,7 +63,7 @@ static inline void emu_wreg(struct emu *e, unsigned r, unsigned sz, u64 v)
 	}
 }
 
-/* ---- lazy flags (SDM Vol.1 3.4.3.1 "Status Flags") ---- */
+/* ---- lazy flags (SDM "Status Flags") ---- */
 static inline unsigned emu_parity(u64 v)
 {
 	return !__builtin_parity((unsigned)(v & 0xff));
@@ -115,7 +115,7 @@ static inline unsigned emu_af(const struct emu *e) { return e->cpu.lf_aux & 1; }
 
 u64 emu_arith_flags(const struct emu *e);
 void emu_set_arith_flags(struct emu *e, u64 f);
-/* Condition codes 0..15 (SDM Vol.1 Appendix B "EFLAGS Condition Codes"). */
+/* Condition codes 0..15 (SDM "EFLAGS Condition Codes"). */
 static inline bool emu_cond(const struct emu *e, unsigned cc)
 {
 	unsigned r;
@@ -152,7 +152,7 @@ int emu_raise(struct emu *e, u8 vector, bool has_error, u32 error_code);
 int emu_fetch(struct emu *e, const struct emu_insn **out);
 bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v);
 
-/* Effective address of the ModRM memory operand (SDM Vol.1 3.7.5), without
+/* Effective address of the ModRM memory operand (SDM "Specifying an Offset"), without
  * the segment base (LEA), and the linear address with FS/GS base added. */
 static inline u64 emu_ea_off(const struct emu *e, const struct emu_insn *in)
 {

@@ -64,8 +64,8 @@ u8 *emu_tlb_fill(struct emu *e, u64 la, u32 k)
 	return h + (la & 4095);
 }
 
-/* Callback path (SDM Vol.3 6.15: non-canonical is #GP(0), or #SS(0) for
- * stack references). */
+/* Callback path (SDM "Exception and Interrupt Reference": non-canonical is #GP(0), or
+ * #SS(0) for stack references). */
 int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 {
 	if (!canonical(la) || !canonical(la + size - 1))
@@ -110,9 +110,9 @@ bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v)
 	}
 }
 
-/* Locked read-modify-write store (SDM Vol.3 9.1.2.2 "Software Controlled Bus
- * Locking"): compare-and-swap on host memory when the TLB maps it and the
- * operand is aligned; otherwise a plain write through the callbacks. */
+/* Locked read-modify-write store (SDM "Software Controlled Bus Locking"):
+ * compare-and-swap on host memory when the TLB maps it and the operand is
+ * aligned; otherwise a plain write through the callbacks. */
 int emu_wr_mem_atomic(struct emu *e, u64 la, unsigned sz, u64 old, u64 v, bool ss)
 {
 	u8 *p = emu_tlb(e, la, sz, 1);

@@ -1,4 +1,4 @@
-/* string.c - MOVS, STOS, LODS, CMPS, SCAS with REP/REPE/REPNE (SDM Vol.2
+/* string.c - MOVS, STOS, LODS, CMPS, SCAS with REP/REPE/REPNE (SDM
  * "REP/REPE/REPZ/REPNE/REPNZ"). Each iteration commits RSI/RDI/RCX, so a
  * fault leaves the registers at the completed iterations and RIP at the
  * instruction, like hardware. Every iteration counts against the budget;
