@@ -469,7 +469,7 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 	if (i < 0)
 		return i;
 	if (i >= 15)
-		return finish(in, emu_op_toolong, 15); /* SDM "AVX Instruction Length": #GP(0) */
+		return finish(in, emu_op_toolong, 15); /* SDM "Interrupt 13-General Protection Exception (#GP)": #GP(0) */
 	if (rex)
 		in->flags |= EMU_I_REX | ((rex & 8) ? EMU_I_REXW : 0);
 	if ((r = opcode(p, avail, &i, &d)) < 0)

@@ -21,7 +21,9 @@ VARIES = [(re.compile(r"\d+ TSC cycles"), "N TSC cycles"),
           (re.compile(r"\d+(\.\d+)? s\b"), "N s"),
           (re.compile(r"\d+ cycles each"), "N cycles each"),
           (re.compile(r"vendor=\w+"), "vendor=V"),
-          (re.compile(r"page 0x[0-9a-f]+"), "page 0xN")]
+          (re.compile(r"page 0x[0-9a-f]+"), "page 0xN"),
+          (re.compile(r"at 0x[0-9a-f]+-0x[0-9a-f]+"), "at 0xN-0xN"),
+          (re.compile(r"native \d+ cycles, emulated \d+"), "native N cycles, emulated N")]
 
 
 def norm(line):

@@ -38,7 +38,7 @@ EXERCISES = {
         "handout": "docs/exercises/02-vmxon.md",
         "suites": ["vmxon", "guest_boot"],
         "cases": ["vmxon.vmxon_vmxoff", "vmxon.vmxon_twice_without_vmcs", "vmxon.vmxon_twice_with_vmcs",
-                  "guest_boot.hello"],
+                  "vmxon.vmptrld_failures", "guest_boot.hello"],
     },
     "03": {
         "handout": "docs/exercises/03-vmcs.md",
@@ -227,7 +227,7 @@ def grade(ex, tree, cpu=None, say=print):
         got = res.get(case, "missing")
         score += got == "ok"
         total -= got == "SKIP"  # what this CPU model cannot do is not scored
-        say("  %-40s %s" % (case, "PASS" if got == "ok" else "SKIP (not scored on this CPU)"
+        say("  %-54s %s" % (case, "PASS" if got == "ok" else "SKIP (not scored on this CPU)"
                                if got == "SKIP" else "FAIL (%s)" % got))
     say("grade %s: build %.1f s, boot %.1f s (Bochs %s); serial log %s" % (
         ex, t1 - t0, boot_secs, cpu, os.path.relpath(log)))
