@@ -38,7 +38,7 @@ help:
 	@echo "  make exercise EX=NN   a student tree in build/exercise-NN (docs/exercises/)"
 	@echo "  make grade EX=NN      boot exercise NN's tests on this tree, print Score: a/b"
 	@echo "  make check-exercises  every grader passes on this tree and fails on its stripped tree"
-	@echo "  make check-docs       run the commands docs/exercises/ quote, compare the expected output"
+	@echo "  make check-docs       run the commands README.md and docs/ quote, compare the expected output"
 	@echo "  make clean      remove build/"
 	@echo "Emulator: make emu-unit difftest N=... bench-emu fuzz-emu (see docs/emulator.md)"
 
@@ -159,7 +159,7 @@ grade: deps-test
 check-exercises: deps-test
 	$(PYTHON) tests/host/grade.py --check
 
-# Every command the handouts quote is run and its expected output compared (tests/host/check_docs.py).
+# Every command README.md and docs/ quote is run and its expected output compared (tests/host/check_docs.py).
 check-docs: deps-test
 	$(PYTHON) tests/host/check_docs.py
 

@@ -1,29 +1,47 @@
 #!/usr/bin/env python3
-"""check_docs.py: run the commands the exercise handouts quote and compare the expected output.
+"""check_docs.py: run the commands the docs quote and compare the output they quote.
 
-In docs/exercises/*.md a fenced block whose lines all start with "make " is a command block; the
-fenced blocks after it (up to the next command block) are its expected output. Each command
-runs from the top of the tree (stdin closed, BACKEND=bochs unless it names one); every line of an expected block must then appear
-in the commands' output or in a build/...log file named in the text since the command block.
-What legitimately varies (TSC cycles, seconds, the host's CPU vendor, the address of the
-kernel's first free page) is normalised on both sides; "..." lines are skipped.
-Exit status 0 when every expected line was found. Standard library only.
+Which files: README.md, docs/*.md and docs/exercises/*.md (or the files named on the command line).
+Which blocks (fenced with ```):
+  - a command block: every line, comments (# ...) aside, starts with "make " or "python3 tests/host/";
+  - the fenced blocks after it, up to the next command block, are its expected output;
+  - an HTML comment just before a block says more (it does not show when the Markdown renders):
+      <!-- check-docs: output of CMD -->      the block is the expected output of CMD
+      <!-- check-docs: not run here: WHY -->  a command block that is not run (and the output
+                                              blocks after it are not checked); WHY is printed
+  - any other block (code, diagrams) is neither.
+Each command runs from the top of the tree (stdin closed, COLUMNS=80, BACKEND=bochs unless the
+command sets BACKEND itself: the handouts show Bochs output); each distinct command runs once.
+Every line of an expected block must then appear in the commands' output or in a build/...log
+file named in the text since the command block; "..." inside a line matches anything, a line
+that is only "..." is skipped. A command block with no expected output must exit with status 0.
+What legitimately varies (TSC cycles, seconds, the host's CPU vendor and why it has no VMX,
+addresses that depend on the kernel's size) is normalised on both sides (VARIES).
+Exit status 0 when every command ran as expected and every expected line was found. Standard
+library only.
 """
 import os
 import re
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import hvboot  # noqa: E402
+
 FENCE_RE = re.compile(r"^\s*```")
 LOG_RE = re.compile(r"`(build/[^`\s]+\.log)`")
+NOTE_RE = re.compile(r"<!--\s*check-docs:\s*(.*?)\s*-->")
+COMMAND_RE = re.compile(r"^(make |python3 tests/host/)")
 VARIES = [(re.compile(r"\d+ TSC cycles"), "N TSC cycles"),
           (re.compile(r"\d+(\.\d+)? s\b"), "N s"),
           (re.compile(r"\d+ cycles each"), "N cycles each"),
           (re.compile(r"vendor=\w+"), "vendor=V"),
           (re.compile(r"page 0x[0-9a-f]+"), "page 0xN"),
           (re.compile(r"at 0x[0-9a-f]+-0x[0-9a-f]+"), "at 0xN-0xN"),
-          (re.compile(r"native \d+ cycles, emulated \d+"), "native N cycles, emulated N")]
+          (re.compile(r"native \d+ cycles, emulated \d+"), "native N cycles, emulated N"),
+          (re.compile(r"the host CPU has no VMX \((?:[^()]|\([^()]*\))*\)"), "the host CPU has no VMX (...)")]
 
 
 def norm(line):
@@ -32,62 +50,173 @@ def norm(line):
     return " ".join(line.split())
 
 
+def code(line):
+    """A command line without its trailing comment ("" for a comment-only line)."""
+    return line.split(" #")[0].strip() if not line.lstrip().startswith("#") else ""
+
+
+class Step:
+    def __init__(self, cmds, line, skip=None):
+        self.cmds, self.line, self.skip, self.expected, self.logs = cmds, line, skip, [], []
+
+
 def steps(path):
-    """[(commands, [(expected lines)], [log paths])] of one handout."""
-    out, prose, block, inside = [], [], [], False
-    for line in open(path).read().split("\n"):
+    """The handout's steps: commands, their expected blocks and the logs named since."""
+    out, block, inside, note, start = [], [], False, None, 0
+    for n, line in enumerate(open(path).read().split("\n"), 1):
         if FENCE_RE.match(line):
-            if inside:
+            if not inside:
+                start = n
+            else:
                 lines = [l.strip() for l in block if l.strip()]
-                if lines and all(l.startswith("make ") for l in lines):
-                    out.append((lines, [], []))
-                elif out:
-                    out[-1][1].append(lines)
-                    out[-1][2].extend(LOG_RE.findall(" ".join(prose)))
-                prose = []
+                cmds = [code(l) for l in lines if code(l)]
+                if note and note.startswith("output of "):
+                    out.append(Step([note[len("output of "):]], start))
+                    out[-1].expected.append(lines)
+                elif note and note.startswith("not run here:"):
+                    out.append(Step(cmds, start, note[len("not run here:"):].strip()))
+                elif cmds and all(COMMAND_RE.match(c) for c in cmds):
+                    out.append(Step(cmds, start))
+                elif out and not note:
+                    out[-1].expected.append(lines)
+                note = None
             inside, block = not inside, []
         elif inside:
             block.append(line)
         else:
-            prose.append(line)
+            m = NOTE_RE.search(line)
+            if m:
+                note = m.group(1)
+            elif line.strip():
+                note = note if line.strip().startswith("<!--") else None
             if out:
-                out[-1][2].extend(LOG_RE.findall(line))
+                out[-1].logs.extend(LOG_RE.findall(line))
     return out
 
 
+def found(want, have, joined):
+    """Is the expected line want (normalised) in the output?"""
+    if want in have or want in joined:
+        return True
+    parts = [re.escape(p.strip()) for p in want.split("...")]
+    return len(parts) > 1 and re.search(r".*".join(parts), joined) is not None
+
+
+_ran = {}
+
+
+def run(cmd):
+    """(status, output) of one command, once per check."""
+    if cmd not in _ran:
+        env = dict(os.environ, COLUMNS="80")
+        env.pop("BACKEND", None)
+        if "BACKEND=" not in cmd:
+            env["BACKEND"] = "bochs"
+        r = subprocess.run(cmd, shell=True, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True, errors="replace")
+        _ran[cmd] = (r.returncode, r.stdout)
+    return _ran[cmd]
+
+
 def check(path):
-    bad = 0
-    for cmds, expected, logs in steps(path):
+    """(expected lines not found or commands failed, notes about what was not run)."""
+    rel = os.path.relpath(path, ROOT)
+    bad, notes = 0, []
+    host_has_vmx = hvboot.host_vmx()[0]
+    for st in steps(path):
+        where = "%s:%d" % (rel, st.line)
+        if st.skip:
+            notes.append("%s: not run here: %s" % (where, st.skip))
+            continue
+        if host_has_vmx and any("BACKEND=" in c and "BACKEND=bochs" not in c and "BACKEND=qemu" not in c
+                                for c in st.cmds):
+            notes.append("%s: not run: it shows the automatic backend of a host without VMX" % where)
+            continue
         text = ""
-        for c in cmds:
-            # The handouts show Bochs output: BACKEND=bochs unless the command names another.
-            r = subprocess.run(c, shell=True, cwd=ROOT, env=dict(os.environ, BACKEND="bochs"),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, universal_newlines=True, errors="replace")
-            text += r.stdout
-        for log in logs:
+        for c in st.cmds:
+            status, output = run(c)
+            text += output
+            if status and not st.expected:
+                print("%s: `%s` exited with status %d" % (where, c, status))
+                bad += 1
+        for log in st.logs:
             p = os.path.join(ROOT, log)
             if os.path.exists(p):
                 text += open(p, errors="replace").read()
         have = {norm(l) for l in text.replace("\r", "").split("\n")}
         joined = "\n".join(have)
-        for block in expected:
+        for block in st.expected:
             for l in block:
-                if l == "..." or norm(l) in have or norm(l) in joined:
+                if l == "..." or found(norm(l), have, joined):
                     continue
-                print("%s: after `%s`: not found: %s" % (os.path.relpath(path, ROOT), " && ".join(cmds), l))
+                print("%s: after `%s`: not found: %s" % (where, " && ".join(st.cmds), l))
                 bad += 1
+    return bad, notes
+
+
+INLINE_RE = re.compile(r"`(make [^`]*)`")
+_known = {}
+
+
+def known():
+    """(targets of the Makefiles, text of the files that read make variables or the environment)."""
+    if not _known:
+        r = subprocess.run(["make", "-C", ROOT, "-qp"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, universal_newlines=True, errors="replace")
+        targets = set()
+        for line in r.stdout.split("\n"):
+            m = re.match(r"^([^\s:#=%][^:=]*):(?!=)", line)
+            if m:
+                targets.update(m.group(1).split())
+        text = ""
+        for f in ["Makefile", "emulator/emulator.mk"] + [os.path.join("tests/host", n) for n in os.listdir(HERE)]:
+            if os.path.isfile(os.path.join(ROOT, f)):
+                text += open(os.path.join(ROOT, f), errors="replace").read()
+        _known.update(targets=targets, text=text)
+    return _known["targets"], _known["text"]
+
+
+def check_inline(path):
+    """Inline `make ...` mentions: each target must exist and each VAR= must be read somewhere."""
+    targets, text = known()
+    bad = 0
+    for n, line in enumerate(open(path).read().split("\n"), 1):
+        for span in INLINE_RE.findall(line):
+            words, i = span.split()[1:], 0
+            while i < len(words):
+                w = words[i]
+                i += 1 + (w == "-C")
+                if w.startswith("-"):
+                    continue
+                if "=" in w:
+                    var = w.split("=")[0]
+                    ok = re.search(r"\$[({]%s[)}]|\b%s\b[\"']?\s*[\]),]|environ\.get\([\"']%s" % (var, var, var), text)
+                else:
+                    ok = w in targets or w.startswith("build/")
+                if not ok:
+                    print("%s:%d: `%s`: %s" % (os.path.relpath(path, ROOT), n, span,
+                                                "no such variable" if "=" in w else "no such target"))
+                    bad += 1
     return bad
 
 
 def main(argv):
-    docs = argv or sorted(os.path.join(ROOT, "docs/exercises", f)
-                          for f in os.listdir(os.path.join(ROOT, "docs/exercises")) if f.endswith(".md"))
-    bad = 0
+    docs = argv or [os.path.join(ROOT, "README.md")] + [
+        os.path.join(d, f) for d in (os.path.join(ROOT, "docs"), os.path.join(ROOT, "docs/exercises"))
+        for f in sorted(os.listdir(d)) if f.endswith(".md")]
+    bad, nsteps = 0, 0
     for d in docs:
-        n = check(d)
-        print("%-40s %s" % (os.path.relpath(d, ROOT), "ok" if not n else "%d expected lines not found" % n))
+        n, notes = check(d)
+        n += check_inline(d)
+        k = len(steps(d))
+        nsteps += k
+        print("%-40s %s" % (os.path.relpath(d, ROOT), "%d lines not found or commands failed" % n if n else
+                            "ok (%d step%s checked)" % (k - len(notes), "s" * (k - len(notes) != 1))))
+        for note in notes:
+            print("  " + note)
         bad += n
+    print("check-docs: %d commands run, %d quoted steps, %s" % (len(_ran), nsteps, "FAIL" if bad else "ok"))
     return 1 if bad else 0
 
 
