@@ -74,9 +74,9 @@ $(BUILD)/hvlab-test.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in is
 	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test.cfg $(GUEST_ELF)
 
 # The KTAP library's self-test: fails on purpose (used by tests/host/test_runner.py).
-$(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf iso/grub-test.cfg.in iso/mkiso.sh
+$(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
 	sed "s/@TESTS@/selftest_ktap,boot/" iso/grub-test.cfg.in > $(BUILD)/grub-selftest.cfg
-	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-selftest.cfg
+	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-selftest.cfg $(GUEST_ELF)
 
 deps-%:
 	@tests/host/deps.sh $*

@@ -155,7 +155,7 @@ class InVmSelftest(unittest.TestCase):
         self.assertIn("# result: FAIL", log)
         self.assertIn("\nok 1 boot\n", log)
         self.assertIn("\nnot ok 2 selftest_ktap\n", log)
-        self.assertIn("# Totals: pass:8 fail:2 skip:1 error:1 total:12", log)
+        self.assertIn("# Totals: pass:9 fail:2 skip:1 error:1 total:13", log)
 
 
 if __name__ == "__main__":
