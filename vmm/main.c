@@ -3,6 +3,17 @@
  * print what it made the hypervisor do, leave VMX and power off. */
 #include "vmm.h"
 
+static u64 checks_passed, checks_failed;
+
+/* HC_CHECK in an interactive run: counted, and a failure shown as it happens. */
+static void count_check(bool ok, const char *text)
+{
+	if (ok)
+		checks_passed++;
+	else
+		checks_failed++, printf("# guest check failed: %s\n", text);
+}
+
 static void run_guest(const char *scenario)
 {
 	struct vm vm;
@@ -13,10 +24,13 @@ static void run_guest(const char *scenario)
 	}
 	printf("hvlab: guest \"%s\": %lu MiB of RAM, EPT with %lu table pages, VPID %u\n", scenario,
 	       vm.ram_size >> 20, vm.views[0].tables, vm.vpid);
+	vm.check = count_check;
 	vm_run(&vm);
 	vm_print_stats(&vm);
 	if (vm.stop == VM_STOP_EXIT)
 		printf("hvlab: the guest exited with status %lu\n", vm.exit_status);
+	if (checks_passed + checks_failed)
+		printf("hvlab: the guest's own checks: %lu passed, %lu failed\n", checks_passed, checks_failed);
 	vm_destroy(&vm);
 }
 
