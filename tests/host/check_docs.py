@@ -15,6 +15,8 @@ command sets BACKEND itself: the handouts show Bochs output); each distinct comm
 Every line of an expected block must then appear in the commands' output or in a build/...log
 file named in the text since the command block; "..." inside a line matches anything, a line
 that is only "..." is skipped. A command block with no expected output must exit with status 0.
+Inline mentions are checked too: `make TARGET VAR=...` (the target exists, the variable is read)
+and `dir/file.c:function` (the file exists and names the function).
 What legitimately varies (TSC cycles, seconds, the host's CPU vendor and why it has no VMX,
 addresses that depend on the kernel's size) is normalised on both sides (VARIES).
 Exit status 0 when every command ran as expected and every expected line was found. Standard
@@ -177,10 +179,30 @@ def known():
     return _known["targets"], _known["text"]
 
 
+REF_RE = re.compile(r"`([\w.-]+(?:/[\w.-]+)+\.(?:c|h|S|py|md|mk|ld|cfg|in|sh|inc))(?::(\w+))?`")
+
+
+def check_refs(path):
+    """Inline `dir/file.c` and `dir/file.c:name` (the code maps): the file exists, the name is in it."""
+    bad = 0
+    for n, line in enumerate(open(path).read().split("\n"), 1):
+        for ref, name in REF_RE.findall(line):
+            if ref.startswith("build/") or "NN" in ref:  # made by a build; a pattern
+                continue
+            fp = os.path.join(ROOT, ref)
+            why = ("no such file" if not os.path.isfile(fp) else
+                   "no %s in it" % name if name and not re.search(r"\b%s\b" % name, open(fp, errors="replace").read())
+                   else None)
+            if why:
+                print("%s:%d: `%s%s`: %s" % (os.path.relpath(path, ROOT), n, ref, ":" + name if name else "", why))
+                bad += 1
+    return bad
+
+
 def check_inline(path):
     """Inline `make ...` mentions: each target must exist and each VAR= must be read somewhere."""
     targets, text = known()
-    bad = 0
+    bad = check_refs(path)
     for n, line in enumerate(open(path).read().split("\n"), 1):
         for span in INLINE_RE.findall(line):
             words, i = span.split()[1:], 0

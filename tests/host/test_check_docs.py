@@ -90,9 +90,10 @@ class Inline(unittest.TestCase):
         fd, path = tempfile.mkstemp(suffix=".md")
         with os.fdopen(fd, "w") as f:
             f.write("Use `make run SCENARIO=hello`, `make -C build/exercise-01 grade EX=01` and `make help`.\n"
-                    "Not `make no-such-target` nor `make run NO_SUCH_VAR=1`.\n")
+                    "Not `make no-such-target` nor `make run NO_SUCH_VAR=1`.\n"
+                    "| `kernel/mb2.c:mb2_parse` | `vmm/vmxon.c` | `vmm/vmxon.c:no_such_function` | `vmm/gone.c` |\n")
         try:
-            self.assertEqual(check_docs.check_inline(path), 2)
+            self.assertEqual(check_docs.check_inline(path), 4)
         finally:
             os.unlink(path)
 
