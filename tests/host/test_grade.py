@@ -51,6 +51,17 @@ class Strip(unittest.TestCase):
                             blocks += grade.strip_text(open(os.path.join(d, f)).read(), ex)[1]
             self.assertGreater(blocks, 0, ex)
 
+    def test_every_handout_has_the_sections_and_the_grading_steps(self):
+        want = ["Goal", "Background", "Code map", "Steps", "Questions", "Hands-on task (graded)"]
+        for ex, e in grade.EXERCISES.items():
+            text = open(os.path.join(grade.ROOT, e["handout"])).read()
+            self.assertEqual([l[3:] for l in text.split("\n") if l.startswith("## ")], want, ex)
+            background = text.split("## Background")[1].split("## Code map")[0]
+            self.assertIn("SDM", background, ex)
+            for cmd in ("make grade EX=%s" % ex, "make exercise EX=%s" % ex,
+                        "make -C build/exercise-%s grade EX=%s" % (ex, ex)):
+                self.assertIn(cmd, text, ex)
+
     def test_unterminated_block_is_an_error(self):
         with self.assertRaises(SystemExit):
             grade.strip_text("/* EXERCISE(07): x */\ncode;\n", "07")
