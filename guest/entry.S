@@ -1,6 +1,6 @@
-/* entry.S: the guest's entry point, its stacks, the exception vectors, setjmp/longjmp for
- * guest_catch(), and the ring-3 round trip (IRETQ down, INT 0x80 back up). Everything else is
- * C; nothing here touches I/O ports or makes hypercalls. */
+/* entry.S: the guest's entry point, its stacks, the exception vectors (kernel/vectors.inc) and
+ * the ring-3 round trip (IRETQ down, INT 0x80 back up). Everything else is C; nothing here
+ * touches I/O ports or makes hypercalls. */
 #define GUEST_KCS 0x08
 #define GUEST_KDS 0x10
 #define GUEST_UDS (0x18 | 3)
@@ -25,44 +25,12 @@ _start:
 1:	hlt
 	jmp 1b
 
-/* The exception vectors (shared with the hypervisor): they call guest_trap(struct guest_frame *). */
+/* The exception vectors and catch_setjmp/catch_longjmp (shared with the hypervisor): the
+ * vectors call guest_trap(struct trap_frame *). */
 #define EXC_HANDLER guest_trap
 #define EXC_TABLE guest_vectors
+#define EXC_KDS GUEST_KDS
 #include "../kernel/vectors.inc"
-
-/* int guest_setjmp(void *j): save callee-saved registers, stack and return address; returns 0
- * now and, through guest_longjmp, a second time with a non-zero value. */
-	.text
-	.globl guest_setjmp
-guest_setjmp:
-	mov %rbx, 0(%rdi)
-	mov %rbp, 8(%rdi)
-	mov %r12, 16(%rdi)
-	mov %r13, 24(%rdi)
-	mov %r14, 32(%rdi)
-	mov %r15, 40(%rdi)
-	lea 8(%rsp), %rax               /* the caller's RSP after we return */
-	mov %rax, 48(%rdi)
-	mov (%rsp), %rax                /* our return address */
-	mov %rax, 56(%rdi)
-	xor %eax, %eax
-	ret
-
-/* guest_longjmp(void *j, int val): entered by IRETQ from guest_trap() with RDI, RSI set. */
-	.globl guest_longjmp
-guest_longjmp:
-	mov $GUEST_KDS, %ecx            /* a fault at CPL 3 left null data segments: reload */
-	mov %ecx, %ds
-	mov %ecx, %es
-	mov 0(%rdi), %rbx
-	mov 8(%rdi), %rbp
-	mov 16(%rdi), %r12
-	mov 24(%rdi), %r13
-	mov 32(%rdi), %r14
-	mov 40(%rdi), %r15
-	mov 48(%rdi), %rsp
-	mov %esi, %eax
-	jmp *56(%rdi)
 
 /* u64 guest_user_call(fn, arg, stack_top): run fn(arg) at CPL 3 and return its result. IRETQ
  * to a lower privilege level pops SS:RSP too (SDM "IRET/IRETD/IRETQ"); the way back is

@@ -1,13 +1,14 @@
 /* guest.h: every function one guest/ file offers another, grouped by file (xv6 style). The
  * guest is its own kernel: from the rest of hvlab it shares only kernel/types.h,
- * vmm/hypercall.h and two freestanding files compiled into it, kernel/format.c (printf) and
- * kernel/string.c. */
+ * vmm/hypercall.h, kernel/desc.h and kernel/vectors.inc, and three freestanding files compiled
+ * into it: kernel/format.c (printf), kernel/string.c and kernel/catch.c (fault catching). */
 #ifndef HVLAB_GUEST_H
 #define HVLAB_GUEST_H
 #include <stdarg.h>
 #include "cpu.h"
 #include "hcall.h"
 #include "../kernel/format.h"
+#include "../kernel/catch.h" /* struct trap_frame, trap_catch(), trap_name() */
 
 #define MiB (1UL << 20)
 #define GiB (1UL << 30)
@@ -53,27 +54,13 @@ void guest_map_4k(u64 gva, u64 gpa, unsigned rights);
 u64 guest_mapped_end(void);
 
 /* trap.c: exceptions; fault catching for scenarios */
-struct guest_frame {
-	u64 r15, r14, r13, r12, r11, r10, r9, r8;
-	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
-	u64 vector, error_code;
-	u64 rip, cs, rflags, rsp, ss; /* pushed by the CPU */
-};
-struct guest_fault {
-	int vector; /* -1: no fault */
-	u64 error_code, rip, cr2;
-};
-typedef bool (*guest_trap_fn)(struct guest_frame *f);
-const char *guest_trap_name(int vector);
+typedef bool (*guest_trap_fn)(struct trap_frame *f);
 void guest_trap_set_handler(int vector, guest_trap_fn fn);
-void guest_trap(struct guest_frame *f);
-int guest_catch(void (*fn)(void *), void *arg, struct guest_fault *fi);
+void guest_trap(struct trap_frame *f);
 
 /* entry.S: vectors, setjmp/longjmp, ring-3 calls */
 extern const u64 guest_vectors[32];
 void guest_user_vector(void);
-int guest_setjmp(void *j) __attribute__((returns_twice));
-void guest_longjmp(void);
 /* Run fn(arg) at CPL 3 on stack_top (fn must be GUEST_USER_TEXT); returns fn's result. */
 u64 guest_user_call(u64 (*fn)(void *), void *arg, void *stack_top);
 extern u8 guest_user_stack_top[];

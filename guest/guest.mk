@@ -3,7 +3,7 @@
 GUEST_ELF := $(BUILD)/guest.elf
 GUEST_SRCS := $(wildcard guest/*.c)
 GUEST_ASM := $(wildcard guest/*.S)
-GUEST_SHARED := kernel/format.c kernel/string.c # the same printf and string code as the hypervisor's
+GUEST_SHARED := kernel/format.c kernel/string.c kernel/catch.c # the same printf, string and fault-catching code as the hypervisor's
 GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest-obj/%.o,$(GUEST_ASM) $(GUEST_SRCS)) \
 	$(patsubst kernel/%,$(BUILD)/guest-obj/kernel/%.o,$(GUEST_SHARED))
 # Ring-3 code lives in its own section: keep GCC from moving cold blocks out of it or

@@ -1,7 +1,7 @@
 /* scen_cpu.c: scenarios about instructions the hypervisor intercepts or passes through:
  * hello, cpuid, io, msr, cr, vmx_insns, xsetbv, and the exit-cost benchmark. Each checks what
  * the hypervisor is specified to do (docs/guest.md); expected faults are caught with
- * guest_catch(). Hypercall error paths are in scen_hc.c. */
+ * trap_catch(). Hypercall error paths are in scen_hc.c. */
 #include "guest.h"
 
 #define PORT_POST 0x80 /* "other" ports for the io scenario: not COM1 */
@@ -91,17 +91,17 @@ static void wrmsr_fn(void *p)
 }
 static int rdmsr_vector(u32 msr, u64 *val)
 {
-	struct guest_fault fi;
+	struct fault_info fi;
 	struct msr_op o = {msr, 0};
-	int v = guest_catch(rdmsr_fn, &o, &fi);
+	int v = trap_catch(rdmsr_fn, &o, &fi);
 	*val = o.val;
 	return v;
 }
 static int wrmsr_vector(u32 msr, u64 val)
 {
-	struct guest_fault fi;
+	struct fault_info fi;
 	struct msr_op o = {msr, val};
-	return guest_catch(wrmsr_fn, &o, &fi);
+	return trap_catch(wrmsr_fn, &o, &fi);
 }
 
 void scen_msr(struct hv_boot_info *bi)
@@ -128,9 +128,9 @@ static void write_cr3_fn(void *p) { write_cr3(*(u64 *)p); }
 static void write_cr4_fn(void *p) { write_cr4(*(u64 *)p); }
 static int write_cr_vector(int cr, u64 val)
 {
-	struct guest_fault fi;
+	struct fault_info fi;
 	void (*fn)(void *) = cr == 0 ? write_cr0_fn : cr == 3 ? write_cr3_fn : write_cr4_fn;
-	return guest_catch(fn, &val, &fi);
+	return trap_catch(fn, &val, &fi);
 }
 
 void scen_cr(struct hv_boot_info *bi)
@@ -198,11 +198,11 @@ static const struct {
 
 void scen_vmx_insns(struct hv_boot_info *bi)
 {
-	struct guest_fault fi;
+	struct fault_info fi;
 	scratch_ptr = (u64)scratch;
 	*(u32 *)scratch = 1; /* a plausible revision id: the instruction must fault anyway */
 	for (size_t i = 0; i < ARRAY_SIZE(vmx_insns); i++) {
-		int v = guest_catch(vmx_insns[i].fn, &scratch_ptr, &fi);
+		int v = trap_catch(vmx_insns[i].fn, &scratch_ptr, &fi);
 		bi->out[i] = (u64)(s64)v;
 		if (v != 6)
 			guest_printf("%s: vector %d, expected 6 (#UD)\n", vmx_insns[i].name, v);
@@ -217,9 +217,9 @@ static void xsetbv_fn(void *p)
 }
 static int xsetbv_vector(u32 xcr, u64 val)
 {
-	struct guest_fault fi;
+	struct fault_info fi;
 	u64 xv[2] = {xcr, val};
-	return guest_catch(xsetbv_fn, xv, &fi);
+	return trap_catch(xsetbv_fn, xv, &fi);
 }
 
 /* XCR0 rules (SDM "XSETBV—Set Extended Control Register"): bit 0 (x87) must be 1, AVX (bit 2)

@@ -23,8 +23,8 @@ static struct rgn_regs regs;
 static u64 pf_count, pf_rip, pf_cr2, pf_error, pf_rflags;
 static u64 frame_rflags; /* RFLAGS in the frame of the last exception caught */
 
-/* Sees every #DE, #UD, #GP, #PF first and lets guest_catch() have it: the frame's RFLAGS. */
-static bool note_frame(struct guest_frame *f)
+/* Sees every #DE, #UD, #GP, #PF first and lets trap_catch() have it: the frame's RFLAGS. */
+static bool note_frame(struct trap_frame *f)
 {
 	frame_rflags = f->rflags;
 	return false;
@@ -38,14 +38,14 @@ static void note_frames(bool on)
 
 /* A fault caught natively and in a region, with the RFLAGS of its frame. */
 struct caught {
-	struct guest_fault f;
+	struct fault_info f;
 	u64 rflags;
 };
 static void catch_frame(void (*fn)(void *), void *arg, struct caught *c)
 {
 	frame_rflags = ~0UL;
 	note_frames(true);
-	guest_catch(fn, arg, &c->f);
+	trap_catch(fn, arg, &c->f);
 	note_frames(false);
 	c->rflags = frame_rflags;
 }
@@ -64,7 +64,7 @@ static void call_probe(void *arg)
 
 static bool same_fault(const char *what, const struct caught *n, const struct caught *e)
 {
-	const struct guest_fault *nat = &n->f, *emu = &e->f;
+	const struct fault_info *nat = &n->f, *emu = &e->f;
 	guest_printf("regions_faults: %s: native vector %d error %lx rip %lx cr2 %lx rflags %lx; emulated vector "
 		     "%d error %lx rip %lx cr2 %lx rflags %lx\n",
 		     what, nat->vector, nat->error_code, nat->rip, nat->cr2, n->rflags, emu->vector, emu->error_code,
@@ -116,7 +116,7 @@ static void user_reads_supervisor(unsigned long long *o)
 }
 
 /* The #PF handler for (b) and (f): maps the page at CR2 and retries. */
-static bool map_on_fault(struct guest_frame *f)
+static bool map_on_fault(struct trap_frame *f)
 {
 	u64 cr2 = read_cr2();
 	if (cr2 < NP_VA || cr2 >= NP(NP_PAGES))
@@ -241,7 +241,7 @@ static void cross_store(void *fn)
 static void store_across_pages(unsigned long long *o)
 {
 	struct caught n, e;
-	struct guest_fault *nat = &n.f, *emu = &e.f;
+	struct fault_info *nat = &n.f, *emu = &e.f;
 	u64 tail[2];
 	for (int i = 4; i <= 6; i += 2) {
 		guest_map_4k(NP(i), NP_GPA(i), GUEST_MAP_W);
@@ -330,7 +330,7 @@ static void copy_across(unsigned long long *o)
  * RFLAGS.TF from the hypervisor's single step) and, after it skips the PXOR, the rest of the
  * region code must be emulated again (not run on the CPU while execute is still granted). */
 static u64 ud_rip, ud_rflags, ud_count;
-static bool skip_pxor(struct guest_frame *f)
+static bool skip_pxor(struct trap_frame *f)
 {
 	if (f->rip != (u64)rgn_sse_insn)
 		return false;

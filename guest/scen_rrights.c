@@ -27,19 +27,19 @@ static u64 *pte_of(u64 va)
 }
 
 /* fn(regs) natively, then (region registered) with the same regs: the fault of each, or -1. */
-static void both(void *fn, const struct rgn_regs *r, struct guest_fault *nat, struct guest_fault *emu,
+static void both(void *fn, const struct rgn_regs *r, struct fault_info *nat, struct fault_info *emu,
 		 u64 region_pages, void *region)
 {
 	regs = *r;
-	guest_catch(invoke, fn, nat);
+	trap_catch(invoke, fn, nat);
 	s64 id = rgn_add(region, region_pages * PAGE_SIZE);
 	GEXPECT(id >= 0);
 	regs = *r;
-	guest_catch(invoke, fn, emu);
+	trap_catch(invoke, fn, emu);
 	rgn_remove(id);
 }
 
-static bool same(const char *what, const struct guest_fault *n, const struct guest_fault *e)
+static bool same(const char *what, const struct fault_info *n, const struct fault_info *e)
 {
 	guest_printf("regions_rights: %s: native vector %d error %lx rip %lx cr2 %lx; emulated vector %d error %lx "
 		     "rip %lx cr2 %lx\n",
@@ -51,7 +51,7 @@ static bool same(const char *what, const struct guest_fault *n, const struct gue
 /* (a) out: 0 error code with WP = 1, 1 stores that landed with WP = 0 (2) */
 static void write_protect(unsigned long long *o)
 {
-	struct guest_fault n, e;
+	struct fault_info n, e;
 	struct rgn_regs r = {.rflags = 2};
 	guest_map_4k(PG(0), PG_GPA(0), 0); /* read-only, supervisor, NX */
 	r.gpr[7] = PG(0) + 8, r.gpr[6] = 0x5555;
@@ -63,12 +63,12 @@ static void write_protect(unsigned long long *o)
 	write_cr0(cr0 & ~X86_CR0_WP);
 	r.gpr[6] = 0x6666;
 	regs = r;
-	guest_catch(invoke, rgn_store8, &n);
+	trap_catch(invoke, rgn_store8, &n);
 	u64 landed = *(u64 *)(PG_GPA(0) + 8) == 0x6666;
 	s64 id = rgn_add(rgn_fault_page, PAGE_SIZE);
 	r.gpr[7] = PG(0) + 16, r.gpr[6] = 0x7777;
 	regs = r;
-	guest_catch(invoke, rgn_store8, &e);
+	trap_catch(invoke, rgn_store8, &e);
 	rgn_remove(id);
 	write_cr0(cr0);
 	landed += *(u64 *)(PG_GPA(0) + 16) == 0x7777;
@@ -80,7 +80,7 @@ static void write_protect(unsigned long long *o)
 /* (b) page 1 (executable) jumps to page 2 (NX): #PF I/D|P at page 2. out: 2 error code */
 static void no_execute(unsigned long long *o)
 {
-	struct guest_fault n, e;
+	struct fault_info n, e;
 	struct rgn_regs r = {.rflags = 2};
 	guest_map_4k(PG(1), PG_GPA(1), GUEST_MAP_W | GUEST_MAP_X);
 	guest_map_4k(PG(2), PG_GPA(2), GUEST_MAP_W);
@@ -109,7 +109,7 @@ static void smap(unsigned long long *o)
 		GEXPECT(1);
 		return;
 	}
-	struct guest_fault n, e;
+	struct fault_info n, e;
 	struct rgn_regs r = {.rflags = 2};
 	guest_map_4k(PG(3), PG_GPA(3), GUEST_MAP_W | GUEST_MAP_U);
 	*(u64 *)(PG_GPA(3) + 0x40) = 0x1234;

@@ -67,8 +67,8 @@ void scen_user_mode(struct hv_boot_info *bi)
 	bi->out[4] = (u64)c->r_vmxoff;
 	GEXPECT_EQ(c->stats.total, 0); /* refused HC_GET_STATS wrote nothing */
 
-	struct guest_fault fi;
-	GEXPECT_EQ(guest_catch(call_user_probe, c, &fi), 14);
+	struct fault_info fi;
+	GEXPECT_EQ(trap_catch(call_user_probe, c, &fi), 14);
 	GEXPECT_EQ(fi.error_code & 0x5, 0x5); /* protection violation (P) by user mode (U/S) */
 	GEXPECT_EQ(fi.cr2, c->probe_addr);
 	GEXPECT_EQ(read_cs() & 3, 0);

@@ -161,8 +161,8 @@ void scen_views_busy(struct hv_boot_info *bi)
 	GEXPECT_EQ(hc1(HC_VIEW_DESTROY, 1), 0);
 	GEXPECT_EQ(hc1(HC_VIEW_SWITCH, 1), -HV_EINVAL); /* gone, from the EPTP list too: */
 	struct vmf_args args = {0, 1};
-	struct guest_fault f;
-	GEXPECT_EQ(guest_catch(vmfunc_bad, &args, &f), 6);
+	struct fault_info f;
+	GEXPECT_EQ(trap_catch(vmfunc_bad, &args, &f), 6);
 	GEXPECT_EQ(hc1(HC_VIEW_SWITCH, 0), 0);
 	GEXPECT_EQ(hc1(HC_VIEW_DESTROY, 1), -HV_EINVAL);
 	GEXPECT_EQ(hc2(HC_VIEW_GET_ACCESS, 1, p), -HV_EINVAL);
@@ -188,8 +188,8 @@ static u64 vmfunc_loop(u64 a)
 static void vmfunc_refused(u64 a, u32 leaf, u32 index)
 {
 	struct vmf_args args = {leaf, index};
-	struct guest_fault f;
-	if (!GEXPECT_EQ(guest_catch(vmfunc_bad, &args, &f), 6))
+	struct fault_info f;
+	if (!GEXPECT_EQ(trap_catch(vmfunc_bad, &args, &f), 6))
 		guest_printf("vmfunc: VMFUNC(%u, %u) gave %d\n", leaf, index, f.vector);
 	GEXPECT_EQ(word(a), VAL_A);
 }

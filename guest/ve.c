@@ -26,7 +26,7 @@ volatile struct hv_ve_info *guest_ve_info(void) { return (volatile struct hv_ve_
 
 /* The same #VE over and over means the action cannot resolve it (e.g. it restores access in
  * the wrong view): stop the run with a report instead of looping until the harness's timeout. */
-static void ve_loop_guard(const volatile struct hv_ve_info *info, const struct guest_frame *f)
+static void ve_loop_guard(const volatile struct hv_ve_info *info, const struct trap_frame *f)
 {
 	static u64 last_gpa, last_rip, repeats;
 	if (info->gpa != last_gpa || f->rip != last_rip) {
@@ -41,7 +41,7 @@ static void ve_loop_guard(const volatile struct hv_ve_info *info, const struct g
 }
 
 /* Vector 20: record the information area, act, release the semaphore, retry the instruction. */
-static bool ve_trap(struct guest_frame *f)
+static bool ve_trap(struct trap_frame *f)
 {
 	volatile struct hv_ve_info *info = guest_ve_info();
 	ve_loop_guard(info, f);

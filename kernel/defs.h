@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include "types.h"
 #include "format.h"
+#include "catch.h"
 
 /* console.c: COM1 (115200 8N1) mirrored to the Bochs debug port 0xE9; format.c: snprintf */
 void console_init(void);
@@ -53,20 +54,8 @@ u64 gdt_base(void);
 u64 tss_base(void);
 
 /* trap.c: exceptions; fault catching for tests */
-struct trap_frame {
-	u64 r15, r14, r13, r12, r11, r10, r9, r8;
-	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
-	u64 vector, error_code;
-	u64 rip, cs, rflags, rsp, ss; /* pushed by the CPU */
-};
-struct fault_info {
-	int vector; /* -1: no fault */
-	u64 error_code, rip, cr2;
-};
 void trap_init(void);
 u64 idt_base(void);
-int trap_catch(void (*fn)(void *), void *arg, struct fault_info *fi);
-const char *trap_name(int vector);
 int rdmsr_safe(u32 msr, u64 *val);
 
 /* mb2.c: multiboot2 information */
