@@ -302,15 +302,14 @@ void vm_print_stats(const struct vm *vm)
 	printf("\n");
 }
 
-/* After any EPT change: drop cached translations for this EPTP (single-context when the CPU
- * has it, else global), and the VPID's linear translations. Forgetting this is why a changed
- * permission may never fault (seeds/002). */
+/* After any EPT change: drop cached translations for every view's EPTP (view_invalidate), and
+ * the VPID's linear translations. Forgetting this is why a changed permission may never fault
+ * (seeds/002). */
 int vm_invalidate(struct vm *vm)
 {
 	const struct vmx_caps *c = &vmx_caps;
-	u64 type = c->invept_single ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v] && (!c->invept || VMX_CHECK("INVEPT", __invept(type, ept_eptp(&vm->views[v])))))
+		if (vm->view_live[v] && view_invalidate(vm, v))
 			return -1;
 	if (vm->vpid && c->invvpid) {
 		u64 vt = c->invvpid_single ? VMX_VPID_EXTENT_SINGLE_CONTEXT : VMX_VPID_EXTENT_ALL_CONTEXT;
