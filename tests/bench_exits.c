@@ -5,6 +5,13 @@
 #include "suites.h"
 #include "../vmm/vmcs.h"
 
+/* One "# bench:" line: guest TSC and VM exits per operation, over n operations. */
+static void per_op(const char *name, u64 tsc, u64 exits, u64 n)
+{
+	printf("# bench: %s tsc_per_op=%lu exits_per_op=%lu.%03lu n=%lu\n", name, tsc / n, exits / n,
+	       (exits % n) * 1000 / n, n);
+}
+
 static void round_trips(void)
 {
 	struct vm vm;
@@ -15,10 +22,8 @@ static void round_trips(void)
 	/* out[3], out[4]: exits during the CPUID loop and during the VMCALL loop. */
 	EXPECT_EQ(o[3], n); /* exactly one exit per CPUID */
 	EXPECT_EQ(o[4], n); /* and one per VMCALL */
-	printf("# bench: cpuid_exit tsc_per_op=%llu exits_per_op=%llu.%03llu n=%lu\n", o[0] / n, o[3] / n,
-	       (o[3] % n) * 1000 / n, n);
-	printf("# bench: vmcall_round_trip tsc_per_op=%llu exits_per_op=%llu.%03llu n=%lu\n", o[1] / n, o[4] / n,
-	       (o[4] % n) * 1000 / n, n);
+	per_op("cpuid_exit", o[0], o[3], n);
+	per_op("vmcall_round_trip", o[1], o[4], n);
 	vm_destroy(&vm);
 }
 
@@ -36,8 +41,7 @@ static void views_and_violations(void)
 	static const char *const what[] = {"view_switch_vmfunc", "view_switch_hypercall", "violation_as_ve",
 					   "violation_as_exit"};
 	for (int i = 0; i < 4; i++)
-		printf("# bench: %s tsc_per_op=%llu exits_per_op=%llu.%03llu n=%lu\n", what[i], o[1 + 2 * i] / n,
-		       o[2 + 2 * i] / n, (o[2 + 2 * i] % n) * 1000 / n, n);
+		per_op(what[i], o[1 + 2 * i], o[2 + 2 * i], n);
 	if (vmx_caps.eptp_switching)
 		EXPECT_EQ(o[2], 0);
 	if (vmx_caps.ept_violation_ve && vmx_caps.eptp_switching)
