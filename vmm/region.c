@@ -111,12 +111,13 @@ static const struct emu_mem_ops mem_ops = {mem_access, map_page};
  * "IA-32e Mode Operation"), e.g. a 32-bit code segment in a region. */
 static int load_state(struct vm *vm, struct emu *e)
 {
-	if (!(vmcs_read(GUEST_IA32_EFER) & MSR_EFER_LMA) || !(vmcs_read(GUEST_CS_AR_BYTES) & BIT(13)))
+	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	if (!(efer & MSR_EFER_LMA) || !(vmcs_read(GUEST_CS_AR_BYTES) & BIT(13)))
 		return -1;
 	/* EXERCISE(09): load the interpreter's state (e->cpu, emulator/emu.h) from the guest's
 	 * (docs/exercises/09-regions.md): the 16 GPRs (vm->regs; RSP is in the VMCS), RIP, RFLAGS
-	 * (with emu_set_rflags), FS/GS bases, CR0/CR2/CR3/CR4, EFER and the CPL.
-	 * [uses vm, e] [stub returns -1] */
+	 * (with emu_set_rflags), FS/GS bases, CR0/CR2/CR3/CR4, EFER (read above) and the CPL.
+	 * [uses vm, e, efer] [stub returns -1] */
 	memcpy(e->cpu.gpr, vm->regs, sizeof(e->cpu.gpr));
 	e->cpu.gpr[EMU_RSP] = vmcs_read(GUEST_RSP);
 	e->cpu.rip = vmcs_read(GUEST_RIP);
@@ -126,7 +127,7 @@ static int load_state(struct vm *vm, struct emu *e)
 	e->cpu.cr2 = read_cr2(); /* CR2 is not in the VMCS: the guest's value is still in the CPU */
 	e->cpu.cr3 = vmcs_read(GUEST_CR3);
 	e->cpu.cr4 = vmcs_read(GUEST_CR4);
-	e->cpu.efer = vmcs_read(GUEST_IA32_EFER);
+	e->cpu.efer = efer;
 	e->cpu.cpl = vm_cpl();
 	emu_set_rflags(e, vmcs_read(GUEST_RFLAGS));
 	/* END EXERCISE(09) */

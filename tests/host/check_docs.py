@@ -122,11 +122,12 @@ def run(cmd):
 
 
 def check(path):
-    """(expected lines not found or commands failed, notes about what was not run)."""
+    """(expected lines not found or commands failed, notes about what was not run, steps)."""
     rel = os.path.relpath(path, ROOT)
     bad, notes = 0, []
     host_has_vmx = hvboot.host_vmx()[0]
-    for st in steps(path):
+    quoted = steps(path)
+    for st in quoted:
         where = "%s:%d" % (rel, st.line)
         if st.skip:
             notes.append("%s: not run here: %s" % (where, st.skip))
@@ -154,7 +155,7 @@ def check(path):
                     continue
                 print("%s: after `%s`: not found: %s" % (where, " && ".join(st.cmds), l))
                 bad += 1
-    return bad, notes
+    return bad, notes, len(quoted)
 
 
 INLINE_RE = re.compile(r"`(make [^`]*)`")
@@ -229,9 +230,8 @@ def main(argv):
         for f in sorted(os.listdir(d)) if f.endswith(".md")]
     bad, nsteps = 0, 0
     for d in docs:
-        n, notes = check(d)
+        n, notes, k = check(d)
         n += check_inline(d)
-        k = len(steps(d))
         nsteps += k
         print("%-40s %s" % (os.path.relpath(d, ROOT), "%d lines not found or commands failed" % n if n else
                             "ok (%d step%s checked)" % (k - len(notes), "s" * (k - len(notes) != 1))))
