@@ -34,6 +34,9 @@ static inline void exercise_uses(int n, ...) { (void)n; }
 	(printf("# EXERCISE(%02d) not done: %s:%s\n", n, __FILE__, __func__),         \
 	 exercise_uses(n, ##__VA_ARGS__))
 
+/* tsc.c: the TSC frequency in Hz, measured against the PIT at the first call */
+u64 tsc_hz(void);
+
 /* panic.c */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 #define ASSERT(c) ((c) ? (void)0 : panic("assertion failed: %s (%s:%d)", #c, __FILE__, __LINE__))

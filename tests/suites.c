@@ -60,6 +60,8 @@ const char *vmm_setup(void)
 		return "this CPU has no EPT (IA32_VMX_PROCBASED_CTLS2 allowed-1 bit 1 is 0)";
 	if (!vmx_is_on() && vmx_on())
 		printf("# vmm_setup: VMXON failed; every case will fail\n");
+	if (!watchdog_default_tsc)
+		watchdog_setup(boot_info.cmdline);
 	return NULL;
 }
 

@@ -28,7 +28,7 @@ static void same_results_native_and_emulated(void)
 		EXPECT_EQ(r[5], r[3]);
 	}
 	EXPECT_EQ(vm.in_region, 0);
-	EXPECT(!vm.stepping);
+	EXPECT(!vm.step.open);
 	vm_destroy(&vm);
 }
 
@@ -53,7 +53,7 @@ static void faults_as_the_cpu_delivers_them(void)
 	EXPECT_EQ(o[11], 1);      /* REP MOVSB: one #PF */
 	EXPECT_EQ(o[12], 203);    /* and every iteration emulated once */
 	EXPECT_EQ(vm.in_region, 0);
-	EXPECT(!vm.stepping);
+	EXPECT(!vm.step.open);
 	vm_destroy(&vm);
 }
 
@@ -65,10 +65,10 @@ static void stepped_instruction_faults_cleanly(void)
 	struct vm vm;
 	const unsigned long long *o = scenario_ok(&vm, "regions_stepfault", 0);
 	kt_diag("handler saw RFLAGS.TF=%llu; %llu instructions emulated (3 expected); single-step by %s", o[0] >> 8,
-		o[1], vmx_caps.mtf ? "MTF" : "RFLAGS.TF and #DB");
+		o[1], step_mtf_works() ? "MTF" : "RFLAGS.TF and #DB");
 	EXPECT_EQ(o[0], 0);
 	EXPECT_EQ(o[1], 3);
-	EXPECT(!vm.stepping);
+	EXPECT(!vm.step.open);
 	EXPECT_EQ(vm.in_region, 0);
 	vm_destroy(&vm);
 }
@@ -139,7 +139,7 @@ static void traps_hit_from_a_region(void)
 	EXPECT_EQ(o[0], 4);
 	EXPECT_EQ(o[1], 4);
 	EXPECT_EQ(o[2], 2);
-	EXPECT(!vm.stepping);
+	EXPECT(!vm.step.open);
 	EXPECT_EQ(vm.in_region, 0);
 	vm_destroy(&vm);
 }
@@ -176,7 +176,7 @@ static void unsupported_and_hypervisor_instructions_stepped(void)
 	EXPECT_EQ(o[6], o[7]);
 	EXPECT(vm.stats.by_reason[EXIT_REASON_IO_INSTRUCTION] >= o[7]);
 	EXPECT(vm.stats.by_reason[EXIT_REASON_CPUID] >= 1);
-	EXPECT(!vm.stepping);
+	EXPECT(!vm.step.open);
 	vm_destroy(&vm);
 }
 

@@ -88,8 +88,8 @@ static void hits_counted_once(void)
 	struct vm vm;
 	scenario_ok(&vm, "traps", 0);
 	for (u32 t = 0; t < HV_TRAP_MAX; t++)
-		EXPECT(!vm.traps[t].live || vm.traps[t].hits > 0);
-	EXPECT(!vm.stepping);
+		EXPECT(!vm.pol.traps[t].live || vm.pol.traps[t].hits > 0);
+	EXPECT(!vm.step.open);
 	vm_destroy(&vm);
 }
 
@@ -106,16 +106,16 @@ static void only_its_kind_counts(void)
 	*(u64 *)vm_gpa(&vm, page, 8) = 0x1122334455667788UL;
 	s64 t = trap_add(&vm, HV_TRAP_GPA, page, HV_ACCESS_R);
 	ASSERT_TRUE(t >= 0);
-	EXPECT(vm_monitored(&vm, page + 0x123) && !vm_monitored(&vm, page + PAGE_SIZE));
+	EXPECT(vm.pol.trap[page / PAGE_SIZE] == t + 1 && !vm.pol.trap[page / PAGE_SIZE + 1]);
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
-	EXPECT_EQ(vm.traps[t].hits, 1);
+	EXPECT_EQ(vm.pol.traps[t].hits, 1);
 	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_EPT_VIOLATION], 2);
 	EXPECT_EQ(vm.regs[0], 0x1122334455667788UL);
 	EXPECT_EQ(*(u64 *)vm_gpa(&vm, page, 8), 0x1122334455667788UL);
-	EXPECT(!vm.stepping);
+	EXPECT(!vm.step.open);
 	EXPECT_EQ(trap_remove(&vm, t), 0);
-	EXPECT(!vm_monitored(&vm, page));
-	EXPECT_EQ(view_get_access(&vm, 0, page), EPT_RWX); /* the rights are back */
+	EXPECT(!vm.pol.trap[page / PAGE_SIZE]);
+	EXPECT_EQ(policy_leaf(&vm, 0, page / PAGE_SIZE) & EPT_RWX, EPT_RWX); /* the rights are back */
 	vm_destroy(&vm);
 }
 

@@ -37,80 +37,8 @@ const char *exit_reason_str(u32 reason)
 	return reason < ARRAY_SIZE(reason_names) && reason_names[reason] ? reason_names[reason] : "UNKNOWN";
 }
 
-/* CPL = DPL of SS (SDM "Checks on Guest Segment Registers": SS.DPL equals CPL). */
-int vm_cpl(void) { return (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3; }
-
-/* The instruction that exited is complete: step over it. Blocking by STI / MOV SS ends with
- * it (SDM "Interruptibility State"). */
-void vm_skip_instruction(struct vm *vm)
-{
-	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) + vmcs_read(VM_EXIT_INSTRUCTION_LEN));
-	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
-		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
-	if (vm->stepping) /* the single-stepped instruction was completed here, by its exit */
-		step_done(vm);
-}
-
-/* Queue an event for the next VM entry (SDM "VM-Entry Controls for Event Injection").
- * Exceptions keep fault semantics (RIP stays on the instruction); software interrupts and
- * software exceptions (INT n, INT3, INTO) need the instruction length. External interrupts
- * and NMIs respect interruptibility: refused (-1) while RFLAGS.IF=0 or blocked by STI/MOV SS
- * (or by NMI), the checks VM entry itself would make; the caller must then wait for a window. */
-int vm_inject_event(struct vm *vm, u32 type, u8 vector, bool has_error, u32 error, u32 insn_len)
-{
-	(void)vm;
-	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-	if (type == INTR_TYPE_EXT_INTR &&
-	    (!(vmcs_read(GUEST_RFLAGS) & X86_RFLAGS_IF) || (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))))
-		return -1;
-	if (type == INTR_TYPE_NMI_INTR && (intr & (GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)))
-		return -1;
-	u32 info = vector | type | INTR_INFO_VALID_MASK;
-	if (has_error) {
-		info |= INTR_INFO_DELIVER_CODE_MASK;
-		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
-	}
-	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION)
-		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, insn_len);
-	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
-	return 0;
-}
-
-/* Faults (as opposed to traps and aborts, SDM "Exception Classifications"): the CPU pushes
- * RFLAGS with RF=1 when it delivers one, so the instruction can restart past an instruction
- * breakpoint. An injected exception pushes GUEST_RFLAGS as it is: set RF there, as KVM does. */
-static bool is_fault(u8 vector)
-{
-	return vector < 32 && ((0x3b7ce1UL >> vector) & 1); /* 0, 5-7, 10-14, 16, 17, 19-21 */
-}
-
-/* A hardware exception (#UD, #GP, #VE, ...). */
-void vm_inject(struct vm *vm, u8 vector, bool has_error, u32 error)
-{
-	if (is_fault(vector))
-		vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) | BIT(16));
-	vm_inject_event(vm, INTR_TYPE_HARD_EXCEPTION, vector, has_error, error, 0);
-}
-
 #define inject_ud(vm) vm_inject(vm, 6, false, 0)
 #define inject_gp(vm) vm_inject(vm, 13, true, 0)
-
-void vm_dump_guest(struct vm *vm)
-{
-	printf("# guest: RIP=%016lx RSP=%016lx RFLAGS=%016lx CPL=%d\n", vmcs_read(GUEST_RIP),
-	       vmcs_read(GUEST_RSP), vmcs_read(GUEST_RFLAGS), vm_cpl());
-	printf("# guest: CR0=%016lx CR3=%016lx CR4=%016lx EFER=%lx\n", vmcs_read(GUEST_CR0),
-	       vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4), vmcs_read(GUEST_IA32_EFER));
-	printf("# guest: CS=%04lx/%05lx SS=%04lx/%05lx TR=%04lx/%05lx GDTR=%lx+%lx IDTR=%lx+%lx\n",
-	       vmcs_read(GUEST_CS_SELECTOR), vmcs_read(GUEST_CS_AR_BYTES), vmcs_read(GUEST_SS_SELECTOR),
-	       vmcs_read(GUEST_SS_AR_BYTES), vmcs_read(GUEST_TR_SELECTOR), vmcs_read(GUEST_TR_AR_BYTES),
-	       vmcs_read(GUEST_GDTR_BASE), vmcs_read(GUEST_GDTR_LIMIT), vmcs_read(GUEST_IDTR_BASE),
-	       vmcs_read(GUEST_IDTR_LIMIT));
-	printf("# guest: RAX=%016lx RBX=%016lx RCX=%016lx RDX=%016lx\n", vm->regs[0], vm->regs[3],
-	       vm->regs[1], vm->regs[2]);
-	printf("# guest: RSI=%016lx RDI=%016lx RBP=%016lx\n", vm->regs[6], vm->regs[7], vm->regs[5]);
-}
 
 static void handle_cpuid(struct vm *vm)
 {
@@ -143,7 +71,7 @@ static void handle_cpuid(struct vm *vm)
  * Qualification: SDM "Exit Qualification for I/O Instructions". */
 static void handle_io(struct vm *vm)
 {
-	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	u64 q = vm->exit.qual;
 	u32 size = (q & 7) + 1, port = q >> 16;
 	bool in = q & BIT(3), string = q & BIT(4);
 	if (string) { /* INS/OUTS: not emulated (the guest console uses OUT) */
@@ -195,15 +123,6 @@ static void handle_wrmsr(struct vm *vm)
 	vm_skip_instruction(vm);
 }
 
-static u64 *gpr(struct vm *vm, int n, u64 *rsp)
-{
-	if (n == 4) { /* RSP is in the VMCS, not in regs[] */
-		*rsp = vmcs_read(GUEST_RSP);
-		return rsp;
-	}
-	return &vm->regs[n];
-}
-
 /* MOV to CR0 with the architectural checks (SDM "MOV—Move to/from Control Registers"). */
 static bool set_cr0(struct vm *vm, u64 val)
 {
@@ -232,9 +151,9 @@ static bool set_cr4(struct vm *vm, u64 val)
 /* Qualification: SDM "Exit Qualification for Control-Register Accesses". */
 static void handle_cr(struct vm *vm)
 {
-	u64 q = vmcs_read(EXIT_QUALIFICATION), rsp;
+	u64 q = vm->exit.qual, rsp;
 	int cr = q & 15, type = (q >> 4) & 3;
-	u64 *reg = gpr(vm, (q >> 8) & 15, &rsp);
+	u64 *reg = vcpu_gpr(vm, (q >> 8) & 15, &rsp);
 	bool ok = true;
 	if (type == 0 && cr == 0)
 		ok = set_cr0(vm, *reg);
@@ -276,28 +195,25 @@ static void handle_xsetbv(struct vm *vm)
 }
 
 /* Exceptions intercepted through the exception bitmap: #UD (VMFUNC emulation on CPUs without
- * it), #DB (the end of a TF single step) and, during a TF step, every exception: the stepped
- * instruction faulted, so the step ends and the exception goes to the guest as the CPU raised
- * it (SDM "Information for VM Exits Due to Vectored Events"). */
+ * it) and, while a RFLAGS.TF step is open, every exception: the stepped instruction raised it,
+ * the step has ended (step_end), and it goes to the guest as the CPU raised it (SDM
+ * "Information for VM Exits Due to Vectored Events"); a #DB with the condition bits the exit
+ * qualification carries, as DR6 would have them. */
 static void handle_exception(struct vm *vm)
 {
-	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
-	u8 vector = info & 0xff;
-	u32 type = info & (7 << 8);
-	if (vm->stepping) {
-		if (vector == 1 && !step_done(vm))
-			return; /* our own single step: the guest never sees it */
-		if (vector != 1)
-			step_done(vm);
-	}
+	const struct vm_exit *x = &vm->exit;
+	u8 vector = x->intr_info & 0xff;
+	u32 type = x->intr_info & (7 << 8);
+	bool code = x->intr_info & INTR_INFO_DELIVER_CODE_MASK;
 	if (vector == 6 && vmfunc_emulate(vm))
 		return;
 	if (vector == 14) /* a #PF exit does not load CR2: the address is in the qualification */
-		write_cr2(vmcs_read(EXIT_QUALIFICATION));
+		write_cr2(x->qual);
+	if (vector == 1 && type == INTR_TYPE_HARD_EXCEPTION)
+		return vcpu_inject_db(vm, x->qual);
 	if (type == INTR_TYPE_HARD_EXCEPTION)
-		return vm_inject(vm, vector, info & INTR_INFO_DELIVER_CODE_MASK, vmcs_read(VM_EXIT_INTR_ERROR_CODE));
-	vm_inject_event(vm, type, vector, info & INTR_INFO_DELIVER_CODE_MASK, vmcs_read(VM_EXIT_INTR_ERROR_CODE),
-			vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+		return vm_inject(vm, vector, code, x->intr_error);
+	vm_inject_event(vm, type, vector, code, x->intr_error, x->len);
 }
 
 static void stop_with_report(struct vm *vm, enum vm_stop why, const char *what)
@@ -349,17 +265,17 @@ void exit_handle(struct vm *vm, u32 reason)
 		return violation_handle(vm);
 	case EXIT_REASON_EXCEPTION_NMI:
 		return handle_exception(vm);
-	case EXIT_REASON_MONITOR_TRAP_FLAG:
-		if (vm->stepping)
-			step_done(vm);
+	case EXIT_REASON_MONITOR_TRAP_FLAG: /* a step's end, taken by step_end(): not ours now */
+		return;
+	case EXIT_REASON_PREEMPTION_TIMER: /* the watchdog's, before its deadline (vm_run re-arms) */
 		return;
 	case EXIT_REASON_EPT_MISCONFIG:
-		vm->stop_gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		vm->stop_gpa = vm->exit.gpa;
 		printf("# vm: EPT misconfiguration at GPA 0x%lx\n", vm->stop_gpa);
 		return stop_with_report(vm, VM_STOP_EPT_MISCONFIG, "EPT misconfiguration");
 	default:
 		printf("# vm: exit reason %u (%s), qualification 0x%lx: no handler\n", reason, exit_reason_str(reason),
-		       vmcs_read(EXIT_QUALIFICATION));
+		       vm->exit.qual);
 		return stop_with_report(vm, VM_STOP_UNHANDLED, "unhandled exit");
 	}
 }

@@ -51,6 +51,7 @@ void vmm_main(const char *cmdline)
 		machine_exit(EXIT_ERROR);
 	}
 	printf("hvlab: VMXON ok (VMCS revision 0x%x)\n", vmx_caps.revision_id);
+	watchdog_setup(cmdline);
 	if (!cmdline_get(cmdline, "scenario", scenario, sizeof(scenario)))
 		snprintf(scenario, sizeof(scenario), "hello");
 	if (vmx_caps.ept)

@@ -18,20 +18,26 @@
 
 struct run_ctx {
 	struct vm *vm;
-	struct region *r;
-	u64 ept_gpa, ept_gla, ept_q; /* an EPT-denied access */
+	struct region *r;              /* the region being run, or NULL (emulate_once) */
+	u64 seq_base, budget0;         /* vm->insn_seq at the run's start, its budget */
+	u64 ept_gpa, ept_gla, ept_q;   /* an EPT-denied access */
 };
 
-static u32 region_id(const struct vm *vm, u64 gpa) { return gpa < vm->ram_size ? vm->page_region[gpa / PAGE_SIZE] : 0; }
+/* One instruction, one key: trap hits are counted once per instruction (policy_trap_hit). */
+static void set_insn_seq(struct run_ctx *c, const struct emu *e) { c->vm->insn_seq = c->seq_base + (c->budget0 - e->budget); }
 
-/* Rights for one access: the guest page walk at the access's privilege, then the EPT rights of
- * the current view. Fetches from region pages are what we emulate: allowed. A probe (map_page)
- * only asks: it neither counts a trap hit nor records a violation. */
+/* Rights for one access, as the CPU would check them: the guest page walk at the access's
+ * privilege (through the current view), then the current view's policy for the page it reaches
+ * (its rights, the frame it shows; policy.c). Monitors are the hypervisor's own: a region frame
+ * may be fetched (that is what we emulate), a trapped one counts a hit and the access goes
+ * through. A probe (map_page) only asks: it neither counts a hit nor records a violation, and
+ * refuses trapped frames so that every access to them comes through here. */
 static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gpa, struct emu_fault *f, bool probe)
 {
 	struct gwalk_regs regs = {e->cpu.cr0, e->cpu.cr3, e->cpu.cr4, e->cpu.efer, emu_get_rflags(e)};
 	u32 acc = GW_SET_AD | (kind & EMU_ACC_WRITE ? GW_WRITE : 0) | (kind & EMU_ACC_FETCH ? GW_FETCH : 0) |
 		  (kind & EMU_ACC_USER ? GW_USER : 0);
+	struct page_info pi;
 	u32 pf;
 	int rc = gwalk(&regs, la, acc, gpa, &pf, vm_table_entry, c->vm);
 	if (rc) {
@@ -39,19 +45,24 @@ static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gp
 		c->ept_gpa = ~0UL; /* rc == -2: a paging structure outside guest RAM */
 		return -1;
 	}
-	u64 *leaf = vm_gpa(c->vm, *gpa, 1) ? ept_leaf(&c->vm->views[c->vm->view], *gpa, NULL) : NULL;
-	u64 need = kind & EMU_ACC_WRITE ? EPT_W : kind & EMU_ACC_FETCH ? EPT_X : EPT_R;
-	bool ok = leaf && ((*leaf & need) || (need == EPT_X && region_id(c->vm, *gpa)));
-	if (ok)
+	bool in_ram = policy_lookup(c->vm, c->vm->view, *gpa, &pi);
+	u64 need = kind & EMU_ACC_WRITE ? HV_ACCESS_W : kind & EMU_ACC_FETCH ? HV_ACCESS_X : HV_ACCESS_R;
+	if (in_ram && (pi.rights & need) && !(probe && pi.trap)) {
+		if (pi.trap && !probe) {
+			set_insn_seq(c, e);
+			policy_trap_hit(c->vm, pi.trap, need);
+		}
+		*gpa = pi.frame | (*gpa & (PAGE_SIZE - 1));
 		return 0;
+	}
 	if (probe)
 		return -1;
-	u64 q = (kind & EMU_ACC_WRITE ? EPT_VIOLATION_ACC_WRITE : kind & EMU_ACC_FETCH ? EPT_VIOLATION_ACC_INSTR
-										       : EPT_VIOLATION_ACC_READ) |
-		((leaf ? *leaf & EPT_RWX : 0) << 3) | EPT_VIOLATION_GLA_VALID | EPT_VIOLATION_GVA_TRANSLATED;
-	if (leaf && trap_emulated_access(c->vm, *gpa, la, q))
-		return 0; /* a trapped page: counted, and this one access goes through */
-	c->ept_gpa = *gpa, c->ept_gla = la, c->ept_q = q;
+	/* The view denies it: the violation the CPU would have had, with the leaf's rights. */
+	u64 leaf = in_ram ? policy_leaf(c->vm, c->vm->view, *gpa / PAGE_SIZE) & EPT_RWX : 0;
+	c->ept_q = (kind & EMU_ACC_WRITE ? EPT_VIOLATION_ACC_WRITE : kind & EMU_ACC_FETCH ? EPT_VIOLATION_ACC_INSTR
+										      : EPT_VIOLATION_ACC_READ) |
+		   (leaf << 3) | EPT_VIOLATION_GLA_VALID | EPT_VIOLATION_GVA_TRANSLATED;
+	c->ept_gpa = *gpa, c->ept_gla = la;
 	*f = (struct emu_fault){.vector = EPT_FAULT};
 	return -1;
 }
@@ -85,7 +96,7 @@ static int mem_access(void *ctx, u64 la, void *buf, u32 size, u32 kind, struct e
 			memcpy((u8 *)buf + done, host, n);
 		done += n;
 	}
-	if (c->r->logging)
+	if (c->r && c->r->logging)
 		log_access(c->r, la, gpa[0], buf, size, kind);
 	return 0;
 }
@@ -98,9 +109,8 @@ static u8 *map_page(void *ctx, u64 la_page, u32 kind)
 	struct run_ctx *c = ctx;
 	struct emu_fault f;
 	u64 gpa;
-	if (c->r->logging || translate(c, c->vm->emu, la_page, kind, &gpa, &f, true) ||
-	    (vm_monitored(c->vm, gpa) && !region_id(c->vm, gpa)))
-		return NULL; /* a trapped page: every access must go through translate() */
+	if ((c->r && c->r->logging) || translate(c, c->vm->emu, la_page, kind, &gpa, &f, true))
+		return NULL;
 	return vm_gpa(c->vm, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE);
 }
 
@@ -144,176 +154,265 @@ static void store_state(struct vm *vm, struct emu *e)
 	vmcs_write(GUEST_RFLAGS, emu_get_rflags(e));
 }
 
-/* Execute one instruction of the region on the CPU: execute permission on its page for one step. */
-static void step_in_hardware(struct vm *vm, struct region *r, u64 rip)
+/* The interpreter, made on first use (a region or a trap), with this exit's context; its
+ * translations are dropped since mappings may have changed, its decoded code is re-verified. */
+static struct emu *emu_for(struct vm *vm, struct run_ctx *c)
 {
-	u64 gpa;
-	u32 pf;
-	if (vm_gva_to_gpa(vm, rip, GW_FETCH | (vm_cpl() == 3 ? GW_USER : 0), &gpa, &pf) || !region_id(vm, gpa)) {
-		printf("# region: cannot step RIP 0x%lx in hardware; guest stopped\n", rip);
-		vm->stop = VM_STOP_BAD_GUEST;
-		return;
+	struct emu *e = vm->emu;
+	if (!e && !(e = vm->emu = kalloc_pages(ALIGN_UP(sizeof(struct emu), PAGE_SIZE) / PAGE_SIZE, PAGE_SIZE)))
+		return NULL;
+	if (!vm->emu_ready) {
+		emu_init(e, &mem_ops, c);
+		vm->emu_ready = true;
+	} else {
+		e->ctx = c;
+		emu_flush_tlb(e);
 	}
-	r->stats.stepped++;
-	step_begin(vm, STEP_REGION, r - vm->regions, ALIGN_DOWN(gpa, PAGE_SIZE), EPT_X);
+	return e;
+}
+
+/* MOV SS delays debug traps by one instruction (SDM "MOV"): a TF step would run two. */
+static bool is_mov_ss(const struct emu_result *res)
+{
+	u32 i = 0;
+	while (i < res->nbytes && ((res->bytes[i] & 0xf0) == 0x40 || res->bytes[i] == 0x66 || res->bytes[i] == 0x67 ||
+				   res->bytes[i] == 0xf2 || res->bytes[i] == 0xf3 || res->bytes[i] == 0xf0 ||
+				   res->bytes[i] == 0x26 || res->bytes[i] == 0x2e || res->bytes[i] == 0x36 ||
+				   res->bytes[i] == 0x3e || res->bytes[i] == 0x64 || res->bytes[i] == 0x65))
+		i++;
+	return i + 1 < res->nbytes && res->bytes[i] == 0x8e && ((res->bytes[i + 1] >> 3) & 7) == 2;
+}
+
+/* An instruction the interpreter leaves to the hypervisor or does not implement; the state is
+ * stored, RIP is at it. INT n, INT3 and INT1 (ICEBP) are injected as the CPU delivers them
+ * (software interrupt, software exception, privileged software exception: SDM "VM-Entry
+ * Controls for Event Injection"), with no step. Everything else runs on the CPU in one step
+ * with `rights` on page gpa of the current view. */
+static struct emu_outcome cpu_instruction(struct vm *vm, const struct emu_result *res, u32 kind, u32 id, u64 gpa,
+					   u64 rights)
+{
+	struct emu_outcome out = {.what = EMU_OUT_DONE};
+	u32 flags = 0;
+	if (res->reason == EMU_STOP_HYPERVISOR && res->len) {
+		if (res->exit == EMU_X_INT)
+			return vm_inject_event(vm, INTR_TYPE_SOFT_INTR, res->bytes[res->len - 1], false, 0, res->len), out;
+		if (res->exit == EMU_X_INT3)
+			return vm_inject_event(vm, INTR_TYPE_SOFT_EXCEPTION, 3, false, 0, res->len), out;
+		if (res->exit == EMU_X_INT1)
+			return vm_inject_event(vm, INTR_TYPE_PRIV_SW_EXCEPTION, 1, false, 0, res->len), out;
+		if (res->exit == EMU_X_IRET || res->exit == EMU_X_SYSRET)
+			flags |= STEP_F_LOADS_RFLAGS;
+		if (res->exit == EMU_X_SYSCALL)
+			flags |= STEP_F_SYSCALL;
+	}
+	if (!step_mtf_works() && is_mov_ss(res)) {
+		printf("# vm: MOV SS at RIP 0x%lx needs a single step, and without the monitor trap flag a "
+		       "RFLAGS.TF step would run two instructions; guest stopped\n", vmcs_read(GUEST_RIP));
+		vm->stop = VM_STOP_BAD_GUEST;
+		out.what = EMU_OUT_STOPPED;
+	} else if (step_begin(vm, kind, id, gpa, rights, flags)) {
+		printf("# vm: cannot single-step RIP 0x%lx (GPA 0x%lx); guest stopped\n", vmcs_read(GUEST_RIP), gpa);
+		vm->stop = VM_STOP_BAD_GUEST;
+		out.what = EMU_OUT_STOPPED;
+	}
+	return out;
+}
+
+/* A fault the interpreter raised, RIP at the faulting instruction (state stored): an EPT denial
+ * goes back to the violation handler, an exception to the guest. */
+static struct emu_outcome fault(struct vm *vm, const struct run_ctx *c, const struct emu_result *res)
+{
+	struct emu_outcome out = {.what = EMU_OUT_DONE};
+	if (res->fault.vector == EPT_FAULT && c->ept_gpa == ~0UL) {
+		printf("# region: guest paging structure outside guest RAM at 0x%lx; guest stopped\n", res->fault.cr2);
+		vm->stop = VM_STOP_BAD_GUEST;
+		out.what = EMU_OUT_STOPPED;
+	} else if (res->fault.vector == EPT_FAULT) {
+		out = (struct emu_outcome){.what = EMU_OUT_VIOLATION, .q = c->ept_q, .gpa = c->ept_gpa, .gla = c->ept_gla};
+	} else {
+		if (res->fault.vector == 14)
+			write_cr2(res->fault.cr2); /* the guest's #PF handler reads it from the CPU */
+		vm_inject(vm, res->fault.vector, res->fault.has_error, res->fault.error_code);
+		if (c->r)
+			c->r->stats.faults++;
+	}
+	return out;
+}
+
+/* The guest page of a linear code address in the current view, for a step's rights. */
+static u64 code_page(struct vm *vm, u64 rip)
+{
+	u64 gpa = ~0UL;
+	u32 pf;
+	if (vm_gva_to_gpa(vm, rip, GW_FETCH | (vm_cpl() == 3 ? GW_USER : 0), &gpa, &pf))
+		return ~0UL;
+	return ALIGN_DOWN(gpa, PAGE_SIZE);
 }
 
 /* Where the region lies in linear addresses now: the registered range for a GVA region fetched
  * through it; otherwise (a GPA region, or a GVA region reached through another mapping of its
- * pages) derived from the faulting fetch's page and its index in the region, assuming the
+ * frames) derived from the faulting fetch's frame and its index in the region, assuming the
  * region is mapped contiguously there (docs/regions.md). */
-static void linear_range(const struct region *r, u64 gpa, u64 gla, u64 *start, u64 *end)
+static void linear_range(const struct region *r, u64 frame, u64 gla, u64 *start, u64 *end)
 {
 	u32 i = 0;
 	if (r->kind == HV_TRAP_GVA && gla - r->addr < r->size) {
 		*start = r->addr;
 	} else {
-		while (i < r->npages && r->gpa[i] != ALIGN_DOWN(gpa, PAGE_SIZE))
+		while (i < r->npages && r->gpa[i] != ALIGN_DOWN(frame, PAGE_SIZE))
 			i++;
 		*start = ALIGN_DOWN(gla, PAGE_SIZE) - (u64)i * PAGE_SIZE;
 	}
 	*end = *start + r->size;
 }
 
-/* A fetch from a region page: run it in the interpreter until it leaves the region. */
-void region_enter(struct vm *vm, u32 id, u64 gpa, u64 gla)
+/* Run the interpreter from RIP within [start, end) for at most budget instructions. With the
+ * guest's RFLAGS.TF set, one instruction at a time and a single-step #DB after each, as the CPU
+ * delivers it. State stored in the VMCS afterwards. */
+static struct emu_result run(struct vm *vm, struct emu *e, struct run_ctx *c, u64 start, u64 end, u64 budget, bool *db)
+{
+	bool tf = emu_get_rflags(e) & EMU_TF;
+	c->seq_base = vm->insn_seq, c->budget0 = tf ? 1 : budget;
+	struct emu_result res = emu_run(e, start, end, c->budget0);
+	vm->insn_seq = c->seq_base + res.executed + 1;
+	store_state(vm, e);
+	*db = tf && res.executed && res.reason != EMU_STOP_FAULT;
+	return res;
+}
+
+/* A fetch from a region frame: run it in the interpreter until it leaves the region. */
+struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla)
 {
 	struct region *r = &vm->regions[id];
-	struct emu *e = vm->emu;
 	struct run_ctx c = {.vm = vm, .r = r};
+	struct emu_outcome out = {.what = EMU_OUT_DONE};
+	struct emu *e = emu_for(vm, &c);
 	u64 start, end, total = 0;
 	struct emu_result res;
+	bool db = false;
 	r->stats.entries++;
+	vm->region_entries++;
 	if (!vm->in_region) /* this exit brought us in; exits while inside are counted by vm_run */
 		r->stats.exits++;
-	linear_range(r, gpa, gla, &start, &end);
-	if (!vm->emu_ready) {
-		emu_init(e, &mem_ops, &c);
-		vm->emu_ready = true;
-	} else { /* mappings may have changed since the last entry; decoded code is re-verified */
-		e->ctx = &c;
-		emu_flush_tlb(e);
-	}
-	if (load_state(vm, e)) {
+	linear_range(r, frame, gla, &start, &end);
+	if (!e || load_state(vm, e)) {
 		printf("# region: no state for the interpreter at RIP 0x%lx (it runs 64-bit code only); "
 		       "guest stopped\n", vmcs_read(GUEST_RIP));
 		vm->stop = VM_STOP_BAD_GUEST;
-		return;
+		return (struct emu_outcome){.what = EMU_OUT_STOPPED};
 	}
 	vm->in_region = id + 1;
 	do { /* no interrupt is ever pending in hvlab, so a used budget only bounds one exit */
-		res = emu_run(e, start, end, RUN_BUDGET);
+		res = run(vm, e, &c, start, end, RUN_BUDGET, &db);
 		r->stats.instructions += res.executed;
 		total += res.executed;
-	} while (res.reason == EMU_STOP_BUDGET && total < EXIT_BUDGET);
-	store_state(vm, e);
+	} while (res.reason == EMU_STOP_BUDGET && !db && total < EXIT_BUDGET &&
+		 !(vm->run_deadline && rdtsc() >= vm->run_deadline)); /* the watchdog decides at the exit */
+	if (db) { /* the guest's single step: its #DB handler runs on the CPU */
+		vm->in_region = 0;
+		vcpu_inject_db(vm, BIT(14));
+		return out;
+	}
 	switch (res.reason) {
 	case EMU_STOP_LEFT_REGION:
 		vm->in_region = 0;
-		return;
+		return out;
 	case EMU_STOP_BUDGET:
-		return; /* the guest resumes at RIP in the region: the next fetch re-enters */
+		return out; /* the guest resumes at RIP in the region: the next fetch re-enters */
 	case EMU_STOP_FAULT:
 		vm->in_region = 0;
-		if (res.fault.vector == EPT_FAULT && c.ept_gpa == ~0UL) {
-			printf("# region: guest paging structure outside guest RAM at 0x%lx; guest stopped\n", res.fault.cr2);
-			vm->stop = VM_STOP_BAD_GUEST;
-		} else if (res.fault.vector == EPT_FAULT) {
-			violation_decide(vm, c.ept_q, c.ept_gpa, c.ept_gla, false);
-		} else {
-			if (res.fault.vector == 14)
-				write_cr2(res.fault.cr2); /* the guest's #PF handler reads it from the CPU */
-			vm_inject(vm, res.fault.vector, res.fault.has_error, res.fault.error_code);
-			r->stats.faults++;
-		}
-		return;
+		return fault(vm, &c, &res);
 	case EMU_STOP_UNSUPPORTED:
 		r->stats.unsupported++;
 		__attribute__((fallthrough)); /* the CPU runs it */
-	case EMU_STOP_HYPERVISOR:
-		step_in_hardware(vm, r, e->cpu.rip);
-		return;
+	default:
+		r->stats.stepped++;
+		out = cpu_instruction(vm, &res, STEP_REGION, id, code_page(vm, e->cpu.rip), EPT_X);
+		if (!vm->step.open) /* injected, or stopped: not inside any more */
+			vm->in_region = 0;
+		return out;
 	}
 }
 
-/* Removes execute permission from the region's pages in view v (where present), remembering
- * which views had it. */
-void region_apply(struct vm *vm, u32 id, u32 v)
+/* A violation on a trapped frame that the view allows: run that one instruction in the
+ * interpreter, which counts the trap's hits as it makes the accesses. Where it cannot (an
+ * event being delivered, an instruction it leaves to the CPU, no 64-bit state), the hit is
+ * counted from the qualification and the CPU runs the instruction in a single step with the
+ * view's rights on the page. */
+struct emu_outcome emulate_once(struct vm *vm, u32 trap_plus_1, u64 q, u64 gpa)
 {
-	struct region *r = &vm->regions[id];
-	for (u32 i = 0; i < r->npages; i++) {
-		if (ept_split_4k(&vm->views[v], r->gpa[i]))
-			continue;
-		u64 *leaf = ept_leaf(&vm->views[v], r->gpa[i], NULL);
-		if (*leaf & EPT_X)
-			r->had_x[i] |= BIT(v);
-		*leaf &= ~EPT_X;
+	struct run_ctx c = {.vm = vm};
+	struct emu *e = emu_for(vm, &c);
+	struct emu_result res = {.reason = EMU_STOP_UNSUPPORTED};
+	bool db = false;
+	if (e && load_state(vm, e) == 0) {
+		res = run(vm, e, &c, 0, ~0UL, 1, &db);
+		if (res.reason == EMU_STOP_BUDGET) {
+			if (db)
+				vcpu_inject_db(vm, BIT(14));
+			return (struct emu_outcome){.what = EMU_OUT_DONE};
+		}
+		if (res.reason == EMU_STOP_FAULT)
+			return fault(vm, &c, &res);
 	}
-	view_invalidate(vm, v);
+	policy_trap_hit(vm, trap_plus_1, q & 7);
+	return cpu_instruction(vm, &res, STEP_TRAP, trap_plus_1 - 1, gpa, EPT_RWX);
 }
 
-static void region_unapply(struct vm *vm, struct region *r)
-{
-	for (u32 v = 0; v < HV_VIEW_MAX; v++) {
-		if (!vm->view_live[v])
-			continue;
-		for (u32 i = 0; i < r->npages; i++)
-			if (r->had_x[i] & BIT(v))
-				*ept_leaf(&vm->views[v], r->gpa[i], NULL) |= EPT_X;
-		view_invalidate(vm, v);
-	}
-}
-
-/* Guest-physical pages of [addr, addr+size): given (GPA) or translated now through the guest's
- * page tables (GVA). Every page must be in RAM and belong to no region and no trap. */
-static s64 region_pages(struct vm *vm, u64 kind, u64 addr, u64 size, u64 *gpa)
+/* Guest-physical frames of [addr, addr+size): given (GPA), or translated now through the
+ * guest's page tables and the current view (GVA). Every frame must be in RAM, distinct, and
+ * carry no region or trap. */
+static s64 region_frames(struct vm *vm, u64 kind, u64 addr, u64 size, u64 *frame)
 {
 	for (u64 i = 0; i < size / PAGE_SIZE; i++) {
+		struct page_info pi;
+		u64 gpa = addr + i * PAGE_SIZE;
 		u32 pf;
-		gpa[i] = addr + i * PAGE_SIZE;
-		if (kind == HV_TRAP_GVA && vm_gva_to_gpa(vm, gpa[i], 0, &gpa[i], &pf))
+		if (kind == HV_TRAP_GVA && vm_gva_to_gpa(vm, gpa, 0, &gpa, &pf))
 			return -HV_EFAULT;
-		if (!vm_gpa(vm, gpa[i], PAGE_SIZE))
+		if (!policy_lookup(vm, view_current(vm), gpa, &pi))
 			return -HV_EFAULT;
-		if (vm_monitored(vm, gpa[i]))
+		frame[i] = kind == HV_TRAP_GPA ? ALIGN_DOWN(gpa, PAGE_SIZE) : pi.frame;
+		if (vm->pol.region[frame[i] / PAGE_SIZE] || vm->pol.trap[frame[i] / PAGE_SIZE])
 			return -HV_EBUSY; /* overlaps a region or a trap */
-		for (u32 v = 0; v < HV_VIEW_MAX; v++) /* #VE on it: the CPU would see its fetches first */
-			if (vm->view_live[v] && !(*ept_leaf(&vm->views[v], gpa[i], NULL) & EPT_SUPPRESS_VE))
-				return -HV_EBUSY;
 		for (u64 j = 0; j < i; j++)
-			if (gpa[j] == gpa[i])
-				return -HV_EINVAL; /* two addresses of the range share a page */
+			if (frame[j] == frame[i])
+				return -HV_EINVAL; /* two addresses of the range share a frame */
 	}
 	return 0;
 }
 
+static void set_frames(struct vm *vm, struct region *r, u32 n, u32 id_plus_1)
+{
+	for (u32 i = 0; i < n; i++)
+		policy_set_region(vm, r->gpa[i], id_plus_1); /* 4 KiB leaves already: cannot fail */
+}
+
 s64 region_add(struct vm *vm, u64 kind, u64 addr, u64 size)
 {
-	u64 gpa[HV_REGION_PAGES];
+	u64 frame[HV_REGION_PAGES];
 	u32 id = 0;
 	if (kind > HV_TRAP_GVA || size == 0 || !IS_ALIGNED(addr | size, PAGE_SIZE) || size / PAGE_SIZE > HV_REGION_PAGES ||
 	    addr + size < addr)
 		return -HV_EINVAL;
-	s64 err = region_pages(vm, kind, addr, size, gpa);
+	s64 err = region_frames(vm, kind, addr, size, frame);
 	if (err)
 		return err;
 	while (id < HV_REGION_MAX && vm->regions[id].live)
 		id++;
 	if (id == HV_REGION_MAX)
 		return -HV_ENOSPC;
-	if (!vm->emu && !(vm->emu = kalloc_pages(ALIGN_UP(sizeof(struct emu), PAGE_SIZE) / PAGE_SIZE, PAGE_SIZE)))
-		return -HV_ENOSPC;
 	struct region *r = &vm->regions[id];
 	memset(r, 0, sizeof(*r));
-	r->live = true, r->kind = kind, r->addr = addr, r->size = size, r->npages = size / PAGE_SIZE;
+	r->kind = kind, r->addr = addr, r->size = size, r->npages = size / PAGE_SIZE;
 	for (u32 i = 0; i < r->npages; i++) {
-		r->gpa[i] = gpa[i];
-		vm->page_region[gpa[i] / PAGE_SIZE] = id + 1;
-		vm_set_monitored(vm, gpa[i], true);
+		r->gpa[i] = frame[i];
+		if (policy_set_region(vm, frame[i], id + 1)) { /* out of memory: undo */
+			set_frames(vm, r, i, 0);
+			return -HV_ENOSPC;
+		}
 	}
-	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v])
-			region_apply(vm, id, v);
+	r->live = true;
 	return id;
 }
 
@@ -324,11 +423,7 @@ s64 region_remove(struct vm *vm, u64 id)
 	if (vm->in_region == id + 1)
 		return -HV_EBUSY; /* the vCPU is executing inside it */
 	struct region *r = &vm->regions[id];
-	region_unapply(vm, r);
-	for (u32 i = 0; i < r->npages; i++) {
-		vm->page_region[r->gpa[i] / PAGE_SIZE] = 0;
-		vm_set_monitored(vm, r->gpa[i], false);
-	}
+	set_frames(vm, r, r->npages, 0);
 	if (r->log)
 		kfree_pages(r->log, LOG_PAGES);
 	r->log = NULL;

@@ -16,7 +16,8 @@ const char *vm_stop_str(enum vm_stop s)
 {
 	static const char *const names[] = {"running", "HC_EXIT", "HLT", "triple fault", "EPT violation",
 					    "EPT misconfiguration", "VM-entry failure", "VMX off",
-					    "refused guest operation", "unhandled exit"};
+					    "refused guest operation", "unhandled exit", "watchdog",
+					    "hypervisor invariant"};
 	return s < ARRAY_SIZE(names) ? names[s] : "?";
 }
 
@@ -52,47 +53,52 @@ static void setup_bitmaps(struct vm *vm)
 		msr_intercept(vm->msr_bitmap, m, true, false, true);
 }
 
-/* The monitored-page bitmap: one bit per 4 KiB page of guest RAM. */
-static u64 monitored_pages(u64 ram_size) { return ALIGN_UP(ram_size / PAGE_SIZE / 8, PAGE_SIZE) / PAGE_SIZE; }
-
-static u64 region_map_pages(u64 ram_size) { return ALIGN_UP(ram_size / PAGE_SIZE, PAGE_SIZE) / PAGE_SIZE; }
-
-bool vm_monitored(const struct vm *vm, u64 gpa)
+/* Does the monitor trap flag work? Bochs 2.7 advertises it on some models but never raises it
+ * (its MTF execution control is not implemented), so ask the CPU once: a two-byte guest (NOP;
+ * HLT) entered with MTF set must exit with MONITOR_TRAP_FLAG after the NOP. */
+static void probe_mtf(void)
 {
-	u64 pfn = gpa / PAGE_SIZE;
-	return gpa < vm->ram_size && (vm->monitored[pfn / 64] & BIT(pfn % 64));
-}
-
-void vm_set_monitored(struct vm *vm, u64 gpa, bool on)
-{
-	u64 pfn = gpa / PAGE_SIZE;
-	if (gpa >= vm->ram_size)
+	static struct vm probe;
+	static const u8 code[] = {0x90, 0xf4};
+	if (!vmx_caps.mtf || vm_create(&probe, 2UL << 20)) {
+		step_set_mtf_works(false);
 		return;
-	if (on)
-		vm->monitored[pfn / 64] |= BIT(pfn % 64);
-	else
-		vm->monitored[pfn / 64] &= ~BIT(pfn % 64);
+	}
+	memcpy(vm_gpa(&probe, HV_BOOT_RESERVED_END, sizeof(code)), code, sizeof(code));
+	vm_boot_raw(&probe, HV_BOOT_RESERVED_END);
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_read(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_MONITOR_TRAP_FLAG);
+	bool works = vmx_enter(probe.regs, 0) == 0 && (vmcs_read(VM_EXIT_REASON) & 0xffff) == EXIT_REASON_MONITOR_TRAP_FLAG &&
+		     vmcs_read(GUEST_RIP) == HV_BOOT_RESERVED_END + 1;
+	step_set_mtf_works(works);
+	if (!works)
+		printf("# vmx: the CPU advertises the monitor trap flag but it does not fire; single steps use "
+		       "RFLAGS.TF\n");
+	vm_destroy(&probe);
 }
 
 int vm_create(struct vm *vm, u64 ram_size)
 {
+	static bool probed;
 	memset(vm, 0, sizeof(*vm));
 	if (!vmx_is_on() || ram_size == 0 || !IS_ALIGNED(ram_size, GUEST_RAM_ALIGN) || ram_size > (1UL << 30))
 		return -1;
+	if (!probed) {
+		probed = true;
+		probe_mtf();
+	}
 	vm->ram_size = ram_size;
 	vm->ram = kalloc_pages(ram_size / PAGE_SIZE, GUEST_RAM_ALIGN);
 	vm->vmcs = vmx_alloc_region(&vmx_caps);
 	vm->io_bitmap = kalloc_pages(2, PAGE_SIZE);
 	vm->msr_bitmap = kalloc_page();
 	vm->eptp_list = kalloc_page();
-	vm->monitored = kalloc_pages(monitored_pages(ram_size), PAGE_SIZE);
-	vm->page_region = kalloc_pages(region_map_pages(ram_size), PAGE_SIZE);
-	if (!vm->page_region || !vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->eptp_list || !vm->monitored ||
+	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->eptp_list || policy_init(vm) ||
 	    view_create(vm) != 0) {
 		vm_destroy(vm);
 		return -1;
 	}
 	vm->vpid = vmx_caps.vpid ? next_vpid++ : 0;
+	vm->watchdog_tsc = watchdog_default_tsc;
 	setup_bitmaps(vm);
 	if (vmcs_setup(vm)) {
 		vm_destroy(vm);
@@ -101,20 +107,22 @@ int vm_create(struct vm *vm, u64 ram_size)
 	return 0;
 }
 
+/* Gives back everything vm_create took; safe on a VM whose creation failed half-way. A VPID is
+ * flushed (INVVPID) before it may be handed out again. */
 void vm_destroy(struct vm *vm)
 {
 	if (vm->vmcs && vmx_is_on()) /* after HC_VMXOFF there is nothing to clear */
 		__vmclear((u64)vm->vmcs);
-	for (int v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v])
-			ept_destroy(&vm->views[v]);
+	if (vm->vpid && vmx_is_on() && vmx_caps.invvpid &&
+	    VMX_CHECK("INVVPID", __invvpid(vmx_caps.invvpid_single ? VMX_VPID_EXTENT_SINGLE_CONTEXT
+								  : VMX_VPID_EXTENT_ALL_CONTEXT, vm->vpid, 0)) == VMX_OK &&
+	    vm->vpid == next_vpid - 1)
+		next_vpid--;
+	views_destroy_all(vm);
 	if (vm->eptp_list)
 		kfree_page(vm->eptp_list);
-	if (vm->monitored)
-		kfree_pages(vm->monitored, monitored_pages(vm->ram_size));
-	if (vm->page_region)
-		kfree_pages(vm->page_region, region_map_pages(vm->ram_size));
 	region_free_all(vm);
+	policy_fini(vm);
 	if (vm->emu)
 		kfree_pages(vm->emu, ALIGN_UP(sizeof(struct emu), PAGE_SIZE) / PAGE_SIZE);
 	if (vm->ram)
@@ -220,11 +228,18 @@ int vm_boot(struct vm *vm, const char *scenario, u64 arg)
 	write_boot_structures(vm, scenario, arg);
 	if (VMX_CHECK("VMPTRLD", __vmptrld((u64)vm->vmcs)))
 		return -1;
-	vmcs_guest_reset(vm, entry, HV_BOOT_STACK_TOP, HV_BOOT_PML4_GPA);
+	vm_boot_raw(vm, entry);
+	return 0;
+}
+
+/* The vCPU at the boot contract's entry state with RIP = rip (the boot structures written by
+ * vm_boot; the MTF probe runs two bytes of code without them). The VMCS must be current. */
+void vm_boot_raw(struct vm *vm, u64 rip)
+{
+	vmcs_guest_reset(vm, rip, HV_BOOT_STACK_TOP, HV_BOOT_PML4_GPA);
 	vm->regs[7] = HV_BOOT_INFO_GPA; /* RDI */
 	memset(&vm->stats, 0, sizeof(vm->stats));
 	vm->line_len = 0;
-	return 0;
 }
 
 static void flush_line(struct vm *vm)
@@ -255,13 +270,45 @@ static void entry_failed(struct vm *vm, int status)
 	vm->stop = VM_STOP_ENTRY_FAILED;
 }
 
+/* One exit: the step ends first (whatever the exit), then the dispatcher. */
+static void one_exit(struct vm *vm, u32 reason)
+{
+	vm->stats.total++;
+	vm->last_exits[vm->stats.total % VM_LAST_EXITS] = reason;
+	if (reason < HV_STATS_REASONS)
+		vm->stats.by_reason[reason]++;
+	if (vm->in_region) /* an exit while executing inside an emulated region */
+		vm->regions[vm->in_region - 1].stats.exits++;
+	vcpu_read_exit(vm, reason);
+	/* A region instruction stepped on the CPU is still inside the region while its own exit
+	 * is handled (a hypercall from region code sees it); after that the next fetch from the
+	 * region re-enters the interpreter, unless this exit already did. */
+	u64 entries = vm->region_entries;
+	bool region_step = vm->step.open && vm->step.kind == STEP_REGION;
+	vm->step.chain = false;
+	if (vm->step.open && step_end(vm)) {
+		if (region_step)
+			vm->in_region = 0;
+		return; /* it only said the step was over */
+	}
+	if (!vm->step.chain)
+		vm->insn_seq++; /* the step's instruction, continued on another page, is the same one */
+	if (watchdog_expired(vm))
+		return watchdog_report(vm);
+	exit_handle(vm, reason);
+	if (region_step && vm->region_entries == entries && !vm->step.open)
+		vm->in_region = 0;
+}
+
 enum vm_stop vm_run(struct vm *vm)
 {
 	if (VMX_CHECK("VMPTRLD", __vmptrld((u64)vm->vmcs)))
 		return vm->stop = VM_STOP_ENTRY_FAILED;
 	vm->stop = VM_RUNNING;
-	u64 t0 = rdtsc();
+	u64 t0 = vm->run_start = rdtsc();
+	vm->run_deadline = vm->watchdog_tsc ? t0 + vm->watchdog_tsc : 0;
 	while (vm->stop == VM_RUNNING) {
+		watchdog_arm(vm);
 		int r = vmx_enter(vm->regs, vm->launched);
 		if (r) {
 			entry_failed(vm, r);
@@ -276,13 +323,10 @@ enum vm_stop vm_run(struct vm *vm)
 			vm->stop = VM_STOP_ENTRY_FAILED;
 			break;
 		}
-		vm->stats.total++;
-		if ((reason & 0xffff) < HV_STATS_REASONS)
-			vm->stats.by_reason[reason & 0xffff]++;
-		if (vm->in_region) /* an exit while executing inside an emulated region */
-			vm->regions[vm->in_region - 1].stats.exits++;
-		exit_handle(vm, reason & 0xffff);
+		one_exit(vm, reason & 0xffff);
 	}
+	step_abort(vm);
+	vm->in_region = 0;
 	flush_line(vm);
 	vm->run_tsc = rdtsc() - t0;
 	if (vm->stop == VM_STOP_VMXOFF) { /* HC_VMXOFF: leave VMX and come back here, cleanly */
@@ -317,17 +361,6 @@ int vm_invalidate(struct vm *vm)
 			return -1;
 	}
 	return 0;
-}
-
-/* A guest paging-structure entry, for gwalk(). */
-u64 *vm_table_entry(void *vm, u64 gpa) { return vm_gpa(vm, gpa, 8); }
-
-/* Guest-linear to guest-physical with the guest's current paging state from the VMCS. */
-int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error)
-{
-	struct gwalk_regs r = {vmcs_read(GUEST_CR0), vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4),
-			       vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_RFLAGS)};
-	return gwalk(&r, gva, access, gpa, pf_error, vm_table_entry, vm);
 }
 
 /* Reads n bytes at a guest-linear address: one page walk per page touched. 0, or -1 if any byte

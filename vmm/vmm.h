@@ -79,7 +79,15 @@ u64 ept_translate(const struct ept *e, u64 gpa);
 int ept_split(struct ept *e, u64 gpa);
 int ept_split_4k(struct ept *e, u64 gpa);
 
-/* vm.c: one guest with one vCPU: RAM, EPT, VMCS, bitmaps, and the run loop */
+/* Layers (docs/architecture.md, "The policy layer"): data flows down.
+ *   top:       vm.c (lifecycle, run loop), exit.c (dispatcher), violation.c (EPT violations),
+ *              hypercall.c
+ *   features:  views.c, traps.c, region.c, watchdog.c
+ *   policy:    policy.c (the only writer of EPT leaves), step.c (the only single step)
+ *   mechanics: ept.c, vmcs.c, vcpu.c (registers, CPL, events), gwalk.c
+ * A function calls only its own layer's or lower layers' functions. */
+
+/* vm.c: one guest with one vCPU: RAM, the views, VMCS, bitmaps, and the run loop */
 enum vm_stop {
 	VM_RUNNING,
 	VM_STOP_EXIT,         /* HC_EXIT(status) */
@@ -91,28 +99,74 @@ enum vm_stop {
 	VM_STOP_VMXOFF,       /* HC_VMXOFF: VMX is off now */
 	VM_STOP_BAD_GUEST,    /* the guest did something hvlab refuses to emulate */
 	VM_STOP_UNHANDLED,    /* an exit reason with no handler */
+	VM_STOP_WATCHDOG,     /* the run went on past its time limit (watchdog.c) */
+	VM_STOP_HV_BUG,       /* a hypervisor invariant failed: the run cannot go on safely */
 };
 #define HV_TRAP_MAX 32
 struct trap {
 	bool live;
-	u64 gpa;                 /* the trapped page */
+	u64 frame;               /* the trapped guest-physical page (a frame: aliases see it too) */
 	u64 access;              /* HV_ACCESS_* that count as hits */
 	u64 hits;
-	u8 saved[HV_VIEW_MAX];   /* each view's rights on the page before the trap */
+	u64 last_insn;           /* vm->insn_seq of the last hit: one hit per instruction */
 };
 #define HV_REGION_PAGES 64 /* pages per emulated region */
 struct region {
 	bool live, logging;
 	u64 kind, addr, size;          /* as given to HC_REGION_ADD */
 	u32 npages;
-	u64 gpa[HV_REGION_PAGES];      /* its guest-physical pages */
-	u16 had_x[HV_REGION_PAGES];    /* per page: views where it was executable before */
+	u64 gpa[HV_REGION_PAGES];      /* its guest-physical frames, in region order */
 	struct hv_region_stats stats;
 	struct hv_access *log;         /* HV_REGION_LOG entries, allocated when logging starts */
 	u64 log_next, log_read;
 };
+#define STEP_PAGES 4 /* pages one stepped instruction may need extra rights on */
+/* The whole guest-physical page policy (policy.c owns it; every EPT leaf derives from it). */
+#define P_VE 0x8 /* in rights[v][pfn]: #VE enabled on the page in view v (suppress-#VE clear) */
+struct policy {
+	u64 npages;                    /* guest RAM in pages */
+	u8 *rights[HV_VIEW_MAX];       /* per view and page: HV_ACCESS_* | P_VE, as the guest set them */
+	u32 *remap[HV_VIEW_MAX];       /* per view and page: frame + 1 shown there, 0 = its own frame */
+	u64 nremaps[HV_VIEW_MAX];      /* pages of the view that show another frame */
+	u8 *region;                    /* per frame: region id + 1, or 0 */
+	u8 *trap;                      /* per frame: trap id + 1, or 0 */
+	struct trap traps[HV_TRAP_MAX];
+	u32 ngrants;                   /* step.c's extra rights for one instruction: */
+	u32 grant_view;                /* in this view, on these pages, these rights */
+	u64 grant_pfn[STEP_PAGES], grant_rights[STEP_PAGES]; /* (never more than the view gives) */
+	u32 dirty;                     /* views whose leaves changed since the last INVEPT */
+	u64 leaf_writes;               /* leaves written (statistics, tests) */
+};
+/* The hardware single step (step.c). */
+enum step_kind { STEP_TRAP, STEP_REGION, STEP_DELIVERY };
+enum step_how { STEP_MTF, STEP_TF, STEP_TIMER0 };
+struct step {
+	bool open;
+	u32 kind, how, id, view;
+	u64 gpa, rip;
+	bool guest_tf;                 /* the guest's own RFLAGS.TF when the step began */
+	bool chain;                    /* this exit ended a step by an EPT violation at its RIP */
+	u64 last_rip;                  /* the last step's RIP, */
+	u32 last_view, last_npages;    /* in this view, with these pages granted: */
+	u64 last_pages[STEP_PAGES], last_rights[STEP_PAGES]; /* the same instruction needs them again */
+	u32 flags;                     /* STEP_F_* */
+	u64 saved_bitmap;              /* exception bitmap before a TF step */
+	u64 saved_timer;               /* preemption timer before a TIMER0 step */
+	u64 steps[3];                  /* steps taken, per step_how */
+};
+/* What the last VM exit reported (read once per exit, or made up for an instruction the
+ * hypervisor completes for the interpreter: vm->exit.synthetic). */
+struct vm_exit {
+	u32 reason;                    /* basic exit reason */
+	u32 len;                       /* VM_EXIT_INSTRUCTION_LEN */
+	u64 qual;                      /* EXIT_QUALIFICATION */
+	u32 intr_info, intr_error;     /* VM_EXIT_INTR_INFO, _ERROR_CODE */
+	u32 idt_info, idt_error;       /* IDT_VECTORING_INFO_FIELD, _ERROR_CODE */
+	u64 gpa, gla;                  /* GUEST_PHYSICAL_ADDRESS, GUEST_LINEAR_ADDRESS */
+	bool synthetic;
+};
+#define VM_LAST_EXITS 8
 struct emu;
-enum step_kind { STEP_TRAP, STEP_REGION };
 struct vm {
 	u8 *ram; /* host-physical (= hypervisor virtual) address of guest RAM; 2 MiB aligned */
 	u64 ram_size;
@@ -122,28 +176,29 @@ struct vm {
 	u32 view_policy_arg[HV_VIEW_MAX];
 	u32 view;                      /* the vCPU's view as last seen (see view_current) */
 	u64 *eptp_list;                /* VMFUNC's EPTP list: 512 entries, 0 = no view */
+	struct policy pol;
+	struct step step;
 	struct hv_ve_info *ve_info;    /* #VE information page (host pointer), or NULL */
 	u64 ve_gpa;
 	bool ve_soft_only;             /* never use the CPU's #VE: inject it (tests compare both) */
 	struct hv_violation ring[HV_VIOLATION_RING];
 	u64 ring_next, ring_read;
-	struct trap traps[HV_TRAP_MAX];
-	u64 *monitored;                /* one bit per guest page: a trap or an emulated region is on it */
-	bool stepping, step_guest_tf;  /* single-stepping one instruction (a trap or a region) */
 	u64 invepts, last_invept_eptp; /* INVEPTs issued (tests check every change makes one) */
-	u32 step_kind, step_id, step_view;
-	u64 step_gpa, step_added;      /* the page and the rights added for the step */
-	u64 step_saved_bitmap;         /* the exception bitmap before a TF step */
 	struct region regions[HV_REGION_MAX];
-	u8 *page_region;               /* per guest page: region id + 1, or 0 */
 	struct emu *emu;               /* the interpreter, allocated with the first region */
 	bool emu_ready;                /* emu_init done: later entries keep its decode cache */
 	u32 in_region;                 /* region id + 1 while executing inside one, else 0 */
+	u64 region_entries;            /* region_enter() calls, all regions */
+	u64 insn_seq;                  /* counts instructions the hypervisor sees complete */
 	void *vmcs, *io_bitmap, *msr_bitmap; /* io_bitmap: A and B, two pages */
 	u64 regs[16];                        /* guest GPRs by x86 number; RSP is GUEST_RSP */
 	u64 cr0_mask, cr4_mask;
 	u16 vpid;
 	bool launched;
+	struct vm_exit exit;
+	u16 last_exits[VM_LAST_EXITS];       /* the last exit reasons, newest at stats.total % 8 */
+	u64 watchdog_tsc;                    /* the run's limit in TSC cycles (0: none) */
+	u64 run_start, run_deadline;         /* TSC at vm_run's start; start + limit */
 	enum vm_stop stop;
 	u64 exit_status;                     /* HC_EXIT's argument */
 	u64 stop_qual, stop_gpa, stop_gla;   /* for EPT stops */
@@ -162,6 +217,7 @@ int vm_create(struct vm *vm, u64 ram_size);
 void vm_destroy(struct vm *vm);
 int vm_load_elf(struct vm *vm, const u8 *elf, u64 size, u64 *entry);
 int vm_boot(struct vm *vm, const char *scenario, u64 arg);
+void vm_boot_raw(struct vm *vm, u64 rip);
 enum vm_stop vm_run(struct vm *vm);
 void *vm_gpa(struct vm *vm, u64 gpa, u64 size);
 struct hv_boot_info *vm_boot_info(struct vm *vm);
@@ -169,10 +225,6 @@ bool guest_module(const u8 **start, u64 *size);
 void vm_print_stats(const struct vm *vm);
 void vm_console_putc(struct vm *vm, char c);
 int vm_invalidate(struct vm *vm);
-bool vm_monitored(const struct vm *vm, u64 gpa);
-void vm_set_monitored(struct vm *vm, u64 gpa, bool on);
-int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error);
-u64 *vm_table_entry(void *vm, u64 gpa);
 int vm_read_guest(struct vm *vm, u64 gva, void *buf, u64 n, u32 access);
 
 /* vmcs.c */
@@ -181,19 +233,62 @@ void vmcs_write(u64 field, u64 val);
 int vmcs_setup(struct vm *vm);
 void vmcs_guest_reset(struct vm *vm, u64 rip, u64 rsp, u64 cr3);
 
-/* exit.c: the exit dispatcher and handlers */
+/* exit.c: the exit dispatcher and the handlers of the basic exits */
 const char *exit_reason_str(u32 reason);
 void exit_handle(struct vm *vm, u32 reason);
+
+/* vcpu.c: the vCPU's registers, CPL and event injection (below every feature) */
+void vcpu_read_exit(struct vm *vm, u32 reason);
+u64 *vcpu_gpr(struct vm *vm, int n, u64 *rsp);
 void vm_inject(struct vm *vm, u8 vector, bool has_error, u32 error);
 int vm_inject_event(struct vm *vm, u32 type, u8 vector, bool has_error, u32 error, u32 insn_len);
+void vcpu_inject_db(struct vm *vm, u64 dr6_bits);
 void vm_skip_instruction(struct vm *vm);
 int vm_cpl(void);
 void vm_dump_guest(struct vm *vm);
-
-/* views.c: EPT views */
-bool view_valid(const struct vm *vm, u64 v);
+u32 vcpu_set_view(struct vm *vm, u32 v);
 u32 view_current(struct vm *vm);
+
+/* policy.c: the guest-physical page policy, the only writer of EPT leaves */
+struct page_info {   /* what page gpa is in view v, as policy_lookup() finds it */
+	u64 frame;       /* guest-physical frame shown there (page aligned) */
+	u8 rights;       /* HV_ACCESS_* the view gives */
+	bool ve;         /* #VE enabled there */
+	u32 region;      /* region id + 1 of the frame, or 0 */
+	u32 trap;        /* trap id + 1 of the frame, or 0 */
+};
+int policy_init(struct vm *vm);
+void policy_fini(struct vm *vm);
+int policy_view_init(struct vm *vm, u32 v);
+void policy_view_fini(struct vm *vm, u32 v);
 int view_invalidate(struct vm *vm, u32 v);
+int policy_flush(struct vm *vm);
+bool policy_lookup(const struct vm *vm, u32 v, u64 gpa, struct page_info *pi);
+u64 policy_leaf(const struct vm *vm, u32 v, u64 pfn);
+s64 policy_set_rights(struct vm *vm, u32 v, u64 gpa, u64 size, u64 rights);
+s64 policy_set_ve(struct vm *vm, u32 v, u64 gpa, u64 size, bool on);
+s64 policy_remap(struct vm *vm, u32 v, u64 gpa, u64 target);
+int policy_set_region(struct vm *vm, u64 frame, u32 id_plus_1);
+int policy_set_trap(struct vm *vm, u64 frame, u32 id_plus_1);
+int policy_grant(struct vm *vm, u32 v, u32 n, const u64 *gpa, const u64 *rights);
+void policy_revoke(struct vm *vm);
+u64 policy_check(struct vm *vm, bool verbose);
+bool policy_trap_hit(struct vm *vm, u32 trap_plus_1, u64 access);
+u64 policy_trap_removes(u64 access);
+int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error);
+u64 *vm_table_entry(void *vm, u64 gpa);
+
+/* step.c: one instruction (or one event delivery) on the CPU with extra rights */
+#define STEP_F_LOADS_RFLAGS BIT(0) /* the instruction loads RFLAGS itself (IRET, SYSRET) */
+#define STEP_F_SYSCALL BIT(1)      /* SYSCALL: R11 holds the RFLAGS it saw */
+void step_set_mtf_works(bool works);
+bool step_mtf_works(void);
+int step_begin(struct vm *vm, u32 kind, u32 id, u64 gpa, u64 rights, u32 flags);
+bool step_end(struct vm *vm);
+void step_abort(struct vm *vm);
+
+/* views.c: EPT views (hypercalls), VMFUNC emulation */
+bool view_valid(const struct vm *vm, u64 v);
 s64 view_create(struct vm *vm);
 s64 view_destroy(struct vm *vm, u64 v);
 s64 view_set_access(struct vm *vm, u64 v, u64 gpa, u64 size, u64 access);
@@ -202,30 +297,41 @@ s64 view_set_ve(struct vm *vm, u64 v, u64 gpa, u64 size, u64 on);
 s64 view_remap(struct vm *vm, u64 v, u64 gpa, u64 target);
 s64 view_switch(struct vm *vm, u64 v);
 s64 view_set_policy(struct vm *vm, u64 v, u64 policy, u64 arg);
+bool vmfunc_emulate(struct vm *vm);
+void views_destroy_all(struct vm *vm);
 
-/* violation.c: EPT violations, #VE, traps */
-s64 violations_read(struct vm *vm, u64 gpa, u64 max);
-s64 ve_register(struct vm *vm, u64 gpa);
-void trap_apply(struct vm *vm, u32 t, u32 v);
+/* traps.c: access traps on guest-physical frames */
 s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access);
 s64 trap_remove(struct vm *vm, u64 t);
 s64 trap_hits(struct vm *vm, u64 t);
-void step_begin(struct vm *vm, u32 kind, u32 id, u64 gpa, u64 rights);
-bool step_done(struct vm *vm);
-void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering);
-bool trap_emulated_access(struct vm *vm, u64 gpa, u64 gla, u64 q);
-void violation_handle(struct vm *vm);
-bool vmfunc_emulate(struct vm *vm);
 
-/* region.c: emulated regions */
-void region_enter(struct vm *vm, u32 id, u64 gpa, u64 gla);
-void region_apply(struct vm *vm, u32 id, u32 v);
+/* violation.c: EPT violations, #VE */
+s64 violations_read(struct vm *vm, u64 gpa, u64 max);
+s64 ve_register(struct vm *vm, u64 gpa);
+void violation_decide(struct vm *vm, u64 q, u64 gpa, u64 gla, bool delivering);
+void violation_handle(struct vm *vm);
+
+/* region.c: emulated regions and the interpreter glue */
+enum { EMU_OUT_DONE, EMU_OUT_VIOLATION, EMU_OUT_STOPPED };
+struct emu_outcome { /* what running guest code in the interpreter left for the caller */
+	int what;
+	u64 q, gpa, gla;     /* EMU_OUT_VIOLATION: an access the view denies, as an EPT violation */
+};
+struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla);
+struct emu_outcome emulate_once(struct vm *vm, u32 trap_plus_1, u64 q, u64 gpa);
 s64 region_add(struct vm *vm, u64 kind, u64 addr, u64 size);
 s64 region_remove(struct vm *vm, u64 id);
 s64 region_stats(struct vm *vm, u64 id, u64 gpa);
 s64 region_log(struct vm *vm, u64 id, u64 on);
 s64 region_log_read(struct vm *vm, u64 id, u64 gpa, u64 max);
 void region_free_all(struct vm *vm);
+
+/* watchdog.c: a bound on every guest run (the VMX-preemption timer where the CPU has it) */
+extern u64 watchdog_default_tsc;
+void watchdog_setup(const char *cmdline);
+void watchdog_arm(struct vm *vm);
+bool watchdog_expired(struct vm *vm);
+void watchdog_report(struct vm *vm);
 
 /* hypercall.c */
 void hypercall_handle(struct vm *vm);

@@ -1,0 +1,141 @@
+/* vcpu.c: the vCPU's state below every feature: what the last exit reported (read once into
+ * vm->exit), the general-purpose registers, the CPL, the view it runs in, stepping over an
+ * instruction, and event injection. No policy here: the features and the exit handlers decide,
+ * this file only reads and writes the VMCS for them. */
+#include "vmm.h"
+#include "vmcs.h"
+#include "../kernel/x86.h"
+
+static inline u64 read_dr6(void)
+{
+	u64 v;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+static inline void write_dr6(u64 v) { __asm__ volatile("mov %0, %%dr6" ::"r"(v)); }
+
+/* The exit information fields of this exit (SDM "VM-Exit Information Fields"), read once. */
+void vcpu_read_exit(struct vm *vm, u32 reason)
+{
+	struct vm_exit *x = &vm->exit;
+	*x = (struct vm_exit){.reason = reason};
+	x->qual = vmcs_read(EXIT_QUALIFICATION);
+	x->len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	x->idt_info = vmcs_read(IDT_VECTORING_INFO_FIELD);
+	if (x->idt_info & INTR_INFO_DELIVER_CODE_MASK)
+		x->idt_error = vmcs_read(IDT_VECTORING_ERROR_CODE);
+	if (reason == EXIT_REASON_EXCEPTION_NMI) {
+		x->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
+		x->intr_error = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	}
+	if (reason == EXIT_REASON_EPT_VIOLATION || reason == EXIT_REASON_EPT_MISCONFIG) {
+		x->gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		if (x->qual & EPT_VIOLATION_GLA_VALID)
+			x->gla = vmcs_read(GUEST_LINEAR_ADDRESS);
+	}
+}
+
+/* General-purpose register n (x86 numbering); RSP lives in the VMCS, so it is copied to *rsp
+ * and the caller writes it back if it changed it. */
+u64 *vcpu_gpr(struct vm *vm, int n, u64 *rsp)
+{
+	if (n == 4) {
+		*rsp = vmcs_read(GUEST_RSP);
+		return rsp;
+	}
+	return &vm->regs[n];
+}
+
+/* CPL = DPL of SS (SDM "Checks on Guest Segment Registers": SS.DPL equals CPL). */
+int vm_cpl(void) { return (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3; }
+
+/* The instruction that exited is complete: step over it. Blocking by STI / MOV SS ends with
+ * it (SDM "Interruptibility State"). */
+void vm_skip_instruction(struct vm *vm)
+{
+	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) + vm->exit.len);
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	vm->insn_seq++;
+}
+
+/* Queue an event for the next VM entry (SDM "VM-Entry Controls for Event Injection").
+ * Exceptions keep fault semantics (RIP stays on the instruction); software interrupts and
+ * software exceptions (INT n, INT3, INTO, INT1) need the instruction length. External
+ * interrupts and NMIs respect interruptibility: refused (-1) while RFLAGS.IF=0 or blocked by
+ * STI/MOV SS (or by NMI), the checks VM entry itself would make. */
+int vm_inject_event(struct vm *vm, u32 type, u8 vector, bool has_error, u32 error, u32 insn_len)
+{
+	(void)vm;
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (type == INTR_TYPE_EXT_INTR &&
+	    (!(vmcs_read(GUEST_RFLAGS) & X86_RFLAGS_IF) || (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))))
+		return -1;
+	if (type == INTR_TYPE_NMI_INTR && (intr & (GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)))
+		return -1;
+	u32 info = vector | type | INTR_INFO_VALID_MASK;
+	if (has_error) {
+		info |= INTR_INFO_DELIVER_CODE_MASK;
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION)
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, insn_len);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
+	return 0;
+}
+
+/* Faults (as opposed to traps and aborts, SDM "Exception Classifications"): the CPU pushes
+ * RFLAGS with RF=1 when it delivers one, so the instruction can restart past an instruction
+ * breakpoint. An injected exception pushes GUEST_RFLAGS as it is: set RF there, as KVM does. */
+static bool is_fault(u8 vector)
+{
+	return vector < 32 && ((0x3b7ce1UL >> vector) & 1); /* 0, 5-7, 10-14, 16, 17, 19-21 */
+}
+
+/* A hardware exception (#UD, #GP, #VE, ...). */
+void vm_inject(struct vm *vm, u8 vector, bool has_error, u32 error)
+{
+	if (is_fault(vector))
+		vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) | BIT(16));
+	vm_inject_event(vm, INTR_TYPE_HARD_EXCEPTION, vector, has_error, error, 0);
+}
+
+/* A debug exception as the CPU reports one: DR6 gets the condition bits (B0-B3, BD, BS, BT)
+ * first, since neither a #DB VM exit nor an injected #DB updates DR6 (SDM "Debug Exceptions",
+ * "Exit Qualification for Debug Exceptions"). The hypervisor never uses the debug registers,
+ * so DR6 holds the guest's value. B0-B3 describe this exception only; the others stick. */
+void vcpu_inject_db(struct vm *vm, u64 dr6_bits)
+{
+	u64 dr6 = read_dr6();
+	dr6 = (dr6 & ~0xfUL) | (dr6_bits & (0xfUL | BIT(13) | BIT(14) | BIT(15)));
+	write_dr6(dr6);
+	vm_inject_event(vm, INTR_TYPE_HARD_EXCEPTION, 1, false, 0, 0);
+}
+
+void vm_dump_guest(struct vm *vm)
+{
+	printf("# guest: RIP=%016lx RSP=%016lx RFLAGS=%016lx CPL=%d\n", vmcs_read(GUEST_RIP),
+	       vmcs_read(GUEST_RSP), vmcs_read(GUEST_RFLAGS), vm_cpl());
+	printf("# guest: CR0=%016lx CR3=%016lx CR4=%016lx EFER=%lx\n", vmcs_read(GUEST_CR0),
+	       vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4), vmcs_read(GUEST_IA32_EFER));
+	printf("# guest: CS=%04lx/%05lx SS=%04lx/%05lx TR=%04lx/%05lx GDTR=%lx+%lx IDTR=%lx+%lx\n",
+	       vmcs_read(GUEST_CS_SELECTOR), vmcs_read(GUEST_CS_AR_BYTES), vmcs_read(GUEST_SS_SELECTOR),
+	       vmcs_read(GUEST_SS_AR_BYTES), vmcs_read(GUEST_TR_SELECTOR), vmcs_read(GUEST_TR_AR_BYTES),
+	       vmcs_read(GUEST_GDTR_BASE), vmcs_read(GUEST_GDTR_LIMIT), vmcs_read(GUEST_IDTR_BASE),
+	       vmcs_read(GUEST_IDTR_LIMIT));
+	printf("# guest: RAX=%016lx RBX=%016lx RCX=%016lx RDX=%016lx\n", vm->regs[0], vm->regs[3],
+	       vm->regs[1], vm->regs[2]);
+	printf("# guest: RSI=%016lx RDI=%016lx RBP=%016lx\n", vm->regs[6], vm->regs[7], vm->regs[5]);
+}
+
+/* Which view is the vCPU in? After a hardware VMFUNC only the VMCS knows: the EPT pointer it
+ * loaded from the EPTP list (SDM "EPTP Switching"). */
+u32 view_current(struct vm *vm)
+{
+	u64 eptp = vmcs_read(EPT_POINTER);
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (vm->view_live[v] && ept_eptp(&vm->views[v]) == eptp)
+			return vm->view = v;
+	return vm->view;
+}
