@@ -284,7 +284,7 @@ static void one_exit(struct vm *vm, u32 reason)
 	 * is handled (a hypercall from region code sees it); after that the next fetch from the
 	 * region re-enters the interpreter, unless this exit already did. */
 	u64 entries = vm->region_entries;
-	bool region_step = vm->step.open && vm->step.kind == STEP_REGION;
+	bool region_step = vm->step.open && vm->in_region;
 	vm->step.chain = false;
 	if (vm->step.open && step_end(vm)) {
 		if (region_step)
