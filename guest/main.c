@@ -46,6 +46,8 @@ static const struct scenario scenarios[] = {
 	{"regions_bad", scen_regions_bad},
 	{"regions_log", scen_regions_log},
 	{"regions_alias", scen_regions_alias},
+	{"hostile", scen_hostile},
+	{"spin", scen_spin},
 };
 
 void guest_exit(u64 status)

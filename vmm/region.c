@@ -274,7 +274,7 @@ static struct emu_result run(struct vm *vm, struct emu *e, struct run_ctx *c, u6
 	bool tf = emu_get_rflags(e) & EMU_TF;
 	c->seq_base = vm->insn_seq, c->budget0 = tf ? 1 : budget;
 	struct emu_result res = emu_run(e, start, end, c->budget0);
-	vm->insn_seq = c->seq_base + res.executed + 1;
+	vm->insn_seq = c->seq_base + res.executed; /* the instruction at RIP now: stopped at, or next */
 	store_state(vm, e);
 	*db = tf && res.executed && res.reason != EMU_STOP_FAULT;
 	return res;
@@ -324,11 +324,12 @@ struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla)
 		return fault(vm, &c, &res);
 	case EMU_STOP_UNSUPPORTED:
 		r->stats.unsupported++;
-		__attribute__((fallthrough)); /* the CPU runs it */
+		__attribute__((fallthrough)); /* the CPU runs it, in a step */
 	default:
-		r->stats.stepped++;
 		out = cpu_instruction(vm, &res, STEP_REGION, id, code_page(vm, e->cpu.rip), EPT_X);
-		if (!vm->step.open) /* injected, or stopped: not inside any more */
+		if (vm->step.open)
+			r->stats.stepped++;
+		else /* an event injected (INT n), or the guest stopped: not inside any more */
 			vm->in_region = 0;
 		return out;
 	}

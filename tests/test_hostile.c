@@ -1,0 +1,117 @@
+/* test_hostile.c: suite "hostile": a guest that attacks the hypervisor (issue 11). Each case
+ * fails if the hypervisor crashes (the boot has no result line), hangs (the runner's timeout;
+ * now the watchdog), or lets the attack through; after every run the policy invariant holds
+ * (every leaf equals what policy.c computes), no step is left open, and every page given to
+ * the VM comes back. The guest side is guest/scen_hostile.c. */
+#include "suites.h"
+#include "../kernel/x86.h"
+
+/* Run scenario `name` with `arg` on a fresh VM with a watchdog of `watchdog_ms` (0: the
+ * default), check the invariants after it, and return its stop reason; out[] copied to *out. */
+static enum vm_stop run_checked(const char *name, u64 arg, u64 watchdog_ms, unsigned long long *out)
+{
+	struct vm vm;
+	u64 free0 = kalloc_free_count();
+	enum vm_stop stop = VM_STOP_ENTRY_FAILED;
+	if (prepare_scenario(&vm, name, arg) == 0) {
+		if (watchdog_ms)
+			vm.watchdog_tsc = tsc_hz() / 1000 * watchdog_ms;
+		stop = run_prepared(&vm);
+		if (stop == VM_STOP_EXIT)
+			EXPECT_EQ(vm.exit_status, 0);
+		memcpy(out, vm_boot_info(&vm)->out, 32 * sizeof(*out));
+		EXPECT_EQ(policy_check(&vm, true), 0);
+		EXPECT(!vm.step.open);
+		EXPECT_EQ(vm.in_region, 0);
+	}
+	vm_destroy(&vm);
+	EXPECT_EQ(kalloc_free_count(), free0);
+	return stop;
+}
+
+/* INT n in region code, its handler leaving the view by VMFUNC and destroying it: no step is
+ * open (INT n is injected, not stepped), the frame has no TF, the code after the INT is emulated
+ * again. */
+static void int_in_region_view_dies(void)
+{
+	unsigned long long o[32];
+	EXPECT_EQ(run_checked("hostile", 1, 0, o), VM_STOP_EXIT);
+	kt_diag("INT handler calls %llu, TF in its frame %llu, HC_VIEW_DESTROY %ld, instructions %llu, stepped %llu, "
+		"entries %llu", o[0], o[1], (s64)o[2], o[3], o[4], o[5]);
+	EXPECT_EQ(o[0], 1);
+	EXPECT_EQ(o[1], 0);
+	EXPECT_EQ(o[2], 0);
+	EXPECT_EQ(o[3], 3);
+	EXPECT_EQ(o[4], 0);
+	EXPECT_EQ(o[5], 2);
+	EXPECT_EQ(o[6], 8);
+}
+
+/* An instruction stepped on the CPU for a region writes a trapped page: counted once, written
+ * as natively, the guest goes on. */
+static void trapped_write_during_step(void)
+{
+	unsigned long long o[32];
+	EXPECT_EQ(run_checked("hostile", 2, 0, o), VM_STOP_EXIT);
+	kt_diag("trap hits %llu, bytes differing from native SGDT %llu, stepped %llu", o[0], o[1], o[2]);
+	EXPECT_EQ(o[0], 1);
+	EXPECT_EQ(o[1], 0);
+	EXPECT_EQ(o[2], 1);
+}
+
+/* ICEBP in a region and on an execute-trapped page: the guest's #DB exactly as natively. */
+static void icebp_reaches_the_guest(void)
+{
+	unsigned long long o[32];
+	EXPECT_EQ(run_checked("hostile", 3, 0, o), VM_STOP_EXIT);
+	kt_diag("native #DBs %llu; differences: region %llu, trapped page %llu; trap hits %llu", o[0], o[1], o[2], o[3]);
+	EXPECT_EQ(o[0], 1);
+	EXPECT_EQ(o[1], 0);
+	EXPECT_EQ(o[2], 0);
+	EXPECT_EQ(o[3], 3);
+}
+
+/* The guest's own RFLAGS.TF over region code: one #DB per instruction, as natively. */
+static void guest_single_steps_a_region(void)
+{
+	unsigned long long o[32];
+	EXPECT_EQ(run_checked("hostile", 4, 0, o), VM_STOP_EXIT);
+	kt_diag("native #DBs %llu, differences %llu", o[0], o[1]);
+	EXPECT_EQ(o[0], 9);
+	EXPECT_EQ(o[1], 0);
+}
+
+/* IRETQ (stepped on the CPU) loading RFLAGS with TF and without: as natively. */
+static void iret_loads_rflags_in_a_step(void)
+{
+	unsigned long long o[32];
+	EXPECT_EQ(run_checked("hostile", 5, 0, o), VM_STOP_EXIT);
+	kt_diag("native #DBs %llu; differences with TF %llu, without %llu; results differing %llu", o[0], o[1], o[2], o[3]);
+	EXPECT_EQ(o[0], 3);
+	EXPECT_EQ(o[1], 0);
+	EXPECT_EQ(o[2], 0);
+	EXPECT_EQ(o[3], 0);
+}
+
+/* A guest that never ends is stopped by the watchdog with a report: a loop with no exits (the
+ * VMX-preemption timer), the same loop as an emulated region (the region's deadline checks), an
+ * exit storm (the check at every exit). */
+static void watchdog_stops_endless_guests(void)
+{
+	static const char *const what[] = {"native loop", "region loop", "exit storm"};
+	unsigned long long o[32];
+	for (u64 arg = 0; arg < 3; arg++) {
+		if (arg == 0 && !vmx_caps.preemption_timer) {
+			kt_diag("native loop skipped: this CPU has no VMX-preemption timer");
+			continue;
+		}
+		u64 t0 = rdtsc();
+		enum vm_stop stop = run_checked("spin", arg, 200, o);
+		kt_diag("%s: stopped by %s after %lu ms", what[arg], vm_stop_str(stop), (rdtsc() - t0) / (tsc_hz() / 1000));
+		EXPECT_EQ(stop, VM_STOP_WATCHDOG);
+	}
+}
+
+KTAP_SUITE(hostile, vmm_setup, vmm_fini, KTAP_CASE(int_in_region_view_dies), KTAP_CASE(trapped_write_during_step),
+	   KTAP_CASE(icebp_reaches_the_guest), KTAP_CASE(guest_single_steps_a_region),
+	   KTAP_CASE(iret_loads_rflags_in_a_step), KTAP_CASE(watchdog_stops_endless_guests));
