@@ -70,9 +70,34 @@ hostile_storm:
 	xor %eax, %eax
 	cpuid
 	jmp hostile_storm
+
+	.balign 4096
+/* SYSCALL from region code (stepped on the CPU): returns the R11 (saved RFLAGS) the entry saw. */
+	.globl hostile_syscall
+hostile_syscall:
+	xor %eax, %eax                  /* known arithmetic flags in what SYSCALL saves */
+	syscall
+	ret
+
+	.balign 4096
+/* MOV SS from region code: delays debug traps by one instruction. */
+	.globl hostile_mov_ss
+hostile_mov_ss:
+	mov %ss, %eax
+	mov %eax, %ss
+	ret
 	.balign 4096
 
 	.text
+/* LSTAR for hostile_syscall: back to the caller at CPL 0 with RFLAGS as SYSCALL saved them,
+ * R11 (what SYSCALL saved) in RAX. */
+	.globl hostile_syscall_entry
+hostile_syscall_entry:
+	mov %r11, %rax
+	push %r11
+	popf
+	jmp *%rcx
+
 /* u64 hostile_call_tf(u64 (*fn)(u64) = rdi, u64 arg = rsi): fn(arg) with RFLAGS.TF set from the
  * instruction after the CALL's POPF: the first #DB comes after the CALL, at fn's first
  * instruction; the last after the POPF that clears TF. */

@@ -7,7 +7,8 @@
 
 #define TF BIT(8)
 extern char hostile_int[], hostile_sgdt[], hostile_icebp[], hostile_icebp_after[], hostile_steps[];
-extern char hostile_iret[], hostile_spin[], hostile_storm[];
+extern char hostile_iret[], hostile_spin[], hostile_storm[], hostile_syscall[], hostile_syscall_entry[];
+extern char hostile_mov_ss[];
 u64 hostile_call_tf(u64 (*fn)(u64), u64 arg);
 
 static inline u64 read_dr6(void)
@@ -190,11 +191,45 @@ static void iret_tf(unsigned long long *o)
 	o[0] = nat.count, o[3] = (rn != re) + (rn0 != re0) + (rn != 11);
 }
 
+/* 6. SYSCALL in region code, stepped on the CPU: the RFLAGS it saves in R11 must not carry the
+ * hypervisor's TF (nor miss the guest's flags). out: 0 native R11, 1 emulated R11, 2 results. */
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_FMASK 0xc0000084
+#define MSR_EFER 0xc0000080
+static void syscall_in_region(unsigned long long *o)
+{
+	u64 efer = rdmsr(MSR_EFER), star = rdmsr(MSR_STAR), lstar = rdmsr(MSR_LSTAR), fmask = rdmsr(MSR_FMASK);
+	wrmsr(MSR_EFER, efer | 1); /* SCE */
+	wrmsr(MSR_STAR, (u64)GUEST_KCS << 32);
+	wrmsr(MSR_LSTAR, (u64)hostile_syscall_entry);
+	wrmsr(MSR_FMASK, TF);
+	o[0] = ((u64(*)(void))hostile_syscall)();
+	s64 id = rgn_add(hostile_syscall, PAGE_SIZE);
+	GEXPECT(id >= 0);
+	o[1] = ((u64(*)(void))hostile_syscall)();
+	o[2] = rgn_stats(id).stepped;
+	rgn_remove(id);
+	wrmsr(MSR_EFER, efer), wrmsr(MSR_STAR, star), wrmsr(MSR_LSTAR, lstar), wrmsr(MSR_FMASK, fmask);
+}
+
+/* 7. MOV SS in region code: stepped with MTF where it works; with RFLAGS.TF it would run the
+ * next instruction unmonitored, so the hypervisor stops the guest with a report. */
+static void mov_ss_in_region(unsigned long long *o)
+{
+	s64 id = rgn_add(hostile_mov_ss, PAGE_SIZE);
+	GEXPECT(id >= 0);
+	((void (*)(void))hostile_mov_ss)();
+	o[0] = rgn_stats(id).stepped;
+	rgn_remove(id);
+}
+
 /* out[] per attack (bi->arg); tests/test_hostile.c checks them. */
 void scen_hostile(struct hv_boot_info *bi)
 {
-	static void (*const attacks[])(unsigned long long *) = {NULL, int_in_region, trapped_write_in_step, icebp,
-								guest_tf, iret_tf};
+	static void (*const attacks[])(unsigned long long *) = {NULL,     int_in_region,     trapped_write_in_step,
+								icebp,    guest_tf,          iret_tf,
+								syscall_in_region, mov_ss_in_region};
 	if (bi->arg == 0 || bi->arg >= ARRAY_SIZE(attacks)) {
 		guest_printf("hostile: no attack %llu\n", bi->arg);
 		guest_exit(2);

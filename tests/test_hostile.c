@@ -93,6 +93,27 @@ static void iret_loads_rflags_in_a_step(void)
 	EXPECT_EQ(o[3], 0);
 }
 
+/* SYSCALL in a region (stepped): the RFLAGS it saves in R11 are the guest's, without our TF. */
+static void syscall_saves_the_guests_rflags(void)
+{
+	unsigned long long o[32];
+	EXPECT_EQ(run_checked("hostile", 6, 0, o), VM_STOP_EXIT);
+	kt_diag("R11 natively 0x%llx, from the region 0x%llx; stepped %llu", o[0], o[1], o[2]);
+	EXPECT_EQ(o[1], o[0]);
+	EXPECT_EQ(o[0] & X86_RFLAGS_TF, 0);
+	EXPECT_EQ(o[2], 1);
+}
+
+/* MOV SS in a region: a TF step would run two instructions, so without a working MTF the guest
+ * is stopped with a report; with MTF it is stepped. Either way nothing runs unmonitored. */
+static void mov_ss_never_runs_two(void)
+{
+	unsigned long long o[32];
+	enum vm_stop stop = run_checked("hostile", 7, 0, o);
+	kt_diag("stopped by %s (single steps by %s)", vm_stop_str(stop), step_mtf_works() ? "MTF" : "RFLAGS.TF");
+	EXPECT_EQ(stop, step_mtf_works() ? VM_STOP_EXIT : VM_STOP_BAD_GUEST);
+}
+
 /* A guest that never ends is stopped by the watchdog with a report: a loop with no exits (the
  * VMX-preemption timer), the same loop as an emulated region (the region's deadline checks), an
  * exit storm (the check at every exit). */
@@ -114,4 +135,5 @@ static void watchdog_stops_endless_guests(void)
 
 KTAP_SUITE(hostile, vmm_setup, vmm_fini, KTAP_CASE(int_in_region_view_dies), KTAP_CASE(trapped_write_during_step),
 	   KTAP_CASE(icebp_reaches_the_guest), KTAP_CASE(guest_single_steps_a_region),
-	   KTAP_CASE(iret_loads_rflags_in_a_step), KTAP_CASE(watchdog_stops_endless_guests));
+	   KTAP_CASE(iret_loads_rflags_in_a_step), KTAP_CASE(syscall_saves_the_guests_rflags),
+	   KTAP_CASE(mov_ss_never_runs_two), KTAP_CASE(watchdog_stops_endless_guests));

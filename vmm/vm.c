@@ -53,6 +53,8 @@ static void setup_bitmaps(struct vm *vm)
 		msr_intercept(vm->msr_bitmap, m, true, false, true);
 }
 
+static void write_boot_structures(struct vm *vm, const char *scenario, u64 arg);
+
 /* Does the monitor trap flag work? Bochs 2.7 advertises it on some models but never raises it
  * (its MTF execution control is not implemented), so ask the CPU once: a two-byte guest (NOP;
  * HLT) entered with MTF set must exit with MONITOR_TRAP_FLAG after the NOP. */
@@ -65,14 +67,16 @@ static void probe_mtf(void)
 		return;
 	}
 	memcpy(vm_gpa(&probe, HV_BOOT_RESERVED_END, sizeof(code)), code, sizeof(code));
+	write_boot_structures(&probe, "mtf-probe", 0);
 	vm_boot_raw(&probe, HV_BOOT_RESERVED_END);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_read(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_MONITOR_TRAP_FLAG);
-	bool works = vmx_enter(probe.regs, 0) == 0 && (vmcs_read(VM_EXIT_REASON) & 0xffff) == EXIT_REASON_MONITOR_TRAP_FLAG &&
-		     vmcs_read(GUEST_RIP) == HV_BOOT_RESERVED_END + 1;
+	int rc = vmx_enter(probe.regs, 0);
+	u32 reason = rc ? ~0U : vmcs_read(VM_EXIT_REASON) & 0xffff;
+	bool works = reason == EXIT_REASON_MONITOR_TRAP_FLAG && vmcs_read(GUEST_RIP) == HV_BOOT_RESERVED_END + 1;
 	step_set_mtf_works(works);
 	if (!works)
-		printf("# vmx: the CPU advertises the monitor trap flag but it does not fire; single steps use "
-		       "RFLAGS.TF\n");
+		printf("# vmx: the CPU advertises the monitor trap flag but it does not fire (the probe's NOP; HLT "
+		       "ended with %s); single steps use RFLAGS.TF\n", rc ? "a failed VM entry" : exit_reason_str(reason));
 	vm_destroy(&probe);
 }
 
