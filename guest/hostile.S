@@ -98,6 +98,18 @@ hostile_syscall_entry:
 	popf
 	jmp *%rcx
 
+/* void hostile_ud_on_stack(u64 stack_top = rdi): UD2 with RSP at stack_top, so the CPU pushes
+ * the #UD frame there (the handler skips the UD2); then the old stack again. */
+	.globl hostile_ud_on_stack, hostile_ud_insn
+hostile_ud_on_stack:
+	mov %rsp, %rax
+	mov %rdi, %rsp
+	push %rax
+hostile_ud_insn:
+	ud2
+	pop %rsp
+	ret
+
 /* u64 hostile_call_tf(u64 (*fn)(u64) = rdi, u64 arg = rsi): fn(arg) with RFLAGS.TF set from the
  * instruction after the CALL's POPF: the first #DB comes after the CALL, at fn's first
  * instruction; the last after the POPF that clears TF. */

@@ -8,7 +8,8 @@
 #define TF BIT(8)
 extern char hostile_int[], hostile_sgdt[], hostile_icebp[], hostile_icebp_after[], hostile_steps[];
 extern char hostile_iret[], hostile_spin[], hostile_storm[], hostile_syscall[], hostile_syscall_entry[];
-extern char hostile_mov_ss[];
+extern char hostile_mov_ss[], hostile_ud_insn[];
+void hostile_ud_on_stack(u64 stack_top);
 u64 hostile_call_tf(u64 (*fn)(u64), u64 arg);
 
 static inline u64 read_dr6(void)
@@ -224,12 +225,37 @@ static void mov_ss_in_region(unsigned long long *o)
 	rgn_remove(id);
 }
 
+/* 8. An exception delivered onto a write-trapped stack page: the CPU's own pushes make an EPT
+ * violation during event delivery, which the hypervisor must step (MTF or a preemption timer
+ * of 0), never with RFLAGS.TF (it would be pushed in the frame). out: 0 #UDs, 1 TF in the frame,
+ * 2 the frame's RIP is the UD2, 3 trap hits. */
+static u64 ud_count, ud_rflags, ud_rip;
+static bool skip_ud2(struct trap_frame *f)
+{
+	ud_count++, ud_rflags = f->rflags, ud_rip = f->rip;
+	f->rip += 2;
+	return true;
+}
+
+static void delivery_on_trapped_stack(unsigned long long *o)
+{
+	u64 stack = guest_page(2, 0);
+	s64 t = hc3(HC_TRAP_ADD, HV_TRAP_GPA, stack, HV_ACCESS_W);
+	GEXPECT(t >= 0);
+	guest_trap_set_handler(6, skip_ud2);
+	hostile_ud_on_stack(stack + PAGE_SIZE);
+	guest_trap_set_handler(6, NULL);
+	o[0] = ud_count, o[1] = ud_rflags & TF, o[2] = ud_rip == (u64)hostile_ud_insn, o[3] = hc1(HC_TRAP_HITS, t);
+	GEXPECT_EQ(hc1(HC_TRAP_REMOVE, t), 0);
+}
+
 /* out[] per attack (bi->arg); tests/test_hostile.c checks them. */
 void scen_hostile(struct hv_boot_info *bi)
 {
 	static void (*const attacks[])(unsigned long long *) = {NULL,     int_in_region,     trapped_write_in_step,
 								icebp,    guest_tf,          iret_tf,
-								syscall_in_region, mov_ss_in_region};
+								syscall_in_region, mov_ss_in_region,
+								delivery_on_trapped_stack};
 	if (bi->arg == 0 || bi->arg >= ARRAY_SIZE(attacks)) {
 		guest_printf("hostile: no attack %llu\n", bi->arg);
 		guest_exit(2);

@@ -114,6 +114,27 @@ static void mov_ss_never_runs_two(void)
 	EXPECT_EQ(stop, step_mtf_works() ? VM_STOP_EXIT : VM_STOP_BAD_GUEST);
 }
 
+/* An exception whose frame the CPU pushes onto a write-trapped page: the delivery is stepped
+ * with MTF or a preemption timer of 0 and counted; on a CPU with neither (simulated by hiding
+ * the timer) the guest is stopped with a report, never stepped with TF. */
+static void delivery_through_a_trapped_frame(void)
+{
+	unsigned long long o[32];
+	EXPECT_EQ(run_checked("hostile", 8, 0, o), VM_STOP_EXIT);
+	kt_diag("#UDs %llu, TF in the frame %llu, frame RIP right %llu, trap hits %llu", o[0], o[1], o[2], o[3]);
+	EXPECT_EQ(o[0], 1);
+	EXPECT_EQ(o[1], 0);
+	EXPECT_EQ(o[2], 1);
+	EXPECT(o[3] >= 1);
+	if (step_mtf_works())
+		return kt_diag("the case without MTF and timer is not simulated where MTF works");
+	bool timer = vmx_caps.preemption_timer;
+	vmx_caps.preemption_timer = false;
+	enum vm_stop stop = run_checked("hostile", 8, 0, o);
+	vmx_caps.preemption_timer = timer;
+	EXPECT_EQ(stop, VM_STOP_BAD_GUEST);
+}
+
 /* A guest that never ends is stopped by the watchdog with a report: a loop with no exits (the
  * VMX-preemption timer), the same loop as an emulated region (the region's deadline checks), an
  * exit storm (the check at every exit). */
@@ -136,4 +157,5 @@ static void watchdog_stops_endless_guests(void)
 KTAP_SUITE(hostile, vmm_setup, vmm_fini, KTAP_CASE(int_in_region_view_dies), KTAP_CASE(trapped_write_during_step),
 	   KTAP_CASE(icebp_reaches_the_guest), KTAP_CASE(guest_single_steps_a_region),
 	   KTAP_CASE(iret_loads_rflags_in_a_step), KTAP_CASE(syscall_saves_the_guests_rflags),
-	   KTAP_CASE(mov_ss_never_runs_two), KTAP_CASE(watchdog_stops_endless_guests));
+	   KTAP_CASE(mov_ss_never_runs_two), KTAP_CASE(delivery_through_a_trapped_frame),
+	   KTAP_CASE(watchdog_stops_endless_guests));
