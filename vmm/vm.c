@@ -327,6 +327,7 @@ int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error)
 {
 	struct gwalk_regs r = {vmcs_read(GUEST_CR0), vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4),
 			       vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_RFLAGS)};
+	gwalk_cpu(&r);
 	return gwalk(&r, gva, access, gpa, pf_error, vm_table_entry, vm);
 }
 

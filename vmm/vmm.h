@@ -238,7 +238,10 @@ void hypercall_handle(struct vm *vm);
 #define GW_SET_AD BIT(4)   /* set accessed and dirty bits as the CPU would */
 struct gwalk_regs {
 	u64 cr0, cr3, cr4, efer, rflags;
+	u8 maxphyaddr; /* this CPU's MAXPHYADDR and 1-GByte-page support: gwalk_cpu() */
+	bool pages_1g;
 };
+void gwalk_cpu(struct gwalk_regs *r);
 int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error,
 	  u64 *(*table)(void *ctx, u64 gpa), void *ctx);
 
