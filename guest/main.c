@@ -46,6 +46,7 @@ static const struct scenario scenarios[] = {
 	{"regions_bad", scen_regions_bad},
 	{"regions_log", scen_regions_log},
 	{"regions_alias", scen_regions_alias},
+	{"page_walk_rsvd", scen_page_walk_rsvd},
 };
 
 void guest_exit(u64 status)

@@ -26,26 +26,24 @@
 static bool canonical(u64 va) { return (u64)((s64)(va << 16) >> 16) == va; }
 
 /* This CPU's MAXPHYADDR (CPUID.80000008H:EAX[7:0], or 36 without that leaf: SDM "Enumeration
- * of Paging Features by CPUID") and 1-GByte-page support (CPUID.80000001H:EDX[26]) into r. The
+ * of Paging Features by CPUID") and 1-GByte-page support (CPUID.80000001H:EDX[26]). The
  * guest's walks are checked against the physical CPU's values (VMX does not change them; the
  * hypervisor passes both leaves through). CPUID once, then the cached values. */
-void gwalk_cpu(struct gwalk_regs *r)
+struct gwalk_cpu gwalk_this_cpu(void)
 {
-	static u8 maxphyaddr;
-	static bool pages_1g;
+	static struct gwalk_cpu cpu;
 	u32 a, b, c, d, max;
-	if (!maxphyaddr) {
-		cpuid(0x80000000, 0, &max, &b, &c, &d);
-		if (max >= 0x80000001) {
-			cpuid(0x80000001, 0, &a, &b, &c, &d);
-			pages_1g = d & BIT(26);
-		}
-		if (max >= 0x80000008)
-			cpuid(0x80000008, 0, &a, &b, &c, &d);
-		maxphyaddr = max >= 0x80000008 ? (u8)a : 36;
+	if (cpu.maxphyaddr)
+		return cpu;
+	cpuid(0x80000000, 0, &max, &b, &c, &d);
+	if (max >= 0x80000001) {
+		cpuid(0x80000001, 0, &a, &b, &c, &d);
+		cpu.pages_1g = d & BIT(26);
 	}
-	r->maxphyaddr = maxphyaddr;
-	r->pages_1g = pages_1g;
+	if (max >= 0x80000008)
+		cpuid(0x80000008, 0, &a, &b, &c, &d);
+	cpu.maxphyaddr = max >= 0x80000008 ? (u8)a : 36;
+	return cpu;
 }
 
 /* The bits that must be 0 in a present entry at this level (4 = PML4E .. 1 = PTE): the tables
@@ -56,13 +54,13 @@ void gwalk_cpu(struct gwalk_regs *r)
  * 2-MByte PDE (bit 12 is PAT). Bits 62:52 (and 62:59 as protection keys) are ignored. */
 static u64 reserved_bits(const struct gwalk_regs *r, int level, u64 e)
 {
-	u64 rsvd = PTE_ADDR & ~(BIT(r->maxphyaddr) - 1);
+	u64 rsvd = PTE_ADDR & ~(BIT(r->cpu.maxphyaddr) - 1);
 	if (!(r->efer & MSR_EFER_NXE))
 		rsvd |= PTE_NX;
 	if (level == 4)
 		rsvd |= PTE_PS;
 	else if (level == 3 && (e & PTE_PS))
-		rsvd |= r->pages_1g ? 0x3fffe000UL : PTE_PS; /* bits 29:13, or PS itself */
+		rsvd |= r->cpu.pages_1g ? 0x3fffe000UL : PTE_PS; /* bits 29:13, or PS itself */
 	else if (level == 2 && (e & PTE_PS))
 		rsvd |= 0x1fe000UL;                          /* bits 20:13 */
 	return rsvd;
@@ -86,7 +84,7 @@ static bool rights_ok(const struct gwalk_regs *r, u32 access, bool w, bool u, bo
 /* 0 and *gpa on success; -1 with *pf_error set for a page fault; -2 when the walk cannot be
  * made: a paging structure lies outside guest memory (the callback said NULL), CR4.LA57 = 1
  * (5-level paging, not implemented: the caller stops the guest rather than walk 4 levels of a
- * 5-level tree), or r->maxphyaddr was not filled in (gwalk_cpu()). */
+ * 5-level tree), or r->cpu was not filled in (gwalk_this_cpu()). */
 int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error,
 	  u64 *(*table)(void *ctx, u64 gpa), void *ctx)
 {
@@ -96,7 +94,7 @@ int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_err
 	bool w = true, u = true, nx = false;
 	u64 base = r->cr3 & PTE_ADDR;
 	int level;
-	if ((r->cr4 & X86_CR4_LA57) || r->maxphyaddr < 32 || r->maxphyaddr > 52)
+	if ((r->cr4 & X86_CR4_LA57) || r->cpu.maxphyaddr < 32 || r->cpu.maxphyaddr > 52)
 		return -2;
 	if (!canonical(gva)) { /* a #GP, not a #PF: report it as a fault with no P bit */
 		*pf_error = err;

@@ -29,8 +29,7 @@ static u32 region_id(const struct vm *vm, u64 gpa) { return gpa < vm->ram_size ?
  * only asks: it neither counts a trap hit nor records a violation. */
 static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gpa, struct emu_fault *f, bool probe)
 {
-	struct gwalk_regs regs = {e->cpu.cr0, e->cpu.cr3, e->cpu.cr4, e->cpu.efer, emu_get_rflags(e)};
-	gwalk_cpu(&regs);
+	struct gwalk_regs regs = {e->cpu.cr0, e->cpu.cr3, e->cpu.cr4, e->cpu.efer, emu_get_rflags(e), gwalk_this_cpu()};
 	u32 acc = GW_SET_AD | (kind & EMU_ACC_WRITE ? GW_WRITE : 0) | (kind & EMU_ACC_FETCH ? GW_FETCH : 0) |
 		  (kind & EMU_ACC_USER ? GW_USER : 0);
 	u32 pf;

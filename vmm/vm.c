@@ -326,8 +326,7 @@ u64 *vm_table_entry(void *vm, u64 gpa) { return vm_gpa(vm, gpa, 8); }
 int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error)
 {
 	struct gwalk_regs r = {vmcs_read(GUEST_CR0), vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4),
-			       vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_RFLAGS)};
-	gwalk_cpu(&r);
+			       vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_RFLAGS), gwalk_this_cpu()};
 	return gwalk(&r, gva, access, gpa, pf_error, vm_table_entry, vm);
 }
 

@@ -49,8 +49,7 @@ static const struct gwalk_regs base = {.cr0 = X86_CR0_PG | X86_CR0_WP,
 				       .cr4 = X86_CR4_PAE,
 				       .efer = MSR_EFER_NXE,
 				       .rflags = 2,
-				       .maxphyaddr = 40,
-				       .pages_1g = true};
+				       .cpu = {.maxphyaddr = 40, .pages_1g = true}};
 
 static int walk(const struct gwalk_regs *r, u64 va, u32 acc, u64 *gpa, u32 *err)
 {
@@ -177,17 +176,17 @@ static void reserved_address_bits(void)
 	u64 gpa;
 	u32 err;
 	for (u32 w = 0; w < ARRAY_SIZE(widths); w++) {
-		r.maxphyaddr = widths[w];
+		r.cpu.maxphyaddr = widths[w];
 		for (u32 i = 0; i < ARRAY_SIZE(entries); i++) {
 			const struct level_case *e = &entries[i];
 			u32 u = e->page == 1 && e->index == 1 ? 0 : 4;
 			bool leaf = i >= 3;
-			int below = r.maxphyaddr - 1;
+			int below = r.cpu.maxphyaddr - 1;
 			CHECK_EQ(with_bit(&r, e, below, 0, &gpa, &err), 0);
 			CHECK_EQ(gpa, e->gpa | (leaf ? BIT(below) : 0));
-			if (r.maxphyaddr == 52)
+			if (r.cpu.maxphyaddr == 52)
 				continue; /* no reserved address bits */
-			EXPECT_RSVD(with_bit(&r, e, r.maxphyaddr, 0, &gpa, &err), err, 1 | RSVD | u);
+			EXPECT_RSVD(with_bit(&r, e, r.cpu.maxphyaddr, 0, &gpa, &err), err, 1 | RSVD | u);
 			EXPECT_RSVD(with_bit(&r, e, 51, 0, &gpa, &err), err, 1 | RSVD | u);
 			CHECK_EQ(with_bit(&r, e, 52, 0, &gpa, &err), 0); /* 62:52 ignored */
 			CHECK_EQ(gpa, e->gpa);
@@ -228,7 +227,7 @@ static void reserved_page_size(void)
 	CHECK_EQ(with_bit(&r, &entries[0], 8, 0, &gpa, &err), 0);
 	CHECK_EQ(walk_wrap(&r, 0x41234567, 0, &gpa, &err), 0); /* the 1 GiB page, with 1 GiB pages */
 	CHECK_EQ(gpa, 0x81234567);
-	r.pages_1g = false;
+	r.cpu.pages_1g = false;
 	EXPECT_RSVD(walk_wrap(&r, 0x41234567, 0, &gpa, &err), err, 1 | RSVD);
 	CHECK_EQ(walk_wrap(&r, 0x1234, GW_USER, &gpa, &err), 0); /* PS = 0 in a PDPTE: fine either way */
 	CHECK_EQ(with_bit(&r, &entries[4], 7, 0, &gpa, &err), 0); /* PS in a PDE: a 2 MiB page */
@@ -308,11 +307,10 @@ static void refused(void)
 	r.cr4 |= BIT(12); /* CR4.LA57 */
 	CHECK_EQ(walk_wrap(&r, 0x1234, 0, &gpa, &err), (u64)-2);
 	r = base;
-	r.maxphyaddr = 0;
+	r.cpu.maxphyaddr = 0;
 	CHECK_EQ(walk_wrap(&r, 0x1234, 0, &gpa, &err), (u64)-2);
-	r = (struct gwalk_regs){0};
-	gwalk_cpu(&r); /* this host's CPU: some plausible width */
-	CHECK(r.maxphyaddr >= 36 && r.maxphyaddr <= 52);
+	r.cpu = gwalk_this_cpu(); /* this host's CPU: some plausible width */
+	CHECK(r.cpu.maxphyaddr >= 36 && r.cpu.maxphyaddr <= 52);
 }
 
 void unit_gwalk(void)
