@@ -17,9 +17,9 @@
 #define PDPT_GPA GUEST_SCRATCH_PAGE(90)
 #define PD_GPA GUEST_SCRATCH_PAGE(91)
 #define PT_GPA GUEST_SCRATCH_PAGE(92)
-#define DATA_GPA GUEST_SCRATCH_PAGE(93)       /* the word read: TREE_VA + WORD (4 KiB page) */
-#define CODE_GPA(i) GUEST_SCRATCH_PAGE(94 + (i)) /* A: jmp B; B: ret (TREE_VA + 2, 3 pages) */
-#define COPY_FIRST 100                        /* scratch pages for the NX-free copy of the map */
+#define DATA_GPA GUEST_SCRATCH_PAGE(93)          /* the word read: TREE_VA + WORD (4 KiB page) */
+#define CODE_GPA(i) GUEST_SCRATCH_PAGE(94 + (i)) /* A: jmp B; B: ret (at TREE_VA + 2, 3 pages) */
+#define COPY_FIRST 100                           /* scratch pages for the NX-free copy of the map */
 #define COPY_LAST 139
 #define WORD 0x18
 #define WORD_VALUE 0x5ca1ab1e0000d00dUL
@@ -27,7 +27,6 @@
 #define VA_2M (TREE_VA + 2 * MiB + (DATA_GPA & (2 * MiB - 1)) + WORD) /* PD[1] maps DATA's 2 MiB */
 #define VA_1G (TREE_VA + GiB + DATA_GPA + WORD)                       /* PDPT[1] maps [0, 1 GiB) */
 #define VA_A (TREE_VA + 2 * PAGE_SIZE)
-#define VA_B (TREE_VA + 3 * PAGE_SIZE)
 #define NO_FAULT 0xffffffffUL /* out[] code of an access that did not fault */
 
 /* The entry a kind changes: */
@@ -181,10 +180,11 @@ static void touch(const struct kind *k, struct fault_info *f, u64 *value)
 	u64 va = k->entry == E_PDE_2M ? VA_2M : k->entry == E_PDPTE_1G ? VA_1G : VA_4K;
 	regs = (struct rgn_regs){.rflags = 2};
 	regs.gpr[7] = va, regs.gpr[6] = 0x1234;
+	void *fn = k->access == A_WRITE ? (void *)rgn_store8 : k->access == A_FETCH ? (void *)VA_A : (void *)rgn_read;
 	if (k->access == A_USER)
 		trap_catch(user_probe, (void *)va, f);
 	else
-		trap_catch(invoke, k->access == A_WRITE ? (void *)rgn_store8 : k->access == A_FETCH ? (void *)VA_A : (void *)rgn_read, f);
+		trap_catch(invoke, fn, f);
 	*value = regs.gpr[0];
 }
 
@@ -195,7 +195,7 @@ static u64 run_kind(const struct kind *k)
 	struct fault_info n, e;
 	u64 nv, ev;
 	void *code = k->access == A_USER ? (void *)RGN_USER_CODE : k->access == A_FETCH ? (void *)VA_A : rgn_fault_page;
-	u64 pages = k->access == A_FETCH ? 2 : 1;
+	u64 pages = k->access == A_FETCH ? 2 : 1; /* A and B: B's fetch is the interpreter's */
 	enter(k);
 	apply(k);
 	touch(k, &n, &nv);
@@ -207,8 +207,8 @@ static u64 run_kind(const struct kind *k)
 	leave();
 	struct hv_region_stats st = rgn_stats(id);
 	rgn_remove(id);
-	GEXPECT(st.entries >= 1);                 /* the access was emulated, */
-	GEXPECT_EQ(st.faults, e.vector >= 0);     /* and its fault came from the interpreter */
+	GEXPECT(st.entries >= 1);             /* the access was emulated, */
+	GEXPECT_EQ(st.faults, e.vector >= 0); /* and its fault came from the interpreter */
 	guest_printf("page_walk_rsvd: %s: native vector %d error %lx rip %lx cr2 %lx; emulated vector %d error %lx "
 		     "rip %lx cr2 %lx\n",
 		     k->name, n.vector, n.error_code, n.rip, n.cr2, e.vector, e.error_code, e.rip, e.cr2);
@@ -231,8 +231,9 @@ static bool applies(const struct kind *k)
 		 (k->needs & NEED_NO_1G && pages_1g));
 }
 
-/* out: 0-27 per kind (see run_kind), 28 MAXPHYADDR | 1 GiB pages << 8, 30 kinds skipped
- * (bit k), 31 number of kinds */
+/* arg: the kinds to run (bit k), 0 = all. out: 0-27 per kind (see run_kind; 0 = not run),
+ * 28 MAXPHYADDR | 1 GiB pages << 8, 30 kinds this CPU cannot have (bit k), 31 number of kinds;
+ * all but the per-kind words are written first, so a stopped guest leaves its kind at 0. */
 void scen_page_walk_rsvd(struct hv_boot_info *bi)
 {
 	unsigned long long *o = bi->out;
@@ -250,12 +251,11 @@ void scen_page_walk_rsvd(struct hv_boot_info *bi)
 	*(u8 *)CODE_GPA(1) = 0xc3; /* ret */
 	guest_printf("page_walk_rsvd: MAXPHYADDR %u, 1-GByte pages %d, NX-free copy in %u pages\n", maxphyaddr,
 		     pages_1g, next - COPY_FIRST);
-	for (u32 i = 0; i < ARRAY_SIZE(kinds); i++) {
-		if (applies(&kinds[i]))
-			o[i] = run_kind(&kinds[i]);
-		else
-			o[30] |= BIT(i);
-	}
 	o[28] = maxphyaddr | (u64)pages_1g << 8;
 	o[31] = ARRAY_SIZE(kinds);
+	for (u32 i = 0; i < ARRAY_SIZE(kinds); i++)
+		o[30] |= applies(&kinds[i]) ? 0 : BIT(i);
+	for (u32 i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (applies(&kinds[i]) && (!bi->arg || (bi->arg & BIT(i))))
+			o[i] = run_kind(&kinds[i]);
 }

@@ -3,7 +3,9 @@
  * touches each kind of entry natively and from an emulated region; these cases check that the
  * two error codes are equal, and that the CPU's own code is the one the SDM gives ("Reserved
  * Bits" in "Page-Fault Exceptions"), so a kind the CPU does not fault on is seen here and not
- * taken as the reference. Which kinds apply on this CPU is decided here, from gwalk_this_cpu(). */
+ * taken as the reference. Which kinds apply on this CPU is decided here, from gwalk_this_cpu().
+ * Bochs 2.7 (corei7_skylake_x: 1 GiB pages; corei7_ivy_bridge_3770k: none; MAXPHYADDR 40 on
+ * both) gives the SDM's code for every kind, so none is left out. */
 #include "suites.h"
 
 #define NO_FAULT 0xffffffffULL
@@ -62,7 +64,7 @@ static void compare(const char *scenario_kinds, u32 first, u32 end)
 {
 	struct vm vm;
 	struct gwalk_cpu cpu = gwalk_this_cpu();
-	const unsigned long long *o = scenario_ok(&vm, "page_walk_rsvd", 0);
+	const unsigned long long *o = scenario_ok(&vm, "page_walk_rsvd", (BIT(end) - 1) & ~(BIT(first) - 1));
 	EXPECT_EQ(o[31], ARRAY_SIZE(kinds));
 	EXPECT_EQ(o[28], cpu.maxphyaddr | (u64)cpu.pages_1g << 8); /* the guest sees the CPU's values */
 	u32 run = 0;
@@ -71,6 +73,10 @@ static void compare(const char *scenario_kinds, u32 first, u32 end)
 		EXPECT_EQ(skipped, !applies(kinds[k].needs, &cpu));
 		if (skipped)
 			continue;
+		if (!EXPECT(o[k] != 0)) { /* the guest was stopped at this kind (its last console lines) */
+			kt_diag("%s and those after it: no result", kinds[k].name);
+			break;
+		}
 		u64 native = o[k] & 0xffffffff, emulated = o[k] >> 32;
 		kt_diag("%s: native %lx, emulated %lx", kinds[k].name, native, emulated);
 		EXPECT_EQ(emulated, native);
