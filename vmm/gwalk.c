@@ -51,7 +51,8 @@ struct gwalk_cpu gwalk_this_cpu(void)
  * 1-GByte Page", "... PDE that Maps a 2-MByte Page", etc., summed up under "Reserved Bits" in
  * "Page-Fault Exceptions": bits 51:MAXPHYADDR everywhere; XD (63) without IA32_EFER.NXE; PS in
  * a PML4E; PS in a PDPTE without 1-GByte pages; bits 29:13 of a 1-GByte PDPTE and 20:13 of a
- * 2-MByte PDE (bit 12 is PAT). Bits 62:52 (and 62:59 as protection keys) are ignored. */
+ * 2-MByte PDE (bit 12 is PAT). Bits 62:52 are not reserved: ignored, or in a leaf 62:59 are
+ * the protection key (not implemented here). */
 static u64 reserved_bits(const struct gwalk_regs *r, int level, u64 e)
 {
 	u64 rsvd = PTE_ADDR & ~(BIT(r->cpu.maxphyaddr) - 1);
@@ -62,7 +63,7 @@ static u64 reserved_bits(const struct gwalk_regs *r, int level, u64 e)
 	else if (level == 3 && (e & PTE_PS))
 		rsvd |= r->cpu.pages_1g ? 0x3fffe000UL : PTE_PS; /* bits 29:13, or PS itself */
 	else if (level == 2 && (e & PTE_PS))
-		rsvd |= 0x1fe000UL;                          /* bits 20:13 */
+		rsvd |= 0x1fe000UL; /* bits 20:13 */
 	return rsvd;
 }
 
