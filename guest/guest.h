@@ -144,4 +144,5 @@ void scen_regions_diff(struct hv_boot_info *bi);   /* scen_rdiff.c */
 void scen_regions_alias(struct hv_boot_info *bi);
 void scen_hostile(struct hv_boot_info *bi);        /* scen_hostile.c */
 void scen_spin(struct hv_boot_info *bi);
+void scen_page_walk_rsvd(struct hv_boot_info *bi); /* scen_rsvd.c */
 #endif

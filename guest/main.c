@@ -48,6 +48,7 @@ static const struct scenario scenarios[] = {
 	{"regions_alias", scen_regions_alias},
 	{"hostile", scen_hostile},
 	{"spin", scen_spin},
+	{"page_walk_rsvd", scen_page_walk_rsvd},
 };
 
 void guest_exit(u64 status)

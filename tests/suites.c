@@ -28,6 +28,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&emulated_regions_suite,
 	&emulated_regions_guest_suite,
 	&hostile_suite,
+	&guest_page_walk_suite,
 	&selftest_ktap_suite, /* runs only when named */
 	&bench_exits_suite,   /* make bench; only when named */
 	&bench_views_suite,

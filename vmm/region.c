@@ -34,7 +34,7 @@ static void set_insn_seq(struct run_ctx *c, const struct emu *e) { c->vm->insn_s
  * refuses trapped frames so that every access to them comes through here. */
 static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gpa, struct emu_fault *f, bool probe)
 {
-	struct gwalk_regs regs = {e->cpu.cr0, e->cpu.cr3, e->cpu.cr4, e->cpu.efer, emu_get_rflags(e)};
+	struct gwalk_regs regs = {e->cpu.cr0, e->cpu.cr3, e->cpu.cr4, e->cpu.efer, emu_get_rflags(e), gwalk_this_cpu()};
 	u32 acc = GW_SET_AD | (kind & EMU_ACC_WRITE ? GW_WRITE : 0) | (kind & EMU_ACC_FETCH ? GW_FETCH : 0) |
 		  (kind & EMU_ACC_USER ? GW_USER : 0);
 	struct page_info pi;
@@ -224,7 +224,8 @@ static struct emu_outcome fault(struct vm *vm, const struct run_ctx *c, const st
 {
 	struct emu_outcome out = {.what = EMU_OUT_DONE};
 	if (res->fault.vector == EPT_FAULT && c->ept_gpa == ~0UL) {
-		printf("# region: guest paging structure outside guest RAM at 0x%lx; guest stopped\n", res->fault.cr2);
+		printf("# region: the page walk for 0x%lx cannot be done (a paging structure outside guest RAM, or "
+		       "5-level paging, which the interpreter does not walk); guest stopped\n", res->fault.cr2);
 		vm->stop = VM_STOP_BAD_GUEST;
 		out.what = EMU_OUT_STOPPED;
 	} else if (res->fault.vector == EPT_FAULT) {

@@ -342,9 +342,15 @@ void hypercall_handle(struct vm *vm);
 #define GW_FETCH BIT(2)
 #define GW_IMPLICIT BIT(3) /* an implicit supervisor access (descriptor tables): SMAP ignores AC */
 #define GW_SET_AD BIT(4)   /* set accessed and dirty bits as the CPU would */
+struct gwalk_cpu {
+	u8 maxphyaddr; /* CPUID.80000008H:EAX[7:0] */
+	bool pages_1g; /* CPUID.80000001H:EDX[26] */
+};
 struct gwalk_regs {
 	u64 cr0, cr3, cr4, efer, rflags;
+	struct gwalk_cpu cpu; /* the reserved bits depend on them: gwalk_this_cpu() */
 };
+struct gwalk_cpu gwalk_this_cpu(void);
 int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error,
 	  u64 *(*table)(void *ctx, u64 gpa), void *ctx);
 
