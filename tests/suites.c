@@ -27,6 +27,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&traps_suite,
 	&emulated_regions_suite,
 	&emulated_regions_guest_suite,
+	&hostile_views_suite, /* until its cases move to suite hostile */
 	&selftest_ktap_suite, /* runs only when named */
 	&bench_exits_suite,   /* make bench; only when named */
 	&bench_views_suite,

@@ -29,6 +29,7 @@ extern const struct ktap_suite ve_suite;
 extern const struct ktap_suite traps_suite;
 extern const struct ktap_suite emulated_regions_suite;
 extern const struct ktap_suite emulated_regions_guest_suite;
+extern const struct ktap_suite hostile_views_suite;
 extern const struct ktap_suite bench_regions_suite;
 extern const struct ktap_suite bench_views_suite;
 extern const struct ktap_suite selftest_ktap_suite;
