@@ -18,7 +18,7 @@ KERNEL_ASFLAGS := -g -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T kernel/linker.ld
 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/suites.c \
-	$(wildcard tests/test_*.c) $(wildcard tests/bench_*.c)
+	$(wildcard tests/test_*.c) $(wildcard tests/hostile_*.c) $(wildcard tests/bench_*.c)
 KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
 
 .PHONY: all help clean run debug test test-vm test-host unit coverage bench exercise grade check-exercises check-docs deps-% FORCE

@@ -145,4 +145,18 @@ void scen_regions_alias(struct hv_boot_info *bi);
 void scen_hostile(struct hv_boot_info *bi);        /* scen_hostile.c */
 void scen_spin(struct hv_boot_info *bi);
 void scen_page_walk_rsvd(struct hv_boot_info *bi); /* scen_rsvd.c */
+void scen_hviews_remap_read(struct hv_boot_info *bi);   /* hostile views: scen_hviews.c */
+void scen_hviews_denied_write(struct hv_boot_info *bi);
+void scen_hviews_remap_region(struct hv_boot_info *bi);
+void scen_hviews_remap_trap(struct hv_boot_info *bi);
+void scen_hviews_rights_monitor(struct hv_boot_info *bi);
+void scen_hviews_ve_monitor(struct hv_boot_info *bi);
+void scen_hviews_region_nox(struct hv_boot_info *bi);
+void scen_hviews_gva_remap(struct hv_boot_info *bi);
+void scen_hviews_unmonitor(struct hv_boot_info *bi);
+void scen_hviews_get_access(struct hv_boot_info *bi);
+void scen_hviews_vmfunc_region(struct hv_boot_info *bi);
+void scen_hviews_vmfunc_between(struct hv_boot_info *bi);
+void scen_hviews_pagetables(struct hv_boot_info *bi);
+void scen_hviews_smc(struct hv_boot_info *bi);
 #endif

@@ -49,6 +49,20 @@ static const struct scenario scenarios[] = {
 	{"hostile", scen_hostile},
 	{"spin", scen_spin},
 	{"page_walk_rsvd", scen_page_walk_rsvd},
+	{"hviews_remap_read", scen_hviews_remap_read},
+	{"hviews_denied_write", scen_hviews_denied_write},
+	{"hviews_remap_region", scen_hviews_remap_region},
+	{"hviews_remap_trap", scen_hviews_remap_trap},
+	{"hviews_rights_monitor", scen_hviews_rights_monitor},
+	{"hviews_ve_monitor", scen_hviews_ve_monitor},
+	{"hviews_region_nox", scen_hviews_region_nox},
+	{"hviews_gva_remap", scen_hviews_gva_remap},
+	{"hviews_unmonitor", scen_hviews_unmonitor},
+	{"hviews_get_access", scen_hviews_get_access},
+	{"hviews_vmfunc_region", scen_hviews_vmfunc_region},
+	{"hviews_vmfunc_between", scen_hviews_vmfunc_between},
+	{"hviews_pagetables", scen_hviews_pagetables},
+	{"hviews_smc", scen_hviews_smc},
 };
 
 void guest_exit(u64 status)

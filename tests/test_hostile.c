@@ -2,8 +2,10 @@
  * fails if the hypervisor crashes (the boot has no result line), hangs (the runner's timeout;
  * now the watchdog), or lets the attack through; after every run the policy invariant holds
  * (every leaf equals what policy.c computes), no step is left open, and every page given to
- * the VM comes back. The guest side is guest/scen_hostile.c. */
+ * the VM comes back. The guest side is guest/scen_hostile.c; the cases on views, remaps and
+ * monitors are in tests/hostile_views.c (guest/scen_hviews.c, scen_hrules.c). */
 #include "suites.h"
+#include "hostile.h"
 #include "../kernel/x86.h"
 
 /* Run scenario `name` with `arg` on a fresh VM with a watchdog of `watchdog_ms` (0: the
@@ -158,4 +160,11 @@ KTAP_SUITE(hostile, vmm_setup, vmm_fini, KTAP_CASE(int_in_region_view_dies), KTA
 	   KTAP_CASE(icebp_reaches_the_guest), KTAP_CASE(guest_single_steps_a_region),
 	   KTAP_CASE(iret_loads_rflags_in_a_step), KTAP_CASE(syscall_saves_the_guests_rflags),
 	   KTAP_CASE(mov_ss_never_runs_two), KTAP_CASE(delivery_through_a_trapped_frame),
-	   KTAP_CASE(watchdog_stops_endless_guests));
+	   KTAP_CASE(watchdog_stops_endless_guests), KTAP_CASE(hostile_region_reads_remapped_frame),
+	   KTAP_CASE(hostile_region_write_denied_by_view), KTAP_CASE(hostile_remap_onto_region_frame),
+	   KTAP_CASE(hostile_remap_onto_trapped_frame), KTAP_CASE(hostile_rights_change_under_monitor),
+	   KTAP_CASE(hostile_ve_on_monitored_page), KTAP_CASE(hostile_region_fetch_without_view_x),
+	   KTAP_CASE(hostile_gva_monitor_through_remap), KTAP_CASE(hostile_monitor_removal_gives_view_rights),
+	   KTAP_CASE(hostile_get_access_is_the_views), KTAP_CASE(hostile_vmfunc_inside_region_code),
+	   KTAP_CASE(hostile_vmfunc_between_region_calls), KTAP_CASE(hostile_region_rewrites_page_tables),
+	   KTAP_CASE(hostile_region_rewrites_its_code));

@@ -49,7 +49,8 @@ struct hv_boot_info {
 #define HC_CHECK_TEXT_MAX 200 /* HC_CHECK's len: 1..200 bytes */
 /* EPT views (docs/views.md). A view is an EPT hierarchy over the same guest RAM with its own
  * permissions; view 0 is the default view (all RWX at boot); it can be changed but not destroyed.
- * While a trap is set on a page, HC_VIEW_SET_ACCESS on that page is refused with -EBUSY. */
+ * Traps and regions sit on frames and apply through every view (docs/views.md, "One policy per
+ * page"); a view's rights on a monitored page can still be changed. */
 #define HC_VIEW_CREATE 5      /* () -> new view index: same mapping as view 0, RWX, #VE suppressed */
 #define HC_VIEW_DESTROY 6     /* (view) -> 0; -EBUSY while the vCPU uses it; -EINVAL for view 0 */
 #define HC_VIEW_SET_ACCESS 7  /* (view, gpa, size, access) -> 0; page-aligned range in RAM */

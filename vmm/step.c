@@ -7,7 +7,7 @@
  * through a monitored page uses MTF or a VMX-preemption timer of 0 (an exit right after the
  * delivery, before the handler's first instruction; SDM "VMX-Preemption Timer"). The guest
  * never sees the hypervisor's TF, and its own TF and debug exceptions reach it as natively.
- * docs/views.md, "Single steps". */
+ * docs/architecture.md, "Single steps". */
 #include "vmm.h"
 #include "vmcs.h"
 #include "../kernel/x86.h"

@@ -123,6 +123,9 @@ static void stop_on_violation(struct vm *vm, u64 q)
 static void guest_violation(struct vm *vm, u32 v, const struct page_info *pi, u64 q, u64 gpa, u64 gla, bool delivering)
 {
 	u32 policy = pi ? vm->view_policy[v] : HV_POLICY_STOP;
+	if (pi) /* the rights bits as the view gives them: a monitor's cut of the leaf stays hidden */
+		q = (q & ~(EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE | EPT_VIOLATION_EXECUTABLE)) |
+		    ((u64)pi->rights << 3);
 	if (pi && pi->ve && vm->ve_info && vm->ve_info->semaphore == 0 && !delivering &&
 	    deliver_soft_ve(vm, q, gla, gpa, v)) {
 		/* Convertible, but the CPU did not convert it: it cannot (no #VE), we told it not to,
