@@ -58,6 +58,10 @@ void trap_init(void);
 u64 idt_base(void);
 int rdmsr_safe(u32 msr, u64 *val);
 
+/* paging.c: the hypervisor's page tables (page 0 unmapped, text read-only, data NX) */
+void paging_init(void);
+bool paging_nx(void);
+
 /* mb2.c: multiboot2 information */
 #define MB2_BOOT_MAGIC 0x36d76289
 #define MB2_MAX_MMAP 64

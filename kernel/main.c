@@ -8,6 +8,7 @@ void kmain(u32 magic, u64 info)
 	console_init();                  /* COM1 first: everything after may print */
 	gdt_init();                      /* our own GDT and a TSS (VMX host state needs TR) */
 	trap_init();                     /* exception vectors 0-31 */
+	paging_init();                   /* page 0 unmapped, text read-only, data not executable */
 	if (mb2_parse(magic, info, &boot_info))
 		panic("not booted by a multiboot2 loader (EAX=0x%x)", magic);
 	kalloc_init(&boot_info);         /* free pages = RAM - kernel - boot info - modules */

@@ -1,6 +1,8 @@
 /* test_boot.c: suite "boot": the platform the hypervisor stands on. Multiboot2 parsing, the
- * page allocator, and the exception path (a deliberate #UD, #GP and #PF are caught). */
+ * page allocator, the exception path (a deliberate #UD, #GP and #PF are caught) and the
+ * hypervisor's own page rights (kernel/paging.c: NULL, text, rodata, data). */
 #include "suites.h"
+#include "../kernel/x86.h"
 
 static void memory_map_parsed(void)
 {
@@ -127,6 +129,77 @@ static void exceptions_caught(void)
 	EXPECT_EQ(trap_catch(do_unmapped_write, &fi.cr2, &fi), (u64)-1); /* no fault: -1 */
 }
 
+static void do_read(void *arg)
+{
+	u64 v;
+	__asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(arg) : "memory");
+}
+
+/* Writes back the byte that is there: harmless when the page turns out to be writable. */
+static void do_rewrite(void *arg)
+{
+	__asm__ volatile("movb (%0), %%al; movb %%al, (%0)" ::"r"(arg) : "rax", "memory");
+}
+
+/* #PF error code bits (SDM "Interrupt 14—Page-Fault Exception (#PF)"). */
+#define PF_P 1
+#define PF_W 2
+#define PF_ID 0x10
+
+/* The page at 0 is not mapped: a NULL dereference faults instead of reading the BIOS's
+ * interrupt table. */
+static void null_page_unmapped(void)
+{
+	struct fault_info fi;
+	EXPECT_EQ(trap_catch(do_read, NULL, &fi), 14);
+	EXPECT_EQ(fi.error_code, 0); /* not present, read, supervisor */
+	EXPECT_EQ(fi.cr2, 0);
+	EXPECT_EQ(trap_catch(do_read, (void *)0xff8, &fi), 14); /* the whole page */
+	EXPECT_EQ(trap_catch(do_read, (void *)0x1000, &fi), (u64)-1); /* and no more */
+}
+
+static const u8 rodata_ret[16] = {0xc3};
+
+/* Text and rodata are read-only, at CPL 0 too (CR0.WP = 1): a write is #PF with P and W. */
+static void text_and_rodata_read_only(void)
+{
+	struct fault_info fi;
+	EXPECT(read_cr0() & X86_CR0_WP);
+	void *text[] = {(void *)do_rewrite, (void *)kmain, (void *)_kernel_start};
+	for (u64 i = 0; i < ARRAY_SIZE(text); i++) {
+		EXPECT_EQ(trap_catch(do_rewrite, text[i], &fi), 14);
+		EXPECT_EQ(fi.error_code, PF_P | PF_W);
+		EXPECT_EQ(fi.cr2, (u64)text[i]);
+	}
+	EXPECT_EQ(trap_catch(do_rewrite, (void *)rodata_ret, &fi), 14);
+	EXPECT_EQ(fi.error_code, PF_P | PF_W);
+	EXPECT_EQ(fi.cr2, (u64)rodata_ret);
+}
+
+static u8 bss_ret[16];
+
+/* Only text is executable: a fetch from rodata, bss, the stack or allocated memory (a page
+ * near the kernel, mapped with 4 KiB pages, and one on a 2 MiB boundary, in a 2 MiB page) is
+ * #PF with P and I/D (a RET there would simply return if it ran). */
+static void only_text_executable(void)
+{
+	if (!paging_nx())
+		SKIP("this CPU has no NX (CPUID.80000001H:EDX.NX [bit 20] = 0)");
+	struct fault_info fi;
+	u8 stack_ret[16] = {0xc3};
+	u8 *page = kalloc_page(), *big = kalloc_pages(1, 2UL << 20);
+	ASSERT_TRUE(page != NULL && big != NULL);
+	bss_ret[0] = page[0] = big[0] = 0xc3;
+	const u8 *where[] = {rodata_ret, bss_ret, stack_ret, page, big};
+	for (u64 i = 0; i < ARRAY_SIZE(where); i++) {
+		EXPECT_EQ(trap_catch((void (*)(void *))where[i], NULL, &fi), 14);
+		EXPECT_EQ(fi.error_code, PF_P | PF_ID);
+		EXPECT_EQ(fi.rip, (u64)where[i]);
+	}
+	kfree_page(page);
+	kfree_page(big);
+}
+
 static void printf_formats(void)
 {
 	char b[64];
@@ -142,4 +215,5 @@ static void printf_formats(void)
 
 KTAP_SUITE(boot, NULL, NULL, KTAP_CASE(memory_map_parsed), KTAP_CASE(kernel_and_boot_info_reserved), KTAP_CASE(guest_module_found),
 	   KTAP_CASE(alloc_distinct_zeroed_aligned), KTAP_CASE(alloc_contiguous_2m_aligned),
-	   KTAP_CASE(double_free_detected), KTAP_CASE(exceptions_caught), KTAP_CASE(printf_formats));
+	   KTAP_CASE(double_free_detected), KTAP_CASE(exceptions_caught), KTAP_CASE(null_page_unmapped),
+	   KTAP_CASE(text_and_rodata_read_only), KTAP_CASE(only_text_executable), KTAP_CASE(printf_formats));
