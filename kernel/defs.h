@@ -82,11 +82,19 @@ struct boot_info {
 	struct mb2_module modules[MB2_MAX_MODULES];
 	int nmodules;
 	u64 info_start, info_end; /* the multiboot2 information structure itself */
+	u64 symtab, symtab_size;  /* the kernel's ELF .symtab and .strtab as GRUB loaded them */
+	u64 strtab, strtab_size;  /* (0 when the ELF-symbols tag is missing) */
 };
 extern struct boot_info boot_info;
 int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi);
 const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t size);
 bool cmdline_list_has(const char *list, const char *word);
+
+/* ksym.c: names for code addresses, from the kernel's symbol table */
+const char *ksym_name(u64 addr, u64 *offset);
+void ksym_print(u64 addr);
+void ksym_print_return(u64 addr);
+void ksym_backtrace(u64 rbp);
 
 /* kalloc.c: physical page allocator (bitmap over the identity-mapped first 4 GiB) */
 void kalloc_init(const struct boot_info *bi);

@@ -1,6 +1,6 @@
 /* kalloc.c: physical page allocator. One bit per 4 KiB page of the identity-mapped first
  * 4 GiB (1 = free). Built from the multiboot2 memory map, minus the first MiB, the kernel
- * image, the multiboot2 information and every module. Pages are handed out zeroed.
+ * image, the multiboot2 information, every module and the kernel's symbol and string tables. Pages are handed out zeroed.
  * Freeing a page that is already free is detected and refused (returns -1). */
 #include "defs.h"
 
@@ -43,6 +43,8 @@ void kalloc_init(const struct boot_info *bi)
 	for (int i = 0; i < bi->nmodules; i++)
 		mark_range(ALIGN_DOWN(bi->modules[i].start, PAGE_SIZE),
 			   ALIGN_UP(bi->modules[i].end, PAGE_SIZE), false);
+	mark_range(ALIGN_DOWN(bi->symtab, PAGE_SIZE), ALIGN_UP(bi->symtab + bi->symtab_size, PAGE_SIZE), false);
+	mark_range(ALIGN_DOWN(bi->strtab, PAGE_SIZE), ALIGN_UP(bi->strtab + bi->strtab_size, PAGE_SIZE), false);
 	memcpy(usable, bitmap, sizeof(bitmap));
 	hint = 0;
 }

@@ -28,6 +28,8 @@ const struct ktap_suite *const ktap_suites[] = {
 	&emulated_regions_suite,
 	&emulated_regions_guest_suite,
 	&selftest_ktap_suite, /* runs only when named */
+	&selftest_crash_suite, /* end the run on purpose: one per boot, only when named */
+	&selftest_panic_suite,
 	&bench_exits_suite,   /* make bench; only when named */
 	&bench_views_suite,
 	&bench_regions_suite,

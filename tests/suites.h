@@ -32,6 +32,8 @@ extern const struct ktap_suite emulated_regions_guest_suite;
 extern const struct ktap_suite bench_regions_suite;
 extern const struct ktap_suite bench_views_suite;
 extern const struct ktap_suite selftest_ktap_suite;
+extern const struct ktap_suite selftest_crash_suite;
+extern const struct ktap_suite selftest_panic_suite;
 extern const struct ktap_suite bench_exits_suite;
 
 extern const struct ktap_suite *const ktap_suites[];
