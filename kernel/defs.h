@@ -87,7 +87,7 @@ struct boot_info {
 };
 extern struct boot_info boot_info;
 int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi);
-const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t size);
+int cmdline_get(const char *cmdline, const char *key, char *val, size_t size); /* >= size: too long */
 bool cmdline_list_has(const char *list, const char *word);
 
 /* ksym.c: names for code addresses, from the kernel's symbol table */

@@ -98,9 +98,11 @@ int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi)
 	return 0;
 }
 
-/* Finds "key=value" in a space-separated command line and copies value into val.
- * Returns val, or NULL when the key is absent. A bare "key" yields "". */
-const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t size)
+/* Finds "key=value" in a space-separated command line and copies value into val (size > 0),
+ * NUL-terminated. Returns the value's length, or -1 when the key is absent; a bare "key" has
+ * length 0. A length >= size means the value did not fit: val holds only its start, and the
+ * caller must report that, never go on with the cut value. */
+int cmdline_get(const char *cmdline, const char *key, char *val, size_t size)
 {
 	size_t klen = strlen(key);
 	for (const char *p = cmdline; *p;) {
@@ -111,15 +113,13 @@ const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t 
 			p++;
 		if ((size_t)(p - w) >= klen && !strncmp(w, key, klen) && (w[klen] == '=' || w + klen == p)) {
 			const char *v = w[klen] == '=' ? w + klen + 1 : p;
-			size_t n = (size_t)(p - v);
-			if (n >= size)
-				n = size - 1;
+			size_t len = (size_t)(p - v), n = len < size ? len : size - 1;
 			memcpy(val, v, n);
 			val[n] = '\0';
-			return val;
+			return (int)len;
 		}
 	}
-	return NULL;
+	return -1;
 }
 
 /* Is word one of the comma-separated items of list? */

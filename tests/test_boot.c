@@ -208,8 +208,12 @@ static void printf_formats(void)
 	EXPECT_EQ(snprintf(b, 4, "%s", "truncated"), 9);
 	EXPECT(!strcmp(b, "tru"));
 	char v[16];
-	EXPECT(cmdline_get("a=1 tests=boot,vmxon x", "tests", v, sizeof(v)) && !strcmp(v, "boot,vmxon"));
-	EXPECT(cmdline_get("a=1", "tests", v, sizeof(v)) == NULL);
+	EXPECT_EQ(cmdline_get("a=1 tests=boot,vmxon x", "tests", v, sizeof(v)), 10);
+	EXPECT(!strcmp(v, "boot,vmxon"));
+	EXPECT_EQ(cmdline_get("a=1", "tests", v, sizeof(v)), -1);
+	/* too long for v: the whole length is reported (>= sizeof(v)), v holds its start */
+	EXPECT_EQ(cmdline_get("tests=boot,vmxon,guest_boot x", "tests", v, sizeof(v)), 21);
+	EXPECT(!strcmp(v, "boot,vmxon,gues"));
 	EXPECT(cmdline_list_has("boot,vmxon", "vmxon") && !cmdline_list_has("boot,vmxon", "vmx"));
 }
 

@@ -95,10 +95,18 @@ static void bad_tag_size(void)
 static void cmdlines(void)
 {
 	char v[8];
-	CHECK(cmdline_get("a=1 tests=boot,vmxon", "tests", v, sizeof(v)) != NULL);
-	CHECK(!strcmp(v, "boot,vm")); /* truncated to the buffer */
-	CHECK(cmdline_get("testsx=1", "tests", v, sizeof(v)) == NULL);
-	CHECK(cmdline_get("  demo  ", "demo", v, sizeof(v)) && v[0] == '\0');
+	CHECK_EQ(cmdline_get("a=1 tests=boot,vmxon", "tests", v, sizeof(v)), 10); /* >= 8: too long */
+	CHECK(!strcmp(v, "boot,vm"));                                              /* only its start */
+	CHECK_EQ(cmdline_get("tests=boot,vm", "tests", v, sizeof(v)), 7);          /* fits exactly */
+	CHECK(!strcmp(v, "boot,vm"));
+	CHECK_EQ(cmdline_get("tests=boot,vmx", "tests", v, sizeof(v)), 8);         /* one too many */
+	CHECK_EQ(cmdline_get("testsx=1", "tests", v, sizeof(v)), -1);
+	CHECK_EQ(cmdline_get("  demo  ", "demo", v, sizeof(v)), 0);
+	CHECK(v[0] == '\0');
+	CHECK_EQ(cmdline_get("demo=", "demo", v, sizeof(v)), 0);
+	char one[1];
+	CHECK_EQ(cmdline_get("k=xyz", "k", one, sizeof(one)), 3); /* size 1: only the NUL */
+	CHECK(one[0] == '\0');
 	CHECK(cmdline_list_has("a,bb,c", "bb") && !cmdline_list_has("a,bb,c", "b"));
 	CHECK(!cmdline_list_has("", "a"));
 }
