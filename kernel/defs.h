@@ -103,6 +103,7 @@ void *kalloc_pages(u64 n, u64 align);
 int kfree_page(void *p);
 int kfree_pages(void *p, u64 n);
 u64 kalloc_free_count(void);
+u64 kalloc_ram_ignored(void); /* bytes of RAM above 4 GiB, which nothing uses */
 bool kalloc_is_free(u64 pa);
 extern char _kernel_start[], _kernel_end[];
 

@@ -23,6 +23,9 @@ void kmain(u32 magic, u64 info)
 	if (mb2_parse(magic, info, &boot_info))
 		panic("not booted by a multiboot2 loader (EAX=0x%x)", magic);
 	kalloc_init(&boot_info);         /* free pages = RAM - kernel - boot info - modules */
+	if (kalloc_ram_ignored())        /* said once, at boot: never a silent loss */
+		printf("hvlab: %lu MiB of RAM above 4 GiB is not used (the hypervisor maps and "
+		       "allocates the first 4 GiB only)\n", kalloc_ram_ignored() >> 20);
 	len = cmdline_get(boot_info.cmdline, "tests", list, sizeof(list));
 	if (len >= (int)sizeof(list))
 		tests_too_long(len, sizeof(list) - 1);

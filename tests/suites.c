@@ -36,11 +36,15 @@ const struct ktap_suite *const ktap_suites[] = {
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 
-/* Runs before the plan: one diagnostic line that says what this CPU offers. */
+/* Runs before the plan: diagnostic lines that say what this CPU offers and the memory free. */
 void ktap_probe(void)
 {
 	vmx_caps_probe(&vmx_caps);
 	vmx_caps_print(&vmx_caps);
+	printf("# memory: %lu MiB free", kalloc_free_count() * PAGE_SIZE >> 20);
+	if (kalloc_ram_ignored())
+		printf(", %lu MiB above 4 GiB not used", kalloc_ram_ignored() >> 20);
+	printf("\n");
 }
 
 /* For suites that need VMX: the reason names what is missing (QEMU TCG has no VMX). */

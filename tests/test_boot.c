@@ -4,19 +4,27 @@
 #include "suites.h"
 #include "../kernel/x86.h"
 
+/* RAM above 4 GiB is not used but counted, for the boot message (QEMU -m 8G has some). */
 static void memory_map_parsed(void)
 {
-	u64 ram_above_1m = 0;
+	u64 ram_above_1m = 0, ram_above_4g = 0;
 	EXPECT(boot_info.nmmap > 0);
-	for (int i = 0; i < boot_info.nmmap; i++)
-		if (boot_info.mmap[i].type == 1 && boot_info.mmap[i].base >= (1 << 20))
-			ram_above_1m += boot_info.mmap[i].len;
+	for (int i = 0; i < boot_info.nmmap; i++) {
+		const struct mb2_region *r = &boot_info.mmap[i];
+		if (r->type == 1 && r->base >= (1 << 20))
+			ram_above_1m += r->len;
+		for (u64 pa = r->base; r->type == 1 && pa < r->base + r->len; pa += PAGE_SIZE)
+			ram_above_4g += pa >= (4ULL << 30) ? PAGE_SIZE : 0;
+	}
+	EXPECT_EQ(kalloc_ram_ignored(), ram_above_4g);
 	EXPECT(ram_above_1m >= (16ULL << 20));
 	EXPECT(kalloc_free_count() > 0);
 	EXPECT(kalloc_free_count() * PAGE_SIZE <= ram_above_1m);
 	EXPECT(strchr(boot_info.cmdline, '=') != NULL); /* we were started with tests=... */
 	kt_diag("%d memory map entries, %lu MiB RAM above 1 MiB, %lu MiB free", boot_info.nmmap,
 		ram_above_1m >> 20, kalloc_free_count() * PAGE_SIZE >> 20);
+	if (ram_above_4g)
+		kt_diag("%lu MiB above 4 GiB, not used", ram_above_4g >> 20);
 }
 
 static void kernel_and_boot_info_reserved(void)
