@@ -61,6 +61,7 @@ int rdmsr_safe(u32 msr, u64 *val);
 /* paging.c: the hypervisor's page tables (page 0 unmapped, text read-only, data NX) */
 void paging_init(void);
 bool paging_nx(void);
+extern char _text_end[], _rodata_end[]; /* kernel/linker.ld: the ends of text and rodata */
 
 /* mb2.c: multiboot2 information */
 #define MB2_BOOT_MAGIC 0x36d76289

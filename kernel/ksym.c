@@ -16,8 +16,6 @@ struct elf64_sym {
 #define STT_FUNC 2
 #define TRACE_MAX 12
 
-extern char _text_end[];
-
 /* The nearest function or label at or below addr in the kernel's text, and addr's offset from
  * it; NULL when there is none (no symbol table, or addr is not in text). */
 const char *ksym_name(u64 addr, u64 *offset)

@@ -14,8 +14,6 @@
 #define PTE_NX BIT(63)
 #define KERNEL_PTS 4 /* 4 KiB page tables for the first 8 MiB: kernel/linker.ld checks the image fits */
 
-extern char _text_end[], _rodata_end[];
-
 static u64 pml4[512] __attribute__((aligned(PAGE_SIZE)));
 static u64 pdpt[512] __attribute__((aligned(PAGE_SIZE)));
 static u64 pd[4 * 512] __attribute__((aligned(PAGE_SIZE)));
