@@ -61,6 +61,11 @@ void trap_init(void);
 u64 idt_base(void);
 int rdmsr_safe(u32 msr, u64 *val);
 
+/* paging.c: the hypervisor's page tables (page 0 unmapped, text read-only, data NX) */
+void paging_init(void);
+bool paging_nx(void);
+extern char _text_end[], _rodata_end[]; /* kernel/linker.ld: the ends of text and rodata */
+
 /* mb2.c: multiboot2 information */
 #define MB2_BOOT_MAGIC 0x36d76289
 #define MB2_MAX_MMAP 64
@@ -81,11 +86,19 @@ struct boot_info {
 	struct mb2_module modules[MB2_MAX_MODULES];
 	int nmodules;
 	u64 info_start, info_end; /* the multiboot2 information structure itself */
+	u64 symtab, symtab_size;  /* the kernel's ELF .symtab and .strtab as GRUB loaded them */
+	u64 strtab, strtab_size;  /* (0 when the ELF-symbols tag is missing) */
 };
 extern struct boot_info boot_info;
 int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi);
-const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t size);
+int cmdline_get(const char *cmdline, const char *key, char *val, size_t size); /* >= size: too long */
 bool cmdline_list_has(const char *list, const char *word);
+
+/* ksym.c: names for code addresses, from the kernel's symbol table */
+const char *ksym_name(u64 addr, u64 *offset);
+void ksym_print(u64 addr);
+void ksym_print_return(u64 addr);
+void ksym_backtrace(u64 rbp);
 
 /* kalloc.c: physical page allocator (bitmap over the identity-mapped first 4 GiB) */
 void kalloc_init(const struct boot_info *bi);
@@ -94,6 +107,7 @@ void *kalloc_pages(u64 n, u64 align);
 int kfree_page(void *p);
 int kfree_pages(void *p, u64 n);
 u64 kalloc_free_count(void);
+u64 kalloc_ram_ignored(void); /* bytes of RAM above 4 GiB, which nothing uses */
 bool kalloc_is_free(u64 pa);
 extern char _kernel_start[], _kernel_end[];
 

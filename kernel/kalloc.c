@@ -1,6 +1,6 @@
 /* kalloc.c: physical page allocator. One bit per 4 KiB page of the identity-mapped first
- * 4 GiB (1 = free). Built from the multiboot2 memory map, minus the first MiB, the kernel
- * image, the multiboot2 information and every module. Pages are handed out zeroed.
+ * 4 GiB (1 = free); RAM above 4 GiB is not used, only counted (kalloc_ram_ignored). Built from the multiboot2 memory map, minus the first MiB, the kernel
+ * image, the multiboot2 information, every module and the kernel's symbol and string tables. Pages are handed out zeroed.
  * Freeing a page that is already free is detected and refused (returns -1). */
 #include "defs.h"
 
@@ -10,6 +10,7 @@
 static u64 bitmap[NPAGES / 64];
 static u64 usable[NPAGES / 64]; /* pages this allocator manages: only these may be freed */
 static u64 nfree;
+static u64 ram_ignored; /* bytes of available RAM at or above MAX_PHYS */
 static u64 hint; /* lowest page index that may be free */
 
 static bool page_free(u64 i) { return bitmap[i / 64] & BIT(i % 64); }
@@ -33,16 +34,22 @@ static void mark_range(u64 base, u64 end, bool free)
 
 void kalloc_init(const struct boot_info *bi)
 {
-	for (int i = 0; i < bi->nmmap; i++)
-		if (bi->mmap[i].type == 1)
-			mark_range(ALIGN_UP(bi->mmap[i].base, PAGE_SIZE),
-				   ALIGN_DOWN(bi->mmap[i].base + bi->mmap[i].len, PAGE_SIZE), true);
+	for (int i = 0; i < bi->nmmap; i++) {
+		const struct mb2_region *r = &bi->mmap[i];
+		if (r->type != 1)
+			continue;
+		mark_range(ALIGN_UP(r->base, PAGE_SIZE), ALIGN_DOWN(r->base + r->len, PAGE_SIZE), true);
+		if (r->base + r->len > MAX_PHYS)
+			ram_ignored += r->base + r->len - (r->base > MAX_PHYS ? r->base : MAX_PHYS);
+	}
 	mark_range(0, 1ULL << 20, false); /* BIOS data, EBDA, option ROMs */
 	mark_range((u64)_kernel_start, ALIGN_UP((u64)_kernel_end, PAGE_SIZE), false);
 	mark_range(ALIGN_DOWN(bi->info_start, PAGE_SIZE), ALIGN_UP(bi->info_end, PAGE_SIZE), false);
 	for (int i = 0; i < bi->nmodules; i++)
 		mark_range(ALIGN_DOWN(bi->modules[i].start, PAGE_SIZE),
 			   ALIGN_UP(bi->modules[i].end, PAGE_SIZE), false);
+	mark_range(ALIGN_DOWN(bi->symtab, PAGE_SIZE), ALIGN_UP(bi->symtab + bi->symtab_size, PAGE_SIZE), false);
+	mark_range(ALIGN_DOWN(bi->strtab, PAGE_SIZE), ALIGN_UP(bi->strtab + bi->strtab_size, PAGE_SIZE), false);
 	memcpy(usable, bitmap, sizeof(bitmap));
 	hint = 0;
 }
@@ -96,4 +103,5 @@ int kfree_pages(void *p, u64 n)
 
 int kfree_page(void *p) { return kfree_pages(p, 1); }
 u64 kalloc_free_count(void) { return nfree; }
+u64 kalloc_ram_ignored(void) { return ram_ignored; }
 bool kalloc_is_free(u64 pa) { return pa < MAX_PHYS && page_free(pa / PAGE_SIZE); }

@@ -1,5 +1,5 @@
-/* mb2.c: reads the multiboot2 information GRUB leaves us (memory map, command line, modules)
- * into struct boot_info, and small helpers for "key=value" command lines.
+/* mb2.c: reads the multiboot2 information GRUB leaves us (memory map, command line, modules,
+ * where the kernel's symbol table was loaded) into struct boot_info, and small helpers for "key=value" command lines.
  * Layout: "Boot information format" in the Multiboot2 specification. */
 #include "defs.h"
 
@@ -8,6 +8,8 @@
 #define MB2_TAG_LOADER 2
 #define MB2_TAG_MODULE 3
 #define MB2_TAG_MMAP 6
+#define MB2_TAG_ELF_SECTIONS 9
+#define SHT_SYMTAB 2
 
 struct boot_info boot_info;
 
@@ -28,6 +30,30 @@ static void parse_mmap(const struct mb2_tag *t, struct boot_info *bi)
 	}
 }
 
+/* The ELF section headers of the kernel image: GRUB also loads the sections the image does
+ * not (.symtab, .strtab) and puts their addresses in sh_addr. GRUB's tag has u32 num, entsize
+ * and shndx, then the headers (the Multiboot2 text says u16). We keep the symbol table and its
+ * string table (sh_link), for the names in exception reports (kernel/ksym.c). */
+static void parse_elf_sections(const struct mb2_tag *t, struct boot_info *bi)
+{
+	const u8 *p = (const u8 *)t;
+	u32 num = *(const u32 *)(p + 8), entsize = *(const u32 *)(p + 12);
+	if (entsize < 64 || t->size < 20 || num > (t->size - 20) / entsize)
+		return;
+	for (u32 i = 0; i < num; i++) {
+		const u8 *sh = p + 20 + (u64)i * entsize;
+		u32 link = *(const u32 *)(sh + 40);
+		if (*(const u32 *)(sh + 4) != SHT_SYMTAB || link >= num)
+			continue;
+		const u8 *str = p + 20 + (u64)link * entsize;
+		bi->symtab = *(const u64 *)(sh + 16);
+		bi->symtab_size = *(const u64 *)(sh + 32);
+		bi->strtab = *(const u64 *)(str + 16);
+		bi->strtab_size = *(const u64 *)(str + 32);
+		return;
+	}
+}
+
 /* Returns 0, or -1 when the magic is wrong (not booted by a multiboot2 loader). */
 int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi)
 {
@@ -40,7 +66,7 @@ int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi)
 	bi->cmdline = "";
 	for (u64 p = info_phys + 8; p < bi->info_end; p = ALIGN_UP(p + ((struct mb2_tag *)p)->size, 8)) {
 		const struct mb2_tag *t = (const struct mb2_tag *)p;
-		if (t->type == MB2_TAG_END)
+		if (t->type == MB2_TAG_END || t->size < 8) /* a tag smaller than its header would loop */
 			break;
 		switch (t->type) {
 		case MB2_TAG_CMDLINE:
@@ -64,14 +90,19 @@ int mb2_parse(u32 magic, u64 info_phys, struct boot_info *bi)
 		case MB2_TAG_MMAP:
 			parse_mmap(t, bi);
 			break;
+		case MB2_TAG_ELF_SECTIONS:
+			parse_elf_sections(t, bi);
+			break;
 		}
 	}
 	return 0;
 }
 
-/* Finds "key=value" in a space-separated command line and copies value into val.
- * Returns val, or NULL when the key is absent. A bare "key" yields "". */
-const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t size)
+/* Finds "key=value" in a space-separated command line and copies value into val (size > 0),
+ * NUL-terminated. Returns the value's length, or -1 when the key is absent; a bare "key" has
+ * length 0. A length >= size means the value did not fit: val holds only its start, and the
+ * caller must report that, never go on with the cut value. */
+int cmdline_get(const char *cmdline, const char *key, char *val, size_t size)
 {
 	size_t klen = strlen(key);
 	for (const char *p = cmdline; *p;) {
@@ -82,15 +113,13 @@ const char *cmdline_get(const char *cmdline, const char *key, char *val, size_t 
 			p++;
 		if ((size_t)(p - w) >= klen && !strncmp(w, key, klen) && (w[klen] == '=' || w + klen == p)) {
 			const char *v = w[klen] == '=' ? w + klen + 1 : p;
-			size_t n = (size_t)(p - v);
-			if (n >= size)
-				n = size - 1;
+			size_t len = (size_t)(p - v), n = len < size ? len : size - 1;
 			memcpy(val, v, n);
 			val[n] = '\0';
-			return val;
+			return (int)len;
 		}
 	}
-	return NULL;
+	return -1;
 }
 
 /* Is word one of the comma-separated items of list? */

@@ -1,7 +1,8 @@
-/* trap.c: the IDT for the 32 exception vectors. An unexpected exception prints a register dump
- * as KTAP diagnostics and ends the run with ERROR. A test may instead provoke a fault on
- * purpose inside trap_catch() (kernel/catch.c, shared with the guest), which reports the vector instead of dying (like kvm-unit-tests'
- * exception fixups). External interrupts are never enabled in the hypervisor. */
+/* trap.c: the IDT for the 32 exception vectors. An unexpected exception is a crash of the
+ * run: a KTAP "Bail out!" line, a register dump and call trace as diagnostics, exit status
+ * ERROR and no "# result:" line. A test may instead provoke a fault on purpose inside
+ * trap_catch() (kernel/catch.c, shared with the guest), which reports the vector instead of
+ * dying (like kvm-unit-tests' exception fixups). External interrupts are never enabled here. */
 #include "defs.h"
 #include "x86.h"
 #include "desc.h"
@@ -20,21 +21,53 @@ void trap_init(void)
 
 u64 idt_base(void) { return (u64)idt; }
 
+/* Vectors that push an error code (SDM "Exception and Interrupt Reference"). */
+static bool has_error_code(u64 v) { return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30; }
+
+/* "#GP" from "#GP general protection"; names without a mnemonic whole. */
+static void print_mnemonic(u64 vector)
+{
+	const char *name = trap_name((int)vector);
+	size_t n = name[0] == '#' && strchr(name, ' ') ? (size_t)(strchr(name, ' ') - name) : strlen(name);
+	console_write(name, n);
+}
+
 static void dump(const struct trap_frame *f)
 {
-	printf("# EXCEPTION %lu (%s) error_code=0x%lx\n", f->vector, trap_name(f->vector), f->error_code);
+	printf("# EXCEPTION %lu (%s) error_code=0x%lx\n", f->vector, trap_name((int)f->vector), f->error_code);
 	printf("# RIP=%016lx CS=%04lx RFLAGS=%016lx\n", f->rip, f->cs, f->rflags);
 	printf("# RSP=%016lx SS=%04lx CR2=%016lx CR3=%016lx\n", f->rsp, f->ss, read_cr2(), read_cr3());
 	printf("# RAX=%016lx RBX=%016lx RCX=%016lx RDX=%016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
 	printf("# RSI=%016lx RDI=%016lx RBP=%016lx R8=%016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
+	printf("# R9=%016lx R10=%016lx R11=%016lx R12=%016lx\n", f->r9, f->r10, f->r11, f->r12);
+	printf("# R13=%016lx R14=%016lx R15=%016lx\n", f->r13, f->r14, f->r15);
+	ksym_backtrace(f->rbp);
 }
 
+/* An exception no trap_catch() expected is a hypervisor bug: a KTAP "Bail out!" line (the
+ * run crashed: no "# result:" line follows), the registers as diagnostics, exit status ERROR.
+ * An exception while reporting one ends the machine at once. */
 void trap(struct trap_frame *f)
 {
+	static bool reporting;
 	if (trap_caught(f, KERNEL_CS, KERNEL_DS))
 		return;
+	if (reporting) {
+		printf("\n# another exception (vector %lu at RIP 0x%lx) while reporting the first\n", f->vector, f->rip);
+		machine_exit(EXIT_ERROR);
+	}
+	reporting = true;
+	printf("\nBail out! hypervisor exception ");
+	print_mnemonic(f->vector);
+	if (has_error_code(f->vector))
+		printf("(0x%lx)", f->error_code);
+	printf(" at RIP 0x%lx (", f->rip);
+	ksym_print(f->rip);
+	if (f->vector == 14)
+		printf("), CR2 0x%lx\n", read_cr2());
+	else
+		printf(")\n");
 	dump(f);
-	printf("# result: ERROR\n");
 	machine_exit(EXIT_ERROR);
 }
 

@@ -15,7 +15,7 @@ static void per_op(const char *name, u64 tsc, u64 exits, u64 n)
 static void round_trips(void)
 {
 	struct vm vm;
-	EXPECT_EQ(run_scenario(&vm, "bench", 0), VM_STOP_EXIT);
+	ASSERT_RUN(&vm, "bench", 0, VM_STOP_EXIT);
 	const unsigned long long *o = vm_boot_info(&vm)->out;
 	u64 n = o[2];
 	ASSERT_TRUE(n > 0);
@@ -34,7 +34,7 @@ KTAP_SUITE(bench_exits, vmm_setup, vmm_fini, KTAP_CASE(round_trips));
 static void views_and_violations(void)
 {
 	struct vm vm;
-	EXPECT_EQ(run_scenario(&vm, "bench_views", 0), VM_STOP_EXIT);
+	ASSERT_RUN(&vm, "bench_views", 0, VM_STOP_EXIT);
 	const unsigned long long *o = vm_boot_info(&vm)->out;
 	u64 n = o[0];
 	ASSERT_TRUE(n > 0);

@@ -9,7 +9,7 @@ static void native_vs_emulated(void)
 {
 	static const char *const names[] = {"checksum", "fib", "strings", "callout", "user"};
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_same", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_same", 0);
 	ASSERT_EQ(o[31], ARRAY_SIZE(names));
 	for (u32 w = 0; w < ARRAY_SIZE(names); w++) {
 		const unsigned long long *r = &o[6 * w];
@@ -23,7 +23,7 @@ static void native_vs_emulated(void)
 	}
 	vm_destroy(&vm);
 	/* The differential test's short random sequences: entry cost dominates. */
-	o = scenario_ok(&vm, "regions_diff", 0);
+	o = ASSERT_SCENARIO_OK(&vm, "regions_diff", 0);
 	u64 n = o[0] ? o[0] : 1, nat = o[6] ? o[6] : 1, slow100 = o[7] * 100 / nat;
 	printf("# bench: region_random native_tsc=%llu emulated_tsc=%llu slowdown=%lu.%02lu insns=%llu "
 	       "insns_per_exit=%llu exits_per_entry=%llu.%03llu sequences=%llu\n",

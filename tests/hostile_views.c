@@ -16,12 +16,8 @@
 
 static u64 free_before;
 
-/* Run one scenario to a clean HC_EXIT(0); its out[]. */
-static const unsigned long long *run(struct vm *vm, const char *scenario)
-{
-	free_before = kalloc_free_count();
-	return scenario_ok(vm, scenario, 0);
-}
+/* Run one scenario to a clean HC_EXIT(0); its out[] (the case ends if no VM could be made). */
+#define RUN(vm, scenario) (free_before = kalloc_free_count(), ASSERT_SCENARIO_OK(vm, scenario, 0))
 
 /* After every run (rule 8): leaves as the policy computes them, no step open; then every page
  * back. */
@@ -41,7 +37,7 @@ static u64 leaf_rights(struct vm *vm, u32 v, u64 gpa) { return policy_leaf(vm, v
 void hostile_region_reads_remapped_frame(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_remap_read");
+	const unsigned long long *o = RUN(&vm, "hviews_remap_read");
 	kt_diag("view 1 remaps a to b: native read 0x%llx, emulated 0x%llx (%llu entries); view 0: 0x%llx", o[0],
 		o[1], o[2], o[3]);
 	EXPECT_EQ(o[0], 2 * B_TAG + 3);
@@ -59,7 +55,7 @@ void hostile_region_reads_remapped_frame(void)
 void hostile_region_write_denied_by_view(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_denied_write");
+	const unsigned long long *o = RUN(&vm, "hviews_denied_write");
 	kt_diag("%llu differences native/emulated; records %llu, #VEs %llu; through the remap: landed %llu, on "
 		"the page's own frame %llu; #VEs injected %llu",
 		o[0], o[1], o[2], o[3], o[4], vm.stats.soft_ve);
@@ -76,7 +72,7 @@ void hostile_region_write_denied_by_view(void)
 void hostile_remap_onto_region_frame(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_remap_region");
+	const unsigned long long *o = RUN(&vm, "hviews_remap_region");
 	kt_diag("entries through the alias: view 1 %llu, view 2 (made after) %llu; alias's own frame %llu; the "
 		"frame %llu; EPT exits after removal %llu",
 		o[0], o[1], o[2], o[3], o[4]);
@@ -92,7 +88,7 @@ void hostile_remap_onto_region_frame(void)
 void hostile_remap_onto_trapped_frame(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_remap_trap");
+	const unsigned long long *o = RUN(&vm, "hviews_remap_trap");
 	kt_diag("hits through the aliases: write %llu, read %llu, execute %llu; in view 0 %llu", o[0], o[1], o[2],
 		o[3]);
 	EXPECT_EQ(o[0], 1);
@@ -106,7 +102,7 @@ void hostile_remap_onto_trapped_frame(void)
 void hostile_rights_change_under_monitor(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_rights_monitor");
+	const unsigned long long *o = RUN(&vm, "hviews_rights_monitor");
 	EXPECT_EQ(o[1], 2); /* the guest's violation, then the trap's hit */
 	EXPECT_EQ(o[2], 2);
 	EXPECT_EQ(o[4], 1);
@@ -124,7 +120,7 @@ void hostile_rights_change_under_monitor(void)
 void hostile_ve_on_monitored_page(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_ve_monitor");
+	const unsigned long long *o = RUN(&vm, "hviews_ve_monitor");
 	kt_diag("%llu #VEs (%llu injected), %llu of 2 with the view's rights; trap hits %llu native, %llu from a "
 		"region; %llu region entries",
 		o[0], vm.stats.soft_ve, o[4], o[1], o[2], o[3]);
@@ -141,7 +137,7 @@ void hostile_ve_on_monitored_page(void)
 void hostile_region_fetch_without_view_x(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_region_nox");
+	const unsigned long long *o = RUN(&vm, "hviews_region_nox");
 	kt_diag("%llu violation records, then %llu region entries", o[0], o[1]);
 	EXPECT_EQ(o[0], 1);
 	EXPECT_EQ(o[1], 1);
@@ -152,7 +148,7 @@ void hostile_region_fetch_without_view_x(void)
 void hostile_gva_monitor_through_remap(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_gva_remap");
+	const unsigned long long *o = RUN(&vm, "hviews_gva_remap");
 	kt_diag("trap hits: own frame %llu, remapped frame %llu; region entries: own frame %llu, remapped %llu",
 		o[0], o[1], o[2], o[3]);
 	EXPECT_EQ(o[0], 0);
@@ -166,7 +162,7 @@ void hostile_gva_monitor_through_remap(void)
 void hostile_monitor_removal_gives_view_rights(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_unmonitor");
+	const unsigned long long *o = RUN(&vm, "hviews_unmonitor");
 	static const u64 want[3] = {EPT_RWX, EPT_R, RX};
 	EXPECT_EQ(o[2], 0);
 	for (u32 v = 0; v < 3; v++)
@@ -182,7 +178,7 @@ void hostile_monitor_removal_gives_view_rights(void)
 void hostile_get_access_is_the_views(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_get_access");
+	const unsigned long long *o = RUN(&vm, "hviews_get_access");
 	u64 p = o[0], c = o[1], a = o[2];
 	EXPECT_EQ(view_get_access(&vm, 1, p), RX);
 	EXPECT_EQ(leaf_rights(&vm, 1, p), 0); /* a trap on every kind */
@@ -199,7 +195,7 @@ void hostile_get_access_is_the_views(void)
 void hostile_vmfunc_inside_region_code(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_vmfunc_region");
+	const unsigned long long *o = RUN(&vm, "hviews_vmfunc_region");
 	kt_diag("%llu differences native/emulated; %llu region entries (%s VMFUNC)", o[0], o[1],
 		vmx_caps.eptp_switching ? "hardware" : "emulated");
 	EXPECT_EQ(o[0], 0);
@@ -211,7 +207,7 @@ void hostile_vmfunc_inside_region_code(void)
 void hostile_vmfunc_between_region_calls(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_vmfunc_between");
+	const unsigned long long *o = RUN(&vm, "hviews_vmfunc_between");
 	EXPECT_EQ(o[0], 0);
 	EXPECT_EQ(o[1], 4);
 	finish(&vm);
@@ -222,7 +218,7 @@ void hostile_vmfunc_between_region_calls(void)
 void hostile_region_rewrites_page_tables(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_pagetables");
+	const unsigned long long *o = RUN(&vm, "hviews_pagetables");
 	kt_diag("%llu differences native/emulated; read 0x%llx after the PTE change, 0x%llx through view 1's "
 		"page table",
 		o[0], o[1], o[2]);
@@ -237,7 +233,7 @@ void hostile_region_rewrites_page_tables(void)
 void hostile_region_rewrites_its_code(void)
 {
 	struct vm vm;
-	const unsigned long long *o = run(&vm, "hviews_smc");
+	const unsigned long long *o = RUN(&vm, "hviews_smc");
 	EXPECT_EQ(o[0], 0);
 	EXPECT_EQ(o[1], 0x11111111 + 2 * 0x01020304);
 	EXPECT_EQ(o[2], 16); /* xor mov, 2 x (mov add mov dec jnz), mov mov add ret */

@@ -1,20 +1,30 @@
 /* test_boot.c: suite "boot": the platform the hypervisor stands on. Multiboot2 parsing, the
- * page allocator, and the exception path (a deliberate #UD, #GP and #PF are caught). */
+ * page allocator, the exception path (a deliberate #UD, #GP and #PF are caught) and the
+ * hypervisor's own page rights (kernel/paging.c: NULL, text, rodata, data). */
 #include "suites.h"
+#include "../kernel/x86.h"
 
+/* RAM above 4 GiB is not used but counted, for the boot message (QEMU -m 8G has some). */
 static void memory_map_parsed(void)
 {
-	u64 ram_above_1m = 0;
+	u64 ram_above_1m = 0, ram_above_4g = 0;
 	EXPECT(boot_info.nmmap > 0);
-	for (int i = 0; i < boot_info.nmmap; i++)
-		if (boot_info.mmap[i].type == 1 && boot_info.mmap[i].base >= (1 << 20))
-			ram_above_1m += boot_info.mmap[i].len;
+	for (int i = 0; i < boot_info.nmmap; i++) {
+		const struct mb2_region *r = &boot_info.mmap[i];
+		if (r->type == 1 && r->base >= (1 << 20))
+			ram_above_1m += r->len;
+		for (u64 pa = r->base; r->type == 1 && pa < r->base + r->len; pa += PAGE_SIZE)
+			ram_above_4g += pa >= (4ULL << 30) ? PAGE_SIZE : 0;
+	}
+	EXPECT_EQ(kalloc_ram_ignored(), ram_above_4g);
 	EXPECT(ram_above_1m >= (16ULL << 20));
 	EXPECT(kalloc_free_count() > 0);
 	EXPECT(kalloc_free_count() * PAGE_SIZE <= ram_above_1m);
 	EXPECT(strchr(boot_info.cmdline, '=') != NULL); /* we were started with tests=... */
 	kt_diag("%d memory map entries, %lu MiB RAM above 1 MiB, %lu MiB free", boot_info.nmmap,
 		ram_above_1m >> 20, kalloc_free_count() * PAGE_SIZE >> 20);
+	if (ram_above_4g)
+		kt_diag("%lu MiB above 4 GiB, not used", ram_above_4g >> 20);
 }
 
 static void kernel_and_boot_info_reserved(void)
@@ -127,6 +137,77 @@ static void exceptions_caught(void)
 	EXPECT_EQ(trap_catch(do_unmapped_write, &fi.cr2, &fi), (u64)-1); /* no fault: -1 */
 }
 
+static void do_read(void *arg)
+{
+	u64 v;
+	__asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(arg) : "memory");
+}
+
+/* Writes back the byte that is there: harmless when the page turns out to be writable. */
+static void do_rewrite(void *arg)
+{
+	__asm__ volatile("movb (%0), %%al; movb %%al, (%0)" ::"r"(arg) : "rax", "memory");
+}
+
+/* #PF error code bits (SDM "Interrupt 14—Page-Fault Exception (#PF)"). */
+#define PF_P 1
+#define PF_W 2
+#define PF_ID 0x10
+
+/* The page at 0 is not mapped: a NULL dereference faults instead of reading the BIOS's
+ * interrupt table. */
+static void null_page_unmapped(void)
+{
+	struct fault_info fi;
+	EXPECT_EQ(trap_catch(do_read, NULL, &fi), 14);
+	EXPECT_EQ(fi.error_code, 0); /* not present, read, supervisor */
+	EXPECT_EQ(fi.cr2, 0);
+	EXPECT_EQ(trap_catch(do_read, (void *)0xff8, &fi), 14); /* the whole page */
+	EXPECT_EQ(trap_catch(do_read, (void *)0x1000, &fi), (u64)-1); /* and no more */
+}
+
+static const u8 rodata_ret[16] = {0xc3};
+
+/* Text and rodata are read-only, at CPL 0 too (CR0.WP = 1): a write is #PF with P and W. */
+static void text_and_rodata_read_only(void)
+{
+	struct fault_info fi;
+	EXPECT(read_cr0() & X86_CR0_WP);
+	void *text[] = {(void *)do_rewrite, (void *)kmain, (void *)_kernel_start};
+	for (u64 i = 0; i < ARRAY_SIZE(text); i++) {
+		EXPECT_EQ(trap_catch(do_rewrite, text[i], &fi), 14);
+		EXPECT_EQ(fi.error_code, PF_P | PF_W);
+		EXPECT_EQ(fi.cr2, (u64)text[i]);
+	}
+	EXPECT_EQ(trap_catch(do_rewrite, (void *)rodata_ret, &fi), 14);
+	EXPECT_EQ(fi.error_code, PF_P | PF_W);
+	EXPECT_EQ(fi.cr2, (u64)rodata_ret);
+}
+
+static u8 bss_ret[16];
+
+/* Only text is executable: a fetch from rodata, bss, the stack or allocated memory (a page
+ * near the kernel, mapped with 4 KiB pages, and one on a 2 MiB boundary, in a 2 MiB page) is
+ * #PF with P and I/D (a RET there would simply return if it ran). */
+static void only_text_executable(void)
+{
+	if (!paging_nx())
+		SKIP("this CPU has no NX (CPUID.80000001H:EDX.NX [bit 20] = 0)");
+	struct fault_info fi;
+	u8 stack_ret[16] = {0xc3};
+	u8 *page = kalloc_page(), *big = kalloc_pages(1, 2UL << 20);
+	ASSERT_TRUE(page != NULL && big != NULL);
+	bss_ret[0] = page[0] = big[0] = 0xc3;
+	const u8 *where[] = {rodata_ret, bss_ret, stack_ret, page, big};
+	for (u64 i = 0; i < ARRAY_SIZE(where); i++) {
+		EXPECT_EQ(trap_catch((void (*)(void *))where[i], NULL, &fi), 14);
+		EXPECT_EQ(fi.error_code, PF_P | PF_ID);
+		EXPECT_EQ(fi.rip, (u64)where[i]);
+	}
+	kfree_page(page);
+	kfree_page(big);
+}
+
 static void printf_formats(void)
 {
 	char b[64];
@@ -135,11 +216,16 @@ static void printf_formats(void)
 	EXPECT_EQ(snprintf(b, 4, "%s", "truncated"), 9);
 	EXPECT(!strcmp(b, "tru"));
 	char v[16];
-	EXPECT(cmdline_get("a=1 tests=boot,vmxon x", "tests", v, sizeof(v)) && !strcmp(v, "boot,vmxon"));
-	EXPECT(cmdline_get("a=1", "tests", v, sizeof(v)) == NULL);
+	EXPECT_EQ(cmdline_get("a=1 tests=boot,vmxon x", "tests", v, sizeof(v)), 10);
+	EXPECT(!strcmp(v, "boot,vmxon"));
+	EXPECT_EQ(cmdline_get("a=1", "tests", v, sizeof(v)), -1);
+	/* too long for v: the whole length is reported (>= sizeof(v)), v holds its start */
+	EXPECT_EQ(cmdline_get("tests=boot,vmxon,guest_boot x", "tests", v, sizeof(v)), 21);
+	EXPECT(!strcmp(v, "boot,vmxon,gues"));
 	EXPECT(cmdline_list_has("boot,vmxon", "vmxon") && !cmdline_list_has("boot,vmxon", "vmx"));
 }
 
 KTAP_SUITE(boot, NULL, NULL, KTAP_CASE(memory_map_parsed), KTAP_CASE(kernel_and_boot_info_reserved), KTAP_CASE(guest_module_found),
 	   KTAP_CASE(alloc_distinct_zeroed_aligned), KTAP_CASE(alloc_contiguous_2m_aligned),
-	   KTAP_CASE(double_free_detected), KTAP_CASE(exceptions_caught), KTAP_CASE(printf_formats));
+	   KTAP_CASE(double_free_detected), KTAP_CASE(exceptions_caught), KTAP_CASE(null_page_unmapped),
+	   KTAP_CASE(text_and_rodata_read_only), KTAP_CASE(only_text_executable), KTAP_CASE(printf_formats));

@@ -7,7 +7,7 @@ static void all_ram_and_no_more(void)
 {
 	struct vm vm;
 	u64 outside = TEST_GUEST_RAM + (2UL << 20); /* beyond RAM, inside the guest's 1 GiB map */
-	EXPECT_EQ(run_scenario(&vm, "ept_identity", outside), VM_STOP_EPT_VIOLATION);
+	ASSERT_RUN(&vm, "ept_identity", outside, VM_STOP_EPT_VIOLATION);
 	EXPECT_EQ(vm.stop_gpa, outside);
 	EXPECT(vm.stop_qual & EPT_VIOLATION_ACC_READ);
 	EXPECT(!(vm.stop_qual & (EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE | EPT_VIOLATION_EXECUTABLE)));
@@ -42,7 +42,7 @@ static void split_keeps_mapping(void)
 {
 	struct vm vm;
 	int level;
-	ASSERT_EQ(vm_create(&vm, TEST_GUEST_RAM), 0);
+	ASSERT_EQ(test_vm_create(&vm), 0);
 	u64 *leaf = ept_leaf(&vm.views[0], 4UL << 20, &level);
 	ASSERT_TRUE(leaf != NULL);
 	EXPECT_EQ(level, vmx_caps.ept_2m ? 2 : 1);
@@ -66,7 +66,7 @@ static void split_keeps_content(void)
 {
 	struct vm vm;
 	u64 seed = 0x5eed;
-	EXPECT_EQ(run_scenario(&vm, "pattern_write", seed), VM_STOP_EXIT);
+	ASSERT_RUN(&vm, "pattern_write", seed, VM_STOP_EXIT);
 	u64 before = vm.views[0].tables;
 	for (u64 gpa = 0; gpa < TEST_GUEST_RAM; gpa += 2UL << 20)
 		EXPECT_EQ(ept_split_4k(&vm.views[0], gpa), 0);

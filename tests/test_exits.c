@@ -5,22 +5,30 @@
 #include "../vmm/vmcs.h"
 #include "../kernel/x86.h"
 
-/* Runs `scenario`, expects a clean HC_EXIT(0) and at least `min` exits of `reason`. */
-static struct vm *run_expect(struct vm *vm, const char *scenario, u32 reason, u64 min)
+/* Runs `scenario`, expects a clean HC_EXIT(0) and at least `min` exits of `reason`. False when
+ * the VM could not be prepared: the case must end (ASSERT_RUN_EXPECT). */
+static bool run_expect(struct vm *vm, const char *scenario, u32 reason, u64 min)
 {
-	EXPECT_EQ(run_scenario(vm, scenario, 0), VM_STOP_EXIT);
+	if (prepare_scenario(vm, scenario, 0))
+		return false;
+	EXPECT_EQ(run_prepared(vm), VM_STOP_EXIT);
 	EXPECT_EQ(vm->exit_status, 0);
 	if (!EXPECT(vm->stats.by_reason[reason] >= min))
 		kt_diag("%s: %llu exits of reason %s, want >= %lu", scenario, vm->stats.by_reason[reason],
 			exit_reason_str(reason), min);
-	return vm;
+	return true;
 }
+#define ASSERT_RUN_EXPECT(...)                                                                  \
+	do {                                                                                    \
+		if (!run_expect(__VA_ARGS__))                                                   \
+			return;                                                                 \
+	} while (0)
 
 static void cpuid_leaves(void)
 {
 	struct vm vm;
 	u32 a, b, c, d;
-	run_expect(&vm, "cpuid", EXIT_REASON_CPUID, 4);
+	ASSERT_RUN_EXPECT(&vm, "cpuid", EXIT_REASON_CPUID, 4);
 	const unsigned long long *out = vm_boot_info(&vm)->out;
 	cpuid(0, 0, &a, &b, &c, &d); /* passthrough leaves equal the hardware's */
 	EXPECT_EQ(out[0], a);
@@ -39,7 +47,7 @@ KTAP_SUITE(exit_cpuid, vmm_setup, vmm_fini, KTAP_CASE(cpuid_leaves));
 static void every_call(void)
 {
 	struct vm vm;
-	run_expect(&vm, "vmcall", EXIT_REASON_VMCALL, 10);
+	ASSERT_RUN_EXPECT(&vm, "vmcall", EXIT_REASON_VMCALL, 10);
 	EXPECT(vm.stats.hypercall_errors >= 8); /* the error paths the scenario takes */
 	vm_destroy(&vm);
 }
@@ -48,11 +56,11 @@ static void every_call(void)
 static void vmxoff_returns(void)
 {
 	struct vm vm;
-	EXPECT_EQ(run_scenario(&vm, "vmxoff", 0), VM_STOP_VMXOFF);
+	ASSERT_RUN(&vm, "vmxoff", 0, VM_STOP_VMXOFF);
 	EXPECT(!vmx_is_on());
 	vm_destroy(&vm);
 	EXPECT_EQ(vmx_on(), 0);
-	EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT);
+	ASSERT_RUN(&vm, "hello", 0, VM_STOP_EXIT);
 	vm_destroy(&vm);
 }
 
@@ -61,7 +69,7 @@ KTAP_SUITE(exit_vmcall, vmm_setup, vmm_fini, KTAP_CASE(every_call), KTAP_CASE(vm
 static void ports(void)
 {
 	struct vm vm;
-	run_expect(&vm, "io", EXIT_REASON_IO_INSTRUCTION, 7);
+	ASSERT_RUN_EXPECT(&vm, "io", EXIT_REASON_IO_INSTRUCTION, 7);
 	EXPECT_EQ(vm.stats.io_other_reads, 3);
 	EXPECT_EQ(vm.stats.io_other_writes, 4);
 	vm_destroy(&vm);
@@ -72,7 +80,7 @@ KTAP_SUITE(exit_io, vmm_setup, vmm_fini, KTAP_CASE(ports));
 static void msrs(void)
 {
 	struct vm vm;
-	run_expect(&vm, "msr", EXIT_REASON_MSR_READ, 3); /* FEATURE_CONTROL, VMX_BASIC, 0xdead0000 */
+	ASSERT_RUN_EXPECT(&vm, "msr", EXIT_REASON_MSR_READ, 3); /* FEATURE_CONTROL, VMX_BASIC, 0xdead0000 */
 	EXPECT(vm.stats.by_reason[EXIT_REASON_MSR_WRITE] >= 1);
 	vm_destroy(&vm);
 }
@@ -82,7 +90,7 @@ KTAP_SUITE(exit_msr, vmm_setup, vmm_fini, KTAP_CASE(msrs));
 static void control_registers(void)
 {
 	struct vm vm;
-	run_expect(&vm, "cr", EXIT_REASON_CR_ACCESS, 2); /* CR4.VMXE and CR0.PG attempts at least */
+	ASSERT_RUN_EXPECT(&vm, "cr", EXIT_REASON_CR_ACCESS, 2); /* CR4.VMXE and CR0.PG attempts at least */
 	vm_destroy(&vm);
 }
 
@@ -95,7 +103,7 @@ static void vmx_instructions_ud(void)
 				      EXIT_REASON_VMLAUNCH, EXIT_REASON_VMRESUME, EXIT_REASON_INVEPT,
 				      EXIT_REASON_INVVPID};
 	struct vm vm;
-	run_expect(&vm, "vmx_insns", EXIT_REASON_VMOFF, 1);
+	ASSERT_RUN_EXPECT(&vm, "vmx_insns", EXIT_REASON_VMOFF, 1);
 	for (u64 i = 0; i < ARRAY_SIZE(reasons); i++)
 		if (!EXPECT(vm.stats.by_reason[reasons[i]] >= 1))
 			kt_diag("no %s exit", exit_reason_str(reasons[i]));
@@ -109,7 +117,7 @@ static void xsetbv(void)
 	u32 a, b, c, d;
 	cpuid(1, 0, &a, &b, &c, &d);
 	struct vm vm;
-	run_expect(&vm, "xsetbv", EXIT_REASON_XSETBV, (c & BIT(26)) ? 4 : 0);
+	ASSERT_RUN_EXPECT(&vm, "xsetbv", EXIT_REASON_XSETBV, (c & BIT(26)) ? 4 : 0);
 	vm_destroy(&vm);
 	if (!(c & BIT(26)))
 		SKIP("this CPU has no XSAVE (CPUID.1:ECX.XSAVE=0)");

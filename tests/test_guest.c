@@ -7,7 +7,7 @@
 static void hello(void)
 {
 	struct vm vm;
-	EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT);
+	ASSERT_RUN(&vm, "hello", 0, VM_STOP_EXIT);
 	EXPECT_EQ(vm.exit_status, 0);
 	EXPECT(vm.stats.by_reason[EXIT_REASON_VMCALL] >= 2); /* a check and HC_EXIT at least */
 	EXPECT(vm.stats.by_reason[EXIT_REASON_IO_INSTRUCTION] > 0); /* it printed */
@@ -20,7 +20,7 @@ static void relaunch(void)
 	u64 before = kalloc_free_count();
 	for (int i = 0; i < 3; i++) {
 		struct vm vm;
-		EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT);
+		ASSERT_RUN(&vm, "hello", 0, VM_STOP_EXIT);
 		vm_destroy(&vm);
 	}
 	EXPECT_EQ(kalloc_free_count(), before);
@@ -29,7 +29,7 @@ static void relaunch(void)
 static void unknown_scenario(void)
 {
 	struct vm vm;
-	EXPECT_EQ(run_scenario(&vm, "no-such-scenario", 0), VM_STOP_EXIT);
+	ASSERT_RUN(&vm, "no-such-scenario", 0, VM_STOP_EXIT);
 	EXPECT_EQ(vm.exit_status, 2);
 	vm_destroy(&vm);
 }
@@ -38,7 +38,7 @@ static void unknown_scenario(void)
 static void memory_isolated(void)
 {
 	struct vm vm;
-	ASSERT_EQ(vm_create(&vm, TEST_GUEST_RAM), 0);
+	ASSERT_EQ(test_vm_create(&vm), 0);
 	for (u64 gpa = 0; gpa < TEST_GUEST_RAM; gpa += 0x1ff000)
 		EXPECT_EQ(ept_translate(&vm.views[0], gpa), (u64)vm.ram + gpa);
 	EXPECT_EQ(ept_translate(&vm.views[0], TEST_GUEST_RAM), (u64)-1);
@@ -64,7 +64,7 @@ static void bad_elf_refused(void)
 	const u8 *elf;
 	u64 size, entry;
 	ASSERT_TRUE(guest_module(&elf, &size));
-	ASSERT_EQ(vm_create(&vm, TEST_GUEST_RAM), 0);
+	ASSERT_EQ(test_vm_create(&vm), 0);
 	u64 npages = ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
 	u8 *copy = kalloc_pages(npages, PAGE_SIZE);
 	ASSERT_TRUE(copy != NULL);
@@ -105,7 +105,7 @@ static void entry_failures_reported(void)
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_ENTRY_FAILED);
 	EXPECT_EQ(vm.exit_reason, VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE);
 	vm_destroy(&vm);
-	EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT);
+	ASSERT_RUN(&vm, "hello", 0, VM_STOP_EXIT);
 	vm_destroy(&vm);
 }
 
@@ -132,10 +132,10 @@ KTAP_SUITE(guest_boot, vmm_setup, vmm_fini, KTAP_CASE(secondary_controls), KTAP_
 static void triple_fault_stops_guest(void)
 {
 	struct vm vm;
-	EXPECT_EQ(run_scenario(&vm, "triple_fault", 0), VM_STOP_TRIPLE_FAULT);
+	ASSERT_RUN(&vm, "triple_fault", 0, VM_STOP_TRIPLE_FAULT);
 	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_TRIPLE_FAULT], 1);
 	vm_destroy(&vm);
-	EXPECT_EQ(run_scenario(&vm, "hello", 0), VM_STOP_EXIT); /* and the hypervisor goes on */
+	ASSERT_RUN(&vm, "hello", 0, VM_STOP_EXIT); /* and the hypervisor goes on */
 	vm_destroy(&vm);
 }
 
@@ -144,7 +144,7 @@ KTAP_SUITE(triple_fault, vmm_setup, vmm_fini, KTAP_CASE(triple_fault_stops_guest
 static void ring3(void)
 {
 	struct vm vm;
-	EXPECT_EQ(run_scenario(&vm, "user_mode", 0), VM_STOP_EXIT);
+	ASSERT_RUN(&vm, "user_mode", 0, VM_STOP_EXIT);
 	EXPECT_EQ(vm.exit_status, 0);
 	EXPECT(vm.stats.by_reason[EXIT_REASON_CPUID] > 0);
 	EXPECT(vm.stats.hypercall_errors >= 3); /* HC_EXIT, HC_GET_STATS, HC_VMXOFF refused at CPL 3 */

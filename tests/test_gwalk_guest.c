@@ -64,7 +64,7 @@ static void compare(const char *scenario_kinds, u32 first, u32 end)
 {
 	struct vm vm;
 	struct gwalk_cpu cpu = gwalk_this_cpu();
-	const unsigned long long *o = scenario_ok(&vm, "page_walk_rsvd", (BIT(end) - 1) & ~(BIT(first) - 1));
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "page_walk_rsvd", (BIT(end) - 1) & ~(BIT(first) - 1));
 	EXPECT_EQ(o[31], ARRAY_SIZE(kinds));
 	EXPECT_EQ(o[28], cpu.maxphyaddr | (u64)cpu.pages_1g << 8); /* the guest sees the CPU's values */
 	u32 run = 0;

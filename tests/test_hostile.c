@@ -36,7 +36,7 @@ static enum vm_stop run_checked(const char *name, u64 arg, u64 watchdog_ms, unsi
  * again. */
 static void int_in_region_view_dies(void)
 {
-	unsigned long long o[32];
+	unsigned long long o[32] = {0};
 	EXPECT_EQ(run_checked("hostile", 1, 0, o), VM_STOP_EXIT);
 	kt_diag("INT handler calls %llu, TF in its frame %llu, HC_VIEW_DESTROY %ld, instructions %llu, stepped %llu, "
 		"entries %llu", o[0], o[1], (s64)o[2], o[3], o[4], o[5]);
@@ -53,7 +53,7 @@ static void int_in_region_view_dies(void)
  * as natively, the guest goes on. */
 static void trapped_write_during_step(void)
 {
-	unsigned long long o[32];
+	unsigned long long o[32] = {0};
 	EXPECT_EQ(run_checked("hostile", 2, 0, o), VM_STOP_EXIT);
 	kt_diag("trap hits %llu, bytes differing from native SGDT %llu, stepped %llu", o[0], o[1], o[2]);
 	EXPECT_EQ(o[0], 1);
@@ -64,7 +64,7 @@ static void trapped_write_during_step(void)
 /* ICEBP in a region and on an execute-trapped page: the guest's #DB exactly as natively. */
 static void icebp_reaches_the_guest(void)
 {
-	unsigned long long o[32];
+	unsigned long long o[32] = {0};
 	EXPECT_EQ(run_checked("hostile", 3, 0, o), VM_STOP_EXIT);
 	kt_diag("native #DBs %llu; differences: region %llu, trapped page %llu; trap hits %llu", o[0], o[1], o[2], o[3]);
 	EXPECT_EQ(o[0], 1);
@@ -76,7 +76,7 @@ static void icebp_reaches_the_guest(void)
 /* The guest's own RFLAGS.TF over region code: one #DB per instruction, as natively. */
 static void guest_single_steps_a_region(void)
 {
-	unsigned long long o[32];
+	unsigned long long o[32] = {0};
 	EXPECT_EQ(run_checked("hostile", 4, 0, o), VM_STOP_EXIT);
 	kt_diag("native #DBs %llu, differences %llu", o[0], o[1]);
 	EXPECT_EQ(o[0], 9);
@@ -86,7 +86,7 @@ static void guest_single_steps_a_region(void)
 /* IRETQ (stepped on the CPU) loading RFLAGS with TF and without: as natively. */
 static void iret_loads_rflags_in_a_step(void)
 {
-	unsigned long long o[32];
+	unsigned long long o[32] = {0};
 	EXPECT_EQ(run_checked("hostile", 5, 0, o), VM_STOP_EXIT);
 	kt_diag("native #DBs %llu; differences with TF %llu, without %llu; results differing %llu", o[0], o[1], o[2], o[3]);
 	EXPECT_EQ(o[0], 3);
@@ -98,7 +98,7 @@ static void iret_loads_rflags_in_a_step(void)
 /* SYSCALL in a region (stepped): the RFLAGS it saves in R11 are the guest's, without our TF. */
 static void syscall_saves_the_guests_rflags(void)
 {
-	unsigned long long o[32];
+	unsigned long long o[32] = {0};
 	EXPECT_EQ(run_checked("hostile", 6, 0, o), VM_STOP_EXIT);
 	kt_diag("R11 natively 0x%llx, from the region 0x%llx; stepped %llu", o[0], o[1], o[2]);
 	EXPECT_EQ(o[1], o[0]);
@@ -110,7 +110,7 @@ static void syscall_saves_the_guests_rflags(void)
  * is stopped with a report; with MTF it is stepped. Either way nothing runs unmonitored. */
 static void mov_ss_never_runs_two(void)
 {
-	unsigned long long o[32];
+	unsigned long long o[32] = {0};
 	enum vm_stop stop = run_checked("hostile", 7, 0, o);
 	kt_diag("stopped by %s (single steps by %s)", vm_stop_str(stop), step_mtf_works() ? "MTF" : "RFLAGS.TF");
 	EXPECT_EQ(stop, step_mtf_works() ? VM_STOP_EXIT : VM_STOP_BAD_GUEST);
@@ -121,7 +121,7 @@ static void mov_ss_never_runs_two(void)
  * the timer) the guest is stopped with a report, never stepped with TF. */
 static void delivery_through_a_trapped_frame(void)
 {
-	unsigned long long o[32];
+	unsigned long long o[32] = {0};
 	EXPECT_EQ(run_checked("hostile", 8, 0, o), VM_STOP_EXIT);
 	kt_diag("#UDs %llu, TF in the frame %llu, frame RIP right %llu, trap hits %llu", o[0], o[1], o[2], o[3]);
 	EXPECT_EQ(o[0], 1);

@@ -13,7 +13,7 @@ static const char *const workloads[] = {"checksum", "fib", "strings", "callout",
 static void same_results_native_and_emulated(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_same", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_same", 0);
 	static const u64 entries[] = {1, 1, 1, 3, 1};
 	EXPECT_EQ(o[31], ARRAY_SIZE(workloads));
 	EXPECT_EQ(o[30], 0); /* differences */
@@ -36,7 +36,7 @@ static void same_results_native_and_emulated(void)
 static void faults_as_the_cpu_delivers_them(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_faults", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_faults", 0);
 	EXPECT_EQ(o[0], 5); /* P | U, read */
 	EXPECT_EQ(o[1], 1);
 	EXPECT_EQ(o[2], 1); /* one #PF for the not-present page */
@@ -63,7 +63,7 @@ static void faults_as_the_cpu_delivers_them(void)
 static void stepped_instruction_faults_cleanly(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_stepfault", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_stepfault", 0);
 	kt_diag("handler saw RFLAGS.TF=%llu; %llu instructions emulated (3 expected); single-step by %s", o[0] >> 8,
 		o[1], step_mtf_works() ? "MTF" : "RFLAGS.TF and #DB");
 	EXPECT_EQ(o[0], 0);
@@ -80,10 +80,10 @@ static void stepped_instruction_faults_cleanly(void)
 static void fault_frames_match_native(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_faults", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_faults", 0);
 	unsigned long long faults = o[15];
 	vm_destroy(&vm);
-	o = scenario_ok(&vm, "regions_stepfault", 0);
+	o = ASSERT_SCENARIO_OK(&vm, "regions_stepfault", 0);
 	kt_diag("faults whose frame had another RFLAGS.RF than natively: %llu of 7 in regions_faults, %llu of 1 "
 		"in regions_stepfault",
 		faults, o[2] >> 16);
@@ -96,7 +96,7 @@ static void fault_frames_match_native(void)
 static void paging_rights_as_the_cpu(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_rights", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_rights", 0);
 	EXPECT_EQ(o[0], 3);    /* WP = 1: P | W */
 	EXPECT_EQ(o[1], 2);    /* WP = 0: both stores landed */
 	EXPECT_EQ(o[2], 0x11); /* NX: P | I/D */
@@ -116,7 +116,7 @@ static void paging_rights_as_the_cpu(void)
 static void every_view_and_by_gpa(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_views", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_views", 0);
 	kt_diag("3 views: %llu entries, %llu instructions; by GPA: %llu entry; after removal %llu exits", o[0], o[1],
 		o[2], o[3]);
 	EXPECT_EQ(o[0], 3);
@@ -134,7 +134,7 @@ static void every_view_and_by_gpa(void)
 static void traps_hit_from_a_region(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_traps", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_traps", 0);
 	kt_diag("write trap hits: native %llu, emulated %llu; %llu region entries", o[0], o[1], o[3]);
 	EXPECT_EQ(o[0], 4);
 	EXPECT_EQ(o[1], 4);
@@ -148,7 +148,7 @@ static void traps_hit_from_a_region(void)
 static void cpu_is_the_reference(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_diff", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_diff", 0);
 	kt_diag("%llu sequences, %llu instructions, %llu mismatches; the region ran %llu instructions in %llu "
 		"entries, %llu exits",
 		o[0], o[1], o[2], o[3], o[4], o[5]);
@@ -165,7 +165,7 @@ static void cpu_is_the_reference(void)
 static void unsupported_and_hypervisor_instructions_stepped(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_cpu", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_cpu", 0);
 	kt_diag("x87: %llu entries, %llu stepped, %llu unsupported, %llu exits; CPUID stepped %llu; print "
 		"stepped %llu for %llu bytes",
 		o[0], o[1], o[2], o[3], o[5], o[6], o[7]);
@@ -184,7 +184,7 @@ static void unsupported_and_hypervisor_instructions_stepped(void)
 static void bad_input_from_the_guest(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_bad", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_bad", 0);
 	EXPECT_EQ(o[0], (u64)-HV_EBUSY);
 	EXPECT_EQ(o[1], 0);
 	for (u32 i = 0; i < HV_REGION_MAX; i++)
@@ -196,7 +196,7 @@ static void bad_input_from_the_guest(void)
 static void access_log_exact(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_log", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_log", 0);
 	kt_diag("%llu log entries: %llu data accesses (%llu wrong), %llu fetches", o[0], o[1], o[2], o[3]);
 	EXPECT_EQ(o[1], 9);
 	EXPECT_EQ(o[2], 0);
@@ -209,7 +209,7 @@ static void access_log_exact(void)
 static void region_through_an_alias(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "regions_alias", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "regions_alias", 0);
 	EXPECT_EQ(o[0], 610); /* fib(15) */
 	EXPECT(o[1] >= 1 && o[2] > 0);
 	vm_destroy(&vm);

@@ -148,14 +148,14 @@ static void split_only_where_needed(void)
 static void remap_visible_only_in_its_view(void)
 {
 	struct vm vm;
-	scenario_ok(&vm, "views_remap", 0);
+	ASSERT_SCENARIO_OK(&vm, "views_remap", 0);
 	vm_destroy(&vm);
 }
 
 static void change_takes_effect_at_once(void)
 {
 	struct vm vm;
-	scenario_ok(&vm, "views_invept", 0);
+	ASSERT_SCENARIO_OK(&vm, "views_invept", 0);
 	EXPECT(vm.stats.by_reason[EXIT_REASON_EPT_VIOLATION] >= 3);
 	vm_destroy(&vm);
 }
@@ -163,7 +163,7 @@ static void change_takes_effect_at_once(void)
 static void active_view_not_destroyed(void)
 {
 	struct vm vm;
-	scenario_ok(&vm, "views_busy", 0);
+	ASSERT_SCENARIO_OK(&vm, "views_busy", 0);
 	EXPECT(vm.stats.hypercall_errors >= 8);
 	vm_destroy(&vm);
 }

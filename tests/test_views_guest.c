@@ -11,7 +11,7 @@
 static void permission_matrix(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "ept_access", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "ept_access", 0);
 	bool xo = o[3];
 	EXPECT_EQ(xo, vmx_caps.ept_execute_only);
 	EXPECT_EQ(o[0], xo ? 36 : 30);
@@ -30,7 +30,7 @@ KTAP_SUITE(ept_access, vmm_setup, vmm_fini, KTAP_CASE(permission_matrix));
 static void switch_without_exits(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "vmfunc", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "vmfunc", 0);
 	EXPECT_EQ(o[0], 2000);
 	if (vmx_caps.eptp_switching) {
 		EXPECT_EQ(o[1], 0);
@@ -51,7 +51,7 @@ KTAP_SUITE(vmfunc, vmm_setup, vmm_fini, KTAP_CASE(switch_without_exits));
 static void fields_and_rules(void)
 {
 	struct vm vm;
-	const unsigned long long *o = scenario_ok(&vm, "ve", 0);
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "ve", 0);
 	EXPECT_EQ(o[0], EXIT_REASON_EPT_VIOLATION);
 	EXPECT_EQ(o[4], 1); /* EPTP index: view 1 */
 	EXPECT_EQ(vm.stats.soft_ve, vmx_caps.ept_violation_ve ? 0 : o[5]);
@@ -67,7 +67,8 @@ static void hardware_and_software_alike(void)
 		SKIP("this CPU has no EPT-violation #VE to compare with (the software #VE is checked above)");
 	struct vm vm;
 	unsigned long long hw[6];
-	memcpy(hw, scenario_ok(&vm, "ve", 0), sizeof(hw));
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "ve", 0);
+	memcpy(hw, o, sizeof(hw));
 	vm_destroy(&vm);
 	ASSERT_EQ(prepare_scenario(&vm, "ve", 0), 0);
 	vm.ve_soft_only = true;
@@ -86,7 +87,7 @@ KTAP_SUITE(ve, vmm_setup, vmm_fini, KTAP_CASE(fields_and_rules), KTAP_CASE(hardw
 static void hits_counted_once(void)
 {
 	struct vm vm;
-	scenario_ok(&vm, "traps", 0);
+	ASSERT_SCENARIO_OK(&vm, "traps", 0);
 	for (u32 t = 0; t < HV_TRAP_MAX; t++)
 		EXPECT(!vm.pol.traps[t].live || vm.pol.traps[t].hits > 0);
 	EXPECT(!vm.step.open);

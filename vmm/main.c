@@ -37,7 +37,14 @@ static void run_guest(const char *scenario)
 void vmm_main(const char *cmdline)
 {
 	char scenario[HV_SCENARIO_MAX];
+	int len = cmdline_get(cmdline, "scenario", scenario, sizeof(scenario));
 	printf("hvlab: hypervisor kernel, command line \"%s\"\n", cmdline);
+	if (len >= (int)sizeof(scenario)) {
+		printf("hvlab: scenario= is %d characters long; at most %lu fit\n", len, sizeof(scenario) - 1);
+		machine_exit(EXIT_ERROR);
+	}
+	if (len < 0)
+		snprintf(scenario, sizeof(scenario), "hello");
 	printf("hvlab: %lu MiB of free memory\n", kalloc_free_count() * PAGE_SIZE >> 20);
 	if (vmx_caps_probe(&vmx_caps)) {
 		vmx_caps_print(&vmx_caps);
@@ -52,8 +59,6 @@ void vmm_main(const char *cmdline)
 	}
 	printf("hvlab: VMXON ok (VMCS revision 0x%x)\n", vmx_caps.revision_id);
 	watchdog_setup(cmdline);
-	if (!cmdline_get(cmdline, "scenario", scenario, sizeof(scenario)))
-		snprintf(scenario, sizeof(scenario), "hello");
 	if (vmx_caps.ept)
 		run_guest(scenario);
 	else

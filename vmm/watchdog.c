@@ -18,7 +18,11 @@ void watchdog_setup(const char *cmdline)
 {
 	char val[24];
 	u64 secs = DEFAULT_SECONDS;
-	if (cmdline && cmdline_get(cmdline, "watchdog", val, sizeof(val)))
+	int n = cmdline ? cmdline_get(cmdline, "watchdog", val, sizeof(val)) : -1;
+	if (n >= (int)sizeof(val))
+		printf("# watchdog: watchdog= is %d characters long; at most %lu fit: the default is used\n", n,
+		       sizeof(val) - 1);
+	else if (n >= 0)
 		secs = strtou64(val, NULL, 10);
 	watchdog_default_tsc = secs * tsc_hz();
 	if (secs && !vmx_caps.preemption_timer)

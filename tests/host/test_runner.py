@@ -155,7 +155,8 @@ class InVmSelftest(unittest.TestCase):
         self.assertIn("# result: FAIL", log)
         self.assertIn("\nok 1 boot\n", log)
         self.assertIn("\nnot ok 2 selftest_ktap\n", log)
-        self.assertIn("# Totals: pass:9 fail:2 skip:1 error:1 total:13", log)
+        # boot's own cases all pass (their number changes as boot grows); selftest_ktap's do not
+        self.assertRegex(log, r"# Totals: pass:\d+ fail:2 skip:1 error:1 total:\d+")
 
 
 if __name__ == "__main__":
