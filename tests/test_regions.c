@@ -105,8 +105,10 @@ static void ept_denied_access_in_region(void)
 			EXPECT_EQ(vm.ring_next, 1); /* one violation, recorded */
 			EXPECT_EQ(vm.ring[0].gpa, data);
 			EXPECT_EQ(vm.ring[0].action, HV_POLICY_RESTORE);
+			/* with advanced exit information, bit 10: the boot page tables map it writable */
 			EXPECT_EQ(vm.ring[0].qualification, EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GLA_VALID |
-								    EPT_VIOLATION_GVA_TRANSLATED);
+								    EPT_VIOLATION_GVA_TRANSLATED |
+								    (vmx_caps.ept_adv_info ? BIT(10) : 0));
 			EXPECT_EQ(vm.regions[id].stats.entries, 2); /* before and after the violation */
 		} else {
 			/* this guest has no IDT yet: the #VE becomes a triple fault, after being delivered */

@@ -55,6 +55,7 @@ void vmx_caps_decode(struct vmx_caps *c)
 	c->ept_2m = c->ept && (ept & VMX_EPT_2MB_PAGE_BIT);
 	c->ept_1g = c->ept && (ept & VMX_EPT_1GB_PAGE_BIT);
 	c->ept_ad = c->ept && (ept & VMX_EPT_AD_BIT);
+	c->ept_adv_info = c->ept && (ept & VMX_EPT_ADV_EXIT_INFO_BIT);
 	c->invept = c->ept && (ept & VMX_EPT_INVEPT_BIT);
 	c->invept_single = c->invept && (ept & VMX_EPT_EXTENT_CONTEXT_BIT);
 	c->invept_all = c->invept && (ept & VMX_EPT_EXTENT_GLOBAL_BIT);
@@ -133,10 +134,10 @@ void vmx_caps_print(const struct vmx_caps *c)
 	}
 	printf("# caps: vmx=1 vendor=%s revision=0x%x true_ctls=%d ept=%d vpid=%d unrestricted_guest=%d "
 	       "vmfunc=%d eptp_switching=%d ept_violation_ve=%d ept_execute_only=%d ept_2m=%d ept_1g=%d "
-	       "ept_ad=%d invept_single=%d invept_all=%d invvpid=%d mtf=%d preemption_timer=%d "
+	       "ept_ad=%d ept_adv_info=%d invept_single=%d invept_all=%d invvpid=%d mtf=%d preemption_timer=%d "
 	       "rdtscp=%d invpcid=%d xsaves=%d load_efer=%d\n",
 	       c->vendor, c->revision_id, c->true_ctls, c->ept, c->vpid, c->unrestricted_guest, c->vmfunc,
-	       c->eptp_switching, c->ept_violation_ve, c->ept_execute_only, c->ept_2m, c->ept_1g, c->ept_ad,
+	       c->eptp_switching, c->ept_violation_ve, c->ept_execute_only, c->ept_2m, c->ept_1g, c->ept_ad, c->ept_adv_info,
 	       c->invept_single, c->invept_all, c->invvpid, c->mtf, c->preemption_timer, c->rdtscp,
 	       c->invpcid, c->xsaves, c->load_efer);
 }

@@ -82,11 +82,11 @@ static bool rights_ok(const struct gwalk_regs *r, u32 access, bool w, bool u, bo
 	return true;
 }
 
-/* 0 and *gpa on success; -1 with *pf_error set for a page fault; -2 when the walk cannot be
+/* 0 and *gpa (and *rights, unless NULL: GWR_*) on success; -1 with *pf_error set for a page fault; -2 when the walk cannot be
  * made: a paging structure lies outside guest memory (the callback said NULL), CR4.LA57 = 1
  * (5-level paging, not implemented: the caller stops the guest rather than walk 4 levels of a
  * 5-level tree), or r->cpu was not filled in (gwalk_this_cpu()). */
-int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error,
+int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error, u32 *rights,
 	  u64 *(*table)(void *ctx, u64 gpa), void *ctx)
 {
 	u32 err = (access & GW_WRITE ? PF_W : 0) | (access & GW_USER ? PF_U : 0) |
@@ -126,6 +126,8 @@ int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_err
 	}
 	u64 size = 1UL << (12 + 9 * (level - 1));
 	*gpa = (*leaf & PTE_ADDR & ~(size - 1)) | (gva & (size - 1));
+	if (rights) /* what an EPT violation's advanced exit information reports of the translation */
+		*rights = (u ? GWR_USER : 0) | (w ? GWR_WRITE : 0) | (nx ? GWR_NX : 0);
 	if (access & GW_SET_AD) { /* the CPU sets A at every level, D in the leaf on a write */
 		for (int i = 0; i <= 4 - level; i++)
 			*entries[i] |= PTE_A;

@@ -376,5 +376,5 @@ int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error)
 	struct gwalk_regs r = {vmcs_read(GUEST_CR0), vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4),
 			       vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_RFLAGS), gwalk_this_cpu()};
 	view_current(vm);
-	return gwalk(&r, gva, access, gpa, pf_error, vm_table_entry, vm);
+	return gwalk(&r, gva, access, gpa, pf_error, NULL, vm_table_entry, vm);
 }

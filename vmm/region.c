@@ -38,8 +38,8 @@ static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gp
 	u32 acc = GW_SET_AD | (kind & EMU_ACC_WRITE ? GW_WRITE : 0) | (kind & EMU_ACC_FETCH ? GW_FETCH : 0) |
 		  (kind & EMU_ACC_USER ? GW_USER : 0);
 	struct page_info pi;
-	u32 pf;
-	int rc = gwalk(&regs, la, acc, gpa, &pf, vm_table_entry, c->vm);
+	u32 pf, rights;
+	int rc = gwalk(&regs, la, acc, gpa, &pf, &rights, vm_table_entry, c->vm);
 	if (rc) {
 		*f = (struct emu_fault){.vector = rc == -1 ? 14 : EPT_FAULT, .has_error = true, .error_code = pf, .cr2 = la};
 		c->ept_gpa = ~0UL; /* rc == -2: a paging structure outside guest RAM */
@@ -62,6 +62,9 @@ static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gp
 	c->ept_q = (kind & EMU_ACC_WRITE ? EPT_VIOLATION_ACC_WRITE : kind & EMU_ACC_FETCH ? EPT_VIOLATION_ACC_INSTR
 										      : EPT_VIOLATION_ACC_READ) |
 		   (leaf << 3) | EPT_VIOLATION_GLA_VALID | EPT_VIOLATION_GVA_TRANSLATED;
+	if (vmx_caps.ept_adv_info) /* bits 9-11: the translation's U/S, R/W and XD (SDM "Exit
+				    * Qualification for EPT Violations") */
+		c->ept_q |= (u64)rights << 9;
 	c->ept_gpa = *gpa, c->ept_gla = la;
 	*f = (struct emu_fault){.vector = EPT_FAULT};
 	return -1;

@@ -29,7 +29,7 @@ struct vmx_caps {
 	/* Effective controls: from the TRUE MSRs when IA32_VMX_BASIC[55] says they exist. */
 	struct vmx_ctl pin, proc, proc2, exit, entry;
 	bool true_ctls, secondary, ept, vpid, unrestricted_guest, vmfunc, eptp_switching;
-	bool ept_violation_ve, ept_execute_only, ept_walk4, ept_uc, ept_wb, ept_2m, ept_1g, ept_ad;
+	bool ept_violation_ve, ept_execute_only, ept_walk4, ept_uc, ept_wb, ept_2m, ept_1g, ept_ad, ept_adv_info;
 	bool invept, invept_single, invept_all, invvpid, invvpid_addr, invvpid_single, invvpid_all;
 	bool mtf, preemption_timer, io_bitmaps, msr_bitmaps, rdtscp, invpcid, xsaves, shadow_vmcs;
 	bool pml, load_efer, save_efer, load_pat, activity_hlt;
@@ -351,7 +351,10 @@ struct gwalk_regs {
 	struct gwalk_cpu cpu; /* the reserved bits depend on them: gwalk_this_cpu() */
 };
 struct gwalk_cpu gwalk_this_cpu(void);
-int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error,
+#define GWR_USER BIT(0)  /* gwalk's *rights: the translation is user-accessible (U/S at every level), */
+#define GWR_WRITE BIT(1) /* writable (R/W at every level), */
+#define GWR_NX BIT(2)    /* execute-disabled (XD at some level) */
+int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error, u32 *rights,
 	  u64 *(*table)(void *ctx, u64 gpa), void *ctx);
 
 /* vmx_entry.S */

@@ -131,6 +131,7 @@
 #define VMX_EPT_1GB_PAGE_BIT BIT(17)
 #define VMX_EPT_INVEPT_BIT BIT(20)
 #define VMX_EPT_AD_BIT BIT(21)
+#define VMX_EPT_ADV_EXIT_INFO_BIT BIT(22) /* EPT-violation qualification bits 9-11 reported */
 #define VMX_EPT_EXTENT_CONTEXT_BIT BIT(25)
 #define VMX_EPT_EXTENT_GLOBAL_BIT BIT(26)
 #define VMX_VPID_INVVPID_BIT BIT(32)

@@ -53,7 +53,7 @@ static const struct gwalk_regs base = {.cr0 = X86_CR0_PG | X86_CR0_WP,
 
 static int walk(const struct gwalk_regs *r, u64 va, u32 acc, u64 *gpa, u32 *err)
 {
-	return gwalk(r, va, acc, gpa, err, table, NULL);
+	return gwalk(r, va, acc, gpa, err, NULL, table, NULL);
 }
 
 static void sizes(void)
@@ -133,7 +133,7 @@ static void accessed_dirty(void)
 static int walk_wrap(const struct gwalk_regs *r, u64 va, u32 acc, u64 *gpa, u32 *err)
 {
 	*gpa = ~0UL, *err = ~0U;
-	return gwalk(r, va, acc, gpa, err, table_wrap, NULL);
+	return gwalk(r, va, acc, gpa, err, NULL, table_wrap, NULL);
 }
 
 /* The entries of build()'s tables and an address each translates, with its GPA. */
@@ -313,8 +313,29 @@ static void refused(void)
 	CHECK(r.cpu.maxphyaddr >= 36 && r.cpu.maxphyaddr <= 52);
 }
 
+/* The translation's combined rights (for an EPT violation's advanced exit information): user
+ * and writable only if every level says so, execute-disabled if any level does. */
+static void translation_rights(void)
+{
+	u64 gpa;
+	u32 err, r = 0xff;
+	build();
+	CHECK_EQ(gwalk(&base, 0x1234, 0, &gpa, &err, &r, table, NULL), 0);
+	CHECK_EQ(r, GWR_USER | GWR_WRITE);
+	CHECK_EQ(gwalk(&base, 0x2000, 0, &gpa, &err, &r, table, NULL), 0);
+	CHECK_EQ(r, GWR_NX);
+	CHECK_EQ(gwalk(&base, 0x200000, 0, &gpa, &err, &r, table, NULL), 0);
+	CHECK_EQ(r, GWR_USER);
+	CHECK_EQ(gwalk(&base, 0x40000000, 0, &gpa, &err, &r, table, NULL), 0);
+	CHECK_EQ(r, GWR_WRITE);
+	r = 0xff;
+	CHECK_EQ(gwalk(&base, 0x3000, 0, &gpa, &err, &r, table, NULL), (u64)-1);
+	CHECK_EQ(r, 0xff); /* untouched by a fault */
+}
+
 void unit_gwalk(void)
 {
+	translation_rights();
 	sizes();
 	rights();
 	accessed_dirty();
