@@ -34,11 +34,16 @@ const struct ktap_suite *const ktap_suites[] = {
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 
-/* Runs before the plan: one diagnostic line that says what this CPU offers. */
+/* Runs before the plan: one diagnostic line that says what this CPU offers, after
+ * "vmx_mask=" hid what it names. A bad mask ends the run with ERROR before any suite runs. */
 void ktap_probe(void)
 {
-	vmx_caps_probe(&vmx_caps);
+	const char *err = vmx_caps_init(&vmx_caps, boot_info.cmdline);
 	vmx_caps_print(&vmx_caps);
+	if (err) {
+		printf("# %s\n1..0\n# result: ERROR\n", err);
+		machine_exit(EXIT_ERROR);
+	}
 }
 
 /* For suites that need VMX: the reason names what is missing (QEMU TCG has no VMX). */
