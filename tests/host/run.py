@@ -4,7 +4,7 @@
 Each boot gets a timeout; its serial output is saved in OUT/logs/NAME.log and validated: plans
 match results, numbering is sequential, the final '# result:' line is present and agrees with
 the results. Verdicts, most severe first: TIMEOUT, CRASH (a 'Bail out!' line, or no result
-line), ERROR (harness or malformed KTAP), FAIL, SKIP, PASS. Boots run --jobs at a time; their
+line, or the hypervisor's exception dump or panic), ERROR (harness or malformed KTAP), FAIL, SKIP, PASS. Boots run --jobs at a time; their
 lines come out in matrix order. Exit status 0 only if every boot ends with an accepted verdict
 (--accept, default PASS and SKIP). Standard library only. See docs/testing.md.
 """
@@ -88,6 +88,7 @@ class Report:
         self.skip_all = None      # the reason of a top-level '1..0 # SKIP reason'
         self.why = {}             # first reason of each directive: {"SKIP": ..., "ERROR": ...}
         self.last_diag = None     # the last top-level diagnostic before the result line
+        self.abort = None         # a hypervisor exception or panic ('# EXCEPTION ...', '# PANIC: ...')
         self.lines = []           # the KTAP document (from 'KTAP version 1' on)
 
 
@@ -133,7 +134,11 @@ def parse_ktap(text):
             continue
         if line.startswith("#"):
             if indent == 0:
+                if rep.abort and rep.abort.startswith("EXCEPTION") and line.startswith("# RIP="):
+                    rep.abort += ", " + line[2:].split()[0]
                 rep.last_diag = line.lstrip("# ").strip()
+                if not rep.abort and (line.startswith("# EXCEPTION ") or line.startswith("# PANIC:")):
+                    rep.abort = rep.last_diag
             continue
         m = PLAN_RE.match(line)
         if m:
@@ -187,6 +192,8 @@ def verdict(rep, timed_out=False, exit_code=None, expect_caps=None, cmdline=None
     """(verdict, reason) for one boot. cmdline: words the kernel's command line must contain."""
     if rep.bail is not None:
         return "CRASH", "Bail out! " + rep.bail
+    if rep.abort is not None:  # the kernel's own dump (before it printed 'Bail out!')
+        return "CRASH", "the hypervisor stopped: " + rep.abort
     if timed_out:
         return "TIMEOUT", "no end within the time limit"
     if rep.result is None:

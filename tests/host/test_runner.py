@@ -107,6 +107,19 @@ class ParseTests(unittest.TestCase):
         rep = run.parse_ktap(cut + "Bail out! panic: out of memory\n# result: ERROR\n")
         self.assertEqual(run.verdict(rep, timed_out=True), ("CRASH", "Bail out! panic: out of memory"))
 
+    def test_hypervisor_exception_dump_is_crash(self):
+        cut = GOOD.split("ok 1 alpha")[0]
+        dump = ("# EXCEPTION 13 (#GP general protection) error_code=0x0\n"
+                "# RIP=0000000000103050 CS=0008 RFLAGS=0000000000010046\n# result: ERROR\n")
+        self.assertEqual(run.verdict(run.parse_ktap(cut + dump)),
+                         ("CRASH", "the hypervisor stopped: EXCEPTION 13 (#GP general protection) "
+                                   "error_code=0x0, RIP=0000000000103050"))
+        rep = run.parse_ktap(cut + "# PANIC: out of pages\n# result: ERROR\n")
+        self.assertEqual(run.verdict(rep), ("CRASH", "the hypervisor stopped: PANIC: out of pages"))
+        # A guest's exception is a diagnostic inside a case, not the hypervisor's.
+        rep = run.parse_ktap(GOOD.replace("  ok 1 one", "    # guest: EXCEPTION 14\n    # PANIC: no\n  ok 1 one"))
+        self.assertEqual(run.verdict(rep)[0], "PASS")
+
     # A kernel on a CPU without long mode: no suites, a plan that skips them all.
     NO_LONG_MODE = ("KTAP version 1\n# hvlab: this CPU has no long mode (CPUID.80000001h:EDX.LM=0)\n"
                     "1..0 # SKIP this CPU has no long mode\n# result: SKIP\n")
