@@ -147,8 +147,7 @@ coverage: deps-coverage
 
 # The matrix (tests/host/run.py, docs/testing.md), two boots at a time.
 test-vm: $(TEST_ISOS)
-	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test \
-		$(if $(BACKEND),--backend $(BACKEND))
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test $(if $(BACKEND),--backend $(BACKEND))
 
 # Every CPU model `bochs --help cpu` lists must end PASS, or SKIP with its reason.
 test-models: deps-test $(BUILD)/hvlab-test.iso
