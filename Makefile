@@ -156,11 +156,12 @@ test-models: deps-test $(BUILD)/hvlab-test.iso
 
 # Machines at the edges of memory: Bochs with 32 and 48 MiB, QEMU TCG with 8 GiB. Each must end
 # with a result (PASS, SKIP, or ERROR with its reason); a FAIL, TIMEOUT or CRASH fails the target.
+EDGES := $(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --timeout 120 --accept PASS,SKIP,ERROR
 test-edges: deps-test $(BUILD)/hvlab-test.iso
-	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-edges/bochs \
-		--backend bochs --cpu corei7_skylake_x --megs 32 --megs 48 --timeout 120 --accept PASS,SKIP,ERROR
-	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-edges/qemu \
-		--backend qemu-tcg --megs 8192 --timeout 120 --accept PASS,SKIP,ERROR
+	@status=0; \
+	$(EDGES) --out $(BUILD)/test-edges/bochs --backend bochs --cpu corei7_skylake_x --megs 32 --megs 48 || status=1; \
+	$(EDGES) --out $(BUILD)/test-edges/qemu --backend qemu-tcg --megs 8192 || status=1; \
+	exit $$status
 
 # Benchmarks: the bench_* suites on their own ISO; prints the "# bench:" lines of each boot.
 BENCH_SUITES := bench_exits bench_views bench_regions
