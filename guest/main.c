@@ -1,7 +1,8 @@
 /* main.c: the guest's init sequence and its scenario table. guest_main() checks the boot
  * info, builds its own platform (GDT/TSS/IDT, page tables), runs the one scenario the
  * hypervisor named in bi->scenario, and ends the run with HC_EXIT(0). Exit statuses:
- * 0 done, 2 unknown scenario, 3 bad boot info magic, 0xE0 + vector unexpected exception. */
+ * 0 done, 2 unknown scenario (the known ones are listed), 3 bad boot info magic, 0xE0 + vector
+ * unexpected exception. */
 #include "guest.h"
 
 struct scenario {
@@ -81,6 +82,18 @@ static const struct scenario *find_scenario(const char *name)
 	return NULL;
 }
 
+/* The scenario names, a few per line (the hypervisor forwards lines of up to 160 characters). */
+static void list_scenarios(void)
+{
+	int col = guest_printf("known scenarios:");
+	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++) {
+		if (col + 1 + (int)strlen(scenarios[i].name) > 100)
+			col = guest_printf("\n ");
+		col += guest_printf(" %s", scenarios[i].name);
+	}
+	guest_printf("\n");
+}
+
 void guest_main(struct hv_boot_info *bi)
 {
 	if (bi->magic != HV_BOOT_MAGIC) {
@@ -95,6 +108,7 @@ void guest_main(struct hv_boot_info *bi)
 	const struct scenario *s = find_scenario(name);
 	if (!s) {
 		guest_printf("unknown scenario \"%s\"\n", name);
+		list_scenarios();
 		guest_exit(2);
 	}
 	guest_printf("scenario %s: ram_size=0x%llx arg=0x%llx\n", s->name, bi->ram_size, bi->arg);

@@ -40,12 +40,17 @@ const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 
 static u64 free_at_start; /* bytes the page allocator had before the first suite */
 
-/* Runs before the plan: diagnostic lines that say what this CPU offers and the memory free. */
+/* Runs before the plan: diagnostic lines that say what this CPU offers (after "vmx_mask=" hid
+ * what it names; a bad mask ends the run with ERROR before any suite runs) and the memory free. */
 void ktap_probe(void)
 {
 	free_at_start = kalloc_free_count() * PAGE_SIZE;
-	vmx_caps_probe(&vmx_caps);
+	const char *err = vmx_caps_init(&vmx_caps, boot_info.cmdline);
 	vmx_caps_print(&vmx_caps);
+	if (err) {
+		printf("# %s\n1..0\n# result: ERROR\n", err);
+		machine_exit(EXIT_ERROR);
+	}
 	printf("# memory: %lu MiB free", kalloc_free_count() * PAGE_SIZE >> 20);
 	if (kalloc_ram_ignored())
 		printf(", %lu MiB above 4 GiB not used", kalloc_ram_ignored() >> 20);

@@ -89,6 +89,51 @@ static void control_adjust(void)
 	EXPECT_EQ(hlt & ~c->proc.allowed1, 0);
 }
 
+/* "vmx_mask=LIST" (vmm/caps.c): the raw values are the hardware's but for the masked bits, an
+ * MSR is missing only where masking removed its reason to exist, every masked capability
+ * reads 0, and the control adjustment refuses its bits (so no VMCS can enable them). With no
+ * mask this checks that the probe kept exactly what the hardware reports. */
+static void mask_hides_capabilities(void)
+{
+	const struct {
+		const char *name;
+		bool on;
+		u64 msr, bits; /* a control it must refuse: MSR index, allowed-1 bit */
+	} hides[] = {
+		{"ve", c->ept_violation_ve, VMX_MSR_PROCBASED2, SECONDARY_EXEC_EPT_VIOLATION_VE},
+		{"vmfunc", c->vmfunc || c->eptp_switching, VMX_MSR_PROCBASED2, SECONDARY_EXEC_ENABLE_VMFUNC},
+		{"mtf", c->mtf, VMX_MSR_PROCBASED, CPU_BASED_MONITOR_TRAP_FLAG},
+		{"preemption_timer", c->preemption_timer, VMX_MSR_PINBASED, PIN_BASED_VMX_PREEMPTION_TIMER},
+		{"vpid", c->vpid || c->invvpid, VMX_MSR_PROCBASED2, SECONDARY_EXEC_ENABLE_VPID},
+		{"ept_ad", c->ept_ad, 0, 0},
+		{"pml", c->pml, VMX_MSR_PROCBASED2, SECONDARY_EXEC_ENABLE_PML},
+		{"execute_only", c->ept_execute_only, 0, 0},
+		{"unrestricted_guest", c->unrestricted_guest, VMX_MSR_PROCBASED2, SECONDARY_EXEC_UNRESTRICTED_GUEST},
+		{"ept", c->ept || c->invept, VMX_MSR_PROCBASED2, SECONDARY_EXEC_ENABLE_EPT},
+	};
+	for (int i = 0; i < VMX_NR_MSRS; i++) {
+		u64 hw = 0;
+		bool exists = rdmsr_safe(MSR_IA32_VMX_BASIC + i, &hw) == 0;
+		u64 want = hw & ~vmx_caps_masked_bits(c->masked, i);
+		if (c->has_msr[i])
+			EXPECT_EQ(c->msr[i], want);
+		else
+			EXPECT(!exists || (c->masked && c->msr[i] == 0));
+	}
+	for (u64 i = 0; i < ARRAY_SIZE(hides); i++) {
+		EXPECT(!strcmp(vmx_mask_name(i), hides[i].name));
+		if (!(c->masked & BIT(i)))
+			continue;
+		kt_diag("vmx_mask hides %s", hides[i].name);
+		EXPECT(!hides[i].on);
+		const struct vmx_ctl *ctl = hides[i].msr == VMX_MSR_PROCBASED2 ? &c->proc2 :
+					    hides[i].msr == VMX_MSR_PROCBASED ? &c->proc : &c->pin;
+		u32 refused;
+		if (hides[i].bits)
+			EXPECT_EQ(vmx_ctl_adjust(*ctl, hides[i].bits, &refused) & hides[i].bits, 0);
+	}
+}
+
 KTAP_SUITE(vmx_caps, skip_unless_vmx, NULL, KTAP_CASE(basic_info), KTAP_CASE(true_controls_subset),
 	   KTAP_CASE(allowed0_within_allowed1), KTAP_CASE(fixed_bits), KTAP_CASE(derived_flags),
-	   KTAP_CASE(feature_control_enabled), KTAP_CASE(control_adjust));
+	   KTAP_CASE(feature_control_enabled), KTAP_CASE(control_adjust), KTAP_CASE(mask_hides_capabilities));

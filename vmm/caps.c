@@ -1,6 +1,8 @@
 /* caps.c: reads CPUID and every VMX capability MSR into struct vmx_caps and decodes them
  * into named booleans (SDM appendix "VMX Capability Reporting Facility"). Decoding is a pure
- * function of the raw values, so it also runs in host unit tests. Nothing here enables VMX. */
+ * function of the raw values, so it also runs in host unit tests. "vmx_mask=LIST" hides
+ * capabilities by clearing their bits in the raw values before decoding, as if the CPU lacked
+ * them (vmx_caps_mask). Nothing here enables VMX. */
 #include "vmm.h"
 #include "../kernel/x86.h"
 
@@ -126,6 +128,107 @@ int vmx_caps_probe(struct vmx_caps *c)
 	return 0;
 }
 
+/* What each name in "vmx_mask=" hides: its allowed-1 bits in the control MSRs (bits 63:32)
+ * and its bits in IA32_VMX_EPT_VPID_CAP. A control that cannot be 1 is absent (SDM
+ * "VM-Execution Controls"); the "enable EPT" control is a precondition of unrestricted guest,
+ * EPT-violation #VE and PML, so "ept" takes them along. */
+#define A1(bits) ((u64)(bits) << 32)
+static const struct mask_rule {
+	const char *name;
+	u32 proc2, proc, pin, exit; /* control bits */
+	u64 ept_vpid;               /* IA32_VMX_EPT_VPID_CAP bits */
+} mask_rules[] = {
+	{"ve", SECONDARY_EXEC_EPT_VIOLATION_VE, 0, 0, 0, 0},
+	{"vmfunc", SECONDARY_EXEC_ENABLE_VMFUNC, 0, 0, 0, 0},
+	{"mtf", 0, CPU_BASED_MONITOR_TRAP_FLAG, 0, 0, 0},
+	{"preemption_timer", 0, 0, PIN_BASED_VMX_PREEMPTION_TIMER, VM_EXIT_SAVE_VMX_PREEMPTION_TIMER, 0},
+	{"vpid", SECONDARY_EXEC_ENABLE_VPID, 0, 0, 0, 0xffffffff00000000UL},
+	{"ept_ad", 0, 0, 0, 0, VMX_EPT_AD_BIT},
+	{"pml", SECONDARY_EXEC_ENABLE_PML, 0, 0, 0, 0},
+	{"execute_only", 0, 0, 0, 0, VMX_EPT_EXECUTE_ONLY_BIT},
+	{"unrestricted_guest", SECONDARY_EXEC_UNRESTRICTED_GUEST, 0, 0, 0, 0},
+	{"ept",
+	 SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST | SECONDARY_EXEC_EPT_VIOLATION_VE |
+		 SECONDARY_EXEC_ENABLE_PML,
+	 0, 0, 0, 0xffffffffUL},
+};
+
+const char *vmx_mask_name(int i) { return i >= 0 && i < (int)ARRAY_SIZE(mask_rules) ? mask_rules[i].name : NULL; }
+
+/* The bits of capability MSR `msr` that the names in `masked` (bit i: mask_rules[i]) clear. */
+u64 vmx_caps_masked_bits(u32 masked, int msr)
+{
+	u64 bits = 0;
+	for (int i = 0; i < (int)ARRAY_SIZE(mask_rules); i++) {
+		const struct mask_rule *r = &mask_rules[i];
+		if (!(masked & BIT(i)))
+			continue;
+		if (msr == VMX_MSR_PROCBASED2)
+			bits |= A1(r->proc2);
+		else if (msr == VMX_MSR_PROCBASED || msr == VMX_MSR_TRUE_PROCBASED)
+			bits |= A1(r->proc);
+		else if (msr == VMX_MSR_PINBASED || msr == VMX_MSR_TRUE_PINBASED)
+			bits |= A1(r->pin);
+		else if (msr == VMX_MSR_EXIT || msr == VMX_MSR_TRUE_EXIT)
+			bits |= A1(r->exit);
+		else if (msr == VMX_MSR_EPT_VPID_CAP)
+			bits |= r->ept_vpid;
+	}
+	return bits;
+}
+
+static int mask_index(const char *name, size_t len)
+{
+	for (int i = 0; i < (int)ARRAY_SIZE(mask_rules); i++)
+		if (strlen(mask_rules[i].name) == len && !strncmp(mask_rules[i].name, name, len))
+			return i;
+	return -1;
+}
+
+/* Hide the capabilities named in `list` (comma-separated) and decode again. An MSR whose
+ * "exists only if" condition no longer holds is dropped, as on a CPU without it. On an unknown
+ * name: -1, nothing changed, and `err` names it and the known names. */
+int vmx_caps_mask(struct vmx_caps *c, const char *list, char *err, size_t size)
+{
+	u32 masked = 0;
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		int i = mask_index(p, len);
+		if (i < 0 && len) {
+			int n = snprintf(err, size, "vmx_mask: unknown capability \"%.*s\"; known:", (int)len, p);
+			for (int k = 0; k < (int)ARRAY_SIZE(mask_rules) && n > 0 && (size_t)n < size; k++)
+				n += snprintf(err + n, size - n, " %s", mask_rules[k].name);
+			return -1;
+		}
+		masked |= i >= 0 ? BIT(i) : 0;
+		p += len + (e ? 1 : 0);
+	}
+	for (int i = 0; i < VMX_NR_MSRS; i++)
+		c->msr[i] &= ~vmx_caps_masked_bits(masked, i);
+	for (int i = 0; i < VMX_NR_MSRS; i++)
+		if (!msr_exists(c, i))
+			c->msr[i] = 0, c->has_msr[i] = false;
+	c->masked |= masked;
+	vmx_caps_decode(c);
+	return 0;
+}
+
+/* The probe, then "vmx_mask=LIST" from the kernel command line. NULL, or what is wrong. */
+const char *vmx_caps_init(struct vmx_caps *c, const char *cmdline)
+{
+	static char err[200];
+	char list[160];
+	int n = cmdline_get(cmdline, "vmx_mask", list, sizeof(list));
+	if (vmx_caps_probe(c) || n < 0)
+		return NULL;
+	if (n >= (int)sizeof(list)) {
+		snprintf(err, sizeof(err), "vmx_mask= is %d characters long; at most %lu fit", n, sizeof(list) - 1);
+		return err;
+	}
+	return vmx_caps_mask(c, list, err, sizeof(err)) ? err : NULL;
+}
+
 void vmx_caps_print(const struct vmx_caps *c)
 {
 	if (!c->vmx) {
@@ -135,9 +238,13 @@ void vmx_caps_print(const struct vmx_caps *c)
 	printf("# caps: vmx=1 vendor=%s revision=0x%x true_ctls=%d ept=%d vpid=%d unrestricted_guest=%d "
 	       "vmfunc=%d eptp_switching=%d ept_violation_ve=%d ept_execute_only=%d ept_2m=%d ept_1g=%d "
 	       "ept_ad=%d ept_adv_info=%d invept_single=%d invept_all=%d invvpid=%d mtf=%d preemption_timer=%d "
-	       "rdtscp=%d invpcid=%d xsaves=%d load_efer=%d\n",
+	       "rdtscp=%d invpcid=%d xsaves=%d load_efer=%d",
 	       c->vendor, c->revision_id, c->true_ctls, c->ept, c->vpid, c->unrestricted_guest, c->vmfunc,
 	       c->eptp_switching, c->ept_violation_ve, c->ept_execute_only, c->ept_2m, c->ept_1g, c->ept_ad, c->ept_adv_info,
 	       c->invept_single, c->invept_all, c->invvpid, c->mtf, c->preemption_timer, c->rdtscp,
 	       c->invpcid, c->xsaves, c->load_efer);
+	for (int i = 0, n = 0; i < (int)ARRAY_SIZE(mask_rules); i++)
+		if (c->masked & BIT(i))
+			printf("%s%s", n++ ? "," : " vmx_mask=", mask_rules[i].name);
+	printf("\n");
 }

@@ -33,11 +33,16 @@ struct vmx_caps {
 	bool invept, invept_single, invept_all, invvpid, invvpid_addr, invvpid_single, invvpid_all;
 	bool mtf, preemption_timer, io_bitmaps, msr_bitmaps, rdtscp, invpcid, xsaves, shadow_vmcs;
 	bool pml, load_efer, save_efer, load_pat, activity_hlt;
+	u32 masked; /* bit i: capability vmx_mask_name(i) hidden by "vmx_mask=" */
 };
 struct vmx_ctl vmx_ctl_from_msr(u64 msr);
 void vmx_caps_decode(struct vmx_caps *c);
 int vmx_caps_probe(struct vmx_caps *c);
 void vmx_caps_print(const struct vmx_caps *c);
+int vmx_caps_mask(struct vmx_caps *c, const char *list, char *err, size_t size);
+const char *vmx_caps_init(struct vmx_caps *c, const char *cmdline);
+u64 vmx_caps_masked_bits(u32 masked, int msr);
+const char *vmx_mask_name(int i);
 u32 vmx_ctl_adjust(struct vmx_ctl ctl, u32 want, u32 *refused);
 extern struct vmx_caps vmx_caps;
 

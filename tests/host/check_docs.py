@@ -10,8 +10,9 @@ Which blocks (fenced with ```):
       <!-- check-docs: not run here: WHY -->  a command block that is not run (and the output
                                               blocks after it are not checked); WHY is printed
   - any other block (code, diagrams) is neither.
-Each command runs from the top of the tree (stdin closed, COLUMNS=80, BACKEND=bochs unless the
-command sets BACKEND itself: the handouts show Bochs output); each distinct command runs once.
+Each command runs from the top of the tree as typed in a fresh shell (stdin closed, COLUMNS=80,
+no MAKEFLAGS from the make that runs this, BACKEND=bochs unless the command sets BACKEND itself:
+the handouts show Bochs output); each distinct command runs once.
 Every line of an expected block must then appear in the commands' output or in a build/...log
 file named in the text since the command block; "..." inside a line matches anything, a line
 that is only "..." is skipped. A command block with no expected output must exit with status 0.
@@ -111,7 +112,11 @@ def run(cmd):
     """(status, output) of one command, once per check."""
     if cmd not in _ran:
         env = dict(os.environ, COLUMNS="80")
-        env.pop("BACKEND", None)
+        # A quoted command runs as the reader would type it: nothing inherited from the make
+        # that runs check-docs (`make test BACKEND=qemu-tcg TESTS=ve` passes its variables down
+        # in MAKEFLAGS, where they would override the command's own).
+        for var in ("BACKEND", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKELEVEL"):
+            env.pop(var, None)
         if "BACKEND=" not in cmd:
             env["BACKEND"] = "bochs"
         r = subprocess.run(cmd, shell=True, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,

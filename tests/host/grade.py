@@ -175,7 +175,7 @@ def build_iso(tree, ex, build, say):
         return None
     cfg, iso = os.path.join(build, "grade-%s.cfg" % ex), os.path.join(build, "hvlab-grade-%s.iso" % ex)
     with open(os.path.join(tree, "iso/grub-test.cfg.in")) as f:
-        text = f.read().replace("@TESTS@", ",".join(EXERCISES[ex]["suites"]))
+        text = f.read().replace("@TESTS@", ",".join(EXERCISES[ex]["suites"])).replace("@EXTRA@", "")
     with open(cfg, "w") as f:
         f.write(text)
     r = subprocess.run([os.path.join(tree, "iso/mkiso.sh"), iso, os.path.join(build, "hvlab.elf"), cfg,

@@ -3,10 +3,19 @@
 Shared by the test runner (run.py) and the interactive launcher (boot). Standard library only.
 """
 import os
+import re
 import shutil
 import subprocess
 
-BOCHS_MODELS = ["corei7_skylake_x", "corei7_ivy_bridge_3770k"]
+# The Bochs rows of the test matrix (docs/testing.md says why each is there), in output order.
+# A profile is a CPU model plus words on the kernel command line, booted from a variant of the
+# test ISO that the Makefile builds (build/hvlab-test-VARIANT.iso).
+BOCHS_MODELS = ["corei7_skylake_x", "tigerlake", "corei7_ivy_bridge_3770k", "tigerlake-nkvm",
+                "core2_penryn_t9600"]
+PROFILES = {
+    # Nested KVM gives L1 VMFUNC and MTF but no EPT-violation #VE: tigerlake with #VE masked.
+    "tigerlake-nkvm": {"model": "tigerlake", "variant": "nkvm", "cmdline": "vmx_mask=ve"},
+}
 BACKENDS = ["bochs", "qemu-kvm", "qemu-tcg"]
 MEMORY_MB = 256
 # isa-debug-exit: the kernel writes its status byte to port 0xf4; QEMU exits (v << 1) | 1.
@@ -32,6 +41,40 @@ debug: action=ignore
 clock: sync=none, time0=local
 cpu: model={model}, ips=50000000, reset_on_triple_fault=0
 """
+
+
+def bochs_model(cpu):
+    """The Bochs model behind a matrix name (a model, or a profile)."""
+    return PROFILES[cpu]["model"] if cpu in PROFILES else cpu
+
+
+def variant_iso(iso, cpu):
+    """The ISO a matrix name boots: the test ISO, or the profile's variant of it."""
+    if cpu not in PROFILES:
+        return iso
+    stem, ext = os.path.splitext(iso)
+    return "%s-%s%s" % (stem, PROFILES[cpu]["variant"], ext)
+
+
+def bochs_cpu_models():
+    """Every CPU model this Bochs offers, as `bochs --help cpu` lists them."""
+    r = subprocess.run(["bochs", "--help", "cpu"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, universal_newlines=True, errors="replace")
+    return parse_cpu_help(r.stdout)
+
+
+def parse_cpu_help(text):
+    """The names under "Supported CPU models:", up to the first line that is not one."""
+    models, inside = [], False
+    for line in text.split("\n"):
+        word = line.strip()
+        if word == "Supported CPU models:":
+            inside = True
+        elif inside and re.match(r"^[a-z0-9_]+$", word):
+            models.append(word)
+        elif inside and (word or models):
+            break
+    return models
 
 
 def host_vmx():

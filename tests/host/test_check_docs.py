@@ -85,6 +85,28 @@ class Matching(unittest.TestCase):
         self.assertNotEqual(check_docs.norm("after 88 exits"), check_docs.norm("after 89 exits"))
 
 
+class Environment(unittest.TestCase):
+    def test_make_variables_of_the_caller_are_not_inherited(self):
+        # `make test BACKEND=qemu-tcg` runs check-docs with BACKEND=qemu-tcg in MAKEFLAGS: the
+        # handouts' `make run` must still get Bochs, and their own BACKEND= must win.
+        fd, mk = tempfile.mkstemp(suffix=".mk")
+        with os.fdopen(fd, "w") as f:
+            f.write("show:\n\t@echo backend=$(BACKEND) tests=$(TESTS)\n")
+        saved = {k: os.environ.get(k) for k in ("MAKEFLAGS", "BACKEND", "MAKELEVEL")}
+        os.environ.update(MAKEFLAGS=" -- BACKEND=qemu-tcg TESTS=ve", BACKEND="qemu-tcg", MAKELEVEL="1")
+        try:
+            self.assertEqual(check_docs.run("make -s -f %s show" % mk), (0, "backend=bochs tests=\n"))
+            self.assertEqual(check_docs.run("make -s -f %s show BACKEND=qemu-tcg" % mk),
+                             (0, "backend=qemu-tcg tests=\n"))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            os.unlink(mk)
+
+
 class Inline(unittest.TestCase):
     def test_targets_and_variables_must_exist(self):
         fd, path = tempfile.mkstemp(suffix=".md")

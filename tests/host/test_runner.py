@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -82,7 +83,7 @@ class ParseTests(unittest.TestCase):
 
     def test_all_skipped(self):
         doc = "KTAP version 1\n1..1\nok 1 vmxon # SKIP no VMX\n# result: SKIP\n"
-        self.assertEqual(run.verdict(run.parse_ktap(doc)), ("SKIP", ""))
+        self.assertEqual(run.verdict(run.parse_ktap(doc)), ("SKIP", "no VMX"))
 
     def test_qemu_exit_status_must_agree(self):
         rep = run.parse_ktap(GOOD)
@@ -96,6 +97,88 @@ class ParseTests(unittest.TestCase):
 
     def test_timeout_wins(self):
         self.assertEqual(run.verdict(run.parse_ktap(GOOD), timed_out=True)[0], "TIMEOUT")
+
+    def test_bail_out_is_crash_with_its_text(self):
+        # An unexpected hypervisor exception or a panic: 'Bail out!' and no result line.
+        cut = GOOD.split("ok 1 alpha")[0]
+        rep = run.parse_ktap(cut + "Bail out! EXCEPTION 13 (#GP) at RIP ffffffff80101234 in ept_leaf\n")
+        self.assertEqual(run.verdict(rep), ("CRASH", "Bail out! EXCEPTION 13 (#GP) at RIP ffffffff80101234 in ept_leaf"))
+        # Even a result line after it does not make the run good, nor does a timeout hide it.
+        rep = run.parse_ktap(cut + "Bail out! panic: out of memory\n# result: ERROR\n")
+        self.assertEqual(run.verdict(rep, timed_out=True), ("CRASH", "Bail out! panic: out of memory"))
+
+    def test_hypervisor_exception_dump_is_crash(self):
+        cut = GOOD.split("ok 1 alpha")[0]
+        dump = ("# EXCEPTION 13 (#GP general protection) error_code=0x0\n"
+                "# RIP=0000000000103050 CS=0008 RFLAGS=0000000000010046\n# result: ERROR\n")
+        self.assertEqual(run.verdict(run.parse_ktap(cut + dump)),
+                         ("CRASH", "the hypervisor stopped: EXCEPTION 13 (#GP general protection) "
+                                   "error_code=0x0, RIP=0000000000103050"))
+        rep = run.parse_ktap(cut + "# PANIC: out of pages\n# result: ERROR\n")
+        self.assertEqual(run.verdict(rep), ("CRASH", "the hypervisor stopped: PANIC: out of pages"))
+        # A guest's exception is a diagnostic inside a case, not the hypervisor's.
+        rep = run.parse_ktap(GOOD.replace("  ok 1 one", "    # guest: EXCEPTION 14\n    # PANIC: no\n  ok 1 one"))
+        self.assertEqual(run.verdict(rep)[0], "PASS")
+
+    # A kernel on a CPU without long mode: no suites, a plan that skips them all.
+    NO_LONG_MODE = ("KTAP version 1\n# hvlab: this CPU has no long mode (CPUID.80000001h:EDX.LM=0)\n"
+                    "1..0 # SKIP this CPU has no long mode\n# result: SKIP\n")
+
+    def test_no_long_mode_is_skip_with_reason(self):
+        rep = run.parse_ktap(self.NO_LONG_MODE)
+        self.assertEqual(rep.errors, [])
+        self.assertEqual(run.verdict(rep), ("SKIP", "this CPU has no long mode"))
+        self.assertEqual(run.verdict(rep, exit_code=37), ("SKIP", "this CPU has no long mode"))
+        self.assertEqual(run.verdict(rep, exit_code=33)[0], "ERROR")
+
+    def test_empty_plan_needs_a_skip_reason(self):
+        for doc in (self.NO_LONG_MODE.replace(" # SKIP this CPU has no long mode", ""),
+                    self.NO_LONG_MODE.replace("# result: SKIP", "# result: PASS")):
+            self.assertEqual(run.verdict(run.parse_ktap(doc))[0], "ERROR", doc)
+
+    def test_error_gives_its_reason(self):
+        doc = GOOD.replace("  ok 1 one", "  not ok 1 one # ERROR cannot create a VM")
+        doc = doc.replace("ok 1 alpha", "not ok 1 alpha").replace("PASS", "ERROR")
+        self.assertEqual(run.verdict(run.parse_ktap(doc)), ("ERROR", "cannot create a VM"))
+        doc = ('KTAP version 1\n# caps: vmx=1\n# vmx_mask: unknown capability "x"; known: ve\n'
+               "1..0\n# result: ERROR\n")
+        self.assertEqual(run.verdict(run.parse_ktap(doc)), ("ERROR", 'vmx_mask: unknown capability "x"; known: ve'))
+
+    def test_command_line_words_must_be_there(self):
+        doc = GOOD.replace("# caps:", '# hvlab tests, cmdline "tests=all vmx_mask=ve"\n# caps:')
+        self.assertEqual(run.verdict(run.parse_ktap(doc), cmdline="vmx_mask=ve")[0], "PASS")
+        self.assertEqual(run.verdict(run.parse_ktap(doc.replace(" vmx_mask=ve", "")), cmdline="vmx_mask=ve")[0],
+                         "ERROR")
+
+    def test_profile_caps(self):
+        row = run.Row("bochs", "tigerlake-nkvm")
+        self.assertEqual((row.name, row.cmdline), ("bochs-tigerlake-nkvm", "vmx_mask=ve"))
+        self.assertEqual(row.expect_caps["ept_violation_ve"], "0")
+        self.assertEqual(row.expect_caps["vmx_mask"], "ve")
+        self.assertIsNone(run.Row("bochs", "tigerlake").expect_caps["vmx_mask"])
+        self.assertEqual(run.Row("bochs", "corei7_skylake_x", 32).name, "bochs-corei7_skylake_x-32M")
+        self.assertEqual(run.Row("qemu-tcg", None, 8192).name, "qemu-tcg-8G")
+        rep = run.parse_ktap(GOOD.replace("ept=1", "ept=1 vmx_mask=ve"))
+        self.assertEqual(run.verdict(rep, expect_caps={"vmx_mask": None})[0], "FAIL")
+
+
+class Matrix(unittest.TestCase):
+    def test_bochs_cpu_list_parsed(self):
+        text = ("00000000000i[      ] LTDL_LIBRARY_PATH not set.\nSupported CPU models:\n\nbx_generic\n"
+                "pentium\ncorei7_skylake_x\ntigerlake\n\n00000000000i[SIM   ] quit_sim called\n")
+        self.assertEqual(run.hvboot.parse_cpu_help(text), ["bx_generic", "pentium", "corei7_skylake_x", "tigerlake"])
+
+    def test_variant_iso(self):
+        self.assertEqual(run.hvboot.variant_iso("build/hvlab-test.iso", "tigerlake-nkvm"), "build/hvlab-test-nkvm.iso")
+        self.assertEqual(run.hvboot.variant_iso("build/hvlab-test.iso", "tigerlake"), "build/hvlab-test.iso")
+
+    def test_default_matrix(self):
+        args = run.argparse.Namespace(backend="bochs", cpu=None, megs=None, cmd=None)
+        self.assertEqual([r.name for r in run.plan_boots(args)],
+                         ["bochs-corei7_skylake_x", "bochs-tigerlake", "bochs-corei7_ivy_bridge_3770k",
+                          "bochs-tigerlake-nkvm", "bochs-core2_penryn_t9600"])
+        args = run.argparse.Namespace(backend="bochs", cpu=["corei7_skylake_x"], megs=[32, 48], cmd=None)
+        self.assertEqual([r.megs for r in run.plan_boots(args)], [32, 48])
 
 
 class RunnerExitTests(unittest.TestCase):
@@ -132,6 +215,46 @@ class RunnerExitTests(unittest.TestCase):
         # Bochs idles after a kernel ends with cli;hlt: the runner stops it once the result is out.
         code, out = runner(self.write(GOOD) + "; sleep 30", "--timeout", "20")
         self.assertEqual(code, 0, out)
+
+    def test_bail_out_then_hang_is_crash(self):
+        t0 = time.monotonic()
+        code, out = runner(self.write(GOOD.split("ok 1 alpha")[0] + "Bail out! PANIC: on purpose\n") + "; sleep 30",
+                           "--timeout", "20")
+        self.assertNotEqual(code, 0)
+        self.assertIn("CRASH", out)
+        self.assertIn("(Bail out! PANIC: on purpose)", out)
+        self.assertLess(time.monotonic() - t0, 15)
+
+    def test_no_long_mode_skip_exits_zero(self):
+        code, out = runner(self.write(ParseTests.NO_LONG_MODE))
+        self.assertEqual(code, 0, out)
+        self.assertIn("SKIP", out)
+        self.assertIn("(this CPU has no long mode)", out)
+
+    def test_two_at_a_time_in_matrix_order(self):
+        # The first boot is slow: with --jobs 2 both run at once, and the first still prints first.
+        t0 = time.monotonic()
+        slow = "sleep 3; " + self.write(GOOD)
+        code, out = runner(slow, "--cmd", self.write(GOOD.replace("PASS", "FAIL")), "--jobs", "2")
+        took = time.monotonic() - t0
+        lines = [l.split()[0] for l in out.split("\n") if l.startswith("cmd")]
+        self.assertEqual(lines, ["cmd", "cmd-2"], out)
+        self.assertLess(took, 5.5)
+        self.assertNotEqual(code, 0)  # cmd-2's result line disagrees with its results: ERROR
+        code, out = runner(slow, "--cmd", self.write(GOOD), "--jobs", "1")
+        self.assertEqual(code, 0, out)
+        self.assertGreater(time.monotonic() - t0 - took, 3)
+
+    def test_accept(self):
+        err = GOOD.replace("  ok 1 one", "  not ok 1 one # ERROR no RAM").replace("ok 1 alpha", "not ok 1 alpha")
+        err = err.replace("PASS", "ERROR")
+        code, out = runner(self.write(err))
+        self.assertNotEqual(code, 0, out)
+        code, out = runner(self.write(err), "--accept", "PASS,SKIP,ERROR")
+        self.assertEqual(code, 0, out)
+        self.assertIn("(no RAM)", out)
+        code, out = runner(self.write(GOOD.replace("# result: PASS\n", "")), "--accept", "PASS,SKIP,ERROR")
+        self.assertNotEqual(code, 0, out)  # a CRASH is never accepted by test-edges
 
 
 @unittest.skipUnless(os.environ.get("HVLAB_SELFTEST_ISO"), "set HVLAB_SELFTEST_ISO (make test-host does)")
