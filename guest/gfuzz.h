@@ -1,0 +1,109 @@
+/* gfuzz.h: what the two halves of the "guest_fuzz" scenario share: scen_gfuzz.c (the operations,
+ * handlers and run loop) and gfuzz_hc.c (hypercall arguments, their safety filter, the expected
+ * result of each call and the model update). The model is the fuzzer's own idea of the
+ * hypervisor's state: live views with their policies and remaps, traps, regions, the #VE page,
+ * the data in its data frames. docs/guest.md, "guest_fuzz". */
+#ifndef HVLAB_GUEST_GFUZZ_H
+#define HVLAB_GUEST_GFUZZ_H
+#include "guest.h"
+
+/* bi->arg: seed (0: 1), operations (0: 1000), checkpoint interval, log flag. */
+#define GF_ARG_SEED(a) ((u32)(a))
+#define GF_ARG_OPS(a) (((a) >> 32) & 0xffff)
+#define GF_ARG_CKPT(a) (((a) >> 48) & 0xff) /* HC_EXIT(GF_CHECKPOINT) every 100 * n ops; 0: never */
+#define GF_ARG_REPRO(a) (((a) >> 56) & 0x3f) /* run reproducer n instead of random operations */
+#define GF_ARG_ALL BIT(62)                  /* do not steer around the known findings */
+#define GF_ARG_LOG BIT(63)                  /* print every operation */
+#define GF_CHECKPOINT 0x67667a00UL         /* "gfz": the host checks its invariants and resumes */
+
+/* The arena: pages the fuzzer owns, by index. Frames of one class may be remapped onto each
+ * other; everything else the guest runs on is never denied, remapped, trapped or a region. */
+enum {
+	PG_D0 = 0,            /* D0..D7: data pages, loads and stores (U, RW, NX) */
+	PG_X0 = 8, PG_X1 = 9, /* data frames reached only through remaps (16 MiB, the last page of RAM) */
+	PG_C0 = 10,           /* C0..C3: code pages, a copy of gfz_blob each (U, RWX) */
+	PG_Y0 = 14,           /* a code frame reached only through remaps (4 MiB) */
+	PG_F0 = 15, PG_F1, PG_F2, /* free: page 0, 20 MiB, ram_size - 2 MiB (never accessed) */
+	PG_V0 = 18, PG_V1 = 19,   /* #VE information pages */
+	GF_NPAGES = 20
+};
+#define GF_ND 8 /* data pages accessed by their own address */
+#define GF_NC 4 /* code pages called by their own address */
+#define GF_NDF 10 /* data-class frames (shadowed) */
+enum { CLS_DATA, CLS_CODE, CLS_FREE, CLS_VE };
+#define GF_ALIAS_GVA 0x30000000UL /* + k pages: a second mapping of code page Ck (U, RWX) */
+#define GF_UNMAPPED (1UL << 40)   /* a canonical address the guest never maps */
+#define GF_MAX_RAM (64 * MiB)
+/* Limits of the hypervisor that the ABI does not name (vmm/vmm.h): a change shows as a mismatch. */
+#define GF_TRAP_MAX 32     /* HV_TRAP_MAX */
+#define GF_REGION_PAGES 64 /* HV_REGION_PAGES */
+
+struct gf_trap {
+	bool live, exact; /* exact: every hit it can see is one the fuzzer made and counted */
+	u32 pfn, access;  /* the trapped frame (page number) and kinds */
+	u64 hits;         /* what HC_TRAP_HITS must return (exact) or returned last */
+};
+struct gf_region {
+	bool live;
+	u32 npages, pfn[GF_REGION_PAGES]; /* its frames */
+};
+
+/* What a hypercall must return. */
+enum { EXP_EXACT, EXP_RANGE, EXP_ONE_OF, EXP_CHAIN /* a view the vCPU may be in */ };
+struct gf_expect {
+	int how;
+	s64 a, b;
+};
+
+struct gf_args {
+	u64 a[6];
+};
+
+struct gfuzz {
+	u64 rng;
+	u64 ram_size, npages;
+	bool log, xo;                    /* xo: the CPU has execute-only EPT pages */
+	bool avoid;                      /* steer around the known findings (gf_avoided counts) */
+	u64 gpa[GF_NPAGES];              /* each arena page's guest-physical (= linear) address */
+	/* views */
+	bool view_live[HV_VIEW_MAX];
+	u8 policy[HV_VIEW_MAX], parg[HV_VIEW_MAX];
+	u8 remap[HV_VIEW_MAX][GF_NPAGES]; /* page index shown there */
+	u32 cur;                         /* the vCPU's view */
+	u64 ve_gpa;                      /* registered #VE information page, 0: none */
+	/* monitors, per guest page: trap id + 1, region id + 1 */
+	u8 mon_trap[GF_MAX_RAM / PAGE_SIZE], mon_rgn[GF_MAX_RAM / PAGE_SIZE];
+	struct gf_trap trap[GF_TRAP_MAX];
+	struct gf_region rgn[HV_REGION_MAX];
+	/* data and code frames */
+	u8 shadow[GF_NDF][PAGE_SIZE];    /* what each data frame holds, */
+	u8 known[GF_NDF][PAGE_SIZE / 8]; /* where the fuzzer knows it (bit per byte) */
+	u32 imm[GF_NPAGES];              /* the immediate of gfz_imm in each code frame */
+	/* counters */
+	u64 ops, failures, mismatches, unchecked;
+	u64 hc_ok, hc_refused, caught, ve, db, bp, intn, user_ops, region_ops, vmfunc_ok, vmfunc_ud;
+	u64 mem_ops, policy_moves, hits_checked, checkpoints, avoided;
+	u64 by_kind[16];
+	u64 first_fail_op, first_fail_kind;
+};
+extern struct gfuzz gf;
+
+/* scen_gfuzz.c */
+u64 gf_rand(void);
+u64 gf_below(u64 n);
+void gf_fail(const char *what, u64 x, u64 y);
+int gf_page_of(u64 gpa);
+int gf_class(int page);
+int gf_frame(u32 view, int page);
+bool gf_chain_has(u32 from, u32 view);
+
+/* gfuzz_hc.c */
+u64 gf_pick_nr(int cpl);
+void gf_gen_args(u64 nr, u64 *a);
+void gf_sanitize(u64 nr, u64 *a);
+struct gf_expect gf_predict(u64 nr, const u64 *a, int cpl, int in_rgn);
+bool gf_expect_ok(struct gf_expect e, s64 r);
+void gf_apply(u64 nr, const u64 *a, s64 r, int cpl);
+void gf_check_hits(void);
+void gf_policy_for_new_view(u32 v);
+#endif

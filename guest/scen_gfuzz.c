@@ -1,0 +1,872 @@
+/* scen_gfuzz.c: "guest_fuzz", a random-program fuzzer in the spirit of syzkaller that runs inside
+ * the guest. A seeded PRNG (splitmix64) picks each operation by weight: a hypercall with boundary
+ * or live arguments (gfuzz_hc.c), VMFUNC, loads and stores under the current view, snippets of
+ * gfuzz.S called at CPL 0 or 3 from code pages that may be emulated regions, trapped, remapped or
+ * denied, deliberate exceptions, INT n, ICEBP and the guest's own TF. The fuzzer's model
+ * (gfuzz.h) says what each must give; a difference, an exception it did not provoke or a view
+ * no policy leads to is a failure. No view ever STOPs the guest: RESTORE, SWITCH or #VE. The
+ * hypervisor's invariants are checked by the host at checkpoints (tests/test_gfuzz.c). */
+#include "gfuzz.h"
+
+#define RFLAGS_TF BIT(8)
+#define GLOG(...)                                  \
+	do {                                       \
+		if (gf.log)                        \
+			guest_printf(__VA_ARGS__); \
+	} while (0)
+
+struct gfuzz gf;
+static struct gf_args uargs GUEST_USER_DATA; /* the snippets' arguments (read at CPL 3 too) */
+static u64 sup_word = 0x5eca1;              /* supervisor data: a ring-3 load of it is a #PF */
+
+extern char gfz_blob[], gfz_blob_end[], gfz_load64[], gfz_load8[], gfz_store64[], gfz_store16[], gfz_movs[];
+extern char gfz_cpuid[], gfz_version[], gfz_hcall[], gfz_vmfunc[], gfz_out[], gfz_int3[], gfz_icebp[];
+extern char gfz_intn[], gfz_intbad[], gfz_ud2[], gfz_div0[], gfz_hlt[], gfz_tf[], gfz_tf_cpuid[];
+extern char gfz_tf_vmcall[], gfz_smc[], gfz_imm[], gfz_loop[], gfz_callret[], gfz_rdrand[], gfz_rdseed[], gfz_rdpid[];
+enum sn {
+	SN_LOAD64, SN_LOAD8, SN_STORE64, SN_STORE16, SN_MOVS, SN_CPUID, SN_VERSION, SN_HCALL, SN_VMFUNC, SN_OUT,
+	SN_INT3, SN_ICEBP, SN_INTN, SN_INTBAD, SN_UD2, SN_DIV0, SN_HLT, SN_TF, SN_TF_CPUID, SN_TF_VMCALL, SN_SMC,
+	SN_IMM, SN_LOOP, SN_CALLRET, SN_RDRAND, SN_RDSEED, SN_RDPID, SN_N
+};
+static char *const sn_addr[SN_N] = {
+	gfz_load64, gfz_load8, gfz_store64, gfz_store16, gfz_movs, gfz_cpuid, gfz_version, gfz_hcall, gfz_vmfunc,
+	gfz_out, gfz_int3, gfz_icebp, gfz_intn, gfz_intbad, gfz_ud2, gfz_div0, gfz_hlt, gfz_tf, gfz_tf_cpuid,
+	gfz_tf_vmcall, gfz_smc, gfz_imm, gfz_loop, gfz_callret, gfz_rdrand, gfz_rdseed, gfz_rdpid,
+};
+static const char *const sn_name[SN_N] = {
+	"load64", "load8", "store64", "store16", "movs", "cpuid", "version", "hcall", "vmfunc", "out", "int3",
+	"icebp", "int 0x1f", "int 0x40", "ud2", "div0", "hlt", "tf", "tf+cpuid", "tf+vmcall", "smc", "imm", "loop",
+	"callret", "rdrand", "rdseed", "rdpid",
+};
+
+/* ---- PRNG, the arena, failures ---- */
+
+u64 gf_rand(void) /* splitmix64 */
+{
+	u64 z = (gf.rng += 0x9e3779b97f4a7c15UL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
+	return z ^ (z >> 31);
+}
+
+u64 gf_below(u64 n) { return n ? gf_rand() % n : 0; }
+
+int gf_page_of(u64 gpa)
+{
+	u64 a = ALIGN_DOWN(gpa, PAGE_SIZE);
+	for (int p = 0; p < GF_NPAGES; p++)
+		if (gf.gpa[p] == a)
+			return p;
+	return -1;
+}
+
+int gf_class(int p) { return p < PG_C0 ? CLS_DATA : p < PG_F0 ? CLS_CODE : p < PG_V0 ? CLS_FREE : CLS_VE; }
+int gf_frame(u32 view, int page) { return gf.remap[view][page]; }
+
+/* Can a violation in view `from` lead to `view` (its SWITCH policy, and so on)? */
+bool gf_chain_has(u32 from, u32 view)
+{
+	for (u32 i = 0, v = from; i < HV_VIEW_MAX && v < HV_VIEW_MAX; i++, v = gf.parg[v]) {
+		if (v == view)
+			return true;
+		if (gf.policy[v] != HV_POLICY_SWITCH)
+			break;
+	}
+	return false;
+}
+
+enum kind { K_HC, K_HC_CODE, K_VMFUNC, K_VMFUNC_CODE, K_LOAD, K_STORE, K_MEM_CODE, K_BADMEM, K_CODE, K_PATCH,
+	    K_EXC, K_INT, K_TF, K_N };
+static const char *const kind_name[K_N] = {"hypercall", "hypercall-code", "vmfunc", "vmfunc-code", "load", "store",
+					   "mem-code", "bad-address", "code", "patch", "exception", "int", "tf"};
+static u64 op_index;
+static int op_kind;
+
+void gf_fail(const char *what, u64 x, u64 y)
+{
+	if (gf.failures++ == 0)
+		gf.first_fail_op = op_index + 1, gf.first_fail_kind = op_kind;
+	if (gf.failures <= 16)
+		guest_printf("guest_fuzz: FAIL at op %lu (%s, view %u): %s: 0x%lx 0x%lx\n", op_index, kind_name[op_kind],
+			     gf.cur, what, x, y);
+}
+
+/* ---- handlers: #DB, #BP and INT 0x1f count and resume; #VE restores the page everywhere ---- */
+
+static u64 n_db, n_bp, n_int;
+static bool want_db; /* a #DB outside an op that expects one: TF is cleared so it stops */
+
+static bool on_db(struct trap_frame *f)
+{
+	n_db++;
+	if (!want_db)
+		f->rflags &= ~RFLAGS_TF;
+	return true;
+}
+static bool on_bp(struct trap_frame *f) { return (void)f, n_bp++, true; }
+static bool on_int(struct trap_frame *f) { return (void)f, n_int++, true; }
+
+/* The #VE information comes from the page registered now. The page gets RWX in every live view
+ * (Bochs reports the EPTP index of the last VMFUNC, not the view, docs/guest.md). The same #VE
+ * over and over is a failure, and ends the run before it could hang. */
+static bool on_ve(struct trap_frame *f)
+{
+	static u64 last_gpa, last_rip, same;
+	volatile struct hv_ve_info *info = (volatile struct hv_ve_info *)gf.ve_gpa;
+	gf.ve++;
+	if (!info) {
+		gf_fail("#VE with no information page registered", f->rip, 0);
+		return true;
+	}
+	u64 gpa = info->gpa;
+	same = gpa == last_gpa && f->rip == last_rip ? same + 1 : 0;
+	last_gpa = gpa, last_rip = f->rip;
+	if (same == 8 || info->exit_reason != EXIT_REASON_EPT_VIOLATION)
+		gf_fail("#VE repeats, or is not an EPT violation (gpa, rip)", gpa, f->rip);
+	if (same >= 64) {
+		guest_printf("guest_fuzz: the same #VE 64 times (gpa 0x%lx rip 0x%lx); giving up\n", gpa, f->rip);
+		guest_exit(0xe0 + VE_VECTOR);
+	}
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (gf.view_live[v])
+			hc4(HC_VIEW_SET_ACCESS, v, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE, 7);
+	info->semaphore = 0;
+	return true;
+}
+
+/* ---- calling a snippet ---- */
+
+struct call {
+	u64 fn;
+	int cpl;
+	u64 ret;
+};
+static struct call cl;
+struct outcome {
+	int vec;
+	u64 err, cr2, ret;
+};
+/* What an op must give: no exception (vec -1) and RAX (has_ret), or this exception. */
+struct want {
+	int vec;
+	u64 err, cr2;
+	bool has_ret, check_cr2;
+	u64 ret;
+};
+
+static void call_body(void *p)
+{
+	struct call *c = p;
+	if (c->cpl)
+		c->ret = guest_user_call((u64(*)(void *))c->fn, &uargs, guest_user_stack_top);
+	else
+		c->ret = ((u64(*)(void *))c->fn)(&uargs);
+}
+
+static struct outcome run_call(u64 fn, int cpl)
+{
+	struct fault_info fi;
+	cl = (struct call){fn, cpl, 0};
+	int vec = trap_catch(call_body, &cl, &fi);
+	gf.user_ops += cpl != 0;
+	return (struct outcome){vec, fi.error_code, fi.cr2, cl.ret};
+}
+
+static bool check(const char *what, struct want w, struct outcome o)
+{
+	bool ok = o.vec == w.vec && (w.vec < 0 || o.err == w.err) && (!w.check_cr2 || o.cr2 == w.cr2) &&
+		  (w.vec >= 0 || !w.has_ret || o.ret == w.ret);
+	gf.caught += ok && w.vec >= 0;
+	if (!ok) {
+		gf.mismatches++;
+		gf_fail(what, o.vec < 0 ? o.ret : (u64)o.vec, w.vec < 0 ? w.ret : (u64)w.vec);
+		if (gf.failures <= 16)
+			guest_printf("guest_fuzz:   got vector %d error 0x%lx cr2 0x%lx rax 0x%lx; want vector %d error 0x%lx "
+				     "cr2 0x%lx rax 0x%lx\n", o.vec, o.err, o.cr2, o.ret, w.vec, w.err, w.cr2, w.ret);
+	}
+	return ok;
+}
+
+static struct want no_fault(u64 ret) { return (struct want){.vec = -1, .has_ret = true, .ret = ret}; }
+static struct want fault(int vec, u64 err) { return (struct want){.vec = vec, .err = err}; }
+
+/* Where a snippet runs: code page k (or its alias), at cpl, in region rgn - 1 (0: none, -1: not
+ * known, the view may change on the way). */
+struct site {
+	int k, cpl, rgn;
+	bool alias;
+};
+
+static int region_of(int page)
+{
+	int r = gf.mon_rgn[gf.gpa[gf_frame(gf.cur, page)] / PAGE_SIZE];
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (gf_chain_has(gf.cur, v) && gf.mon_rgn[gf.gpa[gf_frame(v, page)] / PAGE_SIZE] != r)
+			return -1;
+	return r;
+}
+
+static struct site pick_site(bool user)
+{
+	struct site s = {.k = gf_below(GF_NC), .alias = gf_below(100) < 8};
+	s.cpl = user && gf_below(100) < 30 ? 3 : 0;
+	s.rgn = region_of(PG_C0 + s.k);
+	gf.region_ops += s.rgn != 0;
+	return s;
+}
+
+static u64 site_addr(struct site s, enum sn n)
+{
+	u64 page = s.alias ? GF_ALIAS_GVA + (u64)s.k * PAGE_SIZE : gf.gpa[PG_C0 + s.k];
+	return page + (u64)(sn_addr[n] - gfz_blob);
+}
+
+static struct outcome run_at(struct site s, enum sn n)
+{
+	GLOG("gfz %lu: %s at C%d%s CPL %d region %d view %u args 0x%lx 0x%lx 0x%lx\n", op_index, sn_name[n], s.k,
+	     s.alias ? " (alias)" : "", s.cpl, s.rgn, gf.cur, uargs.a[0], uargs.a[1], uargs.a[2]);
+	return run_call(site_addr(s, n), s.cpl);
+}
+
+/* ---- the data model: what each data frame holds, and the hits of exact traps ---- */
+
+static u64 data_addr(u32 size)
+{
+	int p = gf_below(GF_ND);
+	u64 r = gf_below(100), off;
+	if (r < 60 && size <= 8)
+		off = gf_below(PAGE_SIZE / 8) * 8;
+	else if (r < 85 || p == GF_ND - 1)
+		off = gf_below(PAGE_SIZE - size + 1);
+	else
+		off = PAGE_SIZE - 1 - gf_below(size - 1); /* crosses into the next data page */
+	return gf.gpa[PG_D0 + p] + off;
+}
+
+static u8 *shadow(u32 view, u64 a, int *f)
+{
+	*f = gf_frame(view, gf_page_of(a));
+	return &gf.shadow[*f][a & (PAGE_SIZE - 1)];
+}
+static bool known(int f, u64 a) { return gf.known[f][(a & (PAGE_SIZE - 1)) / 8] & BIT(a % 8); }
+static void set_known(int f, u64 a, bool on)
+{
+	u8 *k = &gf.known[f][(a & (PAGE_SIZE - 1)) / 8];
+	*k = on ? *k | (u8)BIT(a % 8) : *k & (u8)~BIT(a % 8);
+}
+
+static void model_store(u32 v, u64 addr, u64 val, u32 size)
+{
+	for (u32 i = 0; i < size; i++) {
+		int f;
+		*shadow(v, addr + i, &f) = val >> (8 * i);
+		set_known(f, addr + i, true);
+	}
+}
+
+static void model_load(u32 v, u64 addr, u32 size, u64 got)
+{
+	for (u32 i = 0; i < size; i++) {
+		int f;
+		u8 want = *shadow(v, addr + i, &f);
+		if (known(f, addr + i) && (u8)(got >> (8 * i)) != want) {
+			gf.mismatches++;
+			gf_fail("a load returned other data than the frame holds (address, value)", addr, got);
+			return;
+		}
+	}
+	gf.mem_ops++;
+}
+
+/* One instruction touched [addr, addr + size) of the data pages in view v with access kind. */
+static void model_hits(u32 v, u64 addr, u32 size, u32 kind, bool exact)
+{
+	u64 f[2] = {gf.gpa[gf_frame(v, gf_page_of(addr))] / PAGE_SIZE,
+		    gf.gpa[gf_frame(v, gf_page_of(addr + size - 1))] / PAGE_SIZE};
+	for (int i = 0; i < (f[1] == f[0] ? 1 : 2); i++) {
+		u32 t = gf.mon_trap[f[i]];
+		if (t && (gf.trap[t - 1].access & kind))
+			exact ? gf.trap[t - 1].hits++ : (void)(gf.trap[t - 1].exact = false);
+	}
+}
+
+/* ---- operations: each runs, the view is synchronised, then post(view) checks the model ---- */
+
+static void (*post)(u32 view);
+static struct {
+	u64 addr, val, src;
+	u32 size, kind, view0;
+	bool write;
+	struct outcome o;
+	struct site s;
+} m;
+static u64 exp_db, exp_bp, exp_int;
+
+static void post_mem(u32 v)
+{
+	if (m.o.vec >= 0)
+		return;
+	if (m.write)
+		model_store(v, m.addr, m.val, m.size);
+	else
+		model_load(v, m.addr, m.size, m.o.ret);
+	model_hits(v, m.addr, m.size, m.write ? HV_ACCESS_W : HV_ACCESS_R, true);
+}
+
+static void mem_body(void *p)
+{
+	(void)p;
+	if (m.write && m.size == 8)
+		__asm__ volatile("movq %0, (%1)" ::"r"(m.val), "r"(m.addr) : "memory");
+	else if (m.write)
+		__asm__ volatile("movw %w0, (%1)" ::"r"(m.val), "r"(m.addr) : "memory");
+	else if (m.size == 8)
+		__asm__ volatile("movq (%1), %0" : "=r"(m.o.ret) : "r"(m.addr) : "memory");
+	else
+		__asm__ volatile("movzbq (%1), %0" : "=r"(m.o.ret) : "r"(m.addr) : "memory");
+}
+
+/* A load or store from C at CPL 0. */
+static void op_loadstore(bool write)
+{
+	struct fault_info fi;
+	m.write = write, m.size = write ? (gf_below(2) ? 8 : 2) : (gf_below(2) ? 8 : 1);
+	m.addr = data_addr(m.size), m.val = gf_rand(), m.o.ret = 0;
+	GLOG("gfz %lu: %s%u 0x%lx (0x%lx) view %u\n", op_index, write ? "store" : "load", m.size * 8, m.addr, m.val,
+	     gf.cur);
+	m.o.vec = trap_catch(mem_body, NULL, &fi);
+	check("a load or store of a data page faulted", no_fault(m.o.ret), m.o);
+	post = post_mem;
+}
+
+static void op_load(void) { op_loadstore(false); }
+static void op_store(void) { op_loadstore(true); }
+
+static void post_movs(u32 v)
+{
+	for (u32 i = 0; i < m.size; i++) { /* forward, a byte at a time: overlaps as REP MOVSB makes them */
+		int fs, fd;
+		u8 b = *shadow(v, m.src + i, &fs);
+		bool k = known(fs, m.src + i);
+		if (v != m.view0) { /* the view changed on the way: each byte may be in either frame */
+			for (u32 w = 0; w < HV_VIEW_MAX; w++)
+				if (gf_chain_has(m.view0, w))
+					shadow(w, m.addr + i, &fd), set_known(fd, m.addr + i, false);
+			continue;
+		}
+		*shadow(v, m.addr + i, &fd) = b;
+		set_known(fd, m.addr + i, k);
+	}
+	for (u32 w = 0; w < HV_VIEW_MAX; w++)
+		if (gf_chain_has(m.view0, w)) /* a hit per iteration, or per instruction: not counted */
+			model_hits(w, m.src, m.size, 7, false), model_hits(w, m.addr, m.size, 7, false);
+}
+
+/* A load, store or REP MOVSB from a code page, at CPL 0 or 3. */
+static void op_mem_code(void)
+{
+	static const enum sn which[] = {SN_LOAD64, SN_LOAD8, SN_STORE64, SN_STORE16, SN_MOVS};
+	static const u32 sizes[] = {8, 1, 8, 2};
+	enum sn n = which[gf_below(ARRAY_SIZE(which))];
+	m.s = pick_site(true), m.view0 = gf.cur, m.val = gf_rand();
+	m.size = n == SN_MOVS ? 1 + gf_below(64) : sizes[n];
+	m.write = n == SN_STORE64 || n == SN_STORE16;
+	m.addr = data_addr(m.size), m.src = data_addr(m.size);
+	uargs.a[0] = m.addr, uargs.a[1] = n == SN_MOVS ? m.src : m.val, uargs.a[2] = m.size;
+	m.o = run_at(m.s, n);
+	if (n != SN_MOVS) {
+		check("a load or store of a data page faulted", no_fault(m.o.ret), m.o);
+		post = post_mem;
+	} else if (check("REP MOVSB between data pages", no_fault(0), m.o)) {
+		post = post_movs;
+	}
+}
+
+/* Loads and stores that must fault: unmapped, non-canonical, supervisor data at CPL 3,
+ * read-only data, page 0. */
+static void op_badmem(void)
+{
+	struct site s = pick_site(true);
+	u64 cls = gf_below(5), addr, u = s.cpl ? 4 : 0;
+	bool write = gf_below(2);
+	struct want w;
+	if (cls == 0 || cls == 4) {
+		addr = cls == 0 ? GF_UNMAPPED + gf_below(PAGE_SIZE - 8) : gf_below(PAGE_SIZE / 8) * 8;
+		w = fault(14, (write ? 2 : 0) | u);
+		w.check_cr2 = true, w.cr2 = addr;
+	} else if (cls == 1) {
+		addr = BIT(63) | gf_below(1UL << 20) * 8;
+		w = fault(13, 0);
+	} else {
+		addr = cls == 2 ? (u64)&sup_word : (u64)gfz_blob;
+		write &= s.cpl == 3 || cls == 3; /* CPL 0 may read both, write neither */
+		w = s.cpl || write ? fault(14, 1 | (write ? 2 : 0) | u) : no_fault(*(u64 *)addr);
+		w.check_cr2 = w.vec == 14, w.cr2 = addr;
+	}
+	uargs.a[0] = addr, uargs.a[1] = gf_rand();
+	check("a load or store of a bad address", w, run_at(s, write ? SN_STORE64 : SN_LOAD64));
+}
+
+/* ---- hypercalls ---- */
+
+static struct {
+	u64 nr, a[5];
+	s64 r;
+} hcx;
+
+static void hc_body(void *p)
+{
+	(void)p;
+	hcx.r = hc5(hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2], hcx.a[3], hcx.a[4]);
+}
+
+static void hc_result(struct gf_expect e, s64 r, int cpl)
+{
+	if (r >= 0)
+		gf.hc_ok++;
+	else
+		gf.hc_refused++;
+	if (!gf_expect_ok(e, r)) {
+		gf.mismatches++;
+		gf_fail("hypercall result (nr, result)", hcx.nr, r);
+		if (gf.failures <= 16)
+			guest_printf("guest_fuzz:   args 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx CPL %d; expected %ld..%ld (how %d)\n",
+				     hcx.a[0], hcx.a[1], hcx.a[2], hcx.a[3], hcx.a[4], cpl, e.a, e.b, e.how);
+	}
+	gf_apply(hcx.nr, hcx.a, r, cpl);
+}
+
+static void make_hc(int cpl)
+{
+	hcx.nr = gf_pick_nr(cpl);
+	gf_gen_args(hcx.nr, hcx.a);
+	gf_sanitize(hcx.nr, hcx.a);
+}
+
+static void op_hc(void)
+{
+	struct fault_info fi;
+	make_hc(0);
+	struct gf_expect e = gf_predict(hcx.nr, hcx.a, 0, 0);
+	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx) view %u\n", op_index, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2],
+	     hcx.a[3], hcx.a[4], gf.cur);
+	int vec = trap_catch(hc_body, NULL, &fi);
+	if (vec >= 0)
+		return gf_fail("an exception from a hypercall (vector, nr)", vec, hcx.nr);
+	hc_result(e, hcx.r, 0);
+}
+
+/* The same from a code page: maybe a region, maybe CPL 3 (-EPERM for all but two calls). */
+static void op_hc_code(void)
+{
+	struct site s = pick_site(true);
+	make_hc(s.cpl);
+	struct gf_expect e = gf_predict(hcx.nr, hcx.a, s.cpl, s.rgn);
+	uargs.a[0] = hcx.nr;
+	memcpy(&uargs.a[1], hcx.a, sizeof(hcx.a));
+	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx)\n", op_index, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2], hcx.a[3],
+	     hcx.a[4]);
+	struct outcome o = run_at(s, SN_HCALL);
+	if (o.vec >= 0)
+		return gf_fail("an exception from a hypercall made by a snippet (vector, nr)", o.vec, hcx.nr);
+	hc_result(e, o.ret, s.cpl);
+}
+
+/* ---- VMFUNC ---- */
+
+static u32 vmf_leaf, vmf_index;
+static void vmf_body(void *p) { (void)p, vmfunc(vmf_leaf, vmf_index); }
+
+static void vmfunc_args(void)
+{
+	u64 r = gf_below(100);
+	vmf_leaf = gf_below(100) < 90 ? 0 : gf_below(2) ? 1 + gf_below(63) : (u32)gf_rand();
+	vmf_index = r < 70 ? gf_below(HV_VIEW_MAX) : r < 80 ? gf.cur : r < 92 ? HV_VIEW_MAX + gf_below(496) : (u32)gf_rand();
+	if (r < 60) /* a live view */
+		while (!gf.view_live[vmf_index])
+			vmf_index = gf_below(HV_VIEW_MAX);
+}
+
+/* The vCPU is in the view VMFUNC named (the sync after the op checks it), or a #UD. */
+static void vmfunc_result(struct outcome o)
+{
+	bool valid = vmf_leaf == 0 && vmf_index < HV_VIEW_MAX && gf.view_live[vmf_index];
+	if (check("VMFUNC", valid ? no_fault(0) : fault(6, 0), o) && valid)
+		gf.cur = vmf_index, gf.vmfunc_ok++;
+	else if (o.vec == 6)
+		gf.vmfunc_ud++;
+}
+
+static void op_vmfunc(void)
+{
+	struct fault_info fi;
+	vmfunc_args();
+	GLOG("gfz %lu: vmfunc(%u, %u) view %u\n", op_index, vmf_leaf, vmf_index, gf.cur);
+	int vec = trap_catch(vmf_body, NULL, &fi);
+	vmfunc_result((struct outcome){vec, fi.error_code, 0, 0});
+}
+
+static void op_vmfunc_code(void)
+{
+	struct site s = pick_site(true);
+	vmfunc_args();
+	uargs.a[0] = vmf_leaf, uargs.a[1] = vmf_index;
+	vmfunc_result(run_at(s, SN_VMFUNC));
+}
+
+/* ---- code snippets, exceptions, interrupts, TF ---- */
+
+static struct want native[SN_N][2]; /* learnt at CPL 0 and 3 before anything was changed */
+
+static struct want want_code(enum sn n, int cpl)
+{
+	switch (n) {
+	case SN_CPUID: return no_fault(HV_CPUID_MAX_LEAF);
+	case SN_VERSION: return no_fault(HV_ABI_VERSION);
+	case SN_OUT: return cpl ? fault(13, 0) : no_fault(0x5a);
+	case SN_LOOP: return no_fault(2080);
+	case SN_CALLRET: return no_fault(7);
+	case SN_SMC: return no_fault((u32)uargs.a[0]);
+	case SN_INT3: return cpl ? fault(13, 3 * 8 + 2) : no_fault(3);
+	case SN_ICEBP: return no_fault(1);
+	case SN_INTN: return cpl ? fault(13, 0x1f * 8 + 2) : no_fault(0x1f);
+	case SN_UD2: return fault(6, 0);
+	case SN_DIV0: return fault(0, 0);
+	case SN_HLT: return fault(13, 0);
+	case SN_TF: return no_fault(1);
+	case SN_TF_CPUID: return no_fault(HV_CPUID_MAX_LEAF);
+	case SN_TF_VMCALL: return no_fault(HV_ABI_VERSION);
+	default: return native[n][cpl ? 1 : 0]; /* INT 0x40, RDRAND, RDSEED, RDPID */
+	}
+}
+
+/* Does a trap take execute away from code page k's frame in a view the vCPU may be in? */
+static bool x_trapped(int k)
+{
+	for (u32 v = 0; v < HV_VIEW_MAX; v++) {
+		u32 t = gf_chain_has(gf.cur, v) ? gf.mon_trap[gf.gpa[gf_frame(v, PG_C0 + k)] / PAGE_SIZE] : 0;
+		if (t && ((gf.trap[t - 1].access & HV_ACCESS_X) || ((gf.trap[t - 1].access & HV_ACCESS_R) && !gf.xo)))
+			return true;
+	}
+	return false;
+}
+
+/* The known findings (docs/guest.md, reproducers 9, 3 and 11): unless told otherwise, what
+ * would trigger one runs a harmless snippet instead. */
+static enum sn steer(enum sn n, struct site s)
+{
+	bool tf = n == SN_TF || n == SN_TF_CPUID || n == SN_TF_VMCALL;
+	bool hit = (tf && s.rgn) || ((n == SN_RDSEED || n == SN_RDRAND) && (s.rgn || x_trapped(s.k))) || ((n == SN_TF_CPUID || n == SN_TF_VMCALL) && x_trapped(s.k));
+	if (!gf.avoid || !hit)
+		return n;
+	gf.avoided++;
+	return SN_LOOP;
+}
+
+static void run_code_at(enum sn n, struct site s)
+{
+	if (n == SN_HLT) /* HLT at CPL 0 ends the run by design */
+		s.cpl = 3;
+	n = steer(n, s);
+	uargs.a[0] = gf_rand();
+	exp_db = n == SN_ICEBP ? 1 : n == SN_TF || n == SN_TF_CPUID ? 6 : n == SN_TF_VMCALL ? 5 : 0;
+	exp_bp = n == SN_INT3 && !s.cpl, exp_int = n == SN_INTN && !s.cpl;
+	want_db = exp_db != 0;
+	check(sn_name[n], want_code(n, s.cpl), run_at(s, n));
+	want_db = false;
+}
+
+static void run_code(enum sn n, bool user) { run_code_at(n, pick_site(user)); }
+
+static void op_code(void)
+{
+	static const enum sn which[] = {SN_CPUID, SN_VERSION, SN_OUT, SN_LOOP, SN_CALLRET, SN_SMC, SN_RDRAND, SN_RDSEED,
+					SN_RDPID};
+	run_code(which[gf_below(ARRAY_SIZE(which))], true);
+}
+static void op_exc(void)
+{
+	static const enum sn which[] = {SN_UD2, SN_DIV0, SN_INTBAD, SN_HLT};
+	run_code(which[gf_below(ARRAY_SIZE(which))], true);
+}
+static void op_int(void) { run_code((enum sn[]){SN_INT3, SN_ICEBP, SN_INTN}[gf_below(3)], true); }
+static void op_tf(void) { run_code((enum sn[]){SN_TF, SN_TF_CPUID, SN_TF_VMCALL}[gf_below(3)], true); }
+
+/* Write a new immediate into gfz_imm through the code page's alias, then call it: the code
+ * must see the write (the interpreter's decoded code too). */
+static void patch_body(void *p) { *(volatile u32 *)p = (u32)m.val; }
+static void post_patch(u32 v)
+{
+	u32 want = gf.imm[gf_frame(v, PG_C0 + m.s.k)];
+	check("gfz_imm after a patch through the alias", no_fault(want), m.o);
+}
+
+static void op_patch(void)
+{
+	struct fault_info fi;
+	m.s = pick_site(true), m.val = gf_rand();
+	u64 where = GF_ALIAS_GVA + (u64)m.s.k * PAGE_SIZE + (u64)(gfz_imm - gfz_blob) + 1;
+	GLOG("gfz %lu: patch C%d with 0x%x\n", op_index, m.s.k, (u32)m.val);
+	if (trap_catch(patch_body, (void *)where, &fi) >= 0)
+		return gf_fail("a store to a code page's alias faulted (vector, address)", fi.vector, where);
+	s64 v = hc1(HC_VIEW_SWITCH, gf.cur); /* the view the store was made in */
+	if (v >= 0 && (u64)v != gf.cur)
+		hc1(HC_VIEW_SWITCH, v), gf.cur = v, gf.policy_moves++;
+	gf.imm[gf_frame(gf.cur, PG_C0 + m.s.k)] = (u32)m.val;
+	m.s.rgn = region_of(PG_C0 + m.s.k);
+	m.o = run_at(m.s, SN_IMM);
+	post = post_patch;
+}
+
+/* ---- the run ---- */
+
+static const struct {
+	void (*fn)(void);
+	u8 weight;
+} kinds[K_N] = {
+	[K_HC] = {op_hc, 26}, [K_HC_CODE] = {op_hc_code, 8}, [K_VMFUNC] = {op_vmfunc, 5},
+	[K_VMFUNC_CODE] = {op_vmfunc_code, 3}, [K_LOAD] = {op_load, 8}, [K_STORE] = {op_store, 8},
+	[K_MEM_CODE] = {op_mem_code, 12}, [K_BADMEM] = {op_badmem, 4}, [K_CODE] = {op_code, 8},
+	[K_PATCH] = {op_patch, 4}, [K_EXC] = {op_exc, 5}, [K_INT] = {op_int, 5}, [K_TF] = {op_tf, 4},
+};
+
+/* Where is the vCPU now? HC_VIEW_SWITCH to the view the fuzzer thinks it is in answers with the
+ * view it was in; if a policy moved it, it goes back there. */
+static u32 sync_view(void)
+{
+	s64 prev = hc1(HC_VIEW_SWITCH, gf.cur);
+	if (prev < 0) {
+		gf_fail("HC_VIEW_SWITCH to the current view refused (view, result)", gf.cur, prev);
+		return gf.cur;
+	}
+	if ((u64)prev != gf.cur) {
+		if (!gf_chain_has(gf.cur, prev))
+			gf_fail("the vCPU is in a view no policy leads to (view, expected)", prev, gf.cur);
+		hc1(HC_VIEW_SWITCH, prev);
+		gf.cur = prev, gf.policy_moves++;
+	}
+	return gf.cur;
+}
+
+static int pick_kind(void)
+{
+	u32 total = 0, r;
+	for (int k = 0; k < K_N; k++)
+		total += kinds[k].weight;
+	r = gf_below(total);
+	for (int k = 0; k < K_N; k++) {
+		if (r < kinds[k].weight)
+			return k;
+		r -= kinds[k].weight;
+	}
+	return K_HC;
+}
+
+/* One operation of kind k, then the view check, the model's check, the #DB/#BP/INT counts. */
+static void do_op(int k, void (*fn)(void))
+{
+	u64 db0 = n_db, bp0 = n_bp, int0 = n_int;
+	op_kind = k;
+	post = NULL, exp_db = exp_bp = exp_int = 0;
+	fn();
+	u32 v = sync_view();
+	if (post)
+		post(v);
+	if (n_db - db0 != exp_db || n_bp - bp0 != exp_bp || n_int - int0 != exp_int) {
+		gf.mismatches++;
+		gf_fail("#DB, #BP, INT 0x1f counts (got #DB, want #DB)", n_db - db0, exp_db);
+	}
+	gf.db += n_db - db0, gf.bp += n_bp - bp0, gf.intn += n_int - int0;
+	gf.by_kind[op_kind]++;
+	gf.ops++;
+}
+
+static void one_op(void)
+{
+	int k = pick_kind();
+	do_op(k, kinds[k].fn);
+}
+
+/* ---- reproducers: the shortest sequences found for the fuzzer's findings (docs/guest.md) ---- */
+
+static s64 do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	hcx.nr = nr, hcx.a[0] = a0, hcx.a[1] = a1, hcx.a[2] = a2, hcx.a[3] = a3, hcx.a[4] = 0;
+	struct gf_expect e = gf_predict(nr, hcx.a, 0, 0);
+	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx)\n", op_index, nr, a0, a1, a2, a3);
+	s64 r = hc5(nr, a0, a1, a2, a3, 0);
+	hc_result(e, r, 0);
+	return r;
+}
+
+static struct site fixed_site;
+static enum sn fixed_sn;
+static void op_fixed(void) { run_code_at(fixed_sn, fixed_site); }
+static void fixed(enum sn n, int k, int cpl)
+{
+	fixed_sn = n, fixed_site = (struct site){.k = k, .cpl = cpl, .rgn = region_of(PG_C0 + k)};
+	do_op(K_CODE, op_fixed);
+	op_index++;
+}
+static void region_on(int k) { do_hc(HC_REGION_ADD, HV_TRAP_GPA, gf.gpa[PG_C0 + k], PAGE_SIZE, 0); }
+static void xtrap_on(int k) { do_hc(HC_TRAP_ADD, HV_TRAP_GPA, gf.gpa[PG_C0 + k], HV_ACCESS_X, 0); }
+static void no_x_in_new_view(int k)
+{
+	s64 v = do_hc(HC_VIEW_CREATE, 0, 0, 0, 0);
+	do_hc(HC_VIEW_SET_POLICY, v, HV_POLICY_RESTORE, 0, 0);
+	do_hc(HC_VIEW_SET_ACCESS, v, gf.gpa[PG_C0 + k], PAGE_SIZE, HV_ACCESS_R | HV_ACCESS_W);
+	do_hc(HC_VIEW_SWITCH, v, 0, 0, 0);
+}
+
+static void repro_1(void) { fixed(SN_TF_VMCALL, 0, 0); }
+static void repro_2(void) { fixed(SN_TF_CPUID, 0, 0); }
+static void repro_3(void) { region_on(1), fixed(SN_TF, 1, 0); }
+static void repro_4(void) { region_on(1), fixed(SN_TF_CPUID, 1, 0); }
+static void repro_5(void) { region_on(1), fixed(SN_TF_VMCALL, 1, 0); }
+static void repro_6(void) { region_on(1), fixed(SN_TF, 1, 3); }
+static void repro_7(void) { region_on(1), fixed(SN_TF_CPUID, 1, 3); }
+static void repro_8(void) { xtrap_on(2), fixed(SN_TF, 2, 0); }
+static void repro_9(void) { xtrap_on(2), fixed(SN_TF_CPUID, 2, 0); }
+static void repro_10(void) { no_x_in_new_view(3), fixed(SN_TF, 3, 0); }
+static void repro_11(void) { region_on(1), fixed(SN_RDSEED, 1, 0); }
+static void repro_12(void) { fixed(SN_TF_VMCALL, 0, 3); }
+static void repro_13(void)
+{
+	do_hc(HC_VIEW_SET_VE, 0, gf.gpa[PG_D0], GF_ND * PAGE_SIZE, 1);
+	do_hc(HC_VIEW_SET_ACCESS, 0, gf.gpa[PG_D0], GF_ND * PAGE_SIZE, 0);
+	do_op(K_LOAD, op_load);
+	guest_printf("guest_fuzz: %lu #VE\n", gf.ve);
+}
+static void (*const repros[])(void) = {repro_1, repro_2, repro_3, repro_4, repro_5, repro_6,
+				       repro_7, repro_8, repro_9, repro_10, repro_11, repro_12, repro_13};
+
+/* ---- setup, checkpoints, the report ---- */
+
+/* The arena's pages, the blob in every code frame, the code aliases, a pattern in every data
+ * frame (the model starts knowing all of it). */
+static void setup_arena(u64 ram)
+{
+	for (int i = 0; i < GF_ND; i++)
+		gf.gpa[PG_D0 + i] = guest_page(100 + i, GUEST_MAP_U);
+	for (int i = 0; i < GF_NC; i++)
+		gf.gpa[PG_C0 + i] = guest_page(110 + i, GUEST_MAP_U | GUEST_MAP_X);
+	gf.gpa[PG_X0] = 16 * MiB, gf.gpa[PG_X1] = ram - PAGE_SIZE, gf.gpa[PG_Y0] = 4 * MiB;
+	gf.gpa[PG_F0] = 0, gf.gpa[PG_F1] = 20 * MiB, gf.gpa[PG_F2] = ram - 2 * MiB;
+	gf.gpa[PG_V0] = guest_page(120, 0), gf.gpa[PG_V1] = guest_page(121, 0);
+	for (int p = PG_C0; p <= PG_Y0; p++) {
+		memset((void *)gf.gpa[p], 0xcc, PAGE_SIZE); /* INT3 after the blob */
+		memcpy((void *)gf.gpa[p], gfz_blob, gfz_blob_end - gfz_blob);
+	}
+	for (int k = 0; k < GF_NC; k++)
+		guest_map_4k(GF_ALIAS_GVA + (u64)k * PAGE_SIZE, gf.gpa[PG_C0 + k], GUEST_MAP_W | GUEST_MAP_U | GUEST_MAP_X);
+	for (int f = 0; f < GF_NDF; f++)
+		for (u64 o = 0; o < PAGE_SIZE; o++)
+			((u8 *)gf.gpa[f])[o] = gf.shadow[f][o] = (u8)(f * 37 + o * 13 + (o >> 8));
+	memset(gf.known, 0xff, sizeof(gf.known));
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		for (u32 p = 0; p < GF_NPAGES; p++)
+			gf.remap[v][p] = p;
+}
+
+/* The CPU's answer to what may differ between models (INT to an empty gate, RDRAND, RDSEED,
+ * RDPID), at CPL 0 and 3, before any view, trap or region exists. */
+static void learn_native(void)
+{
+	static const enum sn which[] = {SN_INTBAD, SN_RDRAND, SN_RDSEED, SN_RDPID};
+	for (u32 i = 0; i < ARRAY_SIZE(which); i++)
+		for (int c = 0; c < 2; c++) {
+			struct site s = {.cpl = c * 3};
+			struct outcome o = run_call(site_addr(s, which[i]), s.cpl);
+			native[which[i]][c] = o.vec < 0 ? (struct want){.vec = -1} : fault(o.vec, o.err);
+		}
+}
+
+static void report(struct hv_boot_info *bi, u64 seed)
+{
+	u64 *o = (u64 *)bi->out;
+	const u64 vals[24] = {gf.ops, gf.failures, gf.hc_ok, gf.hc_refused, gf.caught, gf.ve, gf.db, gf.bp,
+			      gf.intn, gf.user_ops, gf.region_ops, gf.vmfunc_ok, gf.vmfunc_ud, gf.mem_ops,
+			      gf.policy_moves, seed, 0, 0, 0, gf.first_fail_op, gf.first_fail_kind, gf.hits_checked,
+			      gf.mismatches, gf.checkpoints};
+	memcpy(o, vals, sizeof(vals));
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		o[16] |= gf.view_live[v] ? BIT(v) : 0;
+	for (u32 t = 0; t < GF_TRAP_MAX; t++)
+		o[17] |= gf.trap[t].live ? BIT(t) : 0;
+	for (u32 r = 0; r < HV_REGION_MAX; r++)
+		o[18] |= gf.rgn[r].live ? BIT(r) : 0;
+	for (int k = 0; k < 28 - 24; k++)
+		o[24 + k] = 0;
+	for (int k = 0; k < K_N; k++)
+		o[24 + k / 4] |= (gf.by_kind[k] & 0xffff) << (16 * (k % 4));
+	o[28] = gf.cur;
+	o[29] = gf.ve_gpa;
+	o[30] = gf.avoided;
+}
+
+/* HC_EXIT(GF_CHECKPOINT): the host checks its invariants against out[] and resumes the guest. */
+static void checkpoint(struct hv_boot_info *bi, u64 seed)
+{
+	gf_check_hits();
+	gf.checkpoints++;
+	report(bi, seed);
+	hc1(HC_EXIT, GF_CHECKPOINT);
+}
+
+static void summary(u64 seed)
+{
+	guest_printf("guest_fuzz: seed %lu: %lu operations, %lu failures; hypercalls %lu ok, %lu refused; %lu exceptions "
+		     "caught, %lu #VE, %lu #DB, %lu #BP, %lu INT 0x1f; %lu at CPL 3, %lu in regions; VMFUNC %lu ok, %lu "
+		     "#UD; %lu loads checked, %lu policy moves, %lu trap-hit checks; %lu steered around known findings\n",
+		     seed, gf.ops, gf.failures, gf.hc_ok, gf.hc_refused, gf.caught, gf.ve, gf.db, gf.bp, gf.intn,
+		     gf.user_ops, gf.region_ops, gf.vmfunc_ok, gf.vmfunc_ud, gf.mem_ops, gf.policy_moves, gf.hits_checked,
+		     gf.avoided);
+	guest_printf("guest_fuzz: by kind:");
+	for (int k = 0; k < K_N; k++)
+		guest_printf(" %s %lu", kind_name[k], gf.by_kind[k]);
+	guest_printf("\n");
+}
+
+void scen_guest_fuzz(struct hv_boot_info *bi)
+{
+	u64 arg = bi->arg, ram = bi->ram_size, seed = GF_ARG_SEED(arg) ? GF_ARG_SEED(arg) : 1;
+	u64 n = GF_ARG_OPS(arg) ? GF_ARG_OPS(arg) : 1000, every = GF_ARG_CKPT(arg) * 100;
+	if (!GEXPECT(ram >= 32 * MiB && ram <= GF_MAX_RAM)) {
+		guest_printf("guest_fuzz: needs 32 to 64 MiB of RAM\n");
+		return;
+	}
+	gf.rng = seed, gf.log = arg & GF_ARG_LOG, gf.ram_size = ram, gf.npages = ram / PAGE_SIZE;
+	gf.avoid = !(arg & GF_ARG_ALL);
+	setup_arena(ram);
+	guest_trap_set_handler(1, on_db);
+	guest_trap_set_handler(3, on_bp);
+	guest_trap_set_handler(0x1f, on_int);
+	guest_trap_set_handler(VE_VECTOR, on_ve);
+	gf.view_live[0] = true;
+	GEXPECT_EQ(hc3(HC_VIEW_SET_POLICY, 0, HV_POLICY_RESTORE, 0), 0); /* view 0 never STOPs nor SWITCHes */
+	gf.policy[0] = HV_POLICY_RESTORE;
+	gf.xo = hc4(HC_VIEW_SET_ACCESS, 0, gf.gpa[PG_F1], PAGE_SIZE, HV_ACCESS_X) == 0;
+	GEXPECT_EQ(hc4(HC_VIEW_SET_ACCESS, 0, gf.gpa[PG_F1], PAGE_SIZE, 7), 0);
+	GEXPECT_EQ(hc1(HC_VE_REGISTER, gf.gpa[PG_V0]), 0);
+	gf.ve_gpa = gf.gpa[PG_V0];
+	learn_native();
+	guest_printf("guest_fuzz: seed %lu, %lu operations; execute-only EPT %d; natively INT 0x40 -> %d/%d, RDRAND %d, "
+		     "RDSEED %d, RDPID %d (vector or -1, CPL 0)\n",
+		     seed, n, gf.xo, native[SN_INTBAD][0].vec, native[SN_INTBAD][1].vec, native[SN_RDRAND][0].vec,
+		     native[SN_RDSEED][0].vec, native[SN_RDPID][0].vec);
+	if (GF_ARG_REPRO(arg) && GF_ARG_REPRO(arg) <= ARRAY_SIZE(repros)) {
+		guest_printf("guest_fuzz: reproducer %lu\n", GF_ARG_REPRO(arg));
+		repros[GF_ARG_REPRO(arg) - 1]();
+		n = gf.ops;
+	}
+	for (op_index = 0; op_index < n && !GF_ARG_REPRO(arg); op_index++) {
+		one_op();
+		if (every && (op_index + 1) % every == 0 && op_index + 1 < n)
+			checkpoint(bi, seed);
+	}
+	gf_check_hits();
+	report(bi, seed);
+	summary(seed);
+	GEXPECT_EQ(gf.failures, 0);
+	GEXPECT_EQ(gf.ops, n);
+}
