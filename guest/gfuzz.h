@@ -34,6 +34,7 @@ enum { CLS_DATA, CLS_CODE, CLS_FREE, CLS_VE };
 #define GF_ALIAS_GVA 0x30000000UL /* + k pages: a second mapping of code page Ck (U, RWX) */
 #define GF_UNMAPPED (1UL << 40)   /* a canonical address the guest never maps */
 #define GF_MAX_RAM (64 * MiB)
+#define GF_OWN_END (4 * MiB) /* the guest runs on pages below (guest.ld), the fuzzer on pages above */
 /* Limits of the hypervisor that the ABI does not name (vmm/vmm.h): a change shows as a mismatch. */
 #define GF_TRAP_MAX 32     /* HV_TRAP_MAX */
 #define GF_REGION_PAGES 64 /* HV_REGION_PAGES */
@@ -57,6 +58,32 @@ struct gf_expect {
 
 struct gf_args {
 	u64 a[6];
+};
+extern struct gf_args gf_uargs; /* the snippets' arguments, in user data */
+
+/* The snippets of gfuzz.S, in the order of gfuzz_code.c's tables. */
+enum sn {
+	SN_LOAD64, SN_LOAD8, SN_STORE64, SN_STORE16, SN_MOVS, SN_CPUID, SN_VERSION, SN_HCALL, SN_VMFUNC, SN_OUT,
+	SN_INT3, SN_ICEBP, SN_INTN, SN_INTBAD, SN_UD2, SN_DIV0, SN_HLT, SN_TF, SN_TF_CPUID, SN_TF_VMCALL, SN_SMC,
+	SN_IMM, SN_LOOP, SN_CALLRET, SN_RDRAND, SN_RDSEED, SN_RDPID, SN_N
+};
+extern char gfz_blob[], gfz_blob_end[];
+extern const char *const gf_sn_name[SN_N];
+/* Where a snippet runs: code page k (or its alias), at cpl, in region rgn - 1 (0: none, -1: not
+ * known, the view may change on the way). */
+struct site {
+	int k, cpl, rgn;
+	bool alias;
+};
+struct outcome { /* what it gave: an exception (vec >= 0), else RAX */
+	int vec;
+	u64 err, cr2, ret;
+};
+struct want { /* what it must give: no exception (vec -1) and RAX (has_ret), or this exception */
+	int vec;
+	u64 err, cr2;
+	bool has_ret, check_cr2;
+	u64 ret;
 };
 
 struct gfuzz {
@@ -84,7 +111,13 @@ struct gfuzz {
 	u64 hc_ok, hc_refused, caught, ve, db, bp, intn, user_ops, region_ops, vmfunc_ok, vmfunc_ud;
 	u64 mem_ops, policy_moves, hits_checked, checkpoints, avoided;
 	u64 by_kind[16];
+	u32 hc_by_nr[HC_NR + 1][2];      /* per call (HC_NR: unknown): succeeded, refused */
 	u64 first_fail_op, first_fail_kind;
+	u64 op;                          /* the operation running, */
+	int kind;                        /* and its kind */
+	u64 n_db, n_bp, n_int;           /* #DB, #BP, INT 0x1f seen by the handlers */
+	u64 exp_db, exp_bp, exp_int;     /* how many the operation must raise */
+	bool want_db;                    /* else a #DB clears TF so that it stops */
 };
 extern struct gfuzz gf;
 
@@ -96,6 +129,29 @@ int gf_page_of(u64 gpa);
 int gf_class(int page);
 int gf_frame(u32 view, int page);
 bool gf_chain_has(u32 from, u32 view);
+
+#define GLOG(...)                                  \
+	do {                                       \
+		if (gf.log)                        \
+			guest_printf(__VA_ARGS__); \
+	} while (0)
+
+/* gfuzz_code.c */
+void gf_handlers_init(void);
+void gf_learn_native(void);
+struct outcome gf_run_call(u64 fn, int cpl);
+bool gf_check(const char *what, struct want w, struct outcome o);
+struct want gf_no_fault(u64 ret);
+struct want gf_fault(int vec, u64 err);
+int gf_region_of(int page);
+struct site gf_pick_site(bool user);
+u64 gf_site_addr(struct site s, enum sn n);
+struct outcome gf_run_at(struct site s, enum sn n);
+void gf_run_code_at(enum sn n, struct site s);
+void gf_op_code(void);
+void gf_op_exc(void);
+void gf_op_int(void);
+void gf_op_tf(void);
 
 /* gfuzz_hc.c */
 u64 gf_pick_nr(int cpl);

@@ -20,8 +20,8 @@ static u32 gva_nframes;
 /* Weights of the hypercall numbers (HC_NR: an unknown number). */
 static const u8 nr_weight[HC_NR + 1] = {
 	[HC_VERSION] = 1, [HC_GET_STATS] = 1, [HC_VMXOFF] = 1, [HC_CHECK] = 1,
-	[HC_VIEW_CREATE] = 6, [HC_VIEW_DESTROY] = 3, [HC_VIEW_SET_ACCESS] = 10, [HC_VIEW_GET_ACCESS] = 2,
-	[HC_VIEW_REMAP] = 8, [HC_VIEW_SET_VE] = 6, [HC_VIEW_SWITCH] = 4, [HC_VE_REGISTER] = 2,
+	[HC_VIEW_CREATE] = 6, [HC_VIEW_DESTROY] = 5, [HC_VIEW_SET_ACCESS] = 12, [HC_VIEW_GET_ACCESS] = 2,
+	[HC_VIEW_REMAP] = 8, [HC_VIEW_SET_VE] = 8, [HC_VIEW_SWITCH] = 4, [HC_VE_REGISTER] = 2,
 	[HC_VIEW_SET_POLICY] = 4, [HC_VIOLATIONS_READ] = 2, [HC_TRAP_ADD] = 8, [HC_TRAP_REMOVE] = 3,
 	[HC_TRAP_HITS] = 4, [HC_REGION_ADD] = 8, [HC_REGION_REMOVE] = 3, [HC_REGION_STATS] = 2,
 	[HC_REGION_LOG] = 2, [HC_REGION_LOG_READ] = 2, [HC_NR] = 2,
@@ -66,17 +66,17 @@ static u64 live_view(void)
 static u64 gen_view(void)
 {
 	u64 r = gf_below(100);
-	if (r < 30)
+	if (r < 35)
 		return gf.cur;
-	if (r < 60)
-		return live_view();
 	if (r < 75)
-		return gf_below(HV_VIEW_MAX);
+		return live_view();
 	if (r < 82)
+		return gf_below(HV_VIEW_MAX);
+	if (r < 87)
 		return HV_VIEW_MAX;
-	if (r < 88)
+	if (r < 91)
 		return ~0UL;
-	if (r < 94)
+	if (r < 95)
 		return BIT(40) | gf_below(HV_VIEW_MAX);
 	return junk();
 }
@@ -88,8 +88,9 @@ static u64 gen_addr(void)
 		return p;
 	if (r < 62)
 		return p + 1 + gf_below(PAGE_SIZE - 1);
-	if (r < 66)
-		return gf.gpa[gf_below(2) ? PG_F1 : PG_F2] + gf_below(512) * PAGE_SIZE;
+	if (r < 66) /* a free page, or the last page of the guest's own */
+		return gf_below(8) ? GF_OWN_END + gf_below((gf.ram_size - GF_OWN_END) / PAGE_SIZE) * PAGE_SIZE
+				   : GF_OWN_END - PAGE_SIZE;
 	if (r < 70)
 		return gf.ram_size;
 	if (r < 73)
@@ -114,7 +115,12 @@ static u64 gen_size(void)
 	return gf_below(4) ? v[gf_below(ARRAY_SIZE(v))] : junk();
 }
 
-static u64 gen_access(void) { return gf_below(100) < 85 ? gf_below(8) : gf_below(2) ? 8 + gf_below(8) : junk(); }
+static u64 gen_access(void)
+{
+	static const u8 valid[] = {0, HV_ACCESS_R, HV_ACCESS_R | HV_ACCESS_W, HV_ACCESS_R | HV_ACCESS_X, 7, HV_ACCESS_X};
+	u64 r = gf_below(100);
+	return r < 70 ? valid[gf_below(ARRAY_SIZE(valid))] : r < 88 ? gf_below(8) : gf_below(2) ? 8 + gf_below(8) : junk();
+}
 static u64 gen_kind(void) { return gf_below(100) < 90 ? gf_below(2) : gf_below(2) ? 2 : junk(); }
 static u64 gen_buf(u64 buf)
 {
@@ -277,12 +283,12 @@ static bool frame_certain(u64 pfn)
 	return true;
 }
 
-/* Pages the fuzzer may deny and monitor: the arena, and two free 2 MiB stretches. */
+/* Pages the fuzzer may deny and monitor: page 0 and everything from 4 MiB (the guest image,
+ * its stacks and page tables end below 4 MiB, guest.ld), where the arena is. */
 static bool safe_pfn(u64 pfn)
 {
 	u64 a = pfn * PAGE_SIZE;
-	return gf_page_of(a) >= 0 || (a >= gf.gpa[PG_F1] && a < gf.gpa[PG_F1] + 2 * MiB) ||
-	       (a >= gf.gpa[PG_F2] && a < gf.ram_size);
+	return a == 0 || (a >= GF_OWN_END && a < gf.ram_size);
 }
 
 static bool range_safe(u64 gpa, u64 size)

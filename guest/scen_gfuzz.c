@@ -8,36 +8,8 @@
  * hypervisor's invariants are checked by the host at checkpoints (tests/test_gfuzz.c). */
 #include "gfuzz.h"
 
-#define RFLAGS_TF BIT(8)
-#define GLOG(...)                                  \
-	do {                                       \
-		if (gf.log)                        \
-			guest_printf(__VA_ARGS__); \
-	} while (0)
-
 struct gfuzz gf;
-static struct gf_args uargs GUEST_USER_DATA; /* the snippets' arguments (read at CPL 3 too) */
 static u64 sup_word = 0x5eca1;              /* supervisor data: a ring-3 load of it is a #PF */
-
-extern char gfz_blob[], gfz_blob_end[], gfz_load64[], gfz_load8[], gfz_store64[], gfz_store16[], gfz_movs[];
-extern char gfz_cpuid[], gfz_version[], gfz_hcall[], gfz_vmfunc[], gfz_out[], gfz_int3[], gfz_icebp[];
-extern char gfz_intn[], gfz_intbad[], gfz_ud2[], gfz_div0[], gfz_hlt[], gfz_tf[], gfz_tf_cpuid[];
-extern char gfz_tf_vmcall[], gfz_smc[], gfz_imm[], gfz_loop[], gfz_callret[], gfz_rdrand[], gfz_rdseed[], gfz_rdpid[];
-enum sn {
-	SN_LOAD64, SN_LOAD8, SN_STORE64, SN_STORE16, SN_MOVS, SN_CPUID, SN_VERSION, SN_HCALL, SN_VMFUNC, SN_OUT,
-	SN_INT3, SN_ICEBP, SN_INTN, SN_INTBAD, SN_UD2, SN_DIV0, SN_HLT, SN_TF, SN_TF_CPUID, SN_TF_VMCALL, SN_SMC,
-	SN_IMM, SN_LOOP, SN_CALLRET, SN_RDRAND, SN_RDSEED, SN_RDPID, SN_N
-};
-static char *const sn_addr[SN_N] = {
-	gfz_load64, gfz_load8, gfz_store64, gfz_store16, gfz_movs, gfz_cpuid, gfz_version, gfz_hcall, gfz_vmfunc,
-	gfz_out, gfz_int3, gfz_icebp, gfz_intn, gfz_intbad, gfz_ud2, gfz_div0, gfz_hlt, gfz_tf, gfz_tf_cpuid,
-	gfz_tf_vmcall, gfz_smc, gfz_imm, gfz_loop, gfz_callret, gfz_rdrand, gfz_rdseed, gfz_rdpid,
-};
-static const char *const sn_name[SN_N] = {
-	"load64", "load8", "store64", "store16", "movs", "cpuid", "version", "hcall", "vmfunc", "out", "int3",
-	"icebp", "int 0x1f", "int 0x40", "ud2", "div0", "hlt", "tf", "tf+cpuid", "tf+vmcall", "smc", "imm", "loop",
-	"callret", "rdrand", "rdseed", "rdpid",
-};
 
 /* ---- PRNG, the arena, failures ---- */
 
@@ -79,153 +51,14 @@ enum kind { K_HC, K_HC_CODE, K_VMFUNC, K_VMFUNC_CODE, K_LOAD, K_STORE, K_MEM_COD
 	    K_EXC, K_INT, K_TF, K_N };
 static const char *const kind_name[K_N] = {"hypercall", "hypercall-code", "vmfunc", "vmfunc-code", "load", "store",
 					   "mem-code", "bad-address", "code", "patch", "exception", "int", "tf"};
-static u64 op_index;
-static int op_kind;
 
 void gf_fail(const char *what, u64 x, u64 y)
 {
 	if (gf.failures++ == 0)
-		gf.first_fail_op = op_index + 1, gf.first_fail_kind = op_kind;
+		gf.first_fail_op = gf.op + 1, gf.first_fail_kind = gf.kind;
 	if (gf.failures <= 16)
-		guest_printf("guest_fuzz: FAIL at op %lu (%s, view %u): %s: 0x%lx 0x%lx\n", op_index, kind_name[op_kind],
+		guest_printf("guest_fuzz: FAIL at op %lu (%s, view %u): %s: 0x%lx 0x%lx\n", gf.op, kind_name[gf.kind],
 			     gf.cur, what, x, y);
-}
-
-/* ---- handlers: #DB, #BP and INT 0x1f count and resume; #VE restores the page everywhere ---- */
-
-static u64 n_db, n_bp, n_int;
-static bool want_db; /* a #DB outside an op that expects one: TF is cleared so it stops */
-
-static bool on_db(struct trap_frame *f)
-{
-	n_db++;
-	if (!want_db)
-		f->rflags &= ~RFLAGS_TF;
-	return true;
-}
-static bool on_bp(struct trap_frame *f) { return (void)f, n_bp++, true; }
-static bool on_int(struct trap_frame *f) { return (void)f, n_int++, true; }
-
-/* The #VE information comes from the page registered now. The page gets RWX in every live view
- * (Bochs reports the EPTP index of the last VMFUNC, not the view, docs/guest.md). The same #VE
- * over and over is a failure, and ends the run before it could hang. */
-static bool on_ve(struct trap_frame *f)
-{
-	static u64 last_gpa, last_rip, same;
-	volatile struct hv_ve_info *info = (volatile struct hv_ve_info *)gf.ve_gpa;
-	gf.ve++;
-	if (!info) {
-		gf_fail("#VE with no information page registered", f->rip, 0);
-		return true;
-	}
-	u64 gpa = info->gpa;
-	same = gpa == last_gpa && f->rip == last_rip ? same + 1 : 0;
-	last_gpa = gpa, last_rip = f->rip;
-	if (same == 8 || info->exit_reason != EXIT_REASON_EPT_VIOLATION)
-		gf_fail("#VE repeats, or is not an EPT violation (gpa, rip)", gpa, f->rip);
-	if (same >= 64) {
-		guest_printf("guest_fuzz: the same #VE 64 times (gpa 0x%lx rip 0x%lx); giving up\n", gpa, f->rip);
-		guest_exit(0xe0 + VE_VECTOR);
-	}
-	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (gf.view_live[v])
-			hc4(HC_VIEW_SET_ACCESS, v, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE, 7);
-	info->semaphore = 0;
-	return true;
-}
-
-/* ---- calling a snippet ---- */
-
-struct call {
-	u64 fn;
-	int cpl;
-	u64 ret;
-};
-static struct call cl;
-struct outcome {
-	int vec;
-	u64 err, cr2, ret;
-};
-/* What an op must give: no exception (vec -1) and RAX (has_ret), or this exception. */
-struct want {
-	int vec;
-	u64 err, cr2;
-	bool has_ret, check_cr2;
-	u64 ret;
-};
-
-static void call_body(void *p)
-{
-	struct call *c = p;
-	if (c->cpl)
-		c->ret = guest_user_call((u64(*)(void *))c->fn, &uargs, guest_user_stack_top);
-	else
-		c->ret = ((u64(*)(void *))c->fn)(&uargs);
-}
-
-static struct outcome run_call(u64 fn, int cpl)
-{
-	struct fault_info fi;
-	cl = (struct call){fn, cpl, 0};
-	int vec = trap_catch(call_body, &cl, &fi);
-	gf.user_ops += cpl != 0;
-	return (struct outcome){vec, fi.error_code, fi.cr2, cl.ret};
-}
-
-static bool check(const char *what, struct want w, struct outcome o)
-{
-	bool ok = o.vec == w.vec && (w.vec < 0 || o.err == w.err) && (!w.check_cr2 || o.cr2 == w.cr2) &&
-		  (w.vec >= 0 || !w.has_ret || o.ret == w.ret);
-	gf.caught += ok && w.vec >= 0;
-	if (!ok) {
-		gf.mismatches++;
-		gf_fail(what, o.vec < 0 ? o.ret : (u64)o.vec, w.vec < 0 ? w.ret : (u64)w.vec);
-		if (gf.failures <= 16)
-			guest_printf("guest_fuzz:   got vector %d error 0x%lx cr2 0x%lx rax 0x%lx; want vector %d error 0x%lx "
-				     "cr2 0x%lx rax 0x%lx\n", o.vec, o.err, o.cr2, o.ret, w.vec, w.err, w.cr2, w.ret);
-	}
-	return ok;
-}
-
-static struct want no_fault(u64 ret) { return (struct want){.vec = -1, .has_ret = true, .ret = ret}; }
-static struct want fault(int vec, u64 err) { return (struct want){.vec = vec, .err = err}; }
-
-/* Where a snippet runs: code page k (or its alias), at cpl, in region rgn - 1 (0: none, -1: not
- * known, the view may change on the way). */
-struct site {
-	int k, cpl, rgn;
-	bool alias;
-};
-
-static int region_of(int page)
-{
-	int r = gf.mon_rgn[gf.gpa[gf_frame(gf.cur, page)] / PAGE_SIZE];
-	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (gf_chain_has(gf.cur, v) && gf.mon_rgn[gf.gpa[gf_frame(v, page)] / PAGE_SIZE] != r)
-			return -1;
-	return r;
-}
-
-static struct site pick_site(bool user)
-{
-	struct site s = {.k = gf_below(GF_NC), .alias = gf_below(100) < 8};
-	s.cpl = user && gf_below(100) < 30 ? 3 : 0;
-	s.rgn = region_of(PG_C0 + s.k);
-	gf.region_ops += s.rgn != 0;
-	return s;
-}
-
-static u64 site_addr(struct site s, enum sn n)
-{
-	u64 page = s.alias ? GF_ALIAS_GVA + (u64)s.k * PAGE_SIZE : gf.gpa[PG_C0 + s.k];
-	return page + (u64)(sn_addr[n] - gfz_blob);
-}
-
-static struct outcome run_at(struct site s, enum sn n)
-{
-	GLOG("gfz %lu: %s at C%d%s CPL %d region %d view %u args 0x%lx 0x%lx 0x%lx\n", op_index, sn_name[n], s.k,
-	     s.alias ? " (alias)" : "", s.cpl, s.rgn, gf.cur, uargs.a[0], uargs.a[1], uargs.a[2]);
-	return run_call(site_addr(s, n), s.cpl);
 }
 
 /* ---- the data model: what each data frame holds, and the hits of exact traps ---- */
@@ -300,7 +133,6 @@ static struct {
 	struct outcome o;
 	struct site s;
 } m;
-static u64 exp_db, exp_bp, exp_int;
 
 static void post_mem(u32 v)
 {
@@ -332,10 +164,10 @@ static void op_loadstore(bool write)
 	struct fault_info fi;
 	m.write = write, m.size = write ? (gf_below(2) ? 8 : 2) : (gf_below(2) ? 8 : 1);
 	m.addr = data_addr(m.size), m.val = gf_rand(), m.o.ret = 0;
-	GLOG("gfz %lu: %s%u 0x%lx (0x%lx) view %u\n", op_index, write ? "store" : "load", m.size * 8, m.addr, m.val,
+	GLOG("gfz %lu: %s%u 0x%lx (0x%lx) view %u\n", gf.op, write ? "store" : "load", m.size * 8, m.addr, m.val,
 	     gf.cur);
 	m.o.vec = trap_catch(mem_body, NULL, &fi);
-	check("a load or store of a data page faulted", no_fault(m.o.ret), m.o);
+	gf_check("a load or store of a data page faulted", gf_no_fault(m.o.ret), m.o);
 	post = post_mem;
 }
 
@@ -368,16 +200,16 @@ static void op_mem_code(void)
 	static const enum sn which[] = {SN_LOAD64, SN_LOAD8, SN_STORE64, SN_STORE16, SN_MOVS};
 	static const u32 sizes[] = {8, 1, 8, 2};
 	enum sn n = which[gf_below(ARRAY_SIZE(which))];
-	m.s = pick_site(true), m.view0 = gf.cur, m.val = gf_rand();
+	m.s = gf_pick_site(true), m.view0 = gf.cur, m.val = gf_rand();
 	m.size = n == SN_MOVS ? 1 + gf_below(64) : sizes[n];
 	m.write = n == SN_STORE64 || n == SN_STORE16;
 	m.addr = data_addr(m.size), m.src = data_addr(m.size);
-	uargs.a[0] = m.addr, uargs.a[1] = n == SN_MOVS ? m.src : m.val, uargs.a[2] = m.size;
-	m.o = run_at(m.s, n);
+	gf_uargs.a[0] = m.addr, gf_uargs.a[1] = n == SN_MOVS ? m.src : m.val, gf_uargs.a[2] = m.size;
+	m.o = gf_run_at(m.s, n);
 	if (n != SN_MOVS) {
-		check("a load or store of a data page faulted", no_fault(m.o.ret), m.o);
+		gf_check("a load or store of a data page faulted", gf_no_fault(m.o.ret), m.o);
 		post = post_mem;
-	} else if (check("REP MOVSB between data pages", no_fault(0), m.o)) {
+	} else if (gf_check("REP MOVSB between data pages", gf_no_fault(0), m.o)) {
 		post = post_movs;
 	}
 }
@@ -386,25 +218,25 @@ static void op_mem_code(void)
  * read-only data, page 0. */
 static void op_badmem(void)
 {
-	struct site s = pick_site(true);
+	struct site s = gf_pick_site(true);
 	u64 cls = gf_below(5), addr, u = s.cpl ? 4 : 0;
 	bool write = gf_below(2);
 	struct want w;
 	if (cls == 0 || cls == 4) {
 		addr = cls == 0 ? GF_UNMAPPED + gf_below(PAGE_SIZE - 8) : gf_below(PAGE_SIZE / 8) * 8;
-		w = fault(14, (write ? 2 : 0) | u);
+		w = gf_fault(14, (write ? 2 : 0) | u);
 		w.check_cr2 = true, w.cr2 = addr;
 	} else if (cls == 1) {
 		addr = BIT(63) | gf_below(1UL << 20) * 8;
-		w = fault(13, 0);
+		w = gf_fault(13, 0);
 	} else {
 		addr = cls == 2 ? (u64)&sup_word : (u64)gfz_blob;
 		write &= s.cpl == 3 || cls == 3; /* CPL 0 may read both, write neither */
-		w = s.cpl || write ? fault(14, 1 | (write ? 2 : 0) | u) : no_fault(*(u64 *)addr);
+		w = s.cpl || write ? gf_fault(14, 1 | (write ? 2 : 0) | u) : gf_no_fault(*(u64 *)addr);
 		w.check_cr2 = w.vec == 14, w.cr2 = addr;
 	}
-	uargs.a[0] = addr, uargs.a[1] = gf_rand();
-	check("a load or store of a bad address", w, run_at(s, write ? SN_STORE64 : SN_LOAD64));
+	gf_uargs.a[0] = addr, gf_uargs.a[1] = gf_rand();
+	gf_check("a load or store of a bad address", w, gf_run_at(s, write ? SN_STORE64 : SN_LOAD64));
 }
 
 /* ---- hypercalls ---- */
@@ -422,6 +254,8 @@ static void hc_body(void *p)
 
 static void hc_result(struct gf_expect e, s64 r, int cpl)
 {
+	gf.hc_by_nr[hcx.nr < HC_NR ? hcx.nr : HC_NR][r < 0]++;
+	GLOG("gfz %lu:   -> %ld\n", gf.op, r);
 	if (r >= 0)
 		gf.hc_ok++;
 	else
@@ -448,7 +282,7 @@ static void op_hc(void)
 	struct fault_info fi;
 	make_hc(0);
 	struct gf_expect e = gf_predict(hcx.nr, hcx.a, 0, 0);
-	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx) view %u\n", op_index, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2],
+	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx) view %u\n", gf.op, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2],
 	     hcx.a[3], hcx.a[4], gf.cur);
 	int vec = trap_catch(hc_body, NULL, &fi);
 	if (vec >= 0)
@@ -459,14 +293,14 @@ static void op_hc(void)
 /* The same from a code page: maybe a region, maybe CPL 3 (-EPERM for all but two calls). */
 static void op_hc_code(void)
 {
-	struct site s = pick_site(true);
+	struct site s = gf_pick_site(true);
 	make_hc(s.cpl);
 	struct gf_expect e = gf_predict(hcx.nr, hcx.a, s.cpl, s.rgn);
-	uargs.a[0] = hcx.nr;
-	memcpy(&uargs.a[1], hcx.a, sizeof(hcx.a));
-	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx)\n", op_index, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2], hcx.a[3],
+	gf_uargs.a[0] = hcx.nr;
+	memcpy(&gf_uargs.a[1], hcx.a, sizeof(hcx.a));
+	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx)\n", gf.op, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2], hcx.a[3],
 	     hcx.a[4]);
-	struct outcome o = run_at(s, SN_HCALL);
+	struct outcome o = gf_run_at(s, SN_HCALL);
 	if (o.vec >= 0)
 		return gf_fail("an exception from a hypercall made by a snippet (vector, nr)", o.vec, hcx.nr);
 	hc_result(e, o.ret, s.cpl);
@@ -491,7 +325,7 @@ static void vmfunc_args(void)
 static void vmfunc_result(struct outcome o)
 {
 	bool valid = vmf_leaf == 0 && vmf_index < HV_VIEW_MAX && gf.view_live[vmf_index];
-	if (check("VMFUNC", valid ? no_fault(0) : fault(6, 0), o) && valid)
+	if (gf_check("VMFUNC", valid ? gf_no_fault(0) : gf_fault(6, 0), o) && valid)
 		gf.cur = vmf_index, gf.vmfunc_ok++;
 	else if (o.vec == 6)
 		gf.vmfunc_ud++;
@@ -501,96 +335,18 @@ static void op_vmfunc(void)
 {
 	struct fault_info fi;
 	vmfunc_args();
-	GLOG("gfz %lu: vmfunc(%u, %u) view %u\n", op_index, vmf_leaf, vmf_index, gf.cur);
+	GLOG("gfz %lu: vmfunc(%u, %u) view %u\n", gf.op, vmf_leaf, vmf_index, gf.cur);
 	int vec = trap_catch(vmf_body, NULL, &fi);
 	vmfunc_result((struct outcome){vec, fi.error_code, 0, 0});
 }
 
 static void op_vmfunc_code(void)
 {
-	struct site s = pick_site(true);
+	struct site s = gf_pick_site(true);
 	vmfunc_args();
-	uargs.a[0] = vmf_leaf, uargs.a[1] = vmf_index;
-	vmfunc_result(run_at(s, SN_VMFUNC));
+	gf_uargs.a[0] = vmf_leaf, gf_uargs.a[1] = vmf_index;
+	vmfunc_result(gf_run_at(s, SN_VMFUNC));
 }
-
-/* ---- code snippets, exceptions, interrupts, TF ---- */
-
-static struct want native[SN_N][2]; /* learnt at CPL 0 and 3 before anything was changed */
-
-static struct want want_code(enum sn n, int cpl)
-{
-	switch (n) {
-	case SN_CPUID: return no_fault(HV_CPUID_MAX_LEAF);
-	case SN_VERSION: return no_fault(HV_ABI_VERSION);
-	case SN_OUT: return cpl ? fault(13, 0) : no_fault(0x5a);
-	case SN_LOOP: return no_fault(2080);
-	case SN_CALLRET: return no_fault(7);
-	case SN_SMC: return no_fault((u32)uargs.a[0]);
-	case SN_INT3: return cpl ? fault(13, 3 * 8 + 2) : no_fault(3);
-	case SN_ICEBP: return no_fault(1);
-	case SN_INTN: return cpl ? fault(13, 0x1f * 8 + 2) : no_fault(0x1f);
-	case SN_UD2: return fault(6, 0);
-	case SN_DIV0: return fault(0, 0);
-	case SN_HLT: return fault(13, 0);
-	case SN_TF: return no_fault(1);
-	case SN_TF_CPUID: return no_fault(HV_CPUID_MAX_LEAF);
-	case SN_TF_VMCALL: return no_fault(HV_ABI_VERSION);
-	default: return native[n][cpl ? 1 : 0]; /* INT 0x40, RDRAND, RDSEED, RDPID */
-	}
-}
-
-/* Does a trap take execute away from code page k's frame in a view the vCPU may be in? */
-static bool x_trapped(int k)
-{
-	for (u32 v = 0; v < HV_VIEW_MAX; v++) {
-		u32 t = gf_chain_has(gf.cur, v) ? gf.mon_trap[gf.gpa[gf_frame(v, PG_C0 + k)] / PAGE_SIZE] : 0;
-		if (t && ((gf.trap[t - 1].access & HV_ACCESS_X) || ((gf.trap[t - 1].access & HV_ACCESS_R) && !gf.xo)))
-			return true;
-	}
-	return false;
-}
-
-/* The known findings (docs/guest.md, reproducers 9, 3 and 11): unless told otherwise, what
- * would trigger one runs a harmless snippet instead. */
-static enum sn steer(enum sn n, struct site s)
-{
-	bool tf = n == SN_TF || n == SN_TF_CPUID || n == SN_TF_VMCALL;
-	bool hit = (tf && s.rgn) || ((n == SN_RDSEED || n == SN_RDRAND) && (s.rgn || x_trapped(s.k))) || ((n == SN_TF_CPUID || n == SN_TF_VMCALL) && x_trapped(s.k));
-	if (!gf.avoid || !hit)
-		return n;
-	gf.avoided++;
-	return SN_LOOP;
-}
-
-static void run_code_at(enum sn n, struct site s)
-{
-	if (n == SN_HLT) /* HLT at CPL 0 ends the run by design */
-		s.cpl = 3;
-	n = steer(n, s);
-	uargs.a[0] = gf_rand();
-	exp_db = n == SN_ICEBP ? 1 : n == SN_TF || n == SN_TF_CPUID ? 6 : n == SN_TF_VMCALL ? 5 : 0;
-	exp_bp = n == SN_INT3 && !s.cpl, exp_int = n == SN_INTN && !s.cpl;
-	want_db = exp_db != 0;
-	check(sn_name[n], want_code(n, s.cpl), run_at(s, n));
-	want_db = false;
-}
-
-static void run_code(enum sn n, bool user) { run_code_at(n, pick_site(user)); }
-
-static void op_code(void)
-{
-	static const enum sn which[] = {SN_CPUID, SN_VERSION, SN_OUT, SN_LOOP, SN_CALLRET, SN_SMC, SN_RDRAND, SN_RDSEED,
-					SN_RDPID};
-	run_code(which[gf_below(ARRAY_SIZE(which))], true);
-}
-static void op_exc(void)
-{
-	static const enum sn which[] = {SN_UD2, SN_DIV0, SN_INTBAD, SN_HLT};
-	run_code(which[gf_below(ARRAY_SIZE(which))], true);
-}
-static void op_int(void) { run_code((enum sn[]){SN_INT3, SN_ICEBP, SN_INTN}[gf_below(3)], true); }
-static void op_tf(void) { run_code((enum sn[]){SN_TF, SN_TF_CPUID, SN_TF_VMCALL}[gf_below(3)], true); }
 
 /* Write a new immediate into gfz_imm through the code page's alias, then call it: the code
  * must see the write (the interpreter's decoded code too). */
@@ -598,23 +354,25 @@ static void patch_body(void *p) { *(volatile u32 *)p = (u32)m.val; }
 static void post_patch(u32 v)
 {
 	u32 want = gf.imm[gf_frame(v, PG_C0 + m.s.k)];
-	check("gfz_imm after a patch through the alias", no_fault(want), m.o);
+	gf_check("gfz_imm after a patch through the alias", gf_no_fault(want), m.o);
 }
 
 static void op_patch(void)
 {
 	struct fault_info fi;
-	m.s = pick_site(true), m.val = gf_rand();
-	u64 where = GF_ALIAS_GVA + (u64)m.s.k * PAGE_SIZE + (u64)(gfz_imm - gfz_blob) + 1;
-	GLOG("gfz %lu: patch C%d with 0x%x\n", op_index, m.s.k, (u32)m.val);
+	m.s = gf_pick_site(true), m.val = gf_rand();
+	struct site alias = m.s;
+	alias.alias = true;
+	u64 where = gf_site_addr(alias, SN_IMM) + 1; /* MOV EAX, imm32: B8 imm32 */
+	GLOG("gfz %lu: patch C%d with 0x%x\n", gf.op, m.s.k, (u32)m.val);
 	if (trap_catch(patch_body, (void *)where, &fi) >= 0)
 		return gf_fail("a store to a code page's alias faulted (vector, address)", fi.vector, where);
 	s64 v = hc1(HC_VIEW_SWITCH, gf.cur); /* the view the store was made in */
 	if (v >= 0 && (u64)v != gf.cur)
 		hc1(HC_VIEW_SWITCH, v), gf.cur = v, gf.policy_moves++;
 	gf.imm[gf_frame(gf.cur, PG_C0 + m.s.k)] = (u32)m.val;
-	m.s.rgn = region_of(PG_C0 + m.s.k);
-	m.o = run_at(m.s, SN_IMM);
+	m.s.rgn = gf_region_of(PG_C0 + m.s.k);
+	m.o = gf_run_at(m.s, SN_IMM);
 	post = post_patch;
 }
 
@@ -626,8 +384,8 @@ static const struct {
 } kinds[K_N] = {
 	[K_HC] = {op_hc, 26}, [K_HC_CODE] = {op_hc_code, 8}, [K_VMFUNC] = {op_vmfunc, 5},
 	[K_VMFUNC_CODE] = {op_vmfunc_code, 3}, [K_LOAD] = {op_load, 8}, [K_STORE] = {op_store, 8},
-	[K_MEM_CODE] = {op_mem_code, 12}, [K_BADMEM] = {op_badmem, 4}, [K_CODE] = {op_code, 8},
-	[K_PATCH] = {op_patch, 4}, [K_EXC] = {op_exc, 5}, [K_INT] = {op_int, 5}, [K_TF] = {op_tf, 4},
+	[K_MEM_CODE] = {op_mem_code, 12}, [K_BADMEM] = {op_badmem, 4}, [K_CODE] = {gf_op_code, 8},
+	[K_PATCH] = {op_patch, 4}, [K_EXC] = {gf_op_exc, 5}, [K_INT] = {gf_op_int, 5}, [K_TF] = {gf_op_tf, 4},
 };
 
 /* Where is the vCPU now? HC_VIEW_SWITCH to the view the fuzzer thinks it is in answers with the
@@ -665,19 +423,19 @@ static int pick_kind(void)
 /* One operation of kind k, then the view check, the model's check, the #DB/#BP/INT counts. */
 static void do_op(int k, void (*fn)(void))
 {
-	u64 db0 = n_db, bp0 = n_bp, int0 = n_int;
-	op_kind = k;
-	post = NULL, exp_db = exp_bp = exp_int = 0;
+	u64 db0 = gf.n_db, bp0 = gf.n_bp, int0 = gf.n_int;
+	gf.kind = k;
+	post = NULL, gf.exp_db = gf.exp_bp = gf.exp_int = 0;
 	fn();
 	u32 v = sync_view();
 	if (post)
 		post(v);
-	if (n_db - db0 != exp_db || n_bp - bp0 != exp_bp || n_int - int0 != exp_int) {
+	if (gf.n_db - db0 != gf.exp_db || gf.n_bp - bp0 != gf.exp_bp || gf.n_int - int0 != gf.exp_int) {
 		gf.mismatches++;
-		gf_fail("#DB, #BP, INT 0x1f counts (got #DB, want #DB)", n_db - db0, exp_db);
+		gf_fail("#DB, #BP, INT 0x1f counts (got #DB, want #DB)", gf.n_db - db0, gf.exp_db);
 	}
-	gf.db += n_db - db0, gf.bp += n_bp - bp0, gf.intn += n_int - int0;
-	gf.by_kind[op_kind]++;
+	gf.db += gf.n_db - db0, gf.bp += gf.n_bp - bp0, gf.intn += gf.n_int - int0;
+	gf.by_kind[gf.kind]++;
 	gf.ops++;
 }
 
@@ -693,7 +451,7 @@ static s64 do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
 {
 	hcx.nr = nr, hcx.a[0] = a0, hcx.a[1] = a1, hcx.a[2] = a2, hcx.a[3] = a3, hcx.a[4] = 0;
 	struct gf_expect e = gf_predict(nr, hcx.a, 0, 0);
-	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx)\n", op_index, nr, a0, a1, a2, a3);
+	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx)\n", gf.op, nr, a0, a1, a2, a3);
 	s64 r = hc5(nr, a0, a1, a2, a3, 0);
 	hc_result(e, r, 0);
 	return r;
@@ -701,12 +459,12 @@ static s64 do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
 
 static struct site fixed_site;
 static enum sn fixed_sn;
-static void op_fixed(void) { run_code_at(fixed_sn, fixed_site); }
+static void op_fixed(void) { gf_run_code_at(fixed_sn, fixed_site); }
 static void fixed(enum sn n, int k, int cpl)
 {
-	fixed_sn = n, fixed_site = (struct site){.k = k, .cpl = cpl, .rgn = region_of(PG_C0 + k)};
+	fixed_sn = n, fixed_site = (struct site){.k = k, .cpl = cpl, .rgn = gf_region_of(PG_C0 + k)};
 	do_op(K_CODE, op_fixed);
-	op_index++;
+	gf.op++;
 }
 static void region_on(int k) { do_hc(HC_REGION_ADD, HV_TRAP_GPA, gf.gpa[PG_C0 + k], PAGE_SIZE, 0); }
 static void xtrap_on(int k) { do_hc(HC_TRAP_ADD, HV_TRAP_GPA, gf.gpa[PG_C0 + k], HV_ACCESS_X, 0); }
@@ -768,19 +526,6 @@ static void setup_arena(u64 ram)
 			gf.remap[v][p] = p;
 }
 
-/* The CPU's answer to what may differ between models (INT to an empty gate, RDRAND, RDSEED,
- * RDPID), at CPL 0 and 3, before any view, trap or region exists. */
-static void learn_native(void)
-{
-	static const enum sn which[] = {SN_INTBAD, SN_RDRAND, SN_RDSEED, SN_RDPID};
-	for (u32 i = 0; i < ARRAY_SIZE(which); i++)
-		for (int c = 0; c < 2; c++) {
-			struct site s = {.cpl = c * 3};
-			struct outcome o = run_call(site_addr(s, which[i]), s.cpl);
-			native[which[i]][c] = o.vec < 0 ? (struct want){.vec = -1} : fault(o.vec, o.err);
-		}
-}
-
 static void report(struct hv_boot_info *bi, u64 seed)
 {
 	u64 *o = (u64 *)bi->out;
@@ -821,7 +566,10 @@ static void summary(u64 seed)
 		     seed, gf.ops, gf.failures, gf.hc_ok, gf.hc_refused, gf.caught, gf.ve, gf.db, gf.bp, gf.intn,
 		     gf.user_ops, gf.region_ops, gf.vmfunc_ok, gf.vmfunc_ud, gf.mem_ops, gf.policy_moves, gf.hits_checked,
 		     gf.avoided);
-	guest_printf("guest_fuzz: by kind:");
+	guest_printf("guest_fuzz: hypercalls (number: succeeded/refused):");
+	for (int i = 0; i <= HC_NR; i++)
+		guest_printf("%s %d: %u/%u", i % 8 ? "," : "\nguest_fuzz:  ", i, gf.hc_by_nr[i][0], gf.hc_by_nr[i][1]);
+	guest_printf("\nguest_fuzz: by kind:");
 	for (int k = 0; k < K_N; k++)
 		guest_printf(" %s %lu", kind_name[k], gf.by_kind[k]);
 	guest_printf("\n");
@@ -836,12 +584,9 @@ void scen_guest_fuzz(struct hv_boot_info *bi)
 		return;
 	}
 	gf.rng = seed, gf.log = arg & GF_ARG_LOG, gf.ram_size = ram, gf.npages = ram / PAGE_SIZE;
-	gf.avoid = !(arg & GF_ARG_ALL);
+	gf.avoid = !(arg & GF_ARG_ALL) && !GF_ARG_REPRO(arg); /* a reproducer runs what it names */
 	setup_arena(ram);
-	guest_trap_set_handler(1, on_db);
-	guest_trap_set_handler(3, on_bp);
-	guest_trap_set_handler(0x1f, on_int);
-	guest_trap_set_handler(VE_VECTOR, on_ve);
+	gf_handlers_init();
 	gf.view_live[0] = true;
 	GEXPECT_EQ(hc3(HC_VIEW_SET_POLICY, 0, HV_POLICY_RESTORE, 0), 0); /* view 0 never STOPs nor SWITCHes */
 	gf.policy[0] = HV_POLICY_RESTORE;
@@ -849,19 +594,16 @@ void scen_guest_fuzz(struct hv_boot_info *bi)
 	GEXPECT_EQ(hc4(HC_VIEW_SET_ACCESS, 0, gf.gpa[PG_F1], PAGE_SIZE, 7), 0);
 	GEXPECT_EQ(hc1(HC_VE_REGISTER, gf.gpa[PG_V0]), 0);
 	gf.ve_gpa = gf.gpa[PG_V0];
-	learn_native();
-	guest_printf("guest_fuzz: seed %lu, %lu operations; execute-only EPT %d; natively INT 0x40 -> %d/%d, RDRAND %d, "
-		     "RDSEED %d, RDPID %d (vector or -1, CPL 0)\n",
-		     seed, n, gf.xo, native[SN_INTBAD][0].vec, native[SN_INTBAD][1].vec, native[SN_RDRAND][0].vec,
-		     native[SN_RDSEED][0].vec, native[SN_RDPID][0].vec);
+	guest_printf("guest_fuzz: seed %lu, %lu operations; execute-only EPT %d\n", seed, n, gf.xo);
+	gf_learn_native();
 	if (GF_ARG_REPRO(arg) && GF_ARG_REPRO(arg) <= ARRAY_SIZE(repros)) {
 		guest_printf("guest_fuzz: reproducer %lu\n", GF_ARG_REPRO(arg));
 		repros[GF_ARG_REPRO(arg) - 1]();
 		n = gf.ops;
 	}
-	for (op_index = 0; op_index < n && !GF_ARG_REPRO(arg); op_index++) {
+	for (gf.op = 0; gf.op < n && !GF_ARG_REPRO(arg); gf.op++) {
 		one_op();
-		if (every && (op_index + 1) % every == 0 && op_index + 1 < n)
+		if (every && (gf.op + 1) % every == 0 && gf.op + 1 < n)
 			checkpoint(bi, seed);
 	}
 	gf_check_hits();
