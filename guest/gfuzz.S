@@ -2,7 +2,9 @@
  * they are linked: the blob [gfz_blob, gfz_blob_end) is copied to the start of each of the
  * fuzzer's code pages, which may be emulated regions, remapped, trapped or denied in a view, and
  * called at CPL 0 or CPL 3. So every snippet is position-independent and ends in RET (or faults
- * on purpose). ABI: RDI = struct gfz_args * (a[0], a[1], ... in user data), result in RAX;
+ * on purpose). A code page holds the blob at GF_BLOB_OFF, and scen_gfuzz.c writes one more
+ * instruction across each page boundary (MOV EAX, imm32 from the last 3 bytes of a page into
+ * the first 2 of the next, then RET). ABI: RDI = struct gfz_args * (a[0], a[1], ... in user data), result in RAX;
  * RAX, RCX, RDX, RSI, RDI, R8-R11 are clobbered, RBX is preserved. */
 #define TF 0x100
 
@@ -150,7 +152,7 @@ gfz_tf_vmcall:                          /* 5 #DBs: XOR VMCALL PUSHF AND POPF */
 /* Code that changes: SMC writes the immediate of the next instruction and runs it (returns
  * (u32)a[0]); IMM's immediate (at gfz_imm + 1) is written by the fuzzer through another mapping
  * of the page before the call. */
-	.globl gfz_smc, gfz_imm, gfz_loop, gfz_callret
+	.globl gfz_smc, gfz_imm, gfz_loop, gfz_callret, gfz_callout
 gfz_smc:
 	mov (%rdi), %eax
 	mov %eax, 1f+1(%rip)
@@ -169,6 +171,15 @@ gfz_callret:
 	call 1f
 	ret
 1:	mov $7, %eax
+	ret
+/* Calls a[1] (a snippet on another code page: out of this page, maybe out of a region, and back
+ * in) and returns its result + 1. */
+gfz_callout:
+	push %rbx
+	mov %rdi, %rbx
+	call *8(%rbx)
+	add $1, %eax
+	pop %rbx
 	ret
 
 /* Instructions the interpreter must leave to the CPU, or fault on exactly as the CPU does. */

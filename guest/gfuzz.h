@@ -31,6 +31,8 @@ enum {
 #define GF_NC 4 /* code pages called by their own address */
 #define GF_NDF 10 /* data-class frames (shadowed) */
 enum { CLS_DATA, CLS_CODE, CLS_FREE, CLS_VE };
+#define GF_BLOB_OFF 64           /* where gfz_blob starts in a code page */
+#define GF_STRADDLE_IMM 0x123ca55aU /* the immediate of the MOV across a code page boundary */
 #define GF_ALIAS_GVA 0x30000000UL /* + k pages: a second mapping of code page Ck (U, RWX) */
 #define GF_UNMAPPED (1UL << 40)   /* a canonical address the guest never maps */
 #define GF_MAX_RAM (64 * MiB)
@@ -43,6 +45,7 @@ struct gf_trap {
 	bool live, exact; /* exact: every hit it can see is one the fuzzer made and counted */
 	u32 pfn, access;  /* the trapped frame (page number) and kinds */
 	u64 hits;         /* what HC_TRAP_HITS must return (exact) or returned last */
+	u64 slack;        /* it may return up to this many more (finding D, steered around) */
 };
 struct gf_region {
 	bool live;
@@ -65,7 +68,9 @@ extern struct gf_args gf_uargs; /* the snippets' arguments, in user data */
 enum sn {
 	SN_LOAD64, SN_LOAD8, SN_STORE64, SN_STORE16, SN_MOVS, SN_CPUID, SN_VERSION, SN_HCALL, SN_VMFUNC, SN_OUT,
 	SN_INT3, SN_ICEBP, SN_INTN, SN_INTBAD, SN_UD2, SN_DIV0, SN_HLT, SN_TF, SN_TF_CPUID, SN_TF_VMCALL, SN_SMC,
-	SN_IMM, SN_LOOP, SN_CALLRET, SN_RDRAND, SN_RDSEED, SN_RDPID, SN_N
+	SN_IMM, SN_LOOP, SN_CALLRET, SN_RDRAND, SN_RDSEED, SN_RDPID, SN_CALLOUT,
+	SN_STRADDLE, /* not in the blob: the instruction across the end of code page k (k < GF_NC - 1) */
+	SN_N
 };
 extern char gfz_blob[], gfz_blob_end[];
 extern const char *const gf_sn_name[SN_N];
@@ -112,12 +117,15 @@ struct gfuzz {
 	u64 mem_ops, policy_moves, hits_checked, checkpoints, avoided;
 	u64 by_kind[16];
 	u32 hc_by_nr[HC_NR + 1][2];      /* per call (HC_NR: unknown): succeeded, refused */
+	u64 actions[5];                  /* violation records read, by action (HV_POLICY_*, #VE, trap) */
 	u64 first_fail_op, first_fail_kind;
 	u64 op;                          /* the operation running, */
 	int kind;                        /* and its kind */
 	u64 n_db, n_bp, n_int;           /* #DB, #BP, INT 0x1f seen by the handlers */
 	u64 exp_db, exp_bp, exp_int;     /* how many the operation must raise */
 	bool want_db;                    /* else a #DB clears TF so that it stops */
+	bool nest, repro;                /* an operation runs: handlers may make a hypercall (not in reproducers) */
+	u64 nested;                      /* hypercalls made from inside #DB, #BP, INT, #VE handlers */
 };
 extern struct gfuzz gf;
 
@@ -152,6 +160,9 @@ void gf_op_code(void);
 void gf_op_exc(void);
 void gf_op_int(void);
 void gf_op_tf(void);
+
+/* scen_gfuzz.c */
+void gf_nested_hc(void);
 
 /* gfuzz_hc.c */
 u64 gf_pick_nr(int cpl);

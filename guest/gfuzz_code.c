@@ -9,19 +9,21 @@
 
 struct gf_args gf_uargs GUEST_USER_DATA; /* the snippets' arguments (read at CPL 3 too) */
 
-extern char gfz_blob[], gfz_blob_end[], gfz_load64[], gfz_load8[], gfz_store64[], gfz_store16[], gfz_movs[];
+extern char gfz_load64[], gfz_load8[], gfz_store64[], gfz_store16[], gfz_movs[];
 extern char gfz_cpuid[], gfz_version[], gfz_hcall[], gfz_vmfunc[], gfz_out[], gfz_int3[], gfz_icebp[];
 extern char gfz_intn[], gfz_intbad[], gfz_ud2[], gfz_div0[], gfz_hlt[], gfz_tf[], gfz_tf_cpuid[];
 extern char gfz_tf_vmcall[], gfz_smc[], gfz_imm[], gfz_loop[], gfz_callret[], gfz_rdrand[], gfz_rdseed[], gfz_rdpid[];
+extern char gfz_callout[];
 static char *const sn_addr[SN_N] = {
 	gfz_load64, gfz_load8, gfz_store64, gfz_store16, gfz_movs, gfz_cpuid, gfz_version, gfz_hcall, gfz_vmfunc,
 	gfz_out, gfz_int3, gfz_icebp, gfz_intn, gfz_intbad, gfz_ud2, gfz_div0, gfz_hlt, gfz_tf, gfz_tf_cpuid,
-	gfz_tf_vmcall, gfz_smc, gfz_imm, gfz_loop, gfz_callret, gfz_rdrand, gfz_rdseed, gfz_rdpid,
+	gfz_tf_vmcall, gfz_smc, gfz_imm, gfz_loop, gfz_callret, gfz_rdrand, gfz_rdseed, gfz_rdpid, gfz_callout,
+	NULL,
 };
 const char *const gf_sn_name[SN_N] = {
 	"load64", "load8", "store64", "store16", "movs", "cpuid", "version", "hcall", "vmfunc", "out", "int3",
 	"icebp", "int 0x1f", "int 0x40", "ud2", "div0", "hlt", "tf", "tf+cpuid", "tf+vmcall", "smc", "imm", "loop",
-	"callret", "rdrand", "rdseed", "rdpid",
+	"callret", "rdrand", "rdseed", "rdpid", "callout", "straddle",
 };
 
 /* ---- handlers: #DB, #BP and INT 0x1f count and resume; #VE restores the page everywhere ---- */
@@ -29,12 +31,13 @@ const char *const gf_sn_name[SN_N] = {
 static bool on_db(struct trap_frame *f)
 {
 	gf.n_db++;
+	gf_nested_hc();
 	if (!gf.want_db)
 		f->rflags &= ~RFLAGS_TF;
 	return true;
 }
-static bool on_bp(struct trap_frame *f) { return (void)f, gf.n_bp++, true; }
-static bool on_int(struct trap_frame *f) { return (void)f, gf.n_int++, true; }
+static bool on_bp(struct trap_frame *f) { return (void)f, gf.n_bp++, gf_nested_hc(), true; }
+static bool on_int(struct trap_frame *f) { return (void)f, gf.n_int++, gf_nested_hc(), true; }
 
 /* The #VE information comes from the page registered now. The page gets RWX in every live view
  * (Bochs reports the EPTP index of the last VMFUNC, not the view, docs/guest.md). The same #VE
@@ -57,6 +60,7 @@ static bool on_ve(struct trap_frame *f)
 		guest_printf("guest_fuzz: the same #VE 64 times (gpa 0x%lx rip 0x%lx); giving up\n", gpa, f->rip);
 		guest_exit(0xe0 + VE_VECTOR);
 	}
+	gf_nested_hc();
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
 		if (gf.view_live[v])
 			hc4(HC_VIEW_SET_ACCESS, v, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE, 7);
@@ -130,7 +134,9 @@ struct site gf_pick_site(bool user)
 u64 gf_site_addr(struct site s, enum sn n)
 {
 	u64 page = s.alias ? GF_ALIAS_GVA + (u64)s.k * PAGE_SIZE : gf.gpa[PG_C0 + s.k];
-	return page + (u64)(sn_addr[n] - gfz_blob);
+	if (n == SN_STRADDLE)
+		return page + PAGE_SIZE - 3;
+	return page + GF_BLOB_OFF + (u64)(sn_addr[n] - gfz_blob);
 }
 
 struct outcome gf_run_at(struct site s, enum sn n)
@@ -152,6 +158,22 @@ void gf_handlers_init(void)
 
 static struct want native[SN_N][2]; /* learnt at CPL 0 and 3 before anything was changed */
 
+static u32 callout_ret; /* what SN_CALLOUT must return */
+static bool straddle_bad(int k);
+
+/* SN_CALLOUT's callee: a snippet on another code page (or the same, through its alias). */
+static u64 callee(void)
+{
+	static const enum sn which[] = {SN_LOOP, SN_CALLRET, SN_STRADDLE};
+	static const u32 ret[] = {2080, 7, GF_STRADDLE_IMM};
+	u32 i = gf_below(ARRAY_SIZE(which));
+	struct site s = {.k = gf_below(which[i] == SN_STRADDLE ? GF_NC - 1 : GF_NC), .alias = gf_below(4) == 0};
+	if (which[i] == SN_STRADDLE && gf.avoid && straddle_bad(s.k)) /* finding E */
+		i = 0, gf.avoided++;
+	callout_ret = ret[i] + 1;
+	return gf_site_addr(s, which[i]);
+}
+
 static struct want want_code(enum sn n, int cpl)
 {
 	switch (n) {
@@ -160,6 +182,8 @@ static struct want want_code(enum sn n, int cpl)
 	case SN_OUT: return cpl ? gf_fault(13, 0) : gf_no_fault(0x5a);
 	case SN_LOOP: return gf_no_fault(2080);
 	case SN_CALLRET: return gf_no_fault(7);
+	case SN_CALLOUT: return gf_no_fault(callout_ret);
+	case SN_STRADDLE: return gf_no_fault(GF_STRADDLE_IMM);
 	case SN_SMC: return gf_no_fault((u32)gf_uargs.a[0]);
 	case SN_INT3: return cpl ? gf_fault(13, 3 * 8 + 2) : gf_no_fault(3);
 	case SN_ICEBP: return gf_no_fault(1);
@@ -185,12 +209,27 @@ static bool x_trapped(int k)
 	return false;
 }
 
-/* The known findings (docs/guest.md, reproducers 9, 3 and 11): unless told otherwise, what
- * would trigger one runs a harmless snippet instead. */
+/* Is code page k's frame a region, in a view the vCPU may be in? */
+static bool in_region(int k)
+{
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (gf_chain_has(gf.cur, v) && gf.mon_rgn[gf.gpa[gf_frame(v, PG_C0 + k)] / PAGE_SIZE])
+			return true;
+	return false;
+}
+
+/* Finding E: the instruction across code pages k and k + 1 starts outside any region and ends in one. */
+static bool straddle_bad(int k) { return !in_region(k) && in_region(k + 1); }
+
+/* The known findings (docs/guest.md, reproducers 1 to 5): unless told otherwise, what would
+ * trigger one runs a harmless snippet instead. */
 static enum sn steer(enum sn n, struct site s)
 {
-	bool tf = n == SN_TF || n == SN_TF_CPUID || n == SN_TF_VMCALL;
-	bool hit = (tf && s.rgn) || ((n == SN_RDSEED || n == SN_RDRAND || n == SN_RDPID) && (s.rgn || x_trapped(s.k))) || ((n == SN_TF_CPUID || n == SN_TF_VMCALL) && x_trapped(s.k));
+	bool tf = n == SN_TF || n == SN_TF_CPUID || n == SN_TF_VMCALL, rd = n == SN_RDSEED || n == SN_RDRAND || n == SN_RDPID;
+	bool hit = ((n == SN_TF_CPUID || n == SN_TF_VMCALL) && x_trapped(s.k)) || /* A */
+		   (tf && s.rgn) ||                                                /* B */
+		   (rd && (s.rgn || x_trapped(s.k))) ||                            /* C */
+		   (n == SN_STRADDLE && straddle_bad(s.k));                          /* E */
 	if (!gf.avoid || !hit)
 		return n;
 	gf.avoided++;
@@ -201,8 +240,12 @@ void gf_run_code_at(enum sn n, struct site s)
 {
 	if (n == SN_HLT) /* HLT at CPL 0 ends the run by design */
 		s.cpl = 3;
+	if (n == SN_STRADDLE && s.k == GF_NC - 1) /* the next page must be a code page */
+		s.k = gf_below(GF_NC - 1), s.rgn = gf_region_of(PG_C0 + s.k);
 	n = steer(n, s);
 	gf_uargs.a[0] = gf_rand();
+	if (n == SN_CALLOUT)
+		gf_uargs.a[1] = callee();
 	gf.exp_db = n == SN_ICEBP ? 1 : n == SN_TF || n == SN_TF_CPUID ? 6 : n == SN_TF_VMCALL ? 5 : 0;
 	gf.exp_bp = n == SN_INT3 && !s.cpl, gf.exp_int = n == SN_INTN && !s.cpl;
 	gf.want_db = gf.exp_db != 0;
@@ -215,7 +258,7 @@ static void run_code(enum sn n, bool user) { gf_run_code_at(n, gf_pick_site(user
 void gf_op_code(void)
 {
 	static const enum sn which[] = {SN_CPUID, SN_VERSION, SN_OUT, SN_LOOP, SN_CALLRET, SN_SMC, SN_RDRAND, SN_RDSEED,
-					SN_RDPID};
+					SN_RDPID, SN_CALLOUT, SN_CALLOUT, SN_STRADDLE, SN_STRADDLE};
 	run_code(which[gf_below(ARRAY_SIZE(which))], true);
 }
 void gf_op_exc(void)

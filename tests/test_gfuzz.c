@@ -67,7 +67,7 @@ static void fuzz_run(u64 seed, u64 repro)
 {
 	u64 ops = repro ? 1 : cmdline_u64("fuzz_ops", DEFAULT_OPS);
 	u64 arg = (seed & 0xffffffffUL) | (ops & 0xffff) << 32 | (u64)CKPT_EVERY << 48 | (repro & 0x3f) << 56 |
-		  (cmdline_u64("fuzz_all", 0) ? BIT(62) : 0) | (cmdline_u64("fuzz_log", 0) ? BIT(63) : 0);
+		  (cmdline_u64("fuzz_all", 0) ? BIT(62) : 0) | (cmdline_u64("fuzz_log", 0) && seed == cmdline_u64("fuzz_seed", DEFAULT_SEED) ? BIT(63) : 0);
 	u64 before = kalloc_free_count(), checks = 0, bad = 0;
 	struct vm vm;
 	enum vm_stop stop;
