@@ -125,6 +125,7 @@ struct gfuzz {
 	u64 exp_db, exp_bp, exp_int;     /* how many the operation must raise */
 	bool want_db;                    /* else a #DB clears TF so that it stops */
 	bool nest, repro;                /* an operation runs: handlers may make a hypercall (not in reproducers) */
+	void (*db_once)(void);           /* a reproducer's action in the next #DB handler */
 	u64 nested;                      /* hypercalls made from inside #DB, #BP, INT, #VE handlers */
 };
 extern struct gfuzz gf;
@@ -163,6 +164,12 @@ void gf_op_tf(void);
 
 /* scen_gfuzz.c */
 void gf_nested_hc(void);
+s64 gf_do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3);
+void gf_do_code(enum sn n, int k, int cpl);
+void gf_do_store(u64 addr);
+
+/* gfuzz_repro.c */
+void gf_repro(u64 n);
 
 /* gfuzz_hc.c */
 u64 gf_pick_nr(int cpl);

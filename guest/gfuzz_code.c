@@ -32,6 +32,11 @@ static bool on_db(struct trap_frame *f)
 {
 	gf.n_db++;
 	gf_nested_hc();
+	if (gf.db_once) {
+		void (*fn)(void) = gf.db_once;
+		gf.db_once = NULL;
+		fn();
+	}
 	if (!gf.want_db)
 		f->rflags &= ~RFLAGS_TF;
 	return true;

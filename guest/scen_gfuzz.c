@@ -208,6 +208,7 @@ static void op_mem_code(void)
 	enum sn n = which[gf_below(ARRAY_SIZE(which))];
 	m.s = gf_pick_site(true), m.view0 = gf.cur, m.val = gf_rand();
 	m.size = n == SN_MOVS ? 1 + gf_below(64) : sizes[n];
+	gf.nest &= n != SN_MOVS; /* a remap between two iterations would split the copy */
 	m.write = n == SN_STORE64 || n == SN_STORE16;
 	m.addr = data_addr(m.size), m.src = data_addr(m.size);
 	gf_uargs.a[0] = m.addr, gf_uargs.a[1] = n == SN_MOVS ? m.src : m.val, gf_uargs.a[2] = m.size;
@@ -305,6 +306,9 @@ void gf_nested_hc(void)
 	typeof(hcx) saved = hcx;
 	gf.nest = false, gf.nested++;
 	make_hc(0);
+	if (gf.avoid && gf.want_db && (hcx.nr == HC_TRAP_ADD || hcx.nr == HC_VIEW_REMAP || hcx.nr == HC_VIEW_SET_ACCESS ||
+				       hcx.nr == HC_VIEW_SWITCH))
+		hcx.nr = HC_VERSION; /* no EPT violation on the code under the guest's TF: finding A */
 	struct gf_expect e = gf_predict(hcx.nr, hcx.a, 0, 0);
 	GLOG("gfz %lu: nested hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx)\n", gf.op, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2],
 	     hcx.a[3], hcx.a[4]);
@@ -471,9 +475,10 @@ static void one_op(void)
 	do_op(k, kinds[k].fn);
 }
 
-/* ---- reproducers: the shortest sequences found for the fuzzer's findings (docs/guest.md) ---- */
+/* ---- for the reproducers (gfuzz_repro.c) ---- */
 
-static s64 do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+/* A hypercall with these arguments, checked and followed by the model like any other. */
+s64 gf_do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
 {
 	hcx.nr = nr, hcx.a[0] = a0, hcx.a[1] = a1, hcx.a[2] = a2, hcx.a[3] = a3, hcx.a[4] = 0;
 	struct gf_expect e = gf_predict(nr, hcx.a, 0, 0);
@@ -486,58 +491,31 @@ static s64 do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
 static struct site fixed_site;
 static enum sn fixed_sn;
 static void op_fixed(void) { gf_run_code_at(fixed_sn, fixed_site); }
-static void fixed(enum sn n, int k, int cpl)
+
+/* Snippet n on code page k at cpl, as one operation. */
+void gf_do_code(enum sn n, int k, int cpl)
 {
 	fixed_sn = n, fixed_site = (struct site){.k = k, .cpl = cpl, .rgn = gf_region_of(PG_C0 + k)};
 	do_op(K_CODE, op_fixed);
 	gf.op++;
 }
-static void region_on(int k) { do_hc(HC_REGION_ADD, HV_TRAP_GPA, gf.gpa[PG_C0 + k], PAGE_SIZE, 0); }
-static void xtrap_on(int k) { do_hc(HC_TRAP_ADD, HV_TRAP_GPA, gf.gpa[PG_C0 + k], HV_ACCESS_X, 0); }
 
-/* Each reproducer runs the operation where it works first (the control), then where it fails. */
-static u64 fixed_addr;
 static void op_fixed_store(void)
 {
 	struct fault_info fi;
-	m.write = true, m.size = 2, m.addr = fixed_addr, m.val = 0x1234, m.o.ret = 0;
+	m.write = true, m.size = 2, m.val = 0x1234, m.o.ret = 0;
 	m.o.vec = trap_catch(mem_body, NULL, &fi);
-	gf_check("a store across two data pages", gf_no_fault(0), m.o);
+	gf_check("a store of two bytes", gf_no_fault(0), m.o);
 	post = post_mem;
 }
 
-/* A: TF over CPUID on an execute-trapped page: a livelock (the watchdog ends it). */
-static void repro_1(void) { fixed(SN_TF_CPUID, 2, 0), xtrap_on(2), fixed(SN_TF_CPUID, 2, 0); }
-/* B: TF set by POPF inside a region: no #DB after the next instructions. */
-static void repro_2(void) { fixed(SN_TF, 1, 0), region_on(1), fixed(SN_TF, 1, 0); }
-/* C: RDRAND, RDSEED, RDPID in a region: #UD where the CPU runs them. */
-static void repro_3(void)
+/* A two-byte store at addr from C, as one operation. */
+void gf_do_store(u64 addr)
 {
-	static const enum sn which[] = {SN_RDRAND, SN_RDSEED, SN_RDPID};
-	for (u32 i = 0; i < ARRAY_SIZE(which); i++)
-		fixed(which[i], 1, 0);
-	region_on(1);
-	for (u32 i = 0; i < ARRAY_SIZE(which); i++)
-		fixed(which[i], 1, 0);
+	m.addr = addr;
+	do_op(K_STORE, op_fixed_store);
+	gf.op++;
 }
-/* D: a store across two pages, the first a write-trapped frame, the second read-only in the view
- * (RESTORE): two hits for one instruction. */
-static void repro_4(void)
-{
-	fixed_addr = gf.gpa[PG_D0 + 1] + PAGE_SIZE - 1;
-	do_hc(HC_TRAP_ADD, HV_TRAP_GPA, gf.gpa[PG_D0 + 1], HV_ACCESS_W, 0);
-	do_op(K_STORE, op_fixed_store), gf.op++;
-	gf_check_hits();
-	do_hc(HC_VIEW_SET_ACCESS, 0, gf.gpa[PG_D0 + 2], PAGE_SIZE, HV_ACCESS_R);
-	do_op(K_STORE, op_fixed_store), gf.op++;
-	gf_check_hits();
-}
-/* E: an instruction that starts on an ordinary page and ends on a region page: a livelock. */
-/* E: an instruction that starts on an ordinary page and ends on a region page: a livelock. The
- * control runs on other pages: Bochs 2.7 keeps executing a page-crossing instruction it has
- * decoded before even when its second page lost execute (docs/guest.md). */
-static void repro_5(void) { fixed(SN_STRADDLE, 0, 0), region_on(2), fixed(SN_STRADDLE, 1, 0); }
-static void (*const repros[])(void) = {repro_1, repro_2, repro_3, repro_4, repro_5};
 
 /* ---- setup, checkpoints, the report ---- */
 
@@ -644,9 +622,9 @@ void scen_guest_fuzz(struct hv_boot_info *bi)
 	gf.ve_gpa = gf.gpa[PG_V0];
 	guest_printf("guest_fuzz: seed %lu, %lu operations; execute-only EPT %d\n", seed, n, gf.xo);
 	gf_learn_native();
-	if (GF_ARG_REPRO(arg) && GF_ARG_REPRO(arg) <= ARRAY_SIZE(repros)) {
+	if (gf.repro) {
 		guest_printf("guest_fuzz: reproducer %lu\n", GF_ARG_REPRO(arg));
-		repros[GF_ARG_REPRO(arg) - 1]();
+		gf_repro(GF_ARG_REPRO(arg));
 		n = gf.ops;
 	}
 	for (gf.op = 0; gf.op < n && !GF_ARG_REPRO(arg); gf.op++) {
