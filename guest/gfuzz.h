@@ -1,19 +1,20 @@
-/* gfuzz.h: what the two halves of the "guest_fuzz" scenario share: scen_gfuzz.c (the operations,
- * handlers and run loop) and gfuzz_hc.c (hypercall arguments, their safety filter, the expected
- * result of each call and the model update). The model is the fuzzer's own idea of the
- * hypervisor's state: live views with their policies and remaps, traps, regions, the #VE page,
- * the data in its data frames. docs/guest.md, "guest_fuzz". */
+/* gfuzz.h: what the files of the "guest_fuzz" scenario share: scen_gfuzz.c (the data model, the
+ * operations, the run loop), gfuzz_code.c (snippets of gfuzz.S and the exception handlers),
+ * gfuzz_hc.c (hypercall arguments, the safety filter, expected results, the model update) and
+ * gfuzz_repro.c (reproducers). The model is the fuzzer's own idea of the hypervisor's state: live
+ * views with their policies and remaps, traps, regions, the #VE page, the data in its data
+ * frames. docs/guest.md, "guest_fuzz". */
 #ifndef HVLAB_GUEST_GFUZZ_H
 #define HVLAB_GUEST_GFUZZ_H
 #include "guest.h"
 
-/* bi->arg: seed (0: 1), operations (0: 1000), checkpoint interval, log flag. */
+/* bi->arg: seed (0: 1), operations (0: 1000), checkpoint interval, reproducer, flags. */
 #define GF_ARG_SEED(a) ((u32)(a))
 #define GF_ARG_OPS(a) (((a) >> 32) & 0xffff)
 #define GF_ARG_CKPT(a) (((a) >> 48) & 0xff) /* HC_EXIT(GF_CHECKPOINT) every 100 * n ops; 0: never */
 #define GF_ARG_REPRO(a) (((a) >> 56) & 0x3f) /* run reproducer n instead of random operations */
 #define GF_ARG_ALL BIT(62)                  /* do not steer around the known findings */
-#define GF_ARG_LOG BIT(63)                  /* print every operation */
+#define GF_ARG_LOG BIT(63)                  /* print every operation and its result */
 #define GF_CHECKPOINT 0x67667a00UL         /* "gfz": the host checks its invariants and resumes */
 
 /* The arena: pages the fuzzer owns, by index. Frames of one class may be remapped onto each
@@ -21,7 +22,7 @@
 enum {
 	PG_D0 = 0,            /* D0..D7: data pages, loads and stores (U, RW, NX) */
 	PG_X0 = 8, PG_X1 = 9, /* data frames reached only through remaps (16 MiB, the last page of RAM) */
-	PG_C0 = 10,           /* C0..C3: code pages, a copy of gfz_blob each (U, RWX) */
+	PG_C0 = 10,           /* C0..C3: code pages, gfz_blob at GF_BLOB_OFF in each (U, RWX) */
 	PG_Y0 = 14,           /* a code frame reached only through remaps (4 MiB) */
 	PG_F0 = 15, PG_F1, PG_F2, /* free: page 0, 20 MiB, ram_size - 2 MiB (never accessed) */
 	PG_V0 = 18, PG_V1 = 19,   /* #VE information pages */
@@ -93,9 +94,9 @@ struct want { /* what it must give: no exception (vec -1) and RAX (has_ret), or 
 
 struct gfuzz {
 	u64 rng;
-	u64 ram_size, npages;
+	u64 ram_size;
 	bool log, xo;                    /* xo: the CPU has execute-only EPT pages */
-	bool avoid;                      /* steer around the known findings (gf_avoided counts) */
+	bool avoid;                      /* steer around the known findings (gf.avoided counts it) */
 	u64 gpa[GF_NPAGES];              /* each arena page's guest-physical (= linear) address */
 	/* views */
 	bool view_live[HV_VIEW_MAX];
@@ -112,7 +113,7 @@ struct gfuzz {
 	u8 known[GF_NDF][PAGE_SIZE / 8]; /* where the fuzzer knows it (bit per byte) */
 	u32 imm[GF_NPAGES];              /* the immediate of gfz_imm in each code frame */
 	/* counters */
-	u64 ops, failures, mismatches, unchecked;
+	u64 ops, failures, mismatches;
 	u64 hc_ok, hc_refused, caught, ve, db, bp, intn, user_ops, region_ops, vmfunc_ok, vmfunc_ud;
 	u64 mem_ops, policy_moves, hits_checked, checkpoints, avoided;
 	u64 by_kind[16];
@@ -138,6 +139,10 @@ int gf_page_of(u64 gpa);
 int gf_class(int page);
 int gf_frame(u32 view, int page);
 bool gf_chain_has(u32 from, u32 view);
+void gf_nested_hc(void);
+s64 gf_do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3);
+void gf_do_code(enum sn n, int k, int cpl);
+void gf_do_store(u64 addr);
 
 #define GLOG(...)                                  \
 	do {                                       \
@@ -161,12 +166,6 @@ void gf_op_code(void);
 void gf_op_exc(void);
 void gf_op_int(void);
 void gf_op_tf(void);
-
-/* scen_gfuzz.c */
-void gf_nested_hc(void);
-s64 gf_do_hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3);
-void gf_do_code(enum sn n, int k, int cpl);
-void gf_do_store(u64 addr);
 
 /* gfuzz_repro.c */
 void gf_repro(u64 n);

@@ -48,9 +48,14 @@ static void repro_5(void) { gf_do_code(SN_STRADDLE, 0, 0), region_on(2), gf_do_c
 static void deny_x_c1(void) { gf_do_hc(HC_VIEW_SET_ACCESS, 0, gf.gpa[PG_C0 + 1], PAGE_SIZE, HV_ACCESS_R | HV_ACCESS_W); }
 static void repro_6(void) { gf_do_code(SN_TF, 1, 0), gf.db_once = deny_x_c1, gf_do_code(SN_TF, 1, 0); }
 
+/* A with a region's step: the #DB handler makes the page it single-steps a region; the CPUID
+ * (which the interpreter leaves to the CPU) livelocks as in reproducer 1. */
+static void region_c1(void) { region_on(1); }
+static void repro_7(void) { gf_do_code(SN_TF_CPUID, 1, 0), gf.db_once = region_c1, gf_do_code(SN_TF_CPUID, 1, 0); }
+
 void gf_repro(u64 n)
 {
-	static void (*const repros[])(void) = {repro_1, repro_2, repro_3, repro_4, repro_5, repro_6};
+	static void (*const repros[])(void) = {repro_1, repro_2, repro_3, repro_4, repro_5, repro_6, repro_7};
 	if (n >= 1 && n <= ARRAY_SIZE(repros))
 		repros[n - 1]();
 	else

@@ -306,8 +306,8 @@ void gf_nested_hc(void)
 	typeof(hcx) saved = hcx;
 	gf.nest = false, gf.nested++;
 	make_hc(0);
-	if (gf.avoid && gf.want_db && (hcx.nr == HC_TRAP_ADD || hcx.nr == HC_VIEW_REMAP || hcx.nr == HC_VIEW_SET_ACCESS ||
-				       hcx.nr == HC_VIEW_SWITCH))
+	if (gf.avoid && gf.want_db && (hcx.nr == HC_TRAP_ADD || hcx.nr == HC_REGION_ADD || hcx.nr == HC_VIEW_REMAP ||
+				       hcx.nr == HC_VIEW_SET_ACCESS || hcx.nr == HC_VIEW_SWITCH))
 		hcx.nr = HC_VERSION; /* no EPT violation on the code under the guest's TF: finding A */
 	struct gf_expect e = gf_predict(hcx.nr, hcx.a, 0, 0);
 	GLOG("gfz %lu: nested hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx)\n", gf.op, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2],
@@ -608,7 +608,7 @@ void scen_guest_fuzz(struct hv_boot_info *bi)
 		guest_printf("guest_fuzz: needs 32 to 64 MiB of RAM\n");
 		return;
 	}
-	gf.rng = seed, gf.log = arg & GF_ARG_LOG, gf.ram_size = ram, gf.npages = ram / PAGE_SIZE;
+	gf.rng = seed, gf.log = arg & GF_ARG_LOG, gf.ram_size = ram;
 	gf.repro = GF_ARG_REPRO(arg) != 0;
 	gf.avoid = !(arg & GF_ARG_ALL) && !gf.repro; /* a reproducer runs what it names */
 	setup_arena(ram);

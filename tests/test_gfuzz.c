@@ -5,8 +5,10 @@
  * before the VM is destroyed: every leaf of every view equals what the policy computes
  * (policy_check), no single step open, not inside a region, and the live views, traps, regions,
  * the current view and the #VE page the guest believes in are the hypervisor's; after
- * vm_destroy, every page is back. The command line picks other seeds: fuzz_seed=N (the cases
- * run N, N+1, N+2), fuzz_ops=N per case, fuzz_log=1 (the guest prints every operation). */
+ * vm_destroy, every page is back. Words on the command line (docs/testing.md): fuzz_seed=N (the
+ * cases run N, N+1, N+2), fuzz_ops=N per case, fuzz_log=1 (the first case prints every
+ * operation), fuzz_repro=N or N-M (the first case runs those reproducers), fuzz_all=1 (no
+ * steering around the known findings). */
 #include "suites.h"
 #include "../kernel/x86.h"
 
@@ -49,8 +51,10 @@ static bool invariants(struct vm *vm, const char *when)
 
 static void print_counts(const unsigned long long *o, u64 seed, u64 checks, u64 ms)
 {
-	kt_diag("seed %lu: %llu operations, %llu failures (first at op %llu, %s), %lu invariant checks, %lu ms", seed,
-		o[0], o[1], o[19], o[19] ? kinds[o[20] % ARRAY_SIZE(kinds)] : "-", checks, ms);
+	kt_diag("seed %lu: %llu operations, %llu failures, %lu invariant checks, %lu ms", seed, o[0], o[1], checks, ms);
+	if (o[19])
+		kt_diag("the first failure: operation %llu (%s); replay with fuzz_seed=%lu fuzz_ops=%llu fuzz_log=1", o[19] - 1,
+			kinds[o[20] % ARRAY_SIZE(kinds)], seed, o[19]);
 	kt_diag("hypercalls %llu ok, %llu refused; exceptions caught %llu; #VE %llu, #DB %llu, #BP %llu, INT %llu; "
 		"%llu at CPL 3, %llu in regions; VMFUNC %llu, #UD %llu; %llu loads checked; %llu policy moves; %llu "
 		"steered around known findings",
