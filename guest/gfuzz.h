@@ -112,6 +112,7 @@ struct gfuzz {
 	u8 shadow[GF_NDF][PAGE_SIZE];    /* what each data frame holds, */
 	u8 known[GF_NDF][PAGE_SIZE / 8]; /* where the fuzzer knows it (bit per byte) */
 	u32 imm[GF_NPAGES];              /* the immediate of gfz_imm in each code frame */
+	u8 rights[HV_VIEW_MAX][GF_NPAGES]; /* HV_ACCESS_* each view gives each arena page */
 	/* counters */
 	u64 ops, failures, mismatches;
 	u64 hc_ok, hc_refused, caught, ve, db, bp, intn, user_ops, region_ops, vmfunc_ok, vmfunc_ud;
@@ -166,6 +167,17 @@ void gf_op_code(void);
 void gf_op_exc(void);
 void gf_op_int(void);
 void gf_op_tf(void);
+
+/* gfuzz_rights.c */
+extern struct hv_violation gf_ring[HV_VIOLATION_RING];
+void gf_rights_view(u32 v);
+void gf_rights_set(u32 v, u64 gpa, u64 size, u64 access);
+void gf_rights_restored(u64 gpa);
+void gf_records(u64 n);
+void gf_drain(void);
+void gf_denials_begin(void);
+void gf_expect_access(u32 v, u64 addr, u64 len, u32 kind);
+void gf_denials_check(bool ve);
 
 /* gfuzz_repro.c */
 void gf_repro(u64 n);

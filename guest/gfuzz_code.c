@@ -65,10 +65,12 @@ static bool on_ve(struct trap_frame *f)
 		guest_printf("guest_fuzz: the same #VE 64 times (gpa 0x%lx rip 0x%lx); giving up\n", gpa, f->rip);
 		guest_exit(0xe0 + VE_VECTOR);
 	}
+	gf_drain(); /* the records up to this #VE, its own (if injected) included */
 	gf_nested_hc();
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
 		if (gf.view_live[v])
 			hc4(HC_VIEW_SET_ACCESS, v, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE, 7);
+	gf_rights_restored(gpa);
 	info->semaphore = 0;
 	return true;
 }
@@ -146,6 +148,8 @@ u64 gf_site_addr(struct site s, enum sn n)
 
 struct outcome gf_run_at(struct site s, enum sn n)
 {
+	u64 first = gf_site_addr((struct site){.k = s.k}, n); /* its first byte, by the page's own address */
+	gf_expect_access(gf.cur, first, 1, HV_ACCESS_X);
 	GLOG("gfz %lu: %s at C%d%s CPL %d region %d view %u args 0x%lx 0x%lx 0x%lx\n", gf.op, gf_sn_name[n], s.k,
 	     s.alias ? " (alias)" : "", s.cpl, s.rgn, gf.cur, gf_uargs.a[0], gf_uargs.a[1], gf_uargs.a[2]);
 	return gf_run_call(gf_site_addr(s, n), s.cpl);

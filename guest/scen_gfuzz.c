@@ -172,6 +172,7 @@ static void op_loadstore(bool write)
 	m.addr = data_addr(m.size), m.val = gf_rand(), m.o.ret = 0;
 	GLOG("gfz %lu: %s%u 0x%lx (0x%lx) view %u\n", gf.op, write ? "store" : "load", m.size * 8, m.addr, m.val,
 	     gf.cur);
+	gf_expect_access(gf.cur, m.addr, m.size, write ? HV_ACCESS_W : HV_ACCESS_R);
 	m.o.vec = trap_catch(mem_body, NULL, &fi);
 	gf_check("a load or store of a data page faulted", gf_no_fault(m.o.ret), m.o);
 	post = post_mem;
@@ -207,11 +208,13 @@ static void op_mem_code(void)
 	static const u32 sizes[] = {8, 1, 8, 2};
 	enum sn n = which[gf_below(ARRAY_SIZE(which))];
 	m.s = gf_pick_site(true), m.view0 = gf.cur, m.val = gf_rand();
-	m.size = n == SN_MOVS ? 1 + gf_below(64) : sizes[n];
+	m.size = n == SN_MOVS ? 1 + gf_below(24) : sizes[n]; /* at most 48 trap records: the ring keeps 64 */
 	gf.nest &= n != SN_MOVS; /* a remap between two iterations would split the copy */
 	m.write = n == SN_STORE64 || n == SN_STORE16;
 	m.addr = data_addr(m.size), m.src = data_addr(m.size);
 	gf_uargs.a[0] = m.addr, gf_uargs.a[1] = n == SN_MOVS ? m.src : m.val, gf_uargs.a[2] = m.size;
+	if (gf.rights[gf.cur][PG_C0 + m.s.k] & HV_ACCESS_X) /* else the fetch violates first */
+		gf_expect_access(gf.cur, n == SN_MOVS ? m.src : m.addr, m.size, m.write ? HV_ACCESS_W : HV_ACCESS_R);
 	m.o = gf_run_at(m.s, n);
 	if (n != SN_MOVS) {
 		gf_check("a load or store of a data page faulted", gf_no_fault(m.o.ret), m.o);
@@ -274,6 +277,9 @@ static void hc_result(struct gf_expect e, s64 r, int cpl)
 			guest_printf("guest_fuzz:   args 0x%lx 0x%lx 0x%lx 0x%lx 0x%lx CPL %d; expected %ld..%ld (how %d)\n",
 				     hcx.a[0], hcx.a[1], hcx.a[2], hcx.a[3], hcx.a[4], cpl, e.a, e.b, e.how);
 	}
+	if (!cpl && hcx.nr == HC_VIOLATIONS_READ && r > 0)
+		gf_records(r); /* the oldest records: they came before those still in the ring */
+	gf_drain();        /* every record before the model follows this call */
 	gf_apply(hcx.nr, hcx.a, r, cpl);
 }
 
@@ -289,6 +295,9 @@ static void op_hc(void)
 	struct fault_info fi;
 	make_hc(0);
 	struct gf_expect e = gf_predict(hcx.nr, hcx.a, 0, 0);
+	int p = gf_page_of(hcx.a[1]);
+	if (hcx.nr == HC_VIEW_GET_ACCESS && e.how == EXP_RANGE && p >= 0) /* from C: the model knows */
+		e = (struct gf_expect){EXP_EXACT, gf.rights[hcx.a[0]][p], gf.rights[hcx.a[0]][p]};
 	GLOG("gfz %lu: hc %lu (0x%lx 0x%lx 0x%lx 0x%lx 0x%lx) view %u\n", gf.op, hcx.nr, hcx.a[0], hcx.a[1], hcx.a[2],
 	     hcx.a[3], hcx.a[4], gf.cur);
 	int vec = trap_catch(hc_body, NULL, &fi);
@@ -391,6 +400,7 @@ static void op_patch(void)
 	alias.alias = true;
 	u64 where = gf_site_addr(alias, SN_IMM) + 1; /* MOV EAX, imm32: B8 imm32 */
 	GLOG("gfz %lu: patch C%d with 0x%x\n", gf.op, m.s.k, (u32)m.val);
+	gf_expect_access(gf.cur, gf.gpa[PG_C0 + m.s.k], 1, HV_ACCESS_W);
 	if (trap_catch(patch_body, (void *)where, &fi) >= 0)
 		return gf_fail("a store to a code page's alias faulted (vector, address)", fi.vector, where);
 	s64 v = hc1(HC_VIEW_SWITCH, gf.cur); /* the view the store was made in */
@@ -449,13 +459,16 @@ static int pick_kind(void)
 /* One operation of kind k, then the view check, the model's check, the #DB/#BP/INT counts. */
 static void do_op(int k, void (*fn)(void))
 {
-	u64 db0 = gf.n_db, bp0 = gf.n_bp, int0 = gf.n_int;
+	u64 db0 = gf.n_db, bp0 = gf.n_bp, int0 = gf.n_int, ve0 = gf.ve;
 	gf.kind = k;
 	post = NULL, gf.exp_db = gf.exp_bp = gf.exp_int = 0;
+	gf_denials_begin();
 	gf.nest = !gf.repro;
 	fn();
 	gf.nest = false;
 	u32 v = sync_view();
+	gf_drain();
+	gf_denials_check(gf.ve != ve0);
 	if (post)
 		post(v);
 	if (gf.n_db - db0 != gf.exp_db || gf.n_bp - bp0 != gf.exp_bp || gf.n_int - int0 != gf.exp_int) {
@@ -614,6 +627,7 @@ void scen_guest_fuzz(struct hv_boot_info *bi)
 	setup_arena(ram);
 	gf_handlers_init();
 	gf.view_live[0] = true;
+	gf_rights_view(0);
 	GEXPECT_EQ(hc3(HC_VIEW_SET_POLICY, 0, HV_POLICY_RESTORE, 0), 0); /* view 0 never STOPs nor SWITCHes */
 	gf.policy[0] = HV_POLICY_RESTORE;
 	gf.xo = hc4(HC_VIEW_SET_ACCESS, 0, gf.gpa[PG_F1], PAGE_SIZE, HV_ACCESS_X) == 0;
