@@ -218,17 +218,16 @@ static bool x_trapped(int k)
 	return false;
 }
 
-/* Is code page k's frame a region, in a view the vCPU may be in? */
-static bool in_region(int k)
+/* Finding E: in a view the vCPU may be in, the instruction across code pages k and k + 1 starts
+ * outside any region and ends in one. */
+static bool straddle_bad(int k)
 {
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (gf_chain_has(gf.cur, v) && gf.mon_rgn[gf.gpa[gf_frame(v, PG_C0 + k)] / PAGE_SIZE])
+		if (gf_chain_has(gf.cur, v) && !gf.mon_rgn[gf.gpa[gf_frame(v, PG_C0 + k)] / PAGE_SIZE] &&
+		    gf.mon_rgn[gf.gpa[gf_frame(v, PG_C0 + k + 1)] / PAGE_SIZE])
 			return true;
 	return false;
 }
-
-/* Finding E: the instruction across code pages k and k + 1 starts outside any region and ends in one. */
-static bool straddle_bad(int k) { return !in_region(k) && in_region(k + 1); }
 
 /* The known findings (docs/guest.md, reproducers 1 to 5): unless told otherwise, what would
  * trigger one runs a harmless snippet instead. */
