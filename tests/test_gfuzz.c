@@ -5,21 +5,30 @@
  * before the VM is destroyed: every leaf of every view equals what the policy computes
  * (policy_check), no single step open, not inside a region, and the live views, traps, regions,
  * the current view and the #VE page the guest believes in are the hypervisor's; after
- * vm_destroy, every page is back. Words on the command line (docs/testing.md): fuzz_seed=N (the
- * cases run N, N+1, N+2), fuzz_ops=N per case, fuzz_log=1 (the first case prints every
+ * vm_destroy, every page is back. The seeds are this CPU's (default_seed) and the next two.
+ * Words on the command line (docs/testing.md): fuzz_seed=N (the cases run N, N+1, N+2), fuzz_ops=N per case, fuzz_log=1 (the first case prints every
  * operation), fuzz_repro=N or N-M (the first case runs those reproducers), fuzz_all=1 (no
  * steering around the known findings). */
 #include "suites.h"
 #include "../kernel/x86.h"
 
 #define GF_CHECKPOINT 0x67667a00UL /* guest/gfuzz.h */
-#define DEFAULT_SEED 1
 #define DEFAULT_OPS 1700
 #define CKPT_EVERY 5     /* x 100 operations */
 #define MAX_SEGMENTS 700 /* 65535 operations / 100: a guest that pauses more often is broken */
 
 static const char *const kinds[] = {"hypercall", "hypercall-code", "vmfunc", "vmfunc-code", "load", "store",
 				    "mem-code", "bad-address", "code", "patch", "exception", "int", "tf"};
+
+/* The first default seed: this CPU's signature (CPUID.1:EAX), with a bit for each of VMFUNC and
+ * #VE it lacks, so that each row of the matrix fuzzes its own sequences (a profile that masks a
+ * feature too) and each replays them. */
+static u64 default_seed(void)
+{
+	u32 a, b, c, d;
+	cpuid(1, 0, &a, &b, &c, &d);
+	return a ^ (vmx_caps.eptp_switching ? 0 : BIT(28)) ^ (vmx_caps.ept_violation_ve ? 0 : BIT(29));
+}
 
 static u64 cmdline_u64(const char *key, u64 dflt)
 {
@@ -71,7 +80,7 @@ static void fuzz_run(u64 seed, u64 repro)
 {
 	u64 ops = repro ? 1 : cmdline_u64("fuzz_ops", DEFAULT_OPS);
 	u64 arg = (seed & 0xffffffffUL) | (ops & 0xffff) << 32 | (u64)CKPT_EVERY << 48 | (repro & 0x3f) << 56 |
-		  (cmdline_u64("fuzz_all", 0) ? BIT(62) : 0) | (cmdline_u64("fuzz_log", 0) && seed == cmdline_u64("fuzz_seed", DEFAULT_SEED) ? BIT(63) : 0);
+		  (cmdline_u64("fuzz_all", 0) ? BIT(62) : 0) | (cmdline_u64("fuzz_log", 0) && seed == cmdline_u64("fuzz_seed", default_seed()) ? BIT(63) : 0);
 	u64 before = kalloc_free_count(), checks = 0, bad = 0;
 	struct vm vm;
 	enum vm_stop stop;
@@ -100,7 +109,7 @@ static void fuzz_seed(u64 idx)
 {
 	char v[24];
 	const char *end;
-	u64 seed = cmdline_u64("fuzz_seed", DEFAULT_SEED) + idx;
+	u64 seed = cmdline_u64("fuzz_seed", default_seed()) + idx;
 	if (idx || !cmdline_get(boot_info.cmdline, "fuzz_repro", v, sizeof(v)))
 		return fuzz_run(seed, 0);
 	u64 first = strtou64(v, &end, 10), last = *end == '-' ? strtou64(end + 1, NULL, 10) : first;
