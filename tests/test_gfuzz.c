@@ -30,10 +30,14 @@ static u64 default_seed(void)
 	return a ^ (vmx_caps.eptp_switching ? 0 : BIT(28)) ^ (vmx_caps.ept_violation_ve ? 0 : BIT(29));
 }
 
+/* A fuzz_* word of the command line: absent, dflt; longer than fits, the case's ERROR. */
 static u64 cmdline_u64(const char *key, u64 dflt)
 {
 	char v[24];
-	return cmdline_get(boot_info.cmdline, key, v, sizeof(v)) ? strtou64(v, NULL, 0) : dflt;
+	int n = cmdline_get(boot_info.cmdline, key, v, sizeof(v));
+	if (n >= (int)sizeof(v))
+		kt_error("%s= is %d characters long; at most %lu fit", key, n, sizeof(v) - 1);
+	return n < 0 || n >= (int)sizeof(v) ? dflt : strtou64(v, NULL, 0);
 }
 
 /* The hypervisor's invariants, and its state against the guest's model (out[16..18], 28, 29). */
@@ -84,7 +88,8 @@ static void fuzz_run(u64 seed, u64 repro)
 	u64 before = kalloc_free_count(), checks = 0, bad = 0;
 	struct vm vm;
 	enum vm_stop stop;
-	ASSERT_EQ(prepare_scenario(&vm, "guest_fuzz", arg), 0);
+	if (prepare_scenario(&vm, "guest_fuzz", arg)) /* it reported the ERROR */
+		return;
 	vm.quiet = true; /* thousands of refusals are expected; the guest checks each one */
 	u64 t0 = rdtsc();
 	while ((stop = vm_run(&vm)) == VM_STOP_EXIT && vm.exit_status == GF_CHECKPOINT && checks < MAX_SEGMENTS)
@@ -110,7 +115,7 @@ static void fuzz_seed(u64 idx)
 	char v[24];
 	const char *end;
 	u64 seed = cmdline_u64("fuzz_seed", default_seed()) + idx;
-	if (idx || !cmdline_get(boot_info.cmdline, "fuzz_repro", v, sizeof(v)))
+	if (idx || cmdline_get(boot_info.cmdline, "fuzz_repro", v, sizeof(v)) < 0)
 		return fuzz_run(seed, 0);
 	u64 first = strtou64(v, &end, 10), last = *end == '-' ? strtou64(end + 1, NULL, 10) : first;
 	for (u64 r = first; r <= last && r < 64; r++) {
