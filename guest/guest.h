@@ -159,4 +159,5 @@ void scen_hviews_vmfunc_region(struct hv_boot_info *bi);
 void scen_hviews_vmfunc_between(struct hv_boot_info *bi);
 void scen_hviews_pagetables(struct hv_boot_info *bi);
 void scen_hviews_smc(struct hv_boot_info *bi);
+void scen_guest_fuzz(struct hv_boot_info *bi);     /* scen_gfuzz.c: the random-program fuzzer */
 #endif

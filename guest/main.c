@@ -64,6 +64,7 @@ static const struct scenario scenarios[] = {
 	{"hviews_vmfunc_between", scen_hviews_vmfunc_between},
 	{"hviews_pagetables", scen_hviews_pagetables},
 	{"hviews_smc", scen_hviews_smc},
+	{"guest_fuzz", scen_guest_fuzz},
 };
 
 void guest_exit(u64 status)
