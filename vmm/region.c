@@ -32,7 +32,8 @@ static void set_insn_seq(struct run_ctx *c, const struct emu *e) { c->vm->insn_s
  * may be fetched (that is what we emulate), a trapped one counts a hit and the access goes
  * through. A probe (map_page) only asks: it neither counts a hit nor records a violation, and
  * refuses trapped frames so that every access to them comes through here. */
-static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gpa, struct emu_fault *f, bool probe)
+static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gpa, u32 *trap, struct emu_fault *f,
+		     bool probe)
 {
 	struct gwalk_regs regs = {e->cpu.cr0, e->cpu.cr3, e->cpu.cr4, e->cpu.efer, emu_get_rflags(e), gwalk_this_cpu()};
 	u32 acc = GW_SET_AD | (kind & EMU_ACC_WRITE ? GW_WRITE : 0) | (kind & EMU_ACC_FETCH ? GW_FETCH : 0) |
@@ -48,10 +49,7 @@ static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gp
 	bool in_ram = policy_lookup(c->vm, c->vm->view, *gpa, &pi);
 	u64 need = kind & EMU_ACC_WRITE ? HV_ACCESS_W : kind & EMU_ACC_FETCH ? HV_ACCESS_X : HV_ACCESS_R;
 	if (in_ram && (pi.rights & need) && !(probe && pi.trap)) {
-		if (pi.trap && !probe) {
-			set_insn_seq(c, e);
-			policy_trap_hit(c->vm, pi.trap, need);
-		}
+		*trap = pi.trap; /* counted by the caller once every page of the access passed */
 		*gpa = pi.frame | (*gpa & (PAGE_SIZE - 1));
 		return 0;
 	}
@@ -84,12 +82,17 @@ static int mem_access(void *ctx, u64 la, void *buf, u32 size, u32 kind, struct e
 	struct run_ctx *c = ctx;
 	struct emu *e = c->vm->emu;
 	u64 gpa[2];
-	u32 first = PAGE_SIZE - (la & (PAGE_SIZE - 1));
+	u32 trap[2] = {0, 0}, first = PAGE_SIZE - (la & (PAGE_SIZE - 1));
+	u64 need = kind & EMU_ACC_WRITE ? HV_ACCESS_W : kind & EMU_ACC_FETCH ? HV_ACCESS_X : HV_ACCESS_R;
 	if (first > size)
 		first = size;
-	if (translate(c, e, la, kind, &gpa[0], f, false) ||
-	    (first < size && translate(c, e, la + first, kind, &gpa[1], f, false)))
-		return -1;
+	if (translate(c, e, la, kind, &gpa[0], &trap[0], f, false) ||
+	    (first < size && translate(c, e, la + first, kind, &gpa[1], &trap[1], f, false)))
+		return -1; /* nothing counted: the access did not happen (its retry will count) */
+	set_insn_seq(c, e);
+	for (int i = 0; i < 2; i++)
+		if (trap[i])
+			policy_trap_hit(c->vm, trap[i], need);
 	for (u32 done = 0, i = 0; done < size; i++) {
 		u32 n = i == 0 ? first : size - first;
 		u8 *host = vm_gpa(c->vm, gpa[i], n);
@@ -112,7 +115,8 @@ static u8 *map_page(void *ctx, u64 la_page, u32 kind)
 	struct run_ctx *c = ctx;
 	struct emu_fault f;
 	u64 gpa;
-	if ((c->r && c->r->logging) || translate(c, c->vm->emu, la_page, kind, &gpa, &f, true))
+	u32 trap;
+	if ((c->r && c->r->logging) || translate(c, c->vm->emu, la_page, kind, &gpa, &trap, &f, true))
 		return NULL;
 	return vm_gpa(c->vm, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE);
 }
@@ -306,12 +310,27 @@ struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla)
 		return (struct emu_outcome){.what = EMU_OUT_STOPPED};
 	}
 	vm->in_region = id + 1;
+	if (e->cpu.rip - start >= end - start) {
+		/* The fetch that brought us here is of an instruction that begins before the region
+		 * and ends in it: that one instruction is the region's too (found by guest_fuzz,
+		 * its finding E: it was never run and faulted again forever). */
+		res = run(vm, e, &c, 0, ~0UL, 1, &db);
+		r->stats.instructions += res.executed;
+		total += res.executed;
+		if (res.reason == EMU_STOP_BUDGET && !db && e->cpu.rip - start >= end - start)
+			res.reason = EMU_STOP_LEFT_REGION; /* it left again at once */
+		else if (res.reason == EMU_STOP_BUDGET && !db)
+			goto inside;
+		goto done;
+	}
+inside:
 	do { /* no interrupt is ever pending in hvlab, so a used budget only bounds one exit */
 		res = run(vm, e, &c, start, end, RUN_BUDGET, &db);
 		r->stats.instructions += res.executed;
 		total += res.executed;
 	} while (res.reason == EMU_STOP_BUDGET && !db && total < EXIT_BUDGET &&
 		 !(vm->run_deadline && rdtsc() >= vm->run_deadline)); /* the watchdog decides at the exit */
+done:
 	if (db) { /* the guest's single step: its #DB handler runs on the CPU */
 		vm->in_region = 0;
 		vcpu_inject_db(vm, BIT(14));

@@ -28,6 +28,15 @@ void vcpu_read_exit(struct vm *vm, u32 reason)
 		x->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
 		x->intr_error = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
 	}
+	if (reason == EXIT_REASON_EPT_VIOLATION) {
+		/* A fault: the instruction did not complete, so no single-step trap of it is pending
+		 * (the SDM has such exits save BS clear). Bochs 2.7 saves BS set when RFLAGS.TF was 1,
+		 * and VM entry would then deliver a #DB before the instruction ever ran (found by
+		 * guest_fuzz, its finding A). */
+		u64 dbg = vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS);
+		if ((dbg & BIT(14)) && !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS))
+			vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, dbg & ~BIT(14));
+	}
 	if (reason == EXIT_REASON_EPT_VIOLATION || reason == EXIT_REASON_EPT_MISCONFIG) {
 		x->gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
 		if (x->qual & EPT_VIOLATION_GLA_VALID)
