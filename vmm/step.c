@@ -86,8 +86,10 @@ int step_begin(struct vm *vm, u32 kind, u32 id, u64 gpa, u64 rights, u32 flags)
 		set_proc(CPU_BASED_MONITOR_TRAP_FLAG, true);
 	else if (how == STEP_TF)
 		begin_tf(vm, s);
-	else /* the run loop's watchdog_arm() leaves a 0 in place while this step is open */
+	else { /* the run loop's watchdog_arm() leaves a 0 in place while this step is open */
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, 0);
+		vm->timer_left = 0; /* and writes the time left again after it */
+	}
 	return 0;
 }
 

@@ -14,16 +14,32 @@ static inline u64 read_dr6(void)
 }
 static inline void write_dr6(u64 v) { __asm__ volatile("mov %0, %%dr6" ::"r"(v)); }
 
-/* The exit information fields of this exit (SDM "VM-Exit Information Fields"), read once. */
+/* Exits whose handlers need no exit qualification (the common, cheap ones). */
+static bool no_qualification(u32 reason)
+{
+	const u64 mask = BIT(EXIT_REASON_CPUID) | BIT(EXIT_REASON_VMCALL) | BIT(EXIT_REASON_HLT) |
+			 BIT(EXIT_REASON_MSR_READ) | BIT(EXIT_REASON_MSR_WRITE) | BIT(EXIT_REASON_XSETBV) |
+			 BIT(EXIT_REASON_INVD) | BIT(EXIT_REASON_WBINVD);
+	return reason < 64 && (mask & BIT(reason));
+}
+
+/* The exit information fields of this exit (SDM "VM-Exit Information Fields"), read once: the
+ * instruction length always, the qualification where a handler reads it, the event being
+ * delivered when the exit can interrupt one that must be delivered again (an EPT violation, an
+ * intercepted exception). VMREADs are what an exit costs most under emulation: none is wasted. */
 void vcpu_read_exit(struct vm *vm, u32 reason)
 {
 	struct vm_exit *x = &vm->exit;
 	*x = (struct vm_exit){.reason = reason};
-	x->qual = vmcs_read(EXIT_QUALIFICATION);
 	x->len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	x->idt_info = vmcs_read(IDT_VECTORING_INFO_FIELD);
-	if (x->idt_info & INTR_INFO_DELIVER_CODE_MASK)
-		x->idt_error = vmcs_read(IDT_VECTORING_ERROR_CODE);
+	if (!no_qualification(reason))
+		x->qual = vmcs_read(EXIT_QUALIFICATION);
+	if (reason == EXIT_REASON_EPT_VIOLATION || reason == EXIT_REASON_EXCEPTION_NMI ||
+	    reason == EXIT_REASON_EPT_MISCONFIG) {
+		x->idt_info = vmcs_read(IDT_VECTORING_INFO_FIELD);
+		if (x->idt_info & INTR_INFO_DELIVER_CODE_MASK)
+			x->idt_error = vmcs_read(IDT_VECTORING_ERROR_CODE);
+	}
 	if (reason == EXIT_REASON_EXCEPTION_NMI) {
 		x->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
 		x->intr_error = vmcs_read(VM_EXIT_INTR_ERROR_CODE);

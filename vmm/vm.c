@@ -311,6 +311,7 @@ enum vm_stop vm_run(struct vm *vm)
 	vm->stop = VM_RUNNING;
 	u64 t0 = vm->run_start = rdtsc();
 	vm->run_deadline = vm->watchdog_tsc ? t0 + vm->watchdog_tsc : 0;
+	vm->timer_left = 0;
 	while (vm->stop == VM_RUNNING) {
 		watchdog_arm(vm);
 		int r = vmx_enter(vm->regs, vm->launched);

@@ -203,6 +203,8 @@ struct vm {
 	struct vm_exit exit;
 	u16 last_exits[VM_LAST_EXITS];       /* the last exit reasons, newest at stats.total % 8 */
 	u64 watchdog_tsc;                    /* the run's limit in TSC cycles (0: none) */
+	u8 timer_on;                         /* the preemption-timer control: 0 unknown, 1 off, 2 on */
+	u64 timer_left;                      /* the time left the timer value was last set to, or 0 */
 	u64 run_start, run_deadline;         /* TSC at vm_run's start; start + limit */
 	enum vm_stop stop;
 	u64 exit_status;                     /* HC_EXIT's argument */

@@ -30,12 +30,14 @@ void watchdog_setup(const char *cmdline)
 		       "timer, so a guest that loops without exits cannot be stopped\n", secs);
 }
 
-static void set_timer_control(bool on)
+/* The pin-based control, changed only when it must be (vm->timer_on mirrors it: read once). */
+static void set_timer_control(struct vm *vm, bool on)
 {
+	if (vm->timer_on == (on ? 2 : 1))
+		return;
 	u64 pin = vmcs_read(PIN_BASED_VM_EXEC_CONTROL);
-	if (!!(pin & PIN_BASED_VMX_PREEMPTION_TIMER) != on)
-		vmcs_write(PIN_BASED_VM_EXEC_CONTROL, on ? pin | PIN_BASED_VMX_PREEMPTION_TIMER
-							 : pin & ~PIN_BASED_VMX_PREEMPTION_TIMER);
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, on ? pin | PIN_BASED_VMX_PREEMPTION_TIMER : pin & ~PIN_BASED_VMX_PREEMPTION_TIMER);
+	vm->timer_on = on ? 2 : 1;
 }
 
 /* Before each VM entry: the timer holds the time left, or 0 for a step that ends by it. */
@@ -44,11 +46,17 @@ void watchdog_arm(struct vm *vm)
 	if (!vmx_caps.preemption_timer)
 		return;
 	if (vm->step.open && vm->step.how == STEP_TIMER0)
-		return set_timer_control(true); /* step_begin wrote the 0 */
-	set_timer_control(vm->run_deadline != 0);
+		return set_timer_control(vm, true); /* step_begin wrote the 0 */
+	set_timer_control(vm, vm->run_deadline != 0);
 	if (!vm->run_deadline)
 		return;
+	/* Each entry starts the timer from the VMCS value again, so it must hold the time left; it
+	 * is rewritten once the time left is 1/16 of the limit below what it holds, which keeps the
+	 * stop within that of the deadline and spares a VMWRITE at most entries. */
 	u64 now = rdtsc(), left = vm->run_deadline > now ? vm->run_deadline - now : 0;
+	if (vm->timer_left && vm->timer_left - left < vm->watchdog_tsc / 16 && left <= vm->timer_left)
+		return;
+	vm->timer_left = left;
 	left >>= vmx_caps.msr[VMX_MSR_MISC] & VMX_MISC_PREEMPTION_TIMER_RATE_MASK;
 	vmcs_write(VMX_PREEMPTION_TIMER_VALUE, left > 0xffffffffUL ? 0xffffffffUL : left);
 }
