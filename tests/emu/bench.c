@@ -17,6 +17,7 @@ uint64_t work_crc32(const uint8_t *p, size_t n);
 uint64_t work_sort(uint32_t *a, size_t n);
 uint64_t work_rep_movsb(uint8_t *d, const uint8_t *s, size_t n, size_t reps);
 uint64_t work_loop_copy(uint8_t *d, const uint8_t *s, size_t n, size_t reps);
+uint64_t work_random(uint64_t *a, size_t n, size_t iters);
 
 #define SENTINEL 0x1000ull
 
@@ -47,6 +48,7 @@ static struct emu em;
 static u64 stack[1 << 16];
 static u8 src[1 << 18], dst[1 << 18];
 static u32 keys[1 << 16];
+static u64 big[1 << 20]; /* 8 MiB */
 
 static double now(void)
 {
@@ -91,6 +93,7 @@ static u64 native(const struct wl *w, const u64 *a)
 	if (w->fn == (void *)work_alu) return work_alu(a[0]);
 	if (w->fn == (void *)work_crc32) return work_crc32((u8 *)a[0], a[1]);
 	if (w->fn == (void *)work_sort) return work_sort((u32 *)a[0], a[1]);
+	if (w->fn == (void *)work_random) return work_random((u64 *)a[0], a[1], a[2]);
 	if (w->fn == (void *)work_rep_movsb) return work_rep_movsb((u8 *)a[0], (u8 *)a[1], a[2], a[3]);
 	return work_loop_copy((u8 *)a[0], (u8 *)a[1], a[2], a[3]);
 }
@@ -105,6 +108,7 @@ int main(int argc, char **argv)
 		 {(u64)dst, (u64)src, sizeof(src), 2}},
 		{"memcpy-loop", (void *)work_loop_copy, {(u64)dst, (u64)src, sizeof(src), 40},
 		 {(u64)dst, (u64)src, 65536, 1}},
+		{"random-8MiB", (void *)work_random, {(u64)big, 1 << 20, 4000000}, {(u64)big, 1 << 20, 40000}},
 	};
 	unsigned nw = sizeof(w) / sizeof(w[0]);
 	for (unsigned i = 0; i < sizeof(src); i++)
@@ -123,9 +127,12 @@ int main(int argc, char **argv)
 	       "emu-ms", "native-ms", "slowdown");
 	for (unsigned i = 0; i < nw; i++) {
 		u64 n, *a = w[i].a;
+		memset(big, 0, sizeof(big)); /* same start for both runs */
 		double t0 = now();
 		u64 rn = native(&w[i], a);
 		double t1 = now();
+		memset(big, 0, sizeof(big));
+		t1 = now();
 		u64 re = emu_call(w[i].fn, a[0], a[1], a[2], a[3], &n);
 		double t2 = now();
 		if (rn != re) {
@@ -135,7 +142,7 @@ int main(int argc, char **argv)
 		printf("%-18s %12llu %9.1f %9.1f %10.2f %8.1fx", w[i].name, (unsigned long long)n,
 		       (double)n / (t2 - t1) / 1e6, (t2 - t1) * 1e3, (t1 - t0) * 1e3,
 		       (t2 - t1) / (t1 - t0));
-		if (i >= 3)
+		if (i == 3 || i == 4)
 			printf("  (%.0f MB/s emulated)", (double)a[2] * (double)a[3] / (t2 - t1) / 1e6);
 		printf("\n");
 	}
