@@ -11,17 +11,27 @@ static bool canonical(u64 a)
 	return (u64)((i64)(a << 16) >> 16) == a;
 }
 
-static void report(struct emu *e, const struct emu_insn *in)
-{
-	e->res.len = in->len;
-	e->res.nbytes = in->len;
-	__builtin_memcpy(e->res.bytes, in->raw, 15);
-}
-
 EMU_H(emu_op_ud)
 {
 	(void)in;
 	return emu_raise(e, EMU_EXC_UD, false, 0);
+}
+
+/* Stands in for the rest of a trace whose code was written (mem.c). */
+EMU_H(emu_op_resync)
+{
+	(void)e;
+	(void)in;
+	return EMU_RESYNC;
+}
+
+/* The end marker after the last decode of a trace (or standing in for the
+ * first one that must not run now). */
+EMU_H(emu_op_end)
+{
+	(void)e;
+	(void)in;
+	return EMU_END;
 }
 
 EMU_H(emu_op_toolong)
@@ -30,19 +40,18 @@ EMU_H(emu_op_toolong)
 	return emu_raise(e, EMU_EXC_GP, true, 0);
 }
 
+/* The run loop reports the instruction's length and bytes. */
 EMU_H(emu_op_hv)
 {
 	e->res.reason = EMU_STOP_HYPERVISOR;
 	e->res.exit = (enum emu_exit)in->ext;
-	report(e, in);
 	return EMU_STOP;
 }
 
 EMU_H(emu_op_unsupported)
 {
+	(void)in;
 	e->res.reason = EMU_STOP_UNSUPPORTED;
-	report(e, in);
-	e->res.len = 0;
 	return EMU_STOP;
 }
 
@@ -50,7 +59,7 @@ EMU_H(emu_op_nop)
 {
 	(void)e;
 	(void)in;
-	return 0;
+	return emu_next(e, in);
 }
 
 /* 0F AE group: LFENCE/MFENCE/SFENCE (ext 1, register form) are no-ops
@@ -58,7 +67,7 @@ EMU_H(emu_op_nop)
 EMU_H(emu_op_fence)
 {
 	if (in->ext == 1 && !(in->flags & (EMU_I_MEM | EMU_I_REP | EMU_I_OSZ)))
-		return 0;
+		return emu_next(e, in);
 	if (!(in->flags & (EMU_I_MEM | EMU_I_REP))) /* no F3: not RDFSBASE... */
 		return emu_raise(e, EMU_EXC_UD, false, 0);
 	return emu_op_unsupported(e, in);
@@ -68,7 +77,7 @@ EMU_H(emu_op_mov_rm_r)
 {
 	unsigned sz = in->osz;
 	u64 v = emu_rreg(e, emu_regreg(in, sz), sz); /* memory form only: see decode */
-	return emu_write(e, emu_ea(e, in), sz, v, in->flags & EMU_I_SS);
+	return emu_cont(e, in, emu_write(e, emu_ea(e, in), sz, v, in->flags & EMU_I_SS));
 }
 
 /* MOV between registers (88-8B with ModRM.mod = 3). */
@@ -76,49 +85,76 @@ EMU_H(emu_op_mov_rr)
 {
 	unsigned sz = in->osz;
 	emu_wreg(e, emu_rmreg(in, sz), sz, emu_rreg(e, emu_regreg(in, sz), sz));
-	return 0;
+	return emu_next(e, in);
+}
+
+static EMU_H(mov_rr8)
+{
+	e->cpu.gpr[in->rm] = e->cpu.gpr[in->reg];
+	return emu_next(e, in);
+}
+
+static EMU_H(mov_rr4)
+{
+	e->cpu.gpr[in->rm] = (u32)e->cpu.gpr[in->reg];
+	return emu_next(e, in);
+}
+
+static EMU_H(lea8)
+{
+	e->cpu.gpr[in->reg] = e->cpu.reg[in->base] + (e->cpu.reg[in->index] << in->scale) + (u64)in->disp;
+	return emu_next(e, in);
+}
+
+static EMU_H(lea4)
+{
+	e->cpu.gpr[in->reg] = (u32)(e->cpu.reg[in->base] + (e->cpu.reg[in->index] << in->scale) + (u64)in->disp);
+	return emu_next(e, in);
+}
+
+/* Register MOV and LEA (without 0x67) of 32/64 bits, or fn itself. */
+emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in)
+{
+	if (in->osz < 4 || (in->flags & EMU_I_A32))
+		return fn;
+	if (fn == emu_op_mov_rr)
+		return in->osz == 8 ? mov_rr8 : mov_rr4;
+	if (fn == emu_op_lea)
+		return in->osz == 8 ? lea8 : lea4;
+	return fn;
 }
 
 /* Specialised MOV r64/r32 <- m and m <- r64/r32 through a TLB hit (picked
- * at decode time); anything else takes the generic handlers. */
-EMU_H(emu_op_load_q)
-{
-	u64 la = emu_ea(e, in);
-	u8 *p = emu_tlb(e, la, 8, 0);
-	if (!p)
-		return emu_op_mov_r_rm(e, in);
-	e->cpu.gpr[in->reg] = emu_load(p, 8);
-	return 0;
-}
+ * at decode time without FS/GS or 0x67); a miss takes the generic handlers. */
+/* x: with an index register; ea: base + disp only */
+#define LDST(sz, x, ea)                                                                   \
+	static EMU_H(load##sz##x)                                                         \
+	{                                                                                 \
+		u8 *p;                                                                    \
+		if (unlikely(!emu_tlb_get(e, ea, sz, 0, &p)))                             \
+			return emu_op_mov_r_rm(e, in);                                    \
+		e->cpu.gpr[in->reg] = emu_load(p, sz);                                    \
+		return emu_next(e, in);                                                   \
+	}                                                                                 \
+	static EMU_H(store##sz##x)                                                        \
+	{                                                                                 \
+		u8 *p;                                                                    \
+		if (unlikely(!emu_tlb_get(e, ea, sz, 1, &p)))                             \
+			return emu_op_mov_rm_r(e, in);                                    \
+		emu_store(p, sz, e->cpu.gpr[in->reg]);                                    \
+		return emu_next(e, in);                                                   \
+	}
+LDST(4, x, emu_ea_fast(e, in))
+LDST(8, x, emu_ea_fast(e, in))
+LDST(4, b, e->cpu.reg[in->base] + (u64)in->disp)
+LDST(8, b, e->cpu.reg[in->base] + (u64)in->disp)
 
-EMU_H(emu_op_load_d)
+/* MOV r32/r64 <- m and m <- r32/r64 (load 1, store 0) without FS/GS or 0x67. */
+emu_fn emu_ldst_fast(bool load, const struct emu_insn *in)
 {
-	u64 la = emu_ea(e, in);
-	u8 *p = emu_tlb(e, la, 4, 0);
-	if (!p)
-		return emu_op_mov_r_rm(e, in);
-	e->cpu.gpr[in->reg] = emu_load(p, 4);
-	return 0;
-}
-
-EMU_H(emu_op_store_q)
-{
-	u64 la = emu_ea(e, in);
-	u8 *p = emu_tlb(e, la, 8, 1);
-	if (!p)
-		return emu_op_mov_rm_r(e, in);
-	emu_store(p, 8, e->cpu.gpr[in->reg]);
-	return 0;
-}
-
-EMU_H(emu_op_store_d)
-{
-	u64 la = emu_ea(e, in);
-	u8 *p = emu_tlb(e, la, 4, 1);
-	if (!p)
-		return emu_op_mov_rm_r(e, in);
-	emu_store(p, 4, e->cpu.gpr[in->reg]);
-	return 0;
+	static const emu_fn f[2][2][2] = {{{store4b, store8b}, {store4x, store8x}},
+					  {{load4b, load8b}, {load4x, load8x}}};
+	return f[load][in->index != EMU_ZREG][in->osz == 8];
 }
 
 EMU_H(emu_op_mov_r_rm)
@@ -127,19 +163,19 @@ EMU_H(emu_op_mov_r_rm)
 	int st = emu_rd_rm(e, in, in->osz, &v, &la);
 	if (!st)
 		emu_wreg(e, emu_regreg(in, in->osz), in->osz, v);
-	return st;
+	return emu_cont(e, in, st);
 }
 
 EMU_H(emu_op_mov_rm_imm)
 {
 	u64 la = (in->flags & EMU_I_MEM) ? emu_ea(e, in) : 0;
-	return emu_wr_rm(e, in, in->osz, la, 0, in->imm & emu_mask(in->osz), false);
+	return emu_cont(e, in, emu_wr_rm(e, in, in->osz, la, 0, in->imm & emu_mask(in->osz), false));
 }
 
 EMU_H(emu_op_mov_r_imm)
 {
 	emu_wreg(e, emu_regreg(in, in->osz), in->osz, in->imm);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* MOV AL/rAX <-> moffs (A0-A3); ext 1 = store. */
@@ -147,11 +183,11 @@ EMU_H(emu_op_mov_moffs)
 {
 	u64 la = in->imm + emu_seg(e, in), v; /* moffs */
 	if (in->ext)
-		return emu_write(e, la, in->osz, emu_rreg(e, EMU_RAX, in->osz), false);
+		return emu_cont(e, in, emu_write(e, la, in->osz, emu_rreg(e, EMU_RAX, in->osz), false));
 	int st = emu_read(e, la, in->osz, &v, false);
 	if (!st)
 		emu_wreg(e, EMU_RAX, in->osz, v);
-	return st;
+	return emu_cont(e, in, st);
 }
 
 /* MOVZX (ext = source size 1/2). */
@@ -161,7 +197,7 @@ EMU_H(emu_op_movzx)
 	int st = emu_rd_rm(e, in, in->ext, &v, &la);
 	if (!st)
 		emu_wreg(e, in->reg, in->osz, v);
-	return st;
+	return emu_cont(e, in, st);
 }
 
 /* MOVSX / MOVSXD (ext = source size 1/2/4, at most the operand size). */
@@ -172,14 +208,14 @@ EMU_H(emu_op_movsx)
 	int st = emu_rd_rm(e, in, s, &v, &la);
 	if (!st)
 		emu_wreg(e, in->reg, in->osz, emu_sx(v, s));
-	return st;
+	return emu_cont(e, in, st);
 }
 
 /* LEA: effective address without segment base, truncated to operand size. */
 EMU_H(emu_op_lea)
 {
 	emu_wreg(e, in->reg, in->osz, emu_ea_off(e, in));
-	return 0;
+	return emu_next(e, in);
 }
 
 /* XCHG Ev,Gv: with memory it is locked whether or not F0 is given. */
@@ -192,7 +228,7 @@ EMU_H(emu_op_xchg)
 		st = emu_wr_rm(e, in, sz, la, a, b, true);
 	if (!st)
 		emu_wreg(e, rg, sz, a);
-	return st;
+	return emu_cont(e, in, st);
 }
 
 /* 90+r: XCHG r,rAX; 90 itself (any size) is NOP, F3 90 is PAUSE. */
@@ -200,11 +236,11 @@ EMU_H(emu_op_xchg_ax)
 {
 	unsigned sz = in->osz;
 	if (in->reg == 0)
-		return 0;
+		return emu_next(e, in);
 	u64 a = emu_rreg(e, EMU_RAX, sz), b = emu_rreg(e, in->reg, sz);
 	emu_wreg(e, EMU_RAX, sz, b);
 	emu_wreg(e, in->reg, sz, a);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* ---- stack (SDM "Stack", 64-bit: RSP, SS-relative) ---- */
@@ -219,19 +255,19 @@ static int push(struct emu *e, unsigned sz, u64 v)
 
 EMU_H(emu_op_push_r)
 {
-	return push(e, in->osz, emu_rreg(e, in->reg, in->osz));
+	return emu_cont(e, in, push(e, in->osz, emu_rreg(e, in->reg, in->osz)));
 }
 
 EMU_H(emu_op_push_imm)
 {
-	return push(e, in->osz, in->imm & emu_mask(in->osz));
+	return emu_cont(e, in, push(e, in->osz, in->imm & emu_mask(in->osz)));
 }
 
 EMU_H(emu_op_push_rm)
 {
 	u64 v, la;
 	int st = emu_rd_rm(e, in, in->osz, &v, &la);
-	return st ? st : push(e, in->osz, v);
+	return st ? st : emu_cont(e, in, push(e, in->osz, v));
 }
 
 EMU_H(emu_op_pop_r)
@@ -242,7 +278,7 @@ EMU_H(emu_op_pop_r)
 		return st;
 	e->cpu.gpr[EMU_RSP] += in->osz;
 	emu_wreg(e, in->reg, in->osz, v);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* POP Ev: a memory address based on RSP uses the incremented RSP. */
@@ -255,18 +291,18 @@ EMU_H(emu_op_pop_rm)
 	e->cpu.gpr[EMU_RSP] = sp + in->osz;
 	if (!(in->flags & EMU_I_MEM)) {
 		emu_wreg(e, in->rm, in->osz, v);
-		return 0;
+		return emu_next(e, in);
 	}
 	st = emu_write(e, emu_ea(e, in), in->osz, v, in->flags & EMU_I_SS);
 	if (st)
 		e->cpu.gpr[EMU_RSP] = sp;
-	return st;
+	return emu_cont(e, in, st);
 }
 
 /* PUSHF: RFLAGS with VM and RF cleared. */
 EMU_H(emu_op_pushf)
 {
-	return push(e, in->osz, emu_get_rflags(e) & ~(u64)(EMU_VM | EMU_RF));
+	return emu_cont(e, in, push(e, in->osz, emu_get_rflags(e) & ~(u64)(EMU_VM | EMU_RF)));
 }
 
 /* POPF (SDM "POPF"): IF changes only if CPL <= IOPL, IOPL only at CPL 0;
@@ -288,7 +324,7 @@ EMU_H(emu_op_popf)
 		ch &= 0xffff;
 	e->cpu.gpr[EMU_RSP] += in->osz;
 	emu_set_rflags(e, (f & ~ch) | (v & ch));
-	return 0;
+	return emu_next(e, in);
 }
 
 /* ENTER Iw,Ib (SDM "ENTER", 64-bit): nesting level mod 32. */
@@ -313,7 +349,7 @@ EMU_H(emu_op_enter)
 		return st;
 	emu_wreg(e, EMU_RBP, sz, frame);
 	e->cpu.gpr[EMU_RSP] = sp - in->imm;
-	return 0;
+	return emu_next(e, in);
 }
 
 /* LEAVE: RSP = RBP, then pop RBP. */
@@ -325,36 +361,53 @@ EMU_H(emu_op_leave)
 		return st;
 	e->cpu.gpr[EMU_RSP] = bp + in->osz;
 	emu_wreg(e, EMU_RBP, in->osz, v);
-	return 0;
+	return emu_next(e, in);
 }
 
 static int branch(struct emu *e, u64 target)
 {
 	if (!canonical(target))
 		return emu_raise(e, EMU_EXC_GP, true, 0);
-	e->next_rip = target;
-	return 0;
+	e->cpu.rip = target;
+	return EMU_BRANCH;
 }
 
+/* Relative branches: in->imm holds the absolute target (decode.c). */
 EMU_H(emu_op_jcc)
 {
-	return emu_cond(e, in->ext) ? branch(e, e->next_rip + in->imm) : 0;
+	return emu_cond(e, in->ext) ? branch(e, in->imm) : emu_next(e, in);
 }
+
+/* Jcc with a canonical target, one handler per condition. */
+#define JCC(cc)                                                                      \
+	static EMU_H(jcc##cc)                                                        \
+	{                                                                            \
+		if (!emu_cond(e, cc))                                                \
+			return emu_next(e, in);                                                    \
+		e->cpu.rip = in->imm;                                                \
+		return EMU_BRANCH;                                                   \
+	}
+JCC(0) JCC(1) JCC(2) JCC(3) JCC(4) JCC(5) JCC(6) JCC(7)
+JCC(8) JCC(9) JCC(10) JCC(11) JCC(12) JCC(13) JCC(14) JCC(15)
+static const emu_fn jcc_fast[16] = {jcc0, jcc1, jcc2, jcc3, jcc4, jcc5, jcc6, jcc7,
+				    jcc8, jcc9, jcc10, jcc11, jcc12, jcc13, jcc14, jcc15};
+emu_fn emu_jcc_fast(unsigned cc) { return jcc_fast[cc & 15]; }
 
 EMU_H(emu_op_jmp)
 {
-	return branch(e, e->next_rip + in->imm);
+	return branch(e, in->imm);
 }
 
+/* CALL rel32: in->disp holds the return address. */
 EMU_H(emu_op_call)
 {
-	u64 t = e->next_rip + in->imm;
-	if (!canonical(t))
+	if (!canonical(in->imm))
 		return emu_raise(e, EMU_EXC_GP, true, 0);
-	int st = push(e, 8, e->next_rip);
-	if (!st)
-		e->next_rip = t;
-	return st;
+	int st = push(e, 8, (u64)in->disp);
+	if (st)
+		return st;
+	e->cpu.rip = in->imm;
+	return EMU_BRANCH;
 }
 
 /* RET / RET Iw: pop RIP, then release Iw bytes. */
@@ -362,11 +415,13 @@ EMU_H(emu_op_ret)
 {
 	u64 t;
 	int st = emu_read(e, e->cpu.gpr[EMU_RSP], 8, &t, true);
-	if (!st)
-		st = branch(e, t);
-	if (!st)
-		e->cpu.gpr[EMU_RSP] += 8 + in->imm;
-	return st;
+	if (st)
+		return st;
+	if (!canonical(t))
+		return emu_raise(e, EMU_EXC_GP, true, 0);
+	e->cpu.gpr[EMU_RSP] += 8 + in->imm;
+	e->cpu.rip = t;
+	return EMU_BRANCH;
 }
 
 EMU_H(emu_op_jmp_rm)
@@ -384,43 +439,44 @@ EMU_H(emu_op_call_rm)
 		return st;
 	if (!canonical(t))
 		return emu_raise(e, EMU_EXC_GP, true, 0);
-	st = push(e, 8, e->next_rip);
-	if (!st)
-		e->next_rip = t;
-	return st;
+	st = push(e, 8, emu_next_rip(e, in));
+	if (st)
+		return st;
+	e->cpu.rip = t;
+	return EMU_BRANCH;
 }
 
 /* LOOPNE/LOOPE/LOOP (ext 0/1/2): count register sized by address size. */
 EMU_H(emu_op_loop)
 {
-	u64 c = (e->cpu.gpr[EMU_RCX] - 1) & emu_mask(in->asz);
+	u64 c = (e->cpu.gpr[EMU_RCX] - 1) & emu_mask(emu_asz(in));
 	bool take = c != 0;
 	if (in->ext == 0)
 		take = take && !emu_zf(e);
 	else if (in->ext == 1)
 		take = take && emu_zf(e);
-	if (take) {
-		int st = branch(e, e->next_rip + in->imm);
-		if (st)
-			return st;
-	}
-	emu_wreg(e, EMU_RCX, in->asz, c);
-	return 0;
+	if (take && !canonical(in->imm))
+		return emu_raise(e, EMU_EXC_GP, true, 0);
+	emu_wreg(e, EMU_RCX, emu_asz(in), c);
+	if (!take)
+		return emu_next(e, in);
+	e->cpu.rip = in->imm;
+	return EMU_BRANCH;
 }
 
 EMU_H(emu_op_jrcxz)
 {
-	if (e->cpu.gpr[EMU_RCX] & emu_mask(in->asz))
-		return 0;
-	return branch(e, e->next_rip + in->imm);
+	if (e->cpu.gpr[EMU_RCX] & emu_mask(emu_asz(in)))
+		return emu_next(e, in);
+	return branch(e, in->imm);
 }
 
 /* XLAT: AL = [rBX + zero-extended AL], segment override honoured. */
 EMU_H(emu_op_xlat)
 {
-	u64 a = (e->cpu.gpr[EMU_RBX] + (e->cpu.gpr[EMU_RAX] & 0xff)) & emu_mask(in->asz), v;
+	u64 a = (e->cpu.gpr[EMU_RBX] + (e->cpu.gpr[EMU_RAX] & 0xff)) & emu_mask(emu_asz(in)), v;
 	int st = emu_read(e, a + emu_seg(e, in), 1, &v, false);
 	if (!st)
 		emu_wreg(e, EMU_RAX, 1, v);
-	return st;
+	return emu_cont(e, in, st);
 }

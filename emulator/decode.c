@@ -23,10 +23,12 @@
 #define XR 0x2000   /* ext = ModRM.reg (shift and ALU groups) */
 #define RG 0x4000   /* register in opcode bits 2:0 (+REX.B) */
 #define HV 0x8000   /* stop for the hypervisor, ext = enum emu_exit */
+#define REL 0x10000 /* relative branch: imm becomes the absolute target */
+#define END 0x20000 /* ends its trace (control transfer, POPF) */
 
 struct emu_op {
 	emu_fn fn;
-	u16 f;
+	u32 f;
 	u8 ext; /* sub-operation, condition code, group or exit kind */
 	u8 aux; /* copied to insn.imm2 (shift count source) */
 };
@@ -73,7 +75,7 @@ static const struct emu_op op1[256] = {
 	[0x6b] = {emu_op_imul_r_rm_imm, M | IB, 0, 0}, /* IMUL Gv,Ev,Ib */
 	[0x6c] = HVX(EMU_X_IO), [0x6d] = HVX(EMU_X_IO), /* INS */
 	[0x6e] = HVX(EMU_X_IO), [0x6f] = HVX(EMU_X_IO), /* OUTS */
-	CC16(0x70, emu_op_jcc, IB | F64),            /* Jcc rel8 */
+	CC16(0x70, emu_op_jcc, IB | F64 | REL),            /* Jcc rel8 */
 	[0x80] = {emu_op_alu_rm_imm, M | B | IB | LK | XR, 0, 0}, /* grp1 Eb,Ib */
 	[0x81] = {emu_op_alu_rm_imm, M | IZ | LK | XR, 0, 0},     /* grp1 Ev,Iz */
 	[0x82] = UD,                                              /* invalid */
@@ -95,7 +97,7 @@ static const struct emu_op op1[256] = {
 	[0x99] = {emu_op_cwd, 0, 0, 0},              /* CWD/CDQ/CQO */
 	[0x9a] = UD,                                 /* CALLF ptr (invalid) */
 	[0x9c] = {emu_op_pushf, D64, 0, 0},          /* PUSHF */
-	[0x9d] = {emu_op_popf, D64, 0, 0},           /* POPF */
+	[0x9d] = {emu_op_popf, D64 | END, 0, 0},           /* POPF */
 	[0x9e] = {emu_op_sahf, 0, 0, 0},             /* SAHF */
 	[0x9f] = {emu_op_lahf, 0, 0, 0},             /* LAHF */
 	[0xa0] = {emu_op_mov_moffs, B | MO, 0, 0},   /* MOV AL,moffs */
@@ -118,8 +120,8 @@ static const struct emu_op op1[256] = {
 	X8(0xb8, emu_op_mov_r_imm, RG | IV, 0),      /* MOV r,Iv */
 	[0xc0] = {emu_op_shift, M | B | IB | XR, 0, 0}, /* grp2 Eb,Ib */
 	[0xc1] = {emu_op_shift, M | IB | XR, 0, 0},  /* grp2 Ev,Ib */
-	[0xc2] = {emu_op_ret, IW | F64, 0, 0},       /* RET Iw */
-	[0xc3] = {emu_op_ret, F64, 0, 0},            /* RET */
+	[0xc2] = {emu_op_ret, IW | F64 | END, 0, 0},       /* RET Iw */
+	[0xc3] = {emu_op_ret, F64 | END, 0, 0},            /* RET */
 	[0xc6] = {0, M | B | GRP, G11B, 0},          /* grp11: MOV Eb,Ib */
 	[0xc7] = {0, M | GRP, G11V, 0},              /* grp11: MOV Ev,Iz */
 	[0xc8] = {emu_op_enter, EN | D64, 0, 0},     /* ENTER Iw,Ib */
@@ -136,18 +138,18 @@ static const struct emu_op op1[256] = {
 	[0xd3] = {emu_op_shift, M | XR, 0, 2},       /* grp2 Ev,CL */
 	[0xd4] = UD, [0xd5] = UD, [0xd6] = UD,       /* AAM AAD SALC */
 	[0xd7] = {emu_op_xlat, B, 0, 0},             /* XLAT */
-	[0xe0] = {emu_op_loop, IB | F64, 0, 0},      /* LOOPNE */
-	[0xe1] = {emu_op_loop, IB | F64, 1, 0},      /* LOOPE */
-	[0xe2] = {emu_op_loop, IB | F64, 2, 0},      /* LOOP */
-	[0xe3] = {emu_op_jrcxz, IB | F64, 0, 0},     /* JrCXZ */
+	[0xe0] = {emu_op_loop, IB | F64 | REL, 0, 0},      /* LOOPNE */
+	[0xe1] = {emu_op_loop, IB | F64 | REL, 1, 0},      /* LOOPE */
+	[0xe2] = {emu_op_loop, IB | F64 | REL, 2, 0},      /* LOOP */
+	[0xe3] = {emu_op_jrcxz, IB | F64 | REL, 0, 0},     /* JrCXZ */
 	[0xe4] = {emu_op_hv, HV | IB, EMU_X_IO, 0},  /* IN AL,Ib */
 	[0xe5] = {emu_op_hv, HV | IB, EMU_X_IO, 0},  /* IN eAX,Ib */
 	[0xe6] = {emu_op_hv, HV | IB, EMU_X_IO, 0},  /* OUT Ib,AL */
 	[0xe7] = {emu_op_hv, HV | IB, EMU_X_IO, 0},  /* OUT Ib,eAX */
-	[0xe8] = {emu_op_call, IZ | F64, 0, 0},      /* CALL rel32 */
-	[0xe9] = {emu_op_jmp, IZ | F64, 0, 0},       /* JMP rel32 */
+	[0xe8] = {emu_op_call, IZ | F64 | REL | END, 0, 0},      /* CALL rel32 */
+	[0xe9] = {emu_op_jmp, IZ | F64 | REL | END, 0, 0},       /* JMP rel32 */
 	[0xea] = UD,                                 /* JMPF ptr (invalid) */
-	[0xeb] = {emu_op_jmp, IB | F64, 0, 0},       /* JMP rel8 */
+	[0xeb] = {emu_op_jmp, IB | F64 | REL | END, 0, 0},       /* JMP rel8 */
 	[0xec] = HVX(EMU_X_IO), [0xed] = HVX(EMU_X_IO), /* IN AL/eAX,DX */
 	[0xee] = HVX(EMU_X_IO), [0xef] = HVX(EMU_X_IO), /* OUT DX,AL/eAX */
 	[0xf1] = HVX(EMU_X_INT1),                    /* INT1 */
@@ -189,7 +191,7 @@ static const struct emu_op op2[256] = {
 	[0x34] = HVX(EMU_X_SYSENTER),                  /* SYSENTER */
 	[0x35] = HVX(EMU_X_SYSENTER),                  /* SYSEXIT */
 	CC16(0x40, emu_op_cmovcc, M),                  /* CMOVcc Gv,Ev */
-	CC16(0x80, emu_op_jcc, IZ | F64),              /* Jcc rel32 */
+	CC16(0x80, emu_op_jcc, IZ | F64 | REL),              /* Jcc rel32 */
 	CC16(0x90, emu_op_setcc, M | B),               /* SETcc Eb */
 	[0xa0] = HVX(EMU_X_SEG), [0xa1] = HVX(EMU_X_SEG), /* PUSH/POP FS */
 	[0xa2] = HVX(EMU_X_CPUID),                     /* CPUID */
@@ -241,9 +243,9 @@ static const struct emu_op grp[NGRP][8] = {
 	[G4] = { {emu_op_incdec, LK, 0, 0}, {emu_op_incdec, LK, 1, 0} },
 	[G5] = {
 		{emu_op_incdec, LK, 0, 0}, {emu_op_incdec, LK, 1, 0},
-		{emu_op_call_rm, F64, 0, 0},           /* CALL Ev */
+		{emu_op_call_rm, F64 | END, 0, 0},           /* CALL Ev */
 		{emu_op_hv, HV | MEM, EMU_X_FAR, 0},   /* CALLF Mp */
-		{emu_op_jmp_rm, F64, 0, 0},            /* JMP Ev */
+		{emu_op_jmp_rm, F64 | END, 0, 0},            /* JMP Ev */
 		{emu_op_hv, HV | MEM, EMU_X_FAR, 0},   /* JMPF Mp */
 		{emu_op_push_rm, D64, 0, 0},           /* PUSH Ev */
 	},
@@ -295,11 +297,11 @@ static u64 get_le(const u8 *p, unsigned n)
 /* ModRM/SIB/displacement (SDM "REX Prefixes", "Special Cases of REX Encodings"). Returns
  * the new offset, or -(bytes needed) if the buffer is too short. */
 static int decode_modrm(struct emu_insn *in, const u8 *p, unsigned i,
-			unsigned avail, unsigned modrm, unsigned rex)
+			unsigned avail, unsigned modrm, unsigned rex, bool *riprel)
 {
 	unsigned mod = modrm >> 6, rm = modrm & 7, dsz = 0;
 	in->base = rm | ((rex & 1) << 3);
-	in->index = EMU_NOREG;
+	in->index = EMU_ZREG;
 	if (mod == 3)
 		return (int)i;
 	in->flags |= EMU_I_MEM;
@@ -309,14 +311,15 @@ static int decode_modrm(struct emu_insn *in, const u8 *p, unsigned i,
 		unsigned sib = p[i++];
 		unsigned idx = ((sib >> 3) & 7) | ((rex & 2) << 2);
 		in->scale = sib >> 6;
-		in->index = idx == 4 ? EMU_NOREG : idx;
+		in->index = idx == 4 ? EMU_ZREG : idx;
 		in->base = (sib & 7) | ((rex & 1) << 3);
 		if ((sib & 7) == 5 && mod == 0) {
-			in->base = EMU_NOREG;
+			in->base = EMU_ZREG;
 			dsz = 4;
 		}
 	} else if (rm == 5 && mod == 0) {
-		in->base = EMU_RIPREL;
+		in->base = EMU_ZREG; /* RIP-relative: finish() adds the next RIP */
+		*riprel = true;
 		dsz = 4;
 	}
 	if (mod == 1)
@@ -327,7 +330,7 @@ static int decode_modrm(struct emu_insn *in, const u8 *p, unsigned i,
 		in->flags |= EMU_I_SS;
 	if (i + dsz > avail)
 		return -(int)(i + dsz);
-	in->disp = dsz ? (i32)emu_sx(get_le(p + i, dsz), dsz) : 0;
+	in->disp = dsz ? (i64)emu_sx(get_le(p + i, dsz), dsz) : 0;
 	return (int)(i + dsz);
 }
 
@@ -365,7 +368,7 @@ static int prefixes(struct emu_insn *in, const u8 *p, unsigned avail,
 		}
 		switch (b) {
 		case 0x66: in->flags |= EMU_I_OSZ; break;
-		case 0x67: in->asz = 4; break;
+		case 0x67: in->flags |= EMU_I_A32; break;
 		case 0xf0: in->flags |= EMU_I_LOCK; break;
 		case 0xf2: in->flags = (in->flags & ~EMU_I_REP) | EMU_I_REPNE; break;
 		case 0xf3: in->flags = (in->flags & ~EMU_I_REPNE) | EMU_I_REP; break;
@@ -378,38 +381,66 @@ static int prefixes(struct emu_insn *in, const u8 *p, unsigned avail,
 	}
 }
 
+/* Handlers that stop the run end their trace as well. */
 static int finish(struct emu_insn *in, emu_fn fn, unsigned len)
 {
 	in->fn = fn;
 	in->len = (u8)(len > 15 ? 15 : len);
+	if (fn == emu_op_ud || fn == emu_op_toolong || fn == emu_op_unsupported || fn == emu_op_hv)
+		in->flags |= EMU_I_END;
 	return 0;
+}
+
+/* Addresses that depend on the instruction's own RIP, resolved once. */
+static void resolve(struct emu_insn *in, emu_fn fn, unsigned f, bool riprel, u64 rip)
+{
+	u64 next = rip + in->len;
+	if (riprel)
+		in->disp += (i64)next;
+	if (f & REL) {
+		in->imm += next;
+		if (fn == emu_op_call)
+			in->disp = (i64)next; /* the return address */
+	}
+	if ((f & END) || ((in->flags & (EMU_I_REP | EMU_I_REPNE)) &&
+			  (fn == emu_op_movs || fn == emu_op_stos || fn == emu_op_lods ||
+			   fn == emu_op_cmps || fn == emu_op_scas)))
+		in->flags |= EMU_I_END;
 }
 
 /* Pick a specialised handler for hot forms (same semantics as fn). */
 static emu_fn specialise(struct emu_insn *in, emu_fn fn, unsigned f)
 {
 	bool mem = in->flags & EMU_I_MEM;
-	if (mem && (in->osz == 8 || in->osz == 4)) {
-		if (fn == emu_op_mov_r_rm)
-			return in->osz == 8 ? emu_op_load_q : emu_op_load_d;
-		if (fn == emu_op_mov_rm_r)
-			return in->osz == 8 ? emu_op_store_q : emu_op_store_d;
-	}
-	if (mem && (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm))
+	if (fn == emu_op_shift && in->imm2 == 1)
+		in->imm = 1, in->imm2 = 0; /* count 1: as an immediate */
+	if (fn == emu_op_jcc && (u64)((i64)(in->imm << 16) >> 16) == in->imm)
+		return emu_jcc_fast(in->ext);
+	if (fn == emu_op_cmovcc && !mem && in->osz >= 4)
+		return emu_cmov_fast(in->ext, in->osz);
+	if (!mem && (fn == emu_op_test_rm_r || fn == emu_op_test_rm_imm))
+		return emu_test_fast(fn, in->osz);
+	bool plain = mem && !(in->flags & (EMU_I_SLOWEA | EMU_I_LOCK)); /* memory, emu_ea_fast() */
+	if (plain && (in->osz == 8 || in->osz == 4) && (fn == emu_op_mov_r_rm || fn == emu_op_mov_rm_r))
+		return emu_ldst_fast(fn == emu_op_mov_r_rm, in);
+	if (!mem && in->osz >= 4 && !(in->flags & EMU_I_LOCK) &&
+	    (fn == emu_op_incdec || fn == emu_op_not || fn == emu_op_neg))
+		return emu_unary_fast(fn, in);
+	if (plain && (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm))
 		return emu_alu_mem_fast(fn, in->ext, in->osz);
 	if (!mem && (fn == emu_op_alu_rm_r || fn == emu_op_alu_rm_imm))
 		return emu_alu_fast(fn, in->ext, in->osz);
 	if (!mem && fn == emu_op_shift)
 		return emu_shift_fast(in->ext, in->osz);
 	if (!mem && (f & M) && fn == emu_op_mov_rm_r)
-		return emu_op_mov_rr;
+		return emu_ctl_fast(emu_op_mov_rr, in);
 	if (!mem && (f & M) && fn == emu_op_mov_r_rm) {
 		unsigned t = in->reg; /* MOV Gv,Ev == MOV Ev,Gv swapped */
 		in->reg = in->rm, in->rm = (u8)t;
 		t = in->reg8, in->reg8 = in->rm8, in->rm8 = (u8)t;
-		return emu_op_mov_rr;
+		return emu_ctl_fast(emu_op_mov_rr, in);
 	}
-	return fn;
+	return emu_ctl_fast(fn, in);
 }
 
 /* Opcode byte(s) at p[i]: the table entry, or NULL for the 0F38/0F3A maps
@@ -431,7 +462,7 @@ static int opcode(const u8 *p, unsigned avail, int *i, const struct emu_op **d)
  * -(need). */
 static int immediate(struct emu_insn *in, const u8 *p, int i, unsigned avail, unsigned f)
 {
-	unsigned n = imm_size(f, in->osz, in->asz);
+	unsigned n = imm_size(f, in->osz, emu_asz(in));
 	if ((unsigned)i + n > avail)
 		return -(i + (int)n);
 	if (f & MO)
@@ -447,21 +478,22 @@ static int immediate(struct emu_insn *in, const u8 *p, int i, unsigned avail, un
 static void clear(struct emu_insn *in)
 {
 	in->flags = 0;
-	in->asz = 8;
 	in->imm = 0;
 	in->disp = 0;
 	in->imm2 = 0;
-	in->base = in->index = EMU_NOREG;
+	in->op = 0;
+	in->base = in->index = EMU_ZREG;
 	in->scale = 0;
 	in->reg = in->rm = 0;
 }
 
 /* Decode one instruction from p[0..avail). Returns 0 (in filled; fn may be
  * a #UD/#GP/unsupported handler) or -(bytes needed) when avail is short. */
-int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
+int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail, u64 rip)
 {
 	unsigned rex = 0, f, modrm;
 	const struct emu_op *d;
+	bool riprel = false;
 	int i, r;
 
 	clear(in);
@@ -493,7 +525,7 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 		if (f & XR)
 			in->ext = (modrm >> 3) & 7;
 		in->reg = ((modrm >> 3) & 7) | ((rex & 4) << 1);
-		if ((i = decode_modrm(in, p, (unsigned)i, avail, modrm, rex)) < 0)
+		if ((i = decode_modrm(in, p, (unsigned)i, avail, modrm, rex, &riprel)) < 0)
 			return i;
 		in->rm = in->base;
 	} else if (f & RG) {
@@ -512,5 +544,7 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail)
 		return finish(in, emu_op_ud, (unsigned)i);
 	if ((f & MEM) && !(in->flags & EMU_I_MEM))
 		return finish(in, emu_op_ud, (unsigned)i);
+	in->len = (u8)i;
+	resolve(in, d->fn, f, riprel, rip);
 	return finish(in, specialise(in, d->fn, f), (unsigned)i);
 }

@@ -84,14 +84,17 @@ struct emu_mem_ops {
  * kept lazily: read it with emu_get_rflags() and write it with
  * emu_set_rflags(), never directly. */
 struct emu_cpu {
-	u64 gpr[16];
+	union {
+		u64 gpr[16];
+		u64 reg[17]; /* internal: reg[16] is always 0 (no base or index register) */
+	};
 	u64 rip;
 	u64 fs_base, gs_base;
 	u64 cr0, cr2, cr3, cr4, efer;
 	u8 cpl;
 	u64 rflags_sys; /* non-arithmetic RFLAGS bits */
-	u64 lf_res;     /* lazy flags: sign-extended last result */
-	u64 lf_aux;     /* lazy flags: CF<<63 | (CF^OF)<<62 | PFx<<2 | SFx<<1 | AF */
+	u64 lf_res, lf_a, lf_b; /* lazy flags: result and operands (emu_internal.h) */
+	u32 lf_op;              /* lazy flags: what produced them */
 };
 
 enum emu_stop {
@@ -127,32 +130,56 @@ struct emu_insn;
 typedef int (*emu_fn)(struct emu *e, const struct emu_insn *in);
 
 /* One decoded instruction (internal; in this header only so that callers can
- * allocate struct emu statically). */
+ * allocate struct emu statically). Addresses that depend only on the
+ * instruction's own RIP (branch targets, RIP-relative operands) are resolved
+ * at decode time: a decode is only ever reused at the same RIP. */
 struct emu_insn {
-	u64 rip;          /* cache key */
-	u64 raw[2];       /* instruction bytes, zero beyond len */
-	u64 imm;          /* immediate (sign-extended where the SDM says so), moffs */
 	emu_fn fn;        /* handler */
-	i32 disp;         /* ModRM displacement */
-	u32 gen;          /* valid while equal to emu.gen */
+	u64 imm;          /* immediate (sign-extended where the SDM says so), moffs,
+			     absolute target of a relative branch */
+	i64 disp;         /* ModRM displacement (absolute address if RIP-relative);
+			     return address of CALL rel32 */
 	u16 flags;        /* EMU_I_* (emu_internal.h) */
-	u8 len, osz, asz; /* length, operand size and address size in bytes */
+	u8 len, off;      /* length; offset from the start of its trace */
+	u8 osz, idx;      /* operand size in bytes; index in its trace */
 	u8 reg, rm;       /* ModRM.reg / ModRM.rm (or opcode reg) incl. REX */
 	u8 reg8, rm8;     /* same, as 8-bit register numbers (0x10|n = AH..BH) */
-	u8 base, index;   /* EMU_NOREG if absent, EMU_RIPREL for RIP-relative */
+	u8 base, index;   /* 0-15, or 16 (the zero register) if absent / RIP-relative */
 	u8 scale;         /* shift count 0..3 */
 	u8 ext;           /* sub-operation (ModRM.reg of groups, condition code,
 			     enum emu_exit for hypervisor instructions) */
 	u8 imm2;          /* ENTER level; shift count source (0 imm, 1 one, 2 CL) */
+	u8 op;            /* second sub-operation (SSE forms) */
 };
 
-#define EMU_TLB_SIZE 64
-#define EMU_CODE_PAGES 64
-#define EMU_ICACHE_SIZE 2048
+/* A trace: up to EMU_TRACE_INSNS decoded instructions that follow each other
+ * in memory, starting at rip and ending at a branch, a stop or a page end.
+ * Its decodes live in emu.pool, its bytes in emu.bytes (for re-verification). */
+struct emu_trace {
+	u64 rip;          /* linear address of the first instruction (1: empty) */
+	u32 gen;          /* trusted without looking at memory while == emu.gen */
+	u8 n, nbytes;     /* decoded instructions, bytes */
+	u16 code;         /* index of its first byte in emu.bytes */
+	struct emu_insn *ins; /* its decodes in emu.pool, then an end marker */
+	u64 last;         /* linear address of the last instruction */
+	struct emu_trace *next, *jump; /* the traces that followed it last time it
+					  ran to its end / took a branch (hints) */
+	u32 epoch;        /* its pool entries exist while == emu.pool_epoch */
+	u32 pad[3];       /* 64 bytes */
+};
+
+#define EMU_TRACE_INSNS 32
+#define EMU_TRACE_BYTES 160
+#define EMU_TRACES 2048
+#define EMU_POOL 8192
+#define EMU_BYTES 32768
+#define EMU_TLB_SIZE 4096  /* data TLB entries (read and write tables) */
+#define EMU_ITLB_SIZE 64   /* fetch TLB entries */
+#define EMU_FRAMES 256     /* code-frame set */
 
 struct emu_tlb_entry {
-	u64 tag; /* page address, or 1 when empty */
-	u8 *host;
+	u64 tag;    /* page address | TLB epoch (low 12 bits); 0 when empty */
+	u64 addend; /* host address of the page minus its linear address */
 };
 
 struct emu {
@@ -161,15 +188,22 @@ struct emu {
 	void *ctx;
 	/* internal run state */
 	struct emu_result res;
-	u64 next_rip;
 	u64 budget;
+	const struct emu_insn *at; /* the decode running now (NULL between runs) */
 	u8 tlb_cpl;
+	bool code_unknown; /* valid traces include bytes of a frame map_page did not name */
 	u32 cas_retries;
-	u32 gen;          /* decode-cache generation, bumped per run and on
-			     writes to code pages; never 0 */
-	u64 code_page[EMU_CODE_PAGES]; /* pages holding cached decodes */
-	struct emu_tlb_entry tlb[3][EMU_TLB_SIZE]; /* read, write, fetch */
-	struct emu_insn icache[EMU_ICACHE_SIZE];
+	u32 gen;           /* trace generation, bumped per run and on writes to code
+			      frames; never 0 */
+	u32 pool_epoch;    /* bumped when the decode pool is recycled; never 0 */
+	u32 pool_next, bytes_next;
+	u64 tlb_epoch[3];  /* per TLB (read, write, fetch): 1..4095 */
+	u64 frames[EMU_FRAMES]; /* host pages holding bytes of valid traces; 0 empty */
+	struct emu_tlb_entry tlb[2][EMU_TLB_SIZE]; /* read, write */
+	struct emu_tlb_entry itlb[EMU_ITLB_SIZE];  /* fetch */
+	struct emu_trace traces[EMU_TRACES];
+	struct emu_insn pool[EMU_POOL];
+	u8 bytes[EMU_BYTES];
 };
 
 /* Initialise: zero state, RFLAGS = 2, empty TLB and decode cache. */
@@ -180,6 +214,11 @@ void emu_flush(struct emu *e);
 /* Forget cached translations but keep decoded instructions (re-verified at the next run):
  * enough when only the mappings may have changed, and much cheaper than emu_flush(). */
 void emu_flush_tlb(struct emu *e);
+/* The caller wrote guest memory itself during a run (from a callback): if the
+ * host page host_page (a map_page() result, page-aligned) holds decoded code,
+ * the decodes are re-verified before they run again. Writes made between runs
+ * need no call: every run re-verifies what it has cached. */
+void emu_code_written(struct emu *e, const void *host_page);
 /* Run from cpu.rip while RIP stays in [start, end), for at most budget
  * instructions. Faults leave the state at the start of the faulting
  * instruction (REP string: after the last completed iteration). */

@@ -1,34 +1,36 @@
-/* run.c - the public entry points: initialisation, cache flush and the run
- * loop (fetch a cached decoded instruction, call its handler, commit RIP).
- * A cache slot is trusted without looking at memory while its generation
- * is current: the generation is bumped at every run and by every write to
- * a page holding cached code (see mem.c).
- * Handlers only change state when they succeed, so a stop leaves RIP at the
- * instruction that stopped. No interrupts, single-stepping or debug
- * registers are modelled: the hypervisor handles those between runs. */
+/* run.c - the public entry points and the run loop. Code runs from traces:
+ * runs of up to EMU_TRACE_INSNS decoded instructions (ending at a branch, a
+ * stop, a REP string or POPF, or the end of a page) kept in a direct-mapped
+ * cache keyed by RIP, their decodes in a pool recycled as a whole when full.
+ * A trace is trusted without looking at memory while its generation is
+ * current: the generation is bumped at every run and by every write that may
+ * hit a code frame (mem.c); a stale trace is compared with memory byte by
+ * byte and kept or decoded again. Handlers change state only when they
+ * succeed, so a stop leaves RIP at the instruction that stopped. */
 #include "emu_internal.h"
 
 void emu_flush(struct emu *e)
 {
-	for (unsigned k = 0; k < 3; k++)
-		for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
-			e->tlb[k][i].tag = 1;
-	for (unsigned i = 0; i < EMU_CODE_PAGES; i++)
-		e->code_page[i] = 1;
-	for (unsigned i = 0; i < EMU_ICACHE_SIZE; i++) {
-		e->icache[i].len = 0;
-		e->icache[i].gen = 0;
+	for (unsigned k = 0; k < 3; k++) {
+		e->tlb_epoch[k] = 4095;
+		emu_tlb_flush(e, k);
 	}
+	for (unsigned i = 0; i < EMU_FRAMES; i++)
+		e->frames[i] = 0;
+	for (unsigned i = 0; i < EMU_TRACES; i++) {
+		e->traces[i].rip = 1;
+		e->traces[i].gen = 0;
+	}
+	e->code_unknown = false;
 	emu_bump_gen(e);
 }
 
-/* Forget cached translations only (the caller's mappings may have changed); decoded
- * instructions stay: the next run re-verifies them against memory before trusting them. */
+/* Forget cached translations only (the caller's mappings may have changed); traces stay:
+ * the next run re-verifies them against memory before trusting them. */
 void emu_flush_tlb(struct emu *e)
 {
 	for (unsigned k = 0; k < 3; k++)
-		for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
-			e->tlb[k][i].tag = 1;
+		emu_tlb_flush(e, k);
 }
 
 void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
@@ -40,53 +42,244 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 	e->ctx = ctx;
 	e->tlb_cpl = 0;
 	e->gen = 1;
+	e->pool_epoch = 1;
+	e->pool_next = e->bytes_next = 0;
 	emu_set_rflags(e, 2);
 	emu_flush(e);
+}
+
+static struct emu_trace *slot(struct emu *e, u64 rip)
+{
+	return &e->traces[(rip ^ (rip >> 11)) & (EMU_TRACES - 1)];
+}
+
+/* Make room for one more trace in the pool: when full, recycle all of it. */
+static void reserve(struct emu *e)
+{
+	if (e->pool_next + EMU_TRACE_INSNS + 1 <= EMU_POOL && e->bytes_next + EMU_TRACE_BYTES + 16 <= EMU_BYTES)
+		return;
+	e->pool_next = e->bytes_next = 0;
+	if (++e->pool_epoch == 0) {
+		for (unsigned i = 0; i < EMU_TRACES; i++)
+			e->traces[i].epoch = 0;
+		e->pool_epoch = 1;
+	}
+}
+
+static __attribute__((noinline, cold)) void validate(struct emu *e, struct emu_trace *t, const u64 *frame)
+{
+	t->gen = 0;
+	emu_mark_code(e, frame[0]);
+	if (t->rip + t->nbytes - 1 - (t->rip & ~4095ull) >= 4096)
+		emu_mark_code(e, frame[1]);
+	t->gen = e->gen;
+}
+
+/* Decode the trace at rip. Bytes come through the fetch TLB a page at a time,
+ * or through access() 16 at a time as the decoder asks for them. Only the
+ * first instruction may cross into the next page, and only it fetches bytes
+ * there (as the CPU would: a later instruction might never run). Returns 0,
+ * or EMU_STOP if fetching the first instruction faulted (SDM "Interrupt
+ * 14-Page-Fault Exception (#PF)": CR2 = the first byte that could not be fetched). */
+static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace *t, u64 rip)
+{
+	u8 buf[EMU_TRACE_BYTES + 16];
+	u64 fr[2] = {0, 0};
+	unsigned room = 4096 - (unsigned)(rip & 4095), cap = room < EMU_TRACE_BYTES ? room : EMU_TRACE_BYTES;
+	unsigned have = cap < 16 ? cap : 16, off = 0, n = 0;
+	reserve(e);
+	struct emu_insn *in = &e->pool[e->pool_next];
+	if (emu_fetch(e, rip, buf, have, &fr[0]))
+		return EMU_STOP;
+	if (fr[0] && have < cap && !emu_fetch(e, rip + have, buf + have, cap - have, &fr[0]))
+		have = cap; /* a host page: all of it at once */
+	while (n < EMU_TRACE_INSNS && off < have) {
+		int r = emu_decode(&in[n], buf + off, have - off, rip + off);
+		unsigned need = r < 0 ? (unsigned)-r : in[n].len, more = cap - have < 16 ? cap - have : 16;
+		if (need > have - off) {
+			if (more) {
+				if (emu_fetch(e, rip + have, buf + have, more, &fr[0]))
+					return EMU_STOP;
+				have += more;
+				continue;
+			}
+			if (n)
+				break; /* decode it as the first of its own trace */
+			if (r < 0 && need <= 15 && have == room) {
+				if (emu_fetch(e, rip + have, buf + have, need - have, &fr[1]))
+					return EMU_STOP;
+				have = need;
+				continue;
+			}
+			if (r < 0) { /* more than 15 bytes: #GP */
+				in[0].fn = emu_op_toolong;
+				in[0].flags |= EMU_I_END;
+			}
+			in[0].len = (u8)(have < 15 ? have : 15); /* or unsupported at the end of a page */
+		}
+		in[n].off = (u8)off, in[n].idx = (u8)n;
+		off += in[n].len;
+		if (in[n++].flags & EMU_I_END)
+			break;
+	}
+	in[n] = (struct emu_insn){.fn = emu_op_end, .off = (u8)off, .idx = (u8)n, .imm = (u64)t};
+	t->rip = rip;
+	t->last = rip + in[n - 1].off;
+	t->n = (u8)n, t->nbytes = (u8)off;
+	t->ins = in, t->code = (u16)e->bytes_next;
+	t->next = t->jump = t;
+	t->epoch = e->pool_epoch;
+	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
+	e->pool_next += n + 1, e->bytes_next += off;
+	validate(e, t, fr);
+	return 0;
+}
+
+/* A stale trace (older generation) at its RIP: reuse it if memory still
+ * holds its bytes, else decode it again. */
+static __attribute__((noinline, cold)) int lookup(struct emu *e, struct emu_trace *t, u64 rip)
+{
+	u8 buf[EMU_TRACE_BYTES + 16];
+	u64 fr[2] = {0, 0};
+	if (t->rip == rip && t->epoch == e->pool_epoch) {
+		unsigned n1 = 4096 - (unsigned)(rip & 4095);
+		n1 = n1 < t->nbytes ? n1 : t->nbytes;
+		if (!emu_fetch(e, rip, buf, n1, &fr[0]) &&
+		    (n1 == t->nbytes || !emu_fetch(e, rip + n1, buf + n1, t->nbytes - n1, &fr[1])) &&
+		    !__builtin_memcmp(buf, &e->bytes[t->code], t->nbytes)) {
+			validate(e, t, fr);
+			return 0;
+		}
+		e->res.reason = EMU_STOP_LEFT_REGION; /* a failed re-read is not a fault yet */
+	}
+	return build(e, t, rip);
+}
+
+/* How many instructions of t may run now: those inside [start, end), at most
+ * the budget. The first one is inside (checked by the caller). */
+static __attribute__((noinline, cold)) unsigned fit(const struct emu *e, const struct emu_trace *t, u64 start, u64 end)
+{
+	unsigned n = e->budget < t->n ? (unsigned)e->budget : t->n;
+	const struct emu_insn *in = t->ins;
+	for (unsigned i = 1; i < n; i++)
+		if (t->rip + in[i].off - start >= end - start)
+			return i;
+	return n;
+}
+
+/* A handler stopped the run at in (of the trace at rip): report its bytes. */
+static __attribute__((noinline, cold)) void stopped(struct emu *e, const struct emu_trace *t, u64 rip, const struct emu_insn *in)
+{
+	struct emu_result *r = &e->res;
+	e->cpu.rip = rip + in->off;
+	if (r->reason == EMU_STOP_BUDGET)
+		return;
+	r->len = r->reason == EMU_STOP_UNSUPPORTED ? 0 : in->len;
+	r->nbytes = in->len;
+	__builtin_memcpy(r->bytes, &e->bytes[t->code + in->off], in->len);
+}
+
+/* After a chain came back with st at the decode emu.at (k decodes of the
+ * trace at rip were charged to the budget): 0 to go on at cpu.rip, or
+ * EMU_STOP. */
+static __attribute__((noinline, cold)) int finish(struct emu *e, const struct emu_trace *t, u64 rip, unsigned k, int st)
+{
+	const struct emu_insn *at = e->at;
+	switch (st) {
+	case EMU_END:
+		e->cpu.rip = rip + at->off;
+		return 0;
+	case EMU_BRANCH:
+		e->budget += k - at->idx - 1u;
+		return 0;
+	case EMU_RESYNC:
+		e->budget += k - at->idx;
+		e->cpu.rip = rip + at->off;
+		return 0;
+	default:
+		e->budget += k - at->idx;
+		stopped(e, t, rip, at);
+		return EMU_STOP;
+	}
+}
+
+/* Run only the first k decodes of t: an end marker stands in for the next. */
+static __attribute__((noinline, cold)) int run_part(struct emu *e, struct emu_trace *t, u64 rip, unsigned k)
+{
+	struct emu_insn *in = t->ins;
+	emu_fn saved = in[k].fn;
+	in[k].fn = emu_op_end;
+	e->budget -= k;
+	e->at = in;
+	int st = in->fn(e, in);
+	while (st == EMU_RETRY)
+		st = e->at->fn(e, e->at);
+	if (in[k].fn == emu_op_end && k < t->n)
+		in[k].fn = saved; /* unless a code write dropped the trace */
+	return finish(e, t, rip, k, st);
 }
 
 struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 {
 	struct emu_cpu *c = &e->cpu;
-	const struct emu_insn *in = 0;
+	u64 span = end - start;
 	__builtin_memset(&e->res, 0, sizeof(e->res));
 	if (e->tlb_cpl != c->cpl) { /* TLB entries carry the old privilege */
-		emu_flush(e);
+		emu_flush_tlb(e);
 		e->tlb_cpl = c->cpl;
 	}
 	e->budget = budget;
 	e->cas_retries = 0;
+	e->at = 0;
 	emu_bump_gen(e); /* memory may have changed since the last run */
+	e->code_unknown = false;
+	c->reg[EMU_ZREG] = 0;
+	struct emu_trace *t = slot(e, c->rip), **link = &t;
 	for (;;) {
 		u64 rip = c->rip;
-		if (rip - start >= end - start) {
+		if (unlikely(rip - start >= span)) {
 			e->res.reason = EMU_STOP_LEFT_REGION;
 			break;
 		}
-		if (!e->budget) {
-			e->res.reason = EMU_STOP_BUDGET;
-			break;
-		}
-		in = &e->icache[rip & (EMU_ICACHE_SIZE - 1)];
-		/* fast path: decoded (or byte-verified) in this generation */
-		if (in->gen != e->gen || in->rip != rip) {
-			if (emu_fetch(e, &in))
+		t = *link;
+		if (unlikely(t->rip != rip || t->gen != e->gen)) {
+			t = slot(e, rip);
+			if (unlikely(t->rip != rip || t->gen != e->gen) && (!e->budget || lookup(e, t, rip))) {
+				if (!e->budget)
+					e->res.reason = EMU_STOP_BUDGET;
 				break;
-		}
-		e->next_rip = rip + in->len;
-		int st = in->fn(e, in);
-		if (st) {
-			if (st == EMU_RETRY)
-				continue;
-			if (e->res.reason == EMU_STOP_FAULT) {
-				e->res.len = in->len;
-				e->res.nbytes = in->len;
-				__builtin_memcpy(e->res.bytes, in->raw, 15);
 			}
-			break;
+			*link = t;
 		}
-		c->rip = e->next_rip;
-		e->budget--;
+		unsigned k = t->n;
+		if (unlikely(t->last - start >= span || e->budget < k)) {
+			if (!e->budget) {
+				e->res.reason = EMU_STOP_BUDGET;
+				break;
+			}
+			if (run_part(e, t, rip, fit(e, t, start, end)))
+				break;
+			link = &t->next;
+			continue;
+		}
+		e->budget -= k;
+		e->at = t->ins;
+		int st = t->ins->fn(e, t->ins);
+		if (likely(st == EMU_END)) {
+			c->rip = rip + e->at->off;
+			link = &t->next;
+		} else if (likely(st == EMU_BRANCH)) {
+			e->budget += k - e->at->idx - 1u;
+			link = &t->jump;
+		} else {
+			while (st == EMU_RETRY)
+				st = e->at->fn(e, e->at);
+			if (finish(e, t, rip, k, st))
+				break;
+			link = &t->next;
+		}
 	}
+	e->at = 0;
 	e->res.executed = budget - e->budget;
 	return e->res;
 }
