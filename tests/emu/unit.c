@@ -23,6 +23,12 @@ static u8 *um_ptr(u64 la, u32 kind)
 	} else if (la - UCODE_PAGE < 2 * 4096ull) {
 		p = &um.code[(la - UCODE_PAGE) >> 12][la & 4095];
 		perm = um.code_perm[(la - UCODE_PAGE) >> 12];
+	} else if (la - UALIAS_PAGE < 4096) {
+		p = &um.code[0][la & 4095];
+		perm = um.alias_perm;
+	} else if (la - UBELL_PAGE < 4096) {
+		p = &um.alias[la & 4095];
+		perm = 1;
 	}
 	if (!p || !(perm & need) || ((kind & EMU_ACC_USER) && !(perm & 8)))
 		return 0;
@@ -35,6 +41,11 @@ static u8 *um_map(void *c, u64 page, u32 kind)
 	um.kinds_seen |= kind;
 	if (um.alias_write && page == UMEM_BASE && (kind & EMU_ACC_WRITE))
 		return um.alias;
+	if (page == UBELL_PAGE && um.bell_emu) { /* the caller writes code itself */
+		um.code[0][um.bell_at] = um.bell_byte;
+		if (um.bell_tell)
+			emu_code_written(um.bell_emu, um.code[0]);
+	}
 	return um.no_map ? 0 : um_ptr(page, kind);
 }
 
@@ -69,6 +80,7 @@ void umem_reset(void)
 	memset(&um, 0, sizeof(um));
 	memset(um.perm, 0xf, sizeof(um.perm));
 	um.code_perm[0] = um.code_perm[1] = 0xd; /* read, fetch, user */
+	um.alias_perm = 0xb;                     /* read, write, user */
 }
 
 void uemu_init(struct emu *e, u8 cpl)

@@ -425,6 +425,66 @@ static void test_smc(void)
 	}
 }
 
+/* Code identity is physical: a write through a second linear mapping of a
+ * code frame (alias B), fast or slow path, makes the next execution through
+ * alias A run the new bytes, also inside the running trace; and a write the
+ * caller makes itself is announced with emu_code_written(). */
+static void test_alias(void)
+{
+	/* A: mov $1,%al; mov %al,(%rbx) [rbx = B + 0x10b: the imm8 below];
+	 *    mov $5,%cl [patched to 7 through B, same trace]; ret-like exit */
+	static const char prog[] = "\xb0\x07\x88\x03\xb1\x05\x90";
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		u64 c = ucode(0x100, B(prog));
+		uemu_init(&e, 0);
+		e.cpu.gpr[EMU_RBX] = UALIAS_PAGE + 0x105;
+		e.cpu.rip = c;
+		struct emu_result r = emu_run(&e, c, c + 7, 100);
+		CHECK(r.reason == EMU_STOP_LEFT_REGION && (e.cpu.gpr[EMU_RCX] & 0xff) == 7 && r.executed == 4,
+		      "alias write in the running trace (slow %d): cl %llx executed %llu", slow,
+		      (unsigned long long)e.cpu.gpr[EMU_RCX], (unsigned long long)r.executed);
+		/* write via B first (a write-TLB entry for B exists), then run A, write via B
+		 * again within one run: A's decode must follow */
+		ucode(0x100, B(prog));
+		e.cpu.rip = c;
+		e.cpu.gpr[EMU_RAX] = 0;
+		um.code[0][0x105] = 5;
+		r = emu_run(&e, c, c + 7, 100);
+		CHECK((e.cpu.gpr[EMU_RCX] & 0xff) == 7, "alias write, second run (slow %d)", slow);
+	}
+	/* a loop through A whose body is patched through B at the last turn */
+	umem_reset();
+	/* 0: mov $1,%eax  5: inc %ecx  7: cmp $3,%ecx  a: jne 12  c: movb $9,(%rbx)  f: jmp 0
+	 * 12: (end) -- the movb rewrites the immediate of "mov $1,%eax" through B */
+	u64 c = ucode(0x100, B("\xb8\x01\x00\x00\x00\xff\xc1\x83\xf9\x03\x74\x06\xc6\x03\x09\xeb\xef"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RBX] = UALIAS_PAGE + 0x101;
+	e.cpu.rip = c;
+	struct emu_result r = emu_run(&e, c, c + 0x11, 100);
+	CHECK(r.reason == EMU_STOP_LEFT_REGION && e.cpu.gpr[EMU_RAX] == 9 && e.cpu.gpr[EMU_RCX] == 3,
+	      "loop patched through an alias: rax %llx rcx %llx", (unsigned long long)e.cpu.gpr[EMU_RAX],
+	      (unsigned long long)e.cpu.gpr[EMU_RCX]);
+	/* the caller writes code from a callback (map_page of the bell page): without
+	 * emu_code_written() the old decode runs on (no re-verification inside a run);
+	 * with it the new byte runs. 0: mov $1,%al  2: mov (%rdx),%cl  4: cmp $2,%al
+	 * 6: je 10  8: jmp 0  (region ends at 10) */
+	for (int tell = 0; tell < 2; tell++) {
+		umem_reset();
+		c = ucode(0x100, B("\xb0\x01\x8a\x0a\x3c\x02\x74\x02\xeb\xf6"));
+		uemu_init(&e, 0);
+		um.bell_emu = &e, um.bell_at = 0x101, um.bell_byte = 2, um.bell_tell = tell;
+		e.cpu.gpr[EMU_RDX] = UBELL_PAGE;
+		e.cpu.rip = c;
+		r = emu_run(&e, c, c + 10, 40);
+		CHECK(tell ? r.reason == EMU_STOP_LEFT_REGION && r.executed == 9
+			   : r.reason == EMU_STOP_BUDGET,
+		      "code written by the caller, emu_code_written %d: %s after %llu", tell,
+		      emu_stop_name(r.reason), (unsigned long long)r.executed);
+	}
+}
+
 static void test_misc(void)
 {
 	/* POPF privilege rules (SDM "POPF"): IF/IOPL at CPL 0 and 3 */
@@ -621,5 +681,6 @@ void run_handwritten(void)
 	test_restart();
 	test_rep();
 	test_smc();
+	test_alias();
 	test_misc();
 }
