@@ -43,8 +43,12 @@ EMU_H(emu_op_toolong)
 /* The run loop reports the instruction's length and bytes. */
 EMU_H(emu_op_hv)
 {
-	e->res.reason = EMU_STOP_HYPERVISOR;
-	e->res.exit = (enum emu_exit)in->ext;
+	struct emu_result *r = &e->res;
+	r->reason = EMU_STOP_HYPERVISOR;
+	r->exit = (enum emu_exit)in->ext;
+	r->vector = in->ext == EMU_X_INT ? (u8)in->imm : in->ext == EMU_X_INT3 ? 3 : in->ext == EMU_X_INT1;
+	r->reg = in->rm;
+	r->osz = in->osz;
 	return EMU_STOP;
 }
 
@@ -306,8 +310,8 @@ EMU_H(emu_op_pushf)
 }
 
 /* POPF (SDM "POPF"): IF changes only if CPL <= IOPL, IOPL only at CPL 0;
- * VM, VIF, VIP, RF are never loaded. TF is loaded but single-step traps
- * are not emulated. */
+ * VM, VIF, VIP, RF are never loaded. With TF set afterwards the run goes on
+ * one instruction at a time (run.c): the trap comes after the next one. */
 EMU_H(emu_op_popf)
 {
 	u64 v, f = emu_get_rflags(e);
@@ -324,7 +328,10 @@ EMU_H(emu_op_popf)
 		ch &= 0xffff;
 	e->cpu.gpr[EMU_RSP] += in->osz;
 	emu_set_rflags(e, (f & ~ch) | (v & ch));
-	return emu_next(e, in);
+	if (!(e->cpu.rflags_sys & EMU_TF))
+		return emu_next(e, in);
+	e->cpu.rip = emu_next_rip(e, in);
+	return EMU_MODE;
 }
 
 /* ENTER Iw,Ib (SDM "ENTER", 64-bit): nesting level mod 32. */

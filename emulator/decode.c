@@ -258,7 +258,14 @@ static const struct emu_op grp[NGRP][8] = {
 		[6] = {emu_op_bt_imm, LK, 2, 0},       /* BTR */
 		[7] = {emu_op_bt_imm, LK, 3, 0},       /* BTC */
 	},
-	[G9] = { [1] = {emu_op_cmpxchg8b, LK | MEM, 0, 0} }, /* CMPXCHG8B/16B */
+	[G9] = {
+		[1] = {emu_op_cmpxchg8b, LK | MEM, 0, 0},   /* CMPXCHG8B/16B */
+		[3] = {emu_op_hv, MEM, EMU_X_XSAVE, 0},     /* XRSTORS */
+		[4] = {emu_op_hv, MEM, EMU_X_XSAVE, 0},     /* XSAVEC */
+		[5] = {emu_op_hv, MEM, EMU_X_XSAVE, 0},     /* XSAVES */
+		[6] = {emu_op_hv, 0, EMU_X_RDRAND, 0},      /* RDRAND r; m: VMPTRLD.. */
+		[7] = {emu_op_hv, 0, EMU_X_RDSEED, 0},      /* RDSEED r, F3: RDPID r; m: VMPTRST */
+	},
 	[G15] = { /* memory forms (FXSAVE, CLFLUSH...) are unsupported */
 		{emu_op_fence, 0, 0, 0}, {emu_op_fence, 0, 0, 0},
 		{emu_op_fence, 0, 0, 0}, {emu_op_fence, 0, 0, 0},
@@ -475,6 +482,34 @@ static int immediate(struct emu_insn *in, const u8 *p, int i, unsigned avail, un
 	return i + (int)n;
 }
 
+/* What this CPU (emu.cpuid) makes of an instruction: #UD for an extension it
+ * lacks, BSF/BSR for TZCNT/LZCNT without BMI1/LZCNT; group 9's register and
+ * memory forms. Returns the handler. */
+static emu_fn gate(const struct emu *e, struct emu_insn *in, emu_fn fn)
+{
+	bool mem = in->flags & EMU_I_MEM;
+	unsigned f = EMU_F_NONE;
+	if (fn == emu_op_hv && (in->ext == EMU_X_RDRAND || in->ext == EMU_X_RDSEED)) {
+		if (mem) {
+			in->ext = EMU_X_SYSTEM; /* VMPTRLD, VMCLEAR, VMXON, VMPTRST: VM exits */
+			return fn;
+		}
+		if (in->ext == EMU_X_RDSEED && (in->flags & EMU_I_REP))
+			in->ext = EMU_X_RDPID, in->osz = 8;
+		f = in->ext == EMU_X_RDRAND ? EMU_F_RDRAND : in->ext == EMU_X_RDSEED ? EMU_F_RDSEED : EMU_F_RDPID;
+	} else if (fn == emu_op_lahf || fn == emu_op_sahf) {
+		f = EMU_F_LAHF;
+	} else if (fn == emu_op_popcnt) {
+		f = EMU_F_POPCNT;
+	} else if (fn == emu_op_cmpxchg8b && (in->flags & EMU_I_REXW)) {
+		f = EMU_F_CX16;
+	} else if ((fn == emu_op_tzcnt_bsf && !emu_has(e, EMU_F_BMI1)) ||
+		   (fn == emu_op_lzcnt_bsr && !emu_has(e, EMU_F_LZCNT))) {
+		in->flags &= ~EMU_I_REP; /* F3 is ignored: BSF, BSR */
+	}
+	return emu_has(e, f) ? fn : emu_op_ud;
+}
+
 static void clear(struct emu_insn *in)
 {
 	in->flags = 0;
@@ -489,7 +524,7 @@ static void clear(struct emu_insn *in)
 
 /* Decode one instruction from p[0..avail). Returns 0 (in filled; fn may be
  * a #UD/#GP/unsupported handler) or -(bytes needed) when avail is short. */
-int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail, u64 rip)
+int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned avail, u64 rip)
 {
 	unsigned rex = 0, f, modrm;
 	const struct emu_op *d;
@@ -545,6 +580,7 @@ int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail, u64 rip)
 	if ((f & MEM) && !(in->flags & EMU_I_MEM))
 		return finish(in, emu_op_ud, (unsigned)i);
 	in->len = (u8)i;
-	resolve(in, d->fn, f, riprel, rip);
-	return finish(in, specialise(in, d->fn, f), (unsigned)i);
+	emu_fn fn = gate(e, in, d->fn);
+	resolve(in, fn, f, riprel, rip);
+	return finish(in, fn == emu_op_ud ? fn : specialise(in, fn, f), (unsigned)i);
 }

@@ -1,8 +1,10 @@
 /* emu.h - public API of the hvlab x86-64 interpreter.
- * Interprets 64-bit-mode general-purpose integer code over caller-supplied
- * memory callbacks, and stops (without executing) at anything that needs the
- * hypervisor. It knows nothing about VMX, segmentation beyond FS/GS bases,
- * x87/SSE, or paging (the callbacks translate linear addresses).
+ * Interprets 64-bit-mode code (general-purpose, SSE to SSE4.2 integer and
+ * data movement, BMI/ADX/MOVBE/CRC32/FSGSBASE, x87 control words) over
+ * caller-supplied memory callbacks, honours RFLAGS.TF and DR0-DR7, and stops
+ * (without executing) at anything that needs the hypervisor. It knows nothing
+ * about VMX, segmentation beyond FS/GS bases, or paging (the callbacks
+ * translate linear addresses), and never uses the host's FPU or SSE.
  * Builds freestanding (stdint/stddef/stdbool only) and as a host library. */
 #ifndef HVLAB_EMU_H
 #define HVLAB_EMU_H
@@ -55,9 +57,23 @@ enum { EMU_RAX, EMU_RCX, EMU_RDX, EMU_RBX, EMU_RSP, EMU_RBP, EMU_RSI, EMU_RDI,
 /* Exception vectors the emulator raises itself (SDM "Exception and Interrupt Reference"). */
 #define EMU_EXC_DE 0
 #define EMU_EXC_UD 6
+#define EMU_EXC_NM 7
 #define EMU_EXC_SS 12
 #define EMU_EXC_GP 13
 #define EMU_EXC_PF 14
+#define EMU_EXC_MF 16
+
+/* Control-register bits the interpreter reads (SDM "Control Registers"). */
+#define EMU_CR0_MP 0x2u
+#define EMU_CR0_EM 0x4u
+#define EMU_CR0_TS 0x8u
+#define EMU_CR4_OSFXSR 0x200u
+#define EMU_CR4_OSXMMEXCPT 0x400u
+#define EMU_CR4_FSGSBASE 0x10000u
+
+/* DR6 bits of an EMU_STOP_DEBUG (SDM "Debug Status Register (DR6)"). */
+#define EMU_DR6_B0 0x1u /* B0..B3: breakpoint n matched (EMU_DR6_B0 << n) */
+#define EMU_DR6_BS 0x4000u /* single step (RFLAGS.TF) */
 
 struct emu_fault {
 	u8 vector;         /* exception vector */
@@ -73,11 +89,21 @@ struct emu_fault {
  * map_page: optional fast path. Return a host pointer to the 4 KiB page at
  *   la_page if it may be accessed directly with `kind` (one EMU_ACC_* kind,
  *   plus EMU_ACC_USER), else NULL (then `access` is used). Pointers stay
- *   valid until emu_flush(). */
+ *   valid until emu_flush(). The pointer names the frame: every linear page
+ *   mapping one frame must get the same pointer, so that a write through any
+ *   of them to code the interpreter has decoded is noticed. */
 struct emu_mem_ops {
 	int (*access)(void *ctx, u64 la, void *buf, u32 size, u32 kind,
 		      struct emu_fault *f);
 	u8 *(*map_page)(void *ctx, u64 la_page, u32 kind);
+};
+
+/* A 128-bit XMM register, by lanes (little-endian: b[0] is bits 7:0). */
+union emu_xmm {
+	u8 b[16];
+	u16 w[8];
+	u32 d[4];
+	u64 q[2];
 };
 
 /* Architectural state (SDM "Basic Program Execution Registers"). RFLAGS is
@@ -95,6 +121,24 @@ struct emu_cpu {
 	u64 rflags_sys; /* non-arithmetic RFLAGS bits */
 	u64 lf_res, lf_a, lf_b; /* lazy flags: result and operands (emu_internal.h) */
 	u32 lf_op;              /* lazy flags: what produced them */
+	/* SSE (SDM "SSE Programming Environment"): XMM0-15, MXCSR and the mask of
+	 * its writable bits (FXSAVE's MXCSR_MASK; LDMXCSR #GPs on the others) */
+	union emu_xmm xmm[16];
+	u32 mxcsr, mxcsr_mask;
+	/* x87 state the control instructions use (FXSAVE layout): control and
+	 * status words, abridged tag word (1 = valid), last opcode, pointers */
+	u16 fcw, fsw, fop;
+	u8 ftw;
+	u64 fip, fdp;
+	/* debug registers (SDM "Debug Registers"): DR0-DR3 and DR7 */
+	u64 dr[4], dr7;
+	/* The first instruction follows MOV SS or POP SS (blocking by MOV SS): no
+	 * instruction breakpoint is taken on it, and pending_dbg (DR6 bits of
+	 * debug traps held since, e.g. BS) is reported with its own after it
+	 * retires (SDM "Masking Exceptions and Interrupts When Switching Stacks").
+	 * Both are cleared then. */
+	bool mov_ss;
+	u32 pending_dbg;
 };
 
 enum emu_stop {
@@ -103,15 +147,31 @@ enum emu_stop {
 	EMU_STOP_FAULT,       /* result.fault must be delivered to the guest */
 	EMU_STOP_HYPERVISOR,  /* result.exit names an instruction for the VMM */
 	EMU_STOP_UNSUPPORTED, /* instruction not implemented; see bytes */
+	EMU_STOP_DEBUG,       /* deliver #DB with result.dr6: after the instruction
+				 (single step, data breakpoint: RIP is the next
+				 one) or before it (instruction breakpoint: RIP is
+				 at it, not executed) */
 };
 
-/* Instructions left to the hypervisor; RIP points at them, not executed. */
+/* Instructions left to the hypervisor; RIP points at them, not executed.
+ * INT n, INT3 and INT1 (ICEBP) carry result.vector and result.len: the VMM
+ * injects them as software events. RDRAND, RDSEED and RDPID carry
+ * result.reg and result.osz: the VMM can complete them itself (result of the
+ * host's instruction into the register, CF/flags as the SDM says, RIP +=
+ * len). The last five are instructions the CPU runs that the interpreter
+ * deliberately does not: the VMM lets the CPU execute them. */
 enum emu_exit {
 	EMU_X_NONE, EMU_X_IO, EMU_X_HLT, EMU_X_CLI, EMU_X_STI, EMU_X_MOV_CR,
 	EMU_X_MOV_DR, EMU_X_INT, EMU_X_INT3, EMU_X_INT1, EMU_X_IRET,
 	EMU_X_SYSCALL, EMU_X_SYSRET, EMU_X_SYSENTER, EMU_X_CPUID,
 	EMU_X_RDMSR, EMU_X_WRMSR, EMU_X_RDTSC, EMU_X_RDPMC, EMU_X_SYSTEM,
 	EMU_X_FAR, EMU_X_SEG, EMU_X_CLTS, EMU_X_INVD,
+	EMU_X_RDRAND, EMU_X_RDSEED, EMU_X_RDPID,
+	EMU_X_SIMD_FP, /* SSE floating-point arithmetic, compares, conversions */
+	EMU_X_X87,     /* x87 beyond the control words, MMX, EMMS */
+	EMU_X_AVX,     /* VEX/EVEX-encoded vector instructions */
+	EMU_X_XSAVE,   /* FXSAVE, FXRSTOR, the XSAVE and XRSTOR forms, XGETBV */
+	EMU_X_SSE_STR, /* PCMPESTRI/M, PCMPISTRI/M */
 	EMU_X_COUNT
 };
 
@@ -123,6 +183,17 @@ struct emu_result {
 	u8 len;                /* length of the instruction at RIP (0 if unknown) */
 	u8 bytes[15];          /* its bytes (HYPERVISOR / UNSUPPORTED / FAULT) */
 	u8 nbytes;             /* valid entries in bytes[] */
+	u8 vector;             /* EMU_X_INT/INT3/INT1: the vector (n, 3, 1) */
+	u8 reg, osz;           /* EMU_X_RDRAND/RDSEED/RDPID: destination register
+				  (EMU_RAX..), operand size in bytes (2, 4, 8) */
+	u32 dr6;               /* EMU_STOP_DEBUG: DR6 bits to report */
+};
+
+/* What CPUID tells the guest (leaves 1, 7.0 and 0x80000001): instructions of
+ * an extension the guest does not have raise #UD (TZCNT and LZCNT run as BSF
+ * and BSR, as on such a CPU). emu_init() starts with every bit set. */
+struct emu_cpuid {
+	u32 l1_ecx, l1_edx, l7_ebx, l7_ecx, x1_ecx, x1_edx;
 };
 
 struct emu;
@@ -192,6 +263,11 @@ struct emu {
 	const struct emu_insn *at; /* the decode running now (NULL between runs) */
 	u8 tlb_cpl;
 	bool code_unknown; /* valid traces include bytes of a frame map_page did not name */
+	struct emu_cpuid cpuid;
+	u8 fpu_fault;      /* this run: vector SSE instructions raise, 0 = none */
+	bool stepping;     /* single-stepping: TF, RF, MOV SS or breakpoints */
+	u32 db_hits;       /* DR6 B0-B3 of data breakpoints hit by this instruction */
+	u64 bp_seen[5];    /* DR0-3, DR7 when the data TLBs last dropped breakpoint pages */
 	u32 cas_retries;
 	u32 gen;           /* trace generation, bumped per run and on writes to code
 			      frames; never 0 */
@@ -225,6 +301,8 @@ void emu_code_written(struct emu *e, const void *host_page);
 struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget);
 u64 emu_get_rflags(const struct emu *e);
 void emu_set_rflags(struct emu *e, u64 rflags);
+/* Set what CPUID tells the guest (drops every decoded instruction). */
+void emu_set_cpuid(struct emu *e, const struct emu_cpuid *id);
 /* Name of a stop reason / exit, for logs. */
 const char *emu_stop_name(enum emu_stop s);
 const char *emu_exit_name(enum emu_exit x);

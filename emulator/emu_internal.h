@@ -35,6 +35,25 @@
 #define EMU_BRANCH 3 /* retired, cpu.rip holds the next RIP */
 #define EMU_RESYNC 4 /* not run: the code may have changed, decode it again */
 #define EMU_END 5    /* the end marker: RIP = trace start + its off */
+#define EMU_MODE 6   /* retired, cpu.rip holds the next RIP; TF changed (POPF) */
+
+/* CPUID feature bits: word (struct emu_cpuid order) * 32 + bit (SDM "CPUID"). */
+enum {
+	EMU_F_SSE3 = 0, EMU_F_SSSE3 = 9, EMU_F_CX16 = 13, EMU_F_SSE41 = 19, EMU_F_SSE42 = 20,
+	EMU_F_MOVBE = 22, EMU_F_POPCNT = 23, EMU_F_RDRAND = 30,
+	EMU_F_CLFSH = 32 + 19, EMU_F_FXSR = 32 + 24, EMU_F_SSE = 32 + 25, EMU_F_SSE2 = 32 + 26,
+	EMU_F_FSGSBASE = 64 + 0, EMU_F_BMI1 = 64 + 3, EMU_F_BMI2 = 64 + 8, EMU_F_RDSEED = 64 + 18,
+	EMU_F_ADX = 64 + 19, EMU_F_CLFLUSHOPT = 64 + 23, EMU_F_CLWB = 64 + 24,
+	EMU_F_RDPID = 96 + 22,
+	EMU_F_LAHF = 128 + 0, EMU_F_LZCNT = 128 + 5,
+	EMU_F_NONE = 255, /* always present */
+};
+
+static inline bool emu_has(const struct emu *e, unsigned f)
+{
+	const u32 *w = &e->cpuid.l1_ecx;
+	return f == EMU_F_NONE || ((w[f >> 5] >> (f & 31)) & 1);
+}
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -372,7 +391,7 @@ EMU_H(emu_op_loop); EMU_H(emu_op_jrcxz); EMU_H(emu_op_xlat);
 EMU_H(emu_op_movs); EMU_H(emu_op_stos); EMU_H(emu_op_lods); EMU_H(emu_op_cmps);
 EMU_H(emu_op_scas);
 
-int emu_decode(struct emu_insn *in, const u8 *p, unsigned avail, u64 rip);
+int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned avail, u64 rip);
 emu_fn emu_alu_fast(emu_fn fn, unsigned op, unsigned osz);
 emu_fn emu_shift_fast(unsigned op, unsigned osz);
 emu_fn emu_alu_mem_fast(emu_fn fn, unsigned op, unsigned osz);

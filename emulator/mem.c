@@ -98,6 +98,23 @@ int emu_raise(struct emu *e, u8 vector, bool has_error, u32 error_code)
 	return EMU_STOP;
 }
 
+/* Enabled data breakpoints (DR7 L/G, R/W 01 writes, 11 reads and writes;
+ * LEN 00/01/11/10 = 1/2/4/8 bytes, address aligned down to it) that
+ * [la, la+size) touches with kind (SDM "Breakpoint Field Recognition"). */
+static u32 bp_data(const struct emu *e, u64 la, u32 size, u32 kind)
+{
+	static const u8 lens[4] = {1, 2, 8, 4};
+	u32 hit = 0;
+	for (unsigned n = 0; n < 4; n++) {
+		u64 dr7 = e->cpu.dr7, len = lens[(dr7 >> (18 + 4 * n)) & 3], a = e->cpu.dr[n] & ~(len - 1);
+		unsigned rw = (dr7 >> (16 + 4 * n)) & 3;
+		if (((dr7 >> (2 * n)) & 3) && (rw == 3 || (rw == 1 && (kind & EMU_ACC_WRITE))) &&
+		    la < a + len && a < la + size)
+			hit |= EMU_DR6_B0 << n;
+	}
+	return hit;
+}
+
 /* TLB miss: ask map_page for the page (kind index k: 0 read, 1 write,
  * 2 fetch). Non-canonical pages are never entered; writes never get an entry
  * for a code frame, nor at all while a trace holds bytes of an unknown frame. */
@@ -107,6 +124,8 @@ u8 *emu_tlb_fill(struct emu *e, u64 la, u32 k)
 	u64 page = la & ~4095ull;
 	if (!e->ops->map_page || !canonical(la) || (k == 1 && e->code_unknown))
 		return 0;
+	if (k < 2 && e->stepping && bp_data(e, page, 4096, k ? EMU_ACC_WRITE : EMU_ACC_READ))
+		return 0; /* a page with a data breakpoint: every access is checked */
 	u8 *h = e->ops->map_page(e->ctx, page, kinds[k] | user(e));
 	if (!h || (k == 1 && frame_slot(e, (u64)h, (u64)h)))
 		return 0;
@@ -145,6 +164,8 @@ int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 	}
 	if (kind == EMU_ACC_WRITE)
 		emu_bump_gen(e);
+	if (e->stepping && kind != EMU_ACC_FETCH)
+		e->db_hits |= bp_data(e, la, size, kind);
 	return 0;
 }
 

@@ -44,6 +44,10 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 	e->gen = 1;
 	e->pool_epoch = 1;
 	e->pool_next = e->bytes_next = 0;
+	__builtin_memset(&e->cpuid, 0xff, sizeof(e->cpuid));
+	e->cpu.fcw = 0x37f;
+	e->cpu.mxcsr = 0x1f80;
+	e->cpu.mxcsr_mask = 0xffff;
 	emu_set_rflags(e, 2);
 	emu_flush(e);
 }
@@ -94,7 +98,7 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	if (fr[0] && have < cap && !emu_fetch(e, rip + have, buf + have, cap - have, &fr[0]))
 		have = cap; /* a host page: all of it at once */
 	while (n < EMU_TRACE_INSNS && off < have) {
-		int r = emu_decode(&in[n], buf + off, have - off, rip + off);
+		int r = emu_decode(e, &in[n], buf + off, have - off, rip + off);
 		unsigned need = r < 0 ? (unsigned)-r : in[n].len, more = cap - have < 16 ? cap - have : 16;
 		if (need > have - off) {
 			if (more) {
@@ -192,6 +196,9 @@ static __attribute__((noinline, cold)) int finish(struct emu *e, const struct em
 	case EMU_BRANCH:
 		e->budget += k - at->idx - 1u;
 		return 0;
+	case EMU_MODE:
+		e->budget += k - at->idx - 1u;
+		return EMU_MODE;
 	case EMU_RESYNC:
 		e->budget += k - at->idx;
 		e->cpu.rip = rip + at->off;
@@ -219,27 +226,18 @@ static __attribute__((noinline, cold)) int run_part(struct emu *e, struct emu_tr
 	return finish(e, t, rip, k, st);
 }
 
-struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
+/* The fast loop: whole traces while nothing needs a look after each
+ * instruction. Returns EMU_STOP, or EMU_MODE when POPF set TF. */
+static int run_traces(struct emu *e, u64 start, u64 end)
 {
 	struct emu_cpu *c = &e->cpu;
 	u64 span = end - start;
-	__builtin_memset(&e->res, 0, sizeof(e->res));
-	if (e->tlb_cpl != c->cpl) { /* TLB entries carry the old privilege */
-		emu_flush_tlb(e);
-		e->tlb_cpl = c->cpl;
-	}
-	e->budget = budget;
-	e->cas_retries = 0;
-	e->at = 0;
-	emu_bump_gen(e); /* memory may have changed since the last run */
-	e->code_unknown = false;
-	c->reg[EMU_ZREG] = 0;
 	struct emu_trace *t = slot(e, c->rip), **link = &t;
 	for (;;) {
 		u64 rip = c->rip;
 		if (unlikely(rip - start >= span)) {
 			e->res.reason = EMU_STOP_LEFT_REGION;
-			break;
+			return EMU_STOP;
 		}
 		t = *link;
 		if (unlikely(t->rip != rip || t->gen != e->gen)) {
@@ -247,24 +245,25 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 			if (unlikely(t->rip != rip || t->gen != e->gen) && (!e->budget || lookup(e, t, rip))) {
 				if (!e->budget)
 					e->res.reason = EMU_STOP_BUDGET;
-				break;
+				return EMU_STOP;
 			}
 			*link = t;
 		}
 		unsigned k = t->n;
+		int st;
 		if (unlikely(t->last - start >= span || e->budget < k)) {
 			if (!e->budget) {
 				e->res.reason = EMU_STOP_BUDGET;
-				break;
+				return EMU_STOP;
 			}
-			if (run_part(e, t, rip, fit(e, t, start, end)))
-				break;
+			if ((st = run_part(e, t, rip, fit(e, t, start, end))))
+				return st;
 			link = &t->next;
 			continue;
 		}
 		e->budget -= k;
 		e->at = t->ins;
-		int st = t->ins->fn(e, t->ins);
+		st = t->ins->fn(e, t->ins);
 		if (likely(st == EMU_END)) {
 			c->rip = rip + e->at->off;
 			link = &t->next;
@@ -274,21 +273,132 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 		} else {
 			while (st == EMU_RETRY)
 				st = e->at->fn(e, e->at);
-			if (finish(e, t, rip, k, st))
-				break;
+			if ((st = finish(e, t, rip, k, st)))
+				return st;
 			link = &t->next;
 		}
 	}
+}
+
+/* Instruction breakpoints on addr (SDM "Instruction-Breakpoint Exception Condition"):
+ * DR7 L/G enabled, R/W = 00. */
+static u32 bp_exec(const struct emu *e, u64 addr)
+{
+	u32 hit = 0;
+	for (unsigned n = 0; n < 4; n++)
+		if (((e->cpu.dr7 >> (2 * n)) & 3) && !((e->cpu.dr7 >> (16 + 4 * n)) & 3) && e->cpu.dr[n] == addr)
+			hit |= EMU_DR6_B0 << n;
+	return hit;
+}
+
+static bool stepping(const struct emu *e)
+{
+	return (e->cpu.rflags_sys & (EMU_TF | EMU_RF)) || e->cpu.mov_ss || (e->cpu.dr7 & 0xff);
+}
+
+static int debug_stop(struct emu *e, u32 dr6)
+{
+	e->res.reason = EMU_STOP_DEBUG;
+	e->res.dr6 = dr6;
+	return EMU_STOP;
+}
+
+/* One instruction at a time (one REP iteration at a time), for single-step
+ * traps, breakpoints and RF (SDM "Debug Exception Conditions"): an instruction
+ * breakpoint before the instruction unless RF or MOV SS; after it, if it
+ * retired, a single-step trap if TF was set when it began, the data
+ * breakpoints it hit and what MOV SS held. An instruction that faults gets no
+ * trap. Returns EMU_STOP, or EMU_MODE when nothing needs stepping any more. */
+static int run_steps(struct emu *e, u64 start, u64 end)
+{
+	struct emu_cpu *c = &e->cpu;
+	for (;;) {
+		u64 rip = c->rip, f = c->rflags_sys, left = e->budget;
+		if (!stepping(e))
+			return EMU_MODE;
+		if (rip - start >= end - start) {
+			e->res.reason = EMU_STOP_LEFT_REGION;
+			return EMU_STOP;
+		}
+		if (!left) {
+			e->res.reason = EMU_STOP_BUDGET;
+			return EMU_STOP;
+		}
+		struct emu_trace *t = slot(e, rip);
+		if ((t->rip != rip || t->gen != e->gen) && lookup(e, t, rip))
+			return EMU_STOP;
+		u32 dr6 = (f & EMU_RF) || c->mov_ss ? 0 : bp_exec(e, rip);
+		if (dr6)
+			return debug_stop(e, dr6);
+		e->db_hits = 0;
+		e->budget = 1; /* a REP string does one iteration */
+		int st = run_part(e, t, rip, 1);
+		e->budget = left - (1 - e->budget);
+		if (st == EMU_STOP && e->res.reason != EMU_STOP_BUDGET)
+			return st;
+		e->res.reason = EMU_STOP_LEFT_REGION;
+		c->rflags_sys &= ~(u64)EMU_RF;
+		dr6 = e->db_hits | ((f & EMU_TF) ? EMU_DR6_BS : 0);
+		if (c->mov_ss)
+			dr6 |= c->pending_dbg, c->pending_dbg = 0, c->mov_ss = false;
+		if (dr6)
+			return debug_stop(e, dr6);
+	}
+}
+
+/* SSE instructions this run: #UD with CR0.EM or without CR4.OSFXSR, else #NM
+ * with CR0.TS (SDM "Exceptions Type 4"). */
+static u8 fpu_fault(const struct emu_cpu *c)
+{
+	if ((c->cr0 & EMU_CR0_EM) || !(c->cr4 & EMU_CR4_OSFXSR))
+		return EMU_EXC_UD;
+	return (c->cr0 & EMU_CR0_TS) ? EMU_EXC_NM : 0;
+}
+
+struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
+{
+	struct emu_cpu *c = &e->cpu;
+	__builtin_memset(&e->res, 0, sizeof(e->res));
+	if (e->tlb_cpl != c->cpl) { /* TLB entries carry the old privilege */
+		emu_flush_tlb(e);
+		e->tlb_cpl = c->cpl;
+	}
+	if ((c->dr7 & 0xff) && (e->bp_seen[0] != c->dr[0] || e->bp_seen[1] != c->dr[1] || e->bp_seen[2] != c->dr[2] ||
+				e->bp_seen[3] != c->dr[3] || e->bp_seen[4] != c->dr7)) {
+		for (unsigned i = 0; i < 4; i++)
+			e->bp_seen[i] = c->dr[i];
+		e->bp_seen[4] = c->dr7;
+		emu_tlb_flush(e, 0); /* data breakpoints: their pages must take the slow path */
+		emu_tlb_flush(e, 1);
+	}
+	e->budget = budget;
+	e->cas_retries = 0;
+	e->at = 0;
+	e->fpu_fault = fpu_fault(c);
+	emu_bump_gen(e); /* memory may have changed since the last run */
+	e->code_unknown = false;
+	c->reg[EMU_ZREG] = 0;
+	int st;
+	do
+		st = (e->stepping = stepping(e)) ? run_steps(e, start, end) : run_traces(e, start, end);
+	while (st == EMU_MODE);
+	e->stepping = false;
 	e->at = 0;
 	e->res.executed = budget - e->budget;
 	return e->res;
 }
 
+void emu_set_cpuid(struct emu *e, const struct emu_cpuid *id)
+{
+	e->cpuid = *id;
+	emu_flush(e);
+}
+
 const char *emu_stop_name(enum emu_stop s)
 {
 	static const char *const n[] = {"left-region", "budget", "fault",
-					"hypervisor", "unsupported"};
-	return (unsigned)s < 5 ? n[s] : "?";
+					"hypervisor", "unsupported", "debug"};
+	return (unsigned)s < 6 ? n[s] : "?";
 }
 
 const char *emu_exit_name(enum emu_exit x)
@@ -297,6 +407,7 @@ const char *emu_exit_name(enum emu_exit x)
 		"none", "io", "hlt", "cli", "sti", "mov-cr", "mov-dr", "int",
 		"int3", "int1", "iret", "syscall", "sysret", "sysenter", "cpuid",
 		"rdmsr", "wrmsr", "rdtsc", "rdpmc", "system", "far", "seg",
-		"clts", "invd"};
+		"clts", "invd", "rdrand", "rdseed", "rdpid", "simd-fp", "x87",
+		"avx", "xsave", "sse-string"};
 	return (unsigned)x < EMU_X_COUNT ? n[x] : "?";
 }

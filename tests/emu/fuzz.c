@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const u8 *p, size_t n)
 		n = 4096;
 	struct emu_insn tmp;
 	for (unsigned a = 0; a <= 16 && a <= n; a++) /* decoder alone, short buffers */
-		(void)emu_decode(&tmp, p, a, CODE);
+		(void)emu_decode(&em, &tmp, p, a, CODE);
 	memset(code, 0x90, sizeof(code));
 	memcpy(code, p, n);
 	memset(data, 0xa5, sizeof(data));

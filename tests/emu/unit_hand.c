@@ -485,6 +485,187 @@ static void test_alias(void)
 	}
 }
 
+/* Single-step traps (RFLAGS.TF), instruction and data breakpoints (DR0-DR3,
+ * DR7), RF and MOV SS blocking: hand-made cases from the SDM ("Debug Exception
+ * Conditions"); the CPU checks TF itself in the difftest (-t), this host's
+ * hardware breakpoints do not fire (so DR7 is checked here only). */
+static struct emu_result step(u64 c, u64 end)
+{
+	return emu_run(&e, c, end, 100);
+}
+
+static void test_debug(void)
+{
+	/* mov $1,%eax; add $2,%eax; nop: a trap after each, RIP after it */
+	umem_reset();
+	u64 c = ucode(0x100, B("\xb8\x01\x00\x00\x00\x83\xc0\x02\x90"));
+	uemu_init(&e, 0);
+	e.cpu.rip = c;
+	emu_set_rflags(&e, 0x302);
+	u64 want[] = {c + 5, c + 8, c + 9};
+	for (int i = 0; i < 3; i++) {
+		struct emu_result r = step(c, c + 9);
+		CHECK(r.reason == EMU_STOP_DEBUG && r.dr6 == EMU_DR6_BS && e.cpu.rip == want[i] && r.executed == 1,
+		      "TF step %d: %s dr6 %x rip +%llx", i, emu_stop_name(r.reason), r.dr6,
+		      (unsigned long long)(e.cpu.rip - c));
+	}
+	CHECK(e.cpu.gpr[EMU_RAX] == 3 && step(c, c + 9).reason == EMU_STOP_LEFT_REGION, "TF steps done");
+	/* POPF setting TF: no trap after it, one after the next instruction */
+	memcpy(&um.data[1][0xff8], "\x02\x03\x00\x00\x00\x00\x00\x00", 8);
+	c = ucode(0x100, B("\x9d\x90\x90"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x1ff8;
+	e.cpu.rip = c;
+	struct emu_result r = step(c, c + 3);
+	CHECK(r.reason == EMU_STOP_DEBUG && e.cpu.rip == c + 2 && r.executed == 2 && r.dr6 == EMU_DR6_BS,
+	      "POPF sets TF: %s rip +%llx", emu_stop_name(r.reason), (unsigned long long)(e.cpu.rip - c));
+	/* POPF clearing TF (TF set before): a trap after the POPF, then none */
+	memcpy(&um.data[1][0xff8], "\x02\x02\x00\x00\x00\x00\x00\x00", 8);
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x1ff8;
+	e.cpu.rip = c;
+	emu_set_rflags(&e, 0x302);
+	r = step(c, c + 3);
+	CHECK(r.reason == EMU_STOP_DEBUG && e.cpu.rip == c + 1, "POPF clears TF: trap after it");
+	r = step(c, c + 3);
+	CHECK(r.reason == EMU_STOP_LEFT_REGION && r.executed == 2, "POPF clears TF: no more traps");
+	/* a faulting instruction gets no trap; REP STOSB traps after each iteration */
+	c = ucode(0x100, B("\x0f\x0b"));
+	uemu_init(&e, 0);
+	e.cpu.rip = c;
+	emu_set_rflags(&e, 0x302);
+	r = step(c, c + 2);
+	CHECK(r.reason == EMU_STOP_FAULT && r.fault.vector == EMU_EXC_UD && e.cpu.rip == c, "TF and #UD");
+	c = ucode(0x100, B("\xf3\xaa"));
+	uemu_init(&e, 0);
+	e.cpu.gpr[EMU_RDI] = UMEM_BASE;
+	e.cpu.gpr[EMU_RCX] = 3;
+	e.cpu.rip = c;
+	emu_set_rflags(&e, 0x302);
+	for (int i = 0; i < 3; i++) {
+		r = step(c, c + 2);
+		CHECK(r.reason == EMU_STOP_DEBUG && e.cpu.gpr[EMU_RCX] == 2u - i &&
+			      e.cpu.rip == (i < 2 ? c : c + 2) && r.executed == 1,
+		      "TF REP STOSB iteration %d: rcx %llu", i, (unsigned long long)e.cpu.gpr[EMU_RCX]);
+	}
+	/* instruction breakpoint on the second instruction (DR0, L0, R/W 00):
+	 * a fault before it; RF lets it run once */
+	c = ucode(0x100, B("\x90\xb0\x05\x90"));
+	uemu_init(&e, 0);
+	e.cpu.dr[0] = c + 1;
+	e.cpu.dr7 = 0x1;
+	e.cpu.rip = c;
+	r = step(c, c + 4);
+	CHECK(r.reason == EMU_STOP_DEBUG && r.dr6 == EMU_DR6_B0 && e.cpu.rip == c + 1 && r.executed == 1 &&
+		      (e.cpu.gpr[EMU_RAX] & 0xff) == 0,
+	      "instruction breakpoint: %s dr6 %x rip +%llx", emu_stop_name(r.reason), r.dr6,
+	      (unsigned long long)(e.cpu.rip - c));
+	r = step(c, c + 4);
+	CHECK(r.reason == EMU_STOP_DEBUG && e.cpu.rip == c + 1, "instruction breakpoint again without RF");
+	emu_set_rflags(&e, emu_get_rflags(&e) | EMU_RF);
+	r = step(c, c + 4);
+	CHECK(r.reason == EMU_STOP_LEFT_REGION && (e.cpu.gpr[EMU_RAX] & 0xff) == 5 &&
+		      !(emu_get_rflags(&e) & EMU_RF),
+	      "RF: %s", emu_stop_name(r.reason));
+	e.cpu.dr7 = 0x2 | (1u << 16); /* G0 with R/W 01: not an instruction breakpoint */
+	e.cpu.rip = c;
+	CHECK(step(c, c + 4).reason == EMU_STOP_LEFT_REGION, "R/W 01 is no instruction breakpoint");
+	/* data breakpoints (fast and slow path): DR1 write, LEN 4 at UMEM+0x101
+	 * (aligned down to +0x100); DR3 read/write, LEN 8 at UMEM+0x208 */
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		/* 0: mov (%rbx),%eax  2: movb %al,3(%rbx)  5: mov 0x108(%rbx),%rcx  c: nop */
+		c = ucode(0x100, B("\x8b\x03\x88\x43\x03\x48\x8b\x8b\x08\x01\x00\x00\x90"));
+		uemu_init(&e, 0);
+		e.cpu.gpr[EMU_RBX] = UMEM_BASE + 0x100;
+		e.cpu.dr[1] = UMEM_BASE + 0x101;
+		e.cpu.dr[3] = UMEM_BASE + 0x208;
+		e.cpu.dr7 = (0x4 | 0x40) | (0xdu << 20) | (0xbu << 28); /* L1 L3; RW1=01 LEN1=11; RW3=11 LEN3=10 */
+		e.cpu.rip = c;
+		r = step(c, c + 13);
+		CHECK(r.reason == EMU_STOP_DEBUG && r.dr6 == (EMU_DR6_B0 << 1) && e.cpu.rip == c + 5 &&
+			      r.executed == 2,
+		      "data write breakpoint (slow %d): %s dr6 %x rip +%llx", slow, emu_stop_name(r.reason), r.dr6,
+		      (unsigned long long)(e.cpu.rip - c));
+		r = step(c, c + 13);
+		CHECK(r.reason == EMU_STOP_DEBUG && r.dr6 == (EMU_DR6_B0 << 3) && e.cpu.rip == c + 12,
+		      "data read breakpoint (slow %d): dr6 %x", slow, r.dr6);
+		CHECK(step(c, c + 13).reason == EMU_STOP_LEFT_REGION, "after the breakpoints");
+	}
+	/* MOV SS blocking: no instruction breakpoint on the first instruction, and
+	 * what MOV SS held (BS) comes after it */
+	umem_reset();
+	c = ucode(0x100, B("\x90\x90"));
+	uemu_init(&e, 0);
+	e.cpu.dr[0] = c;
+	e.cpu.dr7 = 0x1;
+	e.cpu.mov_ss = true;
+	e.cpu.pending_dbg = EMU_DR6_BS;
+	e.cpu.rip = c;
+	r = step(c, c + 2);
+	CHECK(r.reason == EMU_STOP_DEBUG && r.dr6 == EMU_DR6_BS && e.cpu.rip == c + 1 && !e.cpu.mov_ss &&
+		      !e.cpu.pending_dbg,
+	      "MOV SS: %s dr6 %x rip +%llx", emu_stop_name(r.reason), r.dr6, (unsigned long long)(e.cpu.rip - c));
+}
+
+/* RDRAND/RDSEED/RDPID, INT n/INT3/INT1 and what CPUID hides. */
+static void test_handoff(void)
+{
+	static const struct {
+		const char *b;
+		unsigned len;
+		enum emu_exit x;
+		u8 reg, osz, vector;
+	} hv[] = {
+		{B("\x0f\xc7\xf0"), EMU_X_RDRAND, EMU_RAX, 4, 0},     /* rdrand %eax */
+		{B("\x66\x0f\xc7\xf3"), EMU_X_RDRAND, EMU_RBX, 2, 0}, /* rdrand %bx */
+		{B("\x49\x0f\xc7\xf1"), EMU_X_RDRAND, EMU_R9, 8, 0},  /* rdrand %r9 */
+		{B("\x48\x0f\xc7\xf9"), EMU_X_RDSEED, EMU_RCX, 8, 0}, /* rdseed %rcx */
+		{B("\xf3\x0f\xc7\xfa"), EMU_X_RDPID, EMU_RDX, 8, 0},  /* rdpid %rdx */
+		{B("\x0f\xc7\x33"), EMU_X_SYSTEM, 0, 4, 0},            /* vmptrld (%rbx) */
+		{B("\xcd\x80"), EMU_X_INT, 0, 4, 0x80},
+		{B("\xcc"), EMU_X_INT3, 0, 4, 3},
+		{B("\xf1"), EMU_X_INT1, 0, 4, 1},
+	};
+	for (unsigned i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
+		umem_reset();
+		struct emu_result r = run(0, hv[i].b, hv[i].len, 10);
+		CHECK(r.reason == EMU_STOP_HYPERVISOR && r.exit == hv[i].x && r.len == hv[i].len &&
+			      (hv[i].x >= EMU_X_SYSTEM || (r.reg == hv[i].reg && r.osz == hv[i].osz)) &&
+			      r.vector == hv[i].vector && e.cpu.rip == UCODE_PAGE + 0x100,
+		      "hand-off %u: %s %s reg %u osz %u vector %u", i, emu_stop_name(r.reason), emu_exit_name(r.exit),
+		      r.reg, r.osz, r.vector);
+	}
+	/* without the CPUID bits: #UD (RDRAND, RDSEED, RDPID, LAHF, POPCNT,
+	 * CMPXCHG16B); TZCNT and LZCNT run as BSF and BSR */
+	static const struct { const char *b; unsigned len; } ud[] = {
+		{B("\x0f\xc7\xf0")}, {B("\x0f\xc7\xf8")}, {B("\xf3\x0f\xc7\xf8")}, {B("\x9f")}, {B("\x9e")},
+		{B("\xf3\x0f\xb8\xc3")}, {B("\x48\x0f\xc7\x0b")},
+	};
+	struct emu_cpuid none = {0};
+	for (unsigned i = 0; i < sizeof(ud) / sizeof(ud[0]); i++) {
+		umem_reset();
+		u64 c = ucode(0x100, ud[i].b, ud[i].len);
+		uemu_init(&e, 0);
+		struct emu_result r = emu_run(&e, c, c + ud[i].len, 10);
+		emu_set_cpuid(&e, &none);
+		e.cpu.rip = c;
+		struct emu_result r2 = emu_run(&e, c, c + ud[i].len, 10);
+		CHECK(r.reason != EMU_STOP_FAULT && r2.reason == EMU_STOP_FAULT && r2.fault.vector == EMU_EXC_UD,
+		      "CPUID hides %u: %s then %s", i, emu_stop_name(r.reason), emu_stop_name(r2.reason));
+	}
+	umem_reset();
+	u64 c = ucode(0x100, B("\xf3\x0f\xbc\xc3\xf3\x48\x0f\xbd\xcb")); /* tzcnt %ebx,%eax; lzcnt %rbx,%rcx */
+	uemu_init(&e, 0);
+	emu_set_cpuid(&e, &none);
+	e.cpu.gpr[EMU_RBX] = 0x30;
+	e.cpu.rip = c;
+	emu_run(&e, c, c + 9, 10);
+	CHECK(e.cpu.gpr[EMU_RAX] == 4 && e.cpu.gpr[EMU_RCX] == 5, "BSF/BSR without BMI1/LZCNT: %llx %llx",
+	      (unsigned long long)e.cpu.gpr[EMU_RAX], (unsigned long long)e.cpu.gpr[EMU_RCX]);
+}
+
 static void test_misc(void)
 {
 	/* POPF privilege rules (SDM "POPF"): IF/IOPL at CPL 0 and 3 */
@@ -682,5 +863,7 @@ void run_handwritten(void)
 	test_rep();
 	test_smc();
 	test_alias();
+	test_debug();
+	test_handoff();
 	test_misc();
 }
