@@ -66,15 +66,10 @@ EMU_H(emu_op_nop)
 	return emu_next(e, in);
 }
 
-/* 0F AE group: LFENCE/MFENCE/SFENCE (ext 1, register form) are no-ops
- * for a single interpreted CPU; everything else there is unsupported. */
+/* LFENCE, MFENCE, SFENCE: no-ops for a single interpreted CPU. */
 EMU_H(emu_op_fence)
 {
-	if (in->ext == 1 && !(in->flags & (EMU_I_MEM | EMU_I_REP | EMU_I_OSZ)))
-		return emu_next(e, in);
-	if (!(in->flags & (EMU_I_MEM | EMU_I_REP))) /* no F3: not RDFSBASE... */
-		return emu_raise(e, EMU_EXC_UD, false, 0);
-	return emu_op_unsupported(e, in);
+	return emu_next(e, in);
 }
 
 EMU_H(emu_op_mov_rm_r)

@@ -57,7 +57,7 @@ struct emu_op {
 #define HVX(x) {emu_op_hv, HV, x, 0}
 #define UD {emu_op_ud, 0, 0, 0}
 
-enum { G3B, G3V, G4, G5, G1A, G11B, G11V, G8, G9, G15, G2, NGRP };
+enum { G3B, G3V, G4, G5, G1A, G11B, G11V, G8, G9, NGRP };
 
 /* One-byte opcode map (SDM "One-byte Opcode Map"). Missing entries: unsupported. */
 static const struct emu_op op1[256] = {
@@ -67,7 +67,7 @@ static const struct emu_op op1[256] = {
 	[0x27] = UD, [0x2f] = UD, [0x37] = UD, [0x3f] = UD, /* DAA DAS AAA AAS */
 	X8(0x50, emu_op_push_r, RG | D64, 0),        /* PUSH r64/16 */
 	X8(0x58, emu_op_pop_r, RG | D64, 0),         /* POP r64/16 */
-	[0x60] = UD, [0x61] = UD, [0x62] = UD,       /* PUSHA POPA BOUND(EVEX) */
+	[0x60] = UD, [0x61] = UD,                    /* PUSHA POPA; 62: EVEX (vex()) */
 	[0x63] = {emu_op_movsx, M, 4, 0},            /* MOVSXD Gv,Ed */
 	[0x68] = {emu_op_push_imm, IZ | D64, 0, 0},  /* PUSH Iz */
 	[0x69] = {emu_op_imul_r_rm_imm, M | IZ, 0, 0}, /* IMUL Gv,Ev,Iz */
@@ -96,6 +96,7 @@ static const struct emu_op op1[256] = {
 	[0x98] = {emu_op_cbw, 0, 0, 0},              /* CBW/CWDE/CDQE */
 	[0x99] = {emu_op_cwd, 0, 0, 0},              /* CWD/CDQ/CQO */
 	[0x9a] = UD,                                 /* CALLF ptr (invalid) */
+	[0x9b] = {emu_op_x87, 0, 0, 0},              /* FWAIT */
 	[0x9c] = {emu_op_pushf, D64, 0, 0},          /* PUSHF */
 	[0x9d] = {emu_op_popf, D64 | END, 0, 0},           /* POPF */
 	[0x9e] = {emu_op_sahf, 0, 0, 0},             /* SAHF */
@@ -138,6 +139,7 @@ static const struct emu_op op1[256] = {
 	[0xd3] = {emu_op_shift, M | XR, 0, 2},       /* grp2 Ev,CL */
 	[0xd4] = UD, [0xd5] = UD, [0xd6] = UD,       /* AAM AAD SALC */
 	[0xd7] = {emu_op_xlat, B, 0, 0},             /* XLAT */
+	X8(0xd8, emu_op_x87, M, 0),                  /* x87 (ESC 0-7): see x87() */
 	[0xe0] = {emu_op_loop, IB | F64 | REL, 0, 0},      /* LOOPNE */
 	[0xe1] = {emu_op_loop, IB | F64 | REL, 1, 0},      /* LOOPE */
 	[0xe2] = {emu_op_loop, IB | F64 | REL, 2, 0},      /* LOOP */
@@ -178,6 +180,7 @@ static const struct emu_op op2[256] = {
 	[0x07] = HVX(EMU_X_SYSRET),                    /* SYSRET */
 	[0x08] = HVX(EMU_X_INVD), [0x09] = HVX(EMU_X_INVD), /* INVD WBINVD */
 	[0x0b] = UD,                                   /* UD2 */
+	[0x0e] = UD, [0x0f] = UD,                      /* AMD FEMMS, 3DNow! */
 	[0x0d] = {emu_op_nop, M, 0, 0},                /* PREFETCHW Ev */
 	X8(0x18, emu_op_nop, M, 0),                    /* hint NOPs, ENDBR64 */
 	[0x20] = {emu_op_hv, M | HV, EMU_X_MOV_CR, 0}, /* MOV r,CRn */
@@ -190,6 +193,18 @@ static const struct emu_op op2[256] = {
 	[0x33] = HVX(EMU_X_RDPMC),                     /* RDPMC */
 	[0x34] = HVX(EMU_X_SYSENTER),                  /* SYSENTER */
 	[0x35] = HVX(EMU_X_SYSENTER),                  /* SYSEXIT */
+	[0x37] = HVX(EMU_X_SYSTEM),                    /* GETSEC */
+	[0x77] = HVX(EMU_X_X87),                       /* EMMS */
+	[0x78] = {emu_op_hv, M | HV, EMU_X_SYSTEM, 0}, /* VMREAD */
+	[0x79] = {emu_op_hv, M | HV, EMU_X_SYSTEM, 0}, /* VMWRITE */
+	[0x04] = UD, [0x0a] = UD, [0x0c] = UD, [0x24] = UD, [0x25] = UD, /* undefined */
+	[0x26] = UD, [0x27] = UD, [0x36] = UD, [0x39] = UD, [0x3b] = UD,
+	[0x3c] = UD, [0x3d] = UD, [0x3e] = UD, [0x3f] = UD, [0x7a] = UD,
+	[0x7b] = UD, [0xa6] = UD, [0xa7] = UD,
+	[0xaa] = HVX(EMU_X_SYSTEM),                    /* RSM */
+	[0xb2] = {emu_op_hv, M | HV | MEM, EMU_X_SEG, 0}, /* LSS */
+	[0xb4] = {emu_op_hv, M | HV | MEM, EMU_X_SEG, 0}, /* LFS */
+	[0xb5] = {emu_op_hv, M | HV | MEM, EMU_X_SEG, 0}, /* LGS */
 	CC16(0x40, emu_op_cmovcc, M),                  /* CMOVcc Gv,Ev */
 	CC16(0x80, emu_op_jcc, IZ | F64 | REL),              /* Jcc rel32 */
 	CC16(0x90, emu_op_setcc, M | B),               /* SETcc Eb */
@@ -202,7 +217,7 @@ static const struct emu_op op2[256] = {
 	[0xab] = {emu_op_bt, M | LK, 1, 0},            /* BTS Ev,Gv */
 	[0xac] = {emu_op_shd, M | IB, 1, 0},           /* SHRD Ev,Gv,Ib */
 	[0xad] = {emu_op_shd, M, 1, 2},                /* SHRD Ev,Gv,CL */
-	[0xae] = {0, M | GRP, G15, 0},                 /* grp15: fences */
+	                                               /* 0F AE: group 15 (sse_tab.c) */
 	[0xaf] = {emu_op_imul_r_rm, M, 0, 0},          /* IMUL Gv,Ev */
 	[0xb0] = {emu_op_cmpxchg, M | B | LK, 0, 0},   /* CMPXCHG Eb,Gb */
 	[0xb1] = {emu_op_cmpxchg, M | LK, 0, 0},       /* CMPXCHG Ev,Gv */
@@ -265,14 +280,6 @@ static const struct emu_op grp[NGRP][8] = {
 		[5] = {emu_op_hv, MEM, EMU_X_XSAVE, 0},     /* XSAVES */
 		[6] = {emu_op_hv, 0, EMU_X_RDRAND, 0},      /* RDRAND r; m: VMPTRLD.. */
 		[7] = {emu_op_hv, 0, EMU_X_RDSEED, 0},      /* RDSEED r, F3: RDPID r; m: VMPTRST */
-	},
-	[G15] = { /* memory forms (FXSAVE, CLFLUSH...) are unsupported */
-		{emu_op_fence, 0, 0, 0}, {emu_op_fence, 0, 0, 0},
-		{emu_op_fence, 0, 0, 0}, {emu_op_fence, 0, 0, 0},
-		{emu_op_fence, 0, 0, 0},
-		{emu_op_fence, 0, 1, 0},               /* LFENCE */
-		{emu_op_fence, 0, 1, 0},               /* MFENCE */
-		{emu_op_fence, 0, 1, 0},               /* SFENCE */
 	},
 };
 
@@ -450,17 +457,32 @@ static emu_fn specialise(struct emu_insn *in, emu_fn fn, unsigned f)
 	return emu_ctl_fast(fn, in);
 }
 
-/* Opcode byte(s) at p[i]: the table entry, or NULL for the 0F38/0F3A maps
- * (unsupported). *i advances past the opcode; -(need) if p is short. */
-static int opcode(const u8 *p, unsigned avail, int *i, const struct emu_op **d)
+/* Opcode byte(s) at p[i]: the one-byte or 0F entry, or (*sop) the entry of
+ * the mandatory-prefix tables (sse_tab.c). *i advances past the opcode;
+ * -(need) if p is short. */
+static int opcode(const struct emu_insn *in, const u8 *p, unsigned avail, int *i, const struct emu_op **d,
+		  const struct emu_sop **sop)
 {
+	unsigned pfx = (in->flags & EMU_I_REP) ? 2 : (in->flags & EMU_I_REPNE) ? 3 : (in->flags & EMU_I_OSZ) ? 1 : 0;
 	if (p[*i] != 0x0f) {
 		*d = &op1[p[(*i)++]];
 		return 0;
 	}
 	if ((unsigned)*i + 2 > avail)
 		return -(*i + 2);
-	*d = (p[*i + 1] == 0x38 || p[*i + 1] == 0x3a) ? 0 : &op2[p[*i + 1]];
+	unsigned b = p[*i + 1];
+	if (b == 0x38 || b == 0x3a) {
+		if ((unsigned)*i + 3 > avail)
+			return -(*i + 3);
+		*sop = emu_sse_op(b == 0x38 ? 2 : 3, p[*i + 2], pfx, 0);
+		*d = 0;
+		*i += 3;
+		return 0;
+	}
+	if (b == 0xae && (unsigned)*i + 3 > avail)
+		return -(*i + 3); /* group 15: the ModRM selects the table */
+	*sop = emu_sse_op(1, b, pfx, b == 0xae ? p[*i + 2] : 0);
+	*d = &op2[b];
 	*i += 2;
 	return 0;
 }
@@ -524,10 +546,129 @@ static void clear(struct emu_insn *in)
 
 /* Decode one instruction from p[0..avail). Returns 0 (in filled; fn may be
  * a #UD/#GP/unsupported handler) or -(bytes needed) when avail is short. */
+/* x87 (D8-DF, 9B): the control instructions the interpreter runs, else the CPU's. */
+static emu_fn x87(struct emu_insn *in, unsigned opc, unsigned modrm)
+{
+	unsigned reg = (modrm >> 3) & 7, op = 0xff;
+	if (opc == 0x9b)
+		op = SO_FWAIT;
+	else if (modrm < 0xc0)
+		op = opc == 0xd9 && reg == 5 ? SO_FLDCW : opc == 0xd9 && reg == 7 ? SO_FNSTCW
+			: opc == 0xdd && reg == 7 ? SO_FNSTSW : 0xff;
+	else if (opc == 0xdf && modrm == 0xe0)
+		op = SO_FNSTSW_AX;
+	else if (opc == 0xdb && (modrm == 0xe2 || modrm == 0xe3))
+		op = modrm == 0xe2 ? SO_FNCLEX : SO_FNINIT;
+	if (op != 0xff) {
+		in->op = (u8)op;
+		return emu_op_x87;
+	}
+	in->ext = EMU_X_X87;
+	return emu_op_hv;
+}
+
+/* A mandatory-prefix table entry after its ModRM: forms, sizes, alignment. */
+static emu_fn sse(struct emu_insn *in, const struct emu_sop *s, unsigned modrm, unsigned rex)
+{
+	static const u8 shi[3][8] = {{[2] = SO_PSRLW, [4] = SO_PSRAW, [6] = SO_PSLLW},
+				     {[2] = SO_PSRLD, [4] = SO_PSRAD, [6] = SO_PSLLD},
+				     {[2] = SO_PSRLQ, [3] = SO_PSRLDQ, [6] = SO_PSLLQ, [7] = SO_PSLLDQ}};
+	bool mem = in->flags & EMU_I_MEM;
+	if (!s->fn || ((s->fl & EMU_S_REG) && mem))
+		return emu_op_ud;
+	if (s->fl & EMU_S_W)
+		in->osz = (rex & 8) ? 8 : 4;
+	if (s->fl & EMU_S_ALIGN)
+		in->flags |= EMU_I_ALIGN;
+	if (s->fn == emu_op_hv)
+		return s->fn; /* ext = the exit */
+	in->op = s->op;
+	if (s->fn == emu_op_sse_shi) {
+		in->op = shi[s->op - SO_PSRLW][(modrm >> 3) & 7];
+		if (!in->op)
+			return emu_op_ud;
+	}
+	if ((s->fn == emu_op_pextr || s->fn == emu_op_pinsr) && (s->fl & EMU_S_W))
+		in->imm2 = in->osz; /* PEXTRD/Q, PINSRD/Q */
+	return s->fn;
+}
+
+/* VEX (C4, C5) and EVEX (62) encodings (SDM "Instruction Prefixes": "VEX" and "EVEX").
+ * The general-purpose ones of BMI1/BMI2 run here; the vector ones go to the
+ * CPU (EMU_X_AVX), or #UD if the guest has no AVX / AVX-512. */
+enum { BX_ANDN, BX_BLSR, BX_BLSMSK, BX_BLSI, BX_BEXTR, BX_BZHI, BX_PEXT, BX_PDEP, BX_MULX, BX_SHLX, BX_SARX,
+       BX_SHRX, BX_RORX, BX_NONE };
+
+static unsigned bmi_op(unsigned map, unsigned opc, unsigned pp, unsigned reg)
+{
+	static const u8 f5[4] = {BX_BZHI, BX_NONE, BX_PEXT, BX_PDEP}, f7[4] = {BX_BEXTR, BX_SHLX, BX_SARX, BX_SHRX};
+	if (map == 3)
+		return opc == 0xf0 && pp == 3 ? BX_RORX : BX_NONE;
+	if (map != 2)
+		return BX_NONE;
+	switch (opc) {
+	case 0xf2: return pp ? BX_NONE : BX_ANDN;
+	case 0xf3: return pp || reg < 1 || reg > 3 ? BX_NONE : BX_BLSR + reg - 1;
+	case 0xf5: return f5[pp];
+	case 0xf6: return pp == 3 ? BX_MULX : BX_NONE;
+	case 0xf7: return f7[pp];
+	}
+	return BX_NONE;
+}
+
+static int vex(const struct emu *e, struct emu_insn *in, const u8 *p, int i, unsigned avail, unsigned pre_rex, u64 rip)
+{
+	unsigned n = p[i] == 0xc5 ? 2 : p[i] == 0xc4 ? 3 : 4, map, pp, w, vvvv, l, r, rex;
+	bool riprel = false;
+	if ((unsigned)i + n + 2 > avail)
+		return -(i + (int)n + 2);
+	const u8 *v = p + i;
+	if (n == 2)
+		map = 1, w = 0, r = v[1] >> 7, rex = 0x40 | ((~r & 1) << 2), vvvv = (~v[1] >> 3) & 15,
+		l = (v[1] >> 2) & 1, pp = v[1] & 3;
+	else
+		map = v[1] & (n == 3 ? 31 : 7), rex = 0x40 | ((~v[1] >> 5) & 7), w = v[2] >> 7,
+		vvvv = (~v[2] >> 3) & 15, l = n == 3 ? (v[2] >> 2) & 1 : (v[3] >> 5) & 3, pp = v[2] & 3;
+	unsigned opc = v[n], modrm = v[n + 1];
+	i += (int)n + 1;
+	unsigned bx = n == 4 ? BX_NONE : bmi_op(map, opc, pp, (modrm >> 3) & 7);
+	if (!(map == 1 && opc == 0x77)) { /* all but VZEROUPPER/VZEROALL have a ModRM */
+		in->reg = ((modrm >> 3) & 7) | ((rex & 4) << 1);
+		if ((i = decode_modrm(in, p, (unsigned)i + 1, avail, modrm, rex | (w << 3), &riprel)) < 0)
+			return i;
+		in->rm = in->base;
+	}
+	if (map == 3 || (map == 1 && ((opc >= 0x70 && opc <= 0x73) || opc == 0xc2 || (opc >= 0xc4 && opc <= 0xc6)))) {
+		if ((unsigned)i >= avail)
+			return -(i + 1);
+		in->imm = p[i++];
+	}
+	if (i > 15)
+		return finish(in, emu_op_toolong, 15);
+	in->len = (u8)i;
+	if (pre_rex || (in->flags & (EMU_I_OSZ | EMU_I_REP | EMU_I_REPNE | EMU_I_LOCK)))
+		return finish(in, emu_op_ud, (unsigned)i); /* a prefix before VEX */
+	if (bx == BX_NONE) {
+		in->ext = EMU_X_AVX;
+		return finish(in, emu_has(e, n == 4 ? EMU_F_AVX512F : EMU_F_AVX) ? emu_op_hv : emu_op_ud, (unsigned)i);
+	}
+	if (riprel)
+		in->disp += (i64)(rip + in->len);
+	in->ext = (u8)bx, in->op = (u8)vvvv, in->osz = w ? 8 : 4;
+	bool bad = l || (bx == BX_RORX && vvvv != 0) ||
+		   !emu_has(e, bx <= BX_BEXTR ? EMU_F_BMI1 : EMU_F_BMI2);
+	return finish(in, bad ? emu_op_ud : emu_op_bmi, (unsigned)i);
+}
+
+/* Decode one instruction from p[0..avail), at linear address rip, for the
+ * CPU e->cpuid describes. Returns 0 (in filled; fn may be a #UD/#GP/
+ * unsupported handler) or -(bytes needed) when avail is short. */
 int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned avail, u64 rip)
 {
-	unsigned rex = 0, f, modrm;
+	unsigned rex = 0, f, modrm = 0;
 	const struct emu_op *d;
+	const struct emu_sop *sop = 0;
+	struct emu_op tmp;
 	bool riprel = false;
 	int i, r;
 
@@ -539,8 +680,17 @@ int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned a
 		return finish(in, emu_op_toolong, 15); /* SDM "Interrupt 13-General Protection Exception (#GP)": #GP(0) */
 	if (rex)
 		in->flags |= EMU_I_REX | ((rex & 8) ? EMU_I_REXW : 0);
-	if ((r = opcode(p, avail, &i, &d)) < 0)
+	if (p[i] == 0xc4 || p[i] == 0xc5 || p[i] == 0x62)
+		return vex(e, in, p, i, avail, rex, rip);
+	unsigned opc = p[i];
+	if ((r = opcode(in, p, avail, &i, &d, &sop)) < 0)
 		return r;
+	if (sop) { /* every mandatory-prefix form has a ModRM; all of 0F 3A an imm8 */
+		bool ib = (sop->fl & EMU_S_IMM) || (i >= 3 && p[i - 3] == 0x0f && p[i - 2] == 0x3a && !d);
+		tmp = (struct emu_op){sop->fn ? sop->fn : emu_op_ud, M | (ib ? IB : 0) | ((sop->fl & EMU_S_MEM) ? MEM : 0),
+				      sop->op, sop->sz};
+		d = &tmp;
+	}
 	if (!d || (!d->fn && !(d->f & GRP)))
 		return finish(in, emu_op_unsupported, 15);
 	f = d->f;
@@ -580,7 +730,12 @@ int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned a
 	if ((f & MEM) && !(in->flags & EMU_I_MEM))
 		return finish(in, emu_op_ud, (unsigned)i);
 	in->len = (u8)i;
-	emu_fn fn = gate(e, in, d->fn);
+	emu_fn fn = d->fn;
+	if (sop)
+		fn = emu_has(e, sop->feat) ? sse(in, sop, modrm, rex) : emu_op_ud;
+	else if (fn == emu_op_x87)
+		fn = x87(in, opc, modrm);
+	fn = gate(e, in, fn);
 	resolve(in, fn, f, riprel, rip);
 	return finish(in, fn == emu_op_ud ? fn : specialise(in, fn, f), (unsigned)i);
 }

@@ -171,7 +171,7 @@ enum emu_exit {
 	EMU_X_X87,     /* x87 beyond the control words, MMX, EMMS */
 	EMU_X_AVX,     /* VEX/EVEX-encoded vector instructions */
 	EMU_X_XSAVE,   /* FXSAVE, FXRSTOR, the XSAVE and XRSTOR forms, XGETBV */
-	EMU_X_SSE_STR, /* PCMPESTRI/M, PCMPISTRI/M */
+	EMU_X_SIMD,    /* PCMPESTRI/M, PCMPISTRI/M, AES, SHA, PCLMULQDQ */
 	EMU_X_COUNT
 };
 

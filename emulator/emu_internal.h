@@ -24,6 +24,7 @@
 #define EMU_I_OSZ 0x0200    /* 66 prefix */
 #define EMU_I_A32 0x0400    /* 67 prefix: 32-bit addressing */
 #define EMU_I_END 0x0800    /* ends its trace (branch, stop, REP string, POPF) */
+#define EMU_I_ALIGN 0x1000  /* SSE: a 16-byte memory operand must be aligned */
 #define EMU_I_SLOWEA (EMU_I_FS | EMU_I_GS | EMU_I_A32)
 
 /* What a handler returns to the run loop. A handler that retires its
@@ -45,6 +46,7 @@ enum {
 	EMU_F_FSGSBASE = 64 + 0, EMU_F_BMI1 = 64 + 3, EMU_F_BMI2 = 64 + 8, EMU_F_RDSEED = 64 + 18,
 	EMU_F_ADX = 64 + 19, EMU_F_CLFLUSHOPT = 64 + 23, EMU_F_CLWB = 64 + 24,
 	EMU_F_RDPID = 96 + 22,
+	EMU_F_AVX = 28, EMU_F_AVX512F = 64 + 16,
 	EMU_F_LAHF = 128 + 0, EMU_F_LZCNT = 128 + 5,
 	EMU_F_NONE = 255, /* always present */
 };
@@ -365,6 +367,53 @@ static inline int emu_cont(struct emu *e, const struct emu_insn *in, int st)
 	return st ? st : emu_next(e, in);
 }
 
+/* ---- SSE (sse.c, sse_tab.c) ---- */
+/* emu_insn.op of the SSE handlers */
+enum {
+	SO_PADDB, SO_PADDW, SO_PADDD, SO_PADDQ, SO_PSUBB, SO_PSUBW, SO_PSUBD, SO_PSUBQ,
+	SO_PADDSB, SO_PADDSW, SO_PADDUSB, SO_PADDUSW, SO_PSUBSB, SO_PSUBSW, SO_PSUBUSB, SO_PSUBUSW,
+	SO_PAND, SO_PANDN, SO_POR, SO_PXOR,
+	SO_PCMPEQB, SO_PCMPEQW, SO_PCMPEQD, SO_PCMPEQQ, SO_PCMPGTB, SO_PCMPGTW, SO_PCMPGTD, SO_PCMPGTQ,
+	SO_PMINUB, SO_PMAXUB, SO_PMINSW, SO_PMAXSW, SO_PMINSB, SO_PMAXSB, SO_PMINUW, SO_PMAXUW,
+	SO_PMINSD, SO_PMAXSD, SO_PMINUD, SO_PMAXUD,
+	SO_PAVGB, SO_PAVGW, SO_PSADBW, SO_PMULLW, SO_PMULHW, SO_PMULHUW, SO_PMULUDQ, SO_PMADDWD,
+	SO_PMULLD, SO_PMULDQ, SO_PMADDUBSW, SO_PMULHRSW,
+	SO_PABSB, SO_PABSW, SO_PABSD, SO_PSIGNB, SO_PSIGNW, SO_PSIGND,
+	SO_PHADDW, SO_PHADDD, SO_PHADDSW, SO_PHSUBW, SO_PHSUBD, SO_PHSUBSW, SO_PSHUFB,
+	SO_PUNPCKLBW, SO_PUNPCKLWD, SO_PUNPCKLDQ, SO_PUNPCKLQDQ,
+	SO_PUNPCKHBW, SO_PUNPCKHWD, SO_PUNPCKHDQ, SO_PUNPCKHQDQ,
+	SO_PACKSSWB, SO_PACKUSWB, SO_PACKSSDW, SO_PACKUSDW,
+	SO_PSRLW, SO_PSRLD, SO_PSRLQ, SO_PSLLW, SO_PSLLD, SO_PSLLQ, SO_PSRAW, SO_PSRAD,
+	SO_PSRLDQ, SO_PSLLDQ,
+	SO_PSHUFD, SO_PSHUFHW, SO_PSHUFLW, SO_SHUFPS, SO_SHUFPD, SO_PALIGNR,
+	SO_PBLENDW, SO_BLENDPS, SO_BLENDPD, SO_PBLENDVB, SO_BLENDVPS, SO_BLENDVPD,
+	SO_PMOVSXBW, SO_PMOVSXBD, SO_PMOVSXBQ, SO_PMOVSXWD, SO_PMOVSXWQ, SO_PMOVSXDQ,
+	SO_PMOVZXBW, SO_PMOVZXBD, SO_PMOVZXBQ, SO_PMOVZXWD, SO_PMOVZXWQ, SO_PMOVZXDQ,
+	SO_PHMINPOSUW, SO_MPSADBW, SO_INSERTPS, SO_PTEST,
+	SO_MOV, SO_MOVSS, SO_MOVSD, SO_MOVQZ, SO_MOV12, SO_MOVHI, SO_MOVDDUP, SO_MOVSLDUP, SO_MOVSHDUP,
+	/* emu_op_sse_st */
+	SO_ST_16, SO_ST_SS, SO_ST_SD, SO_ST_Q, SO_ST_LO, SO_ST_HI,
+	/* emu_op_x87 */
+	SO_FWAIT, SO_FNINIT, SO_FNCLEX, SO_FNSTSW_AX, SO_FLDCW, SO_FNSTCW, SO_FNSTSW,
+};
+
+/* An entry of the mandatory-prefix tables (sse_tab.c). */
+struct emu_sop {
+	emu_fn fn;
+	u8 op;   /* emu_insn.op, or the enum emu_exit of emu_op_hv */
+	u8 sz;   /* memory operand bytes (emu_insn.imm2) */
+	u8 feat; /* EMU_F_* */
+	u8 fl;   /* EMU_S_* */
+};
+#define EMU_S_ALIGN 0x01 /* 16-byte memory operand must be aligned */
+#define EMU_S_IMM 0x02   /* imm8 follows */
+#define EMU_S_REG 0x04   /* register form only (memory: #UD) */
+#define EMU_S_MEM 0x08   /* memory form only */
+#define EMU_S_W 0x10     /* GPR operand: 32 bits, 64 with REX.W */
+const struct emu_sop *emu_sse_op(unsigned map, unsigned opc, unsigned pfx, unsigned modrm);
+int emu_read_n(struct emu *e, u64 la, void *buf, unsigned n, bool ss);
+int emu_write_n(struct emu *e, u64 la, const void *buf, unsigned n, bool ss);
+
 /* ---- handlers shared between decode.c and the exec files ---- */
 #define EMU_H(name) int name(struct emu *e, const struct emu_insn *in)
 EMU_H(emu_op_ud); EMU_H(emu_op_resync); EMU_H(emu_op_end); EMU_H(emu_op_toolong); EMU_H(emu_op_unsupported); EMU_H(emu_op_hv); EMU_H(emu_op_nop); EMU_H(emu_op_fence);
@@ -390,6 +439,11 @@ EMU_H(emu_op_ret); EMU_H(emu_op_jmp_rm); EMU_H(emu_op_call_rm);
 EMU_H(emu_op_loop); EMU_H(emu_op_jrcxz); EMU_H(emu_op_xlat);
 EMU_H(emu_op_movs); EMU_H(emu_op_stos); EMU_H(emu_op_lods); EMU_H(emu_op_cmps);
 EMU_H(emu_op_scas);
+EMU_H(emu_op_sse); EMU_H(emu_op_sse_shi); EMU_H(emu_op_sse_st); EMU_H(emu_op_movd_x); EMU_H(emu_op_movd_r);
+EMU_H(emu_op_pextr); EMU_H(emu_op_pinsr); EMU_H(emu_op_movmsk); EMU_H(emu_op_maskmov); EMU_H(emu_op_mxcsr);
+EMU_H(emu_op_x87);
+EMU_H(emu_op_movbe); EMU_H(emu_op_crc32); EMU_H(emu_op_adx); EMU_H(emu_op_fsgs); EMU_H(emu_op_clflush);
+EMU_H(emu_op_bmi);
 
 int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned avail, u64 rip);
 emu_fn emu_alu_fast(emu_fn fn, unsigned op, unsigned osz);

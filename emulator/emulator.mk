@@ -4,7 +4,7 @@
 # build host test programs under $(BUILD)/emu and $(BUILD)/coverage.
 
 EMU_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
-EMU_SRCS := $(addprefix $(EMU_DIR)/,decode.c alu.c bits.c ctl.c string.c mem.c run.c)
+EMU_SRCS := $(addprefix $(EMU_DIR)/,decode.c sse_tab.c alu.c bits.c ctl.c string.c sse.c ext.c mem.c run.c)
 EMU_HDRS := $(EMU_DIR)/emu.h $(EMU_DIR)/emu_internal.h
 EMU_TDIR := $(EMU_DIR)/../tests/emu
 EMU_OUT := $(BUILD)/emu
@@ -15,7 +15,7 @@ N ?= 1000000
 SEED ?= 1
 FUZZ_SECONDS ?= 60
 
-EMU_DIFF_SRCS := $(EMU_TDIR)/difftest.c $(EMU_TDIR)/gen.c $(EMU_TDIR)/gen_ops.c
+EMU_DIFF_SRCS := $(EMU_TDIR)/difftest.c $(EMU_TDIR)/gen.c $(EMU_TDIR)/gen_ops.c $(EMU_TDIR)/gen_sse.c
 EMU_UNIT_SRCS := $(EMU_TDIR)/unit.c $(EMU_TDIR)/unit_hand.c $(EMU_TDIR)/unit_cases.c
 EMU_BENCH_SRCS := $(EMU_TDIR)/bench.c $(EMU_TDIR)/bench_work.c
 

@@ -169,6 +169,29 @@ int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 	return 0;
 }
 
+/* n (1..16) bytes between memory at la and buf. */
+int emu_read_n(struct emu *e, u64 la, void *buf, unsigned n, bool ss)
+{
+	u8 *p = emu_tlb(e, la, n, 0);
+	if (p) {
+		__builtin_memcpy(buf, p, n);
+		return 0;
+	}
+	return emu_mem_slow(e, la, buf, n, EMU_ACC_READ, ss);
+}
+
+int emu_write_n(struct emu *e, u64 la, const void *buf, unsigned n, bool ss)
+{
+	u8 *p = emu_tlb(e, la, n, 1);
+	if (p) {
+		__builtin_memcpy(p, buf, n);
+		return 0;
+	}
+	u8 t[16];
+	__builtin_memcpy(t, buf, n);
+	return emu_mem_slow(e, la, t, n, EMU_ACC_WRITE, ss);
+}
+
 /* n bytes of code at la (n not crossing a page) into buf; *frame = the host
  * page they came from, or 0 when they came through access() (16 at a time). */
 int emu_fetch(struct emu *e, u64 la, u8 *buf, unsigned n, u64 *frame)

@@ -408,6 +408,6 @@ const char *emu_exit_name(enum emu_exit x)
 		"int3", "int1", "iret", "syscall", "sysret", "sysenter", "cpuid",
 		"rdmsr", "wrmsr", "rdtsc", "rdpmc", "system", "far", "seg",
 		"clts", "invd", "rdrand", "rdseed", "rdpid", "simd-fp", "x87",
-		"avx", "xsave", "sse-string"};
+		"avx", "xsave", "simd"};
 	return (unsigned)x < EMU_X_COUNT ? n[x] : "?";
 }

@@ -87,6 +87,8 @@ void uemu_init(struct emu *e, u8 cpl)
 {
 	emu_init(e, &umem_ops, 0);
 	e->cpu.cpl = cpl;
+	e->cpu.cr0 = 0x80000033; /* PG NE ET MP PE, as a 64-bit OS has it */
+	e->cpu.cr4 = EMU_CR4_OSFXSR | EMU_CR4_OSXMMEXCPT;
 	e->cpu.gs_base = GS_BASE_VAL;
 }
 
