@@ -402,7 +402,10 @@ static int record_cases(const char *path)
 		seq.undef[1] = und;
 		for (int r = 0; r < 16; r++)
 			seq.gpr[r] = ucase_reg(seed, r);
+		for (int x = 0; x < 32; x++)
+			seq.xmm[x / 2][x % 2] = ucase_xmm(seed, x / 2, x % 2);
 		seq.rflags = ucase_flags(seed);
+		seq.tf = 0;
 		if (one_prepared(seed)) {
 			fprintf(stderr, "skipped (emulator disagrees): %s\n", name);
 			skipped++;
@@ -428,6 +431,16 @@ static int record_cases(const char *path)
 			printf("%u:", i);
 			for (; i < SANDBOX_SIZE && sandbox[i] != init_mem[i]; i++)
 				printf("%02x", sandbox[i]);
+			printf(";");
+		}
+		printf("\", \"");
+		const u64(*xo)[2] = fault_sig ? (const u64(*)[2])f_xmm : (const u64(*)[2])ctx->xout;
+		for (int x = 0; x < 16; x++) {
+			if (xo[x][0] == seq.xmm[x][0] && xo[x][1] == seq.xmm[x][1])
+				continue;
+			printf("%d:", x);
+			for (int k = 0; k < 16; k++)
+				printf("%02x", (unsigned)((xo[x][k / 8] >> (8 * (k % 8))) & 0xff));
 			printf(";");
 		}
 		printf("\"},\n");

@@ -106,7 +106,7 @@ static struct emu em;
 /* Check one recorded case; returns true if it matched. */
 static bool check_ucase(const struct ucase *c, bool slow)
 {
-	u64 exp[16], code = ucase_code_addr, erip;
+	u64 exp[16], xexp[16][2], code = ucase_code_addr, erip;
 	u8 expm[SANDBOX_SIZE];
 	bool ok = true;
 	umem_reset();
@@ -119,6 +119,18 @@ static bool check_ucase(const struct ucase *c, bool slow)
 	uemu_init(&em, 3);
 	for (int r = 0; r < 16; r++)
 		em.cpu.gpr[r] = exp[r] = ucase_reg(c->seed, r);
+	for (int x = 0; x < 32; x++)
+		em.cpu.xmm[x / 2].q[x % 2] = xexp[x / 2][x % 2] = ucase_xmm(c->seed, x / 2, x % 2);
+	for (const char *m = c->xmm; m && *m;) { /* "n:hex32;" */
+		char *end;
+		unsigned x = (unsigned)strtoul(m, &end, 10), b;
+		m = end + 1;
+		for (unsigned k = 0; k < 16; k++, m += 2) {
+			sscanf(m, "%2x", &b);
+			((u8 *)xexp[x])[k] = (u8)b;
+		}
+		m++;
+	}
 	emu_set_rflags(&em, ucase_flags(c->seed));
 	em.cpu.rip = code;
 	struct emu_result res = emu_run(&em, code, code + c->len, 1000);
@@ -142,6 +154,7 @@ static bool check_ucase(const struct ucase *c, bool slow)
 	ok &= em.cpu.rip == erip;
 	for (int r = 0; r < 16; r++)
 		ok &= em.cpu.gpr[r] == exp[r];
+	ok &= !memcmp(em.cpu.xmm, xexp, sizeof(xexp));
 	ok &= ((emu_get_rflags(&em) ^ c->fout) & c->fmask) == 0;
 	for (unsigned k = 0; k < SANDBOX_SIZE; k++)
 		ok &= um.data[k >> 12][k & 4095] == expm[k];
