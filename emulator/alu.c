@@ -61,102 +61,64 @@ EMU_H(emu_op_alu_rm_r)
 	return emu_cont(e, in, alu_rm(e, in, in->ext, emu_rreg(e, emu_regreg(in, in->osz), in->osz)));
 }
 
-/* Register-register and register-immediate forms (chosen at decode time),
- * also generated for each op with 32- and 64-bit size as constants so that
- * the compiler folds the size and operation away. */
+
+/* Specialised forms, one handler per operation, form (0: E op= G, 1: G op=
+ * E, 2: E op= imm), operand kind and size, all constants folded by the
+ * compiler; chosen at decode time for register operands and for memory
+ * operands without LOCK, FS/GS or 0x67. Memory goes through the TLB; a miss
+ * takes the generic handler, which redoes the instruction (nothing has
+ * changed yet). Registers of 2 bytes or more are numbered 0-15. */
 static inline __attribute__((always_inline)) int
-alu_rr(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, bool imm)
+alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool mem, unsigned sz)
 {
-	unsigned d = emu_rmreg(in, sz);
-	u64 *g = e->cpu.gpr;
-	if (sz >= 4) { /* register numbers are 0-15 then */
-		u64 b = imm ? in->imm & emu_mask(sz) : g[in->reg] & emu_mask(sz);
-		u64 r = alu(e, op, g[d] & emu_mask(sz), b, sz);
-		if (op != 7)
-			g[d] = r;
-		return emu_next(e, in);
-	}
-	u64 b = imm ? in->imm & emu_mask(sz) : emu_rreg(e, emu_regreg(in, sz), sz);
-	u64 r = alu(e, op, emu_rreg(e, d, sz), b, sz);
-	if (op != 7)
-		emu_wreg(e, d, sz, r);
-	return emu_next(e, in);
-}
-
-EMU_H(emu_op_alu_rr)
-{
-	return alu_rr(e, in, in->ext, in->osz, false);
-}
-
-#define ALU_FAST(op)                                                              \
-	static EMU_H(rr##op##_4) { return alu_rr(e, in, op, 4, false); }          \
-	static EMU_H(rr##op##_8) { return alu_rr(e, in, op, 8, false); }          \
-	static EMU_H(ri##op##_4) { return alu_rr(e, in, op, 4, true); }           \
-	static EMU_H(ri##op##_8) { return alu_rr(e, in, op, 8, true); }
-ALU_FAST(0) ALU_FAST(1) ALU_FAST(2) ALU_FAST(3)
-ALU_FAST(4) ALU_FAST(5) ALU_FAST(6) ALU_FAST(7)
-#define ALU_ROW(op) {rr##op##_4, rr##op##_8, ri##op##_4, ri##op##_8}
-static const emu_fn alu_fast[8][4] = {
-	ALU_ROW(0), ALU_ROW(1), ALU_ROW(2), ALU_ROW(3),
-	ALU_ROW(4), ALU_ROW(5), ALU_ROW(6), ALU_ROW(7),
-};
-
-/* Specialised handler for an ALU instruction without memory operand, or
- * fn itself. */
-emu_fn emu_alu_fast(emu_fn fn, unsigned op, unsigned osz)
-{
-	if (osz < 4)
-		return fn == emu_op_alu_rm_r ? emu_op_alu_rr : fn;
-	if (fn == emu_op_alu_rm_r)
-		return alu_fast[op & 7][osz == 8];
-	return alu_fast[op & 7][2 + (osz == 8)];
-}
-
-/* Memory forms with 32/64-bit operands through a TLB hit, specialised per
- * operation, size and direction (dir 1: Gv,Ev), chosen without LOCK, FS/GS
- * or 0x67; a TLB miss takes the generic handler `slow`. */
-static inline __attribute__((always_inline)) int
-alu_mem(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, int dir, emu_fn slow)
-{
-	u64 la = emu_ea_fast(e, in);
+	emu_fn slow = form == 0 ? emu_op_alu_rm_r : form == 1 ? emu_op_alu_r_rm : emu_op_alu_rm_imm;
+	u64 m = emu_mask(sz), la = 0, ev, gv, a, b, r;
 	u8 *p, *w;
-	if (unlikely(!emu_tlb_get(e, la, sz, 0, &p)))
-		return slow(e, in);
-	u64 m = emu_load(p, sz), g = emu_rreg(e, in->reg, sz);
-	if (dir) {
-		u64 r = alu(e, op, g, m, sz);
-		if (op != 7)
-			emu_wreg(e, in->reg, sz, r);
-		return emu_next(e, in);
+	if (mem) {
+		la = emu_ea_fast(e, in);
+		if (unlikely(!emu_tlb_get(e, la, sz, 0, &p)))
+			return slow(e, in);
+		ev = emu_load(p, sz);
+	} else {
+		ev = sz == 1 ? emu_rreg(e, in->rm8, 1) : e->cpu.gpr[in->rm] & m;
 	}
-	if (op == 7) {
-		alu(e, 7, m, g, sz);
-		return emu_next(e, in);
+	gv = form == 2 ? in->imm & m : sz == 1 ? emu_rreg(e, in->reg8, 1) : e->cpu.gpr[in->reg] & m;
+	a = form == 1 ? gv : ev, b = form == 1 ? ev : gv;
+	r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	if (op != 7) {
+		if (mem && form != 1) {
+			if (unlikely(!emu_tlb_get(e, la, sz, 1, &w)))
+				return slow(e, in);
+			emu_store(w, sz, r);
+		} else {
+			emu_wreg(e, form == 1 ? (sz == 1 ? in->reg8 : in->reg) : (sz == 1 ? in->rm8 : in->rm), sz, r);
+		}
 	}
-	if (unlikely(!emu_tlb_get(e, la, sz, 1, &w)))
-		return slow(e, in);
-	emu_store(w, sz, alu(e, op, m, g, sz));
+	alu_flags(e, op, a, b, r, sz);
 	return emu_next(e, in);
 }
 
-#define ALU_MEM(op)                                                                       \
-	static EMU_H(mr##op##_4) { return alu_mem(e, in, op, 4, 0, emu_op_alu_rm_r); }    \
-	static EMU_H(mr##op##_8) { return alu_mem(e, in, op, 8, 0, emu_op_alu_rm_r); }    \
-	static EMU_H(rm##op##_4) { return alu_mem(e, in, op, 4, 1, emu_op_alu_r_rm); }    \
-	static EMU_H(rm##op##_8) { return alu_mem(e, in, op, 8, 1, emu_op_alu_r_rm); }
-ALU_MEM(0) ALU_MEM(1) ALU_MEM(2) ALU_MEM(3) ALU_MEM(4) ALU_MEM(5) ALU_MEM(6) ALU_MEM(7)
-#define ALU_MEM_ROW(op) {mr##op##_4, mr##op##_8, rm##op##_4, rm##op##_8}
-static const emu_fn alu_mem_fast[8][4] = {
-	ALU_MEM_ROW(0), ALU_MEM_ROW(1), ALU_MEM_ROW(2), ALU_MEM_ROW(3),
-	ALU_MEM_ROW(4), ALU_MEM_ROW(5), ALU_MEM_ROW(6), ALU_MEM_ROW(7),
-};
+#define ALU_S(op, f, mm)                                                           \
+	static EMU_H(a##op##f##mm##_1) { return alu_x(e, in, op, f, mm, 1); }      \
+	static EMU_H(a##op##f##mm##_2) { return alu_x(e, in, op, f, mm, 2); }      \
+	static EMU_H(a##op##f##mm##_4) { return alu_x(e, in, op, f, mm, 4); }      \
+	static EMU_H(a##op##f##mm##_8) { return alu_x(e, in, op, f, mm, 8); }
+#define ALU_F(op) ALU_S(op, 0, 0) ALU_S(op, 0, 1) ALU_S(op, 1, 0) ALU_S(op, 1, 1) ALU_S(op, 2, 0) ALU_S(op, 2, 1)
+ALU_F(0) ALU_F(1) ALU_F(2) ALU_F(3) ALU_F(4) ALU_F(5) ALU_F(6) ALU_F(7)
+#define ALU_T(op, f, mm) {a##op##f##mm##_1, a##op##f##mm##_2, a##op##f##mm##_4, a##op##f##mm##_8}
+#define ALU_R(op) {{ALU_T(op, 0, 0), ALU_T(op, 0, 1)}, {ALU_T(op, 1, 0), ALU_T(op, 1, 1)}, \
+		   {ALU_T(op, 2, 0), ALU_T(op, 2, 1)}}
+static const emu_fn alu_tab[8][3][2][4] = {ALU_R(0), ALU_R(1), ALU_R(2), ALU_R(3),
+					   ALU_R(4), ALU_R(5), ALU_R(6), ALU_R(7)};
 
-/* Specialised handler for ALU Ev,Gv / Gv,Ev with a memory operand. */
-emu_fn emu_alu_mem_fast(emu_fn fn, unsigned op, unsigned osz)
+/* The specialised ALU handler for in (decoded with the generic fn). */
+emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
 {
-	if (osz < 4)
+	unsigned form = fn == emu_op_alu_rm_r ? 0 : fn == emu_op_alu_r_rm ? 1 : 2;
+	bool mem = in->flags & EMU_I_MEM;
+	if (mem && (in->flags & (EMU_I_SLOWEA | EMU_I_LOCK)))
 		return fn;
-	return alu_mem_fast[op & 7][(fn == emu_op_alu_r_rm ? 2 : 0) + (osz == 8)];
+	return alu_tab[in->ext & 7][form][mem][in->osz == 8 ? 3 : in->osz / 2];
 }
 
 EMU_H(emu_op_alu_rm_imm)
@@ -195,26 +157,38 @@ EMU_H(emu_op_test_rm_imm)
 	return emu_cont(e, in, st);
 }
 
-/* TEST with a register operand, per size (imm: the Ib/Iz forms). */
-#define TEST_FAST(sz)                                                                      \
-	static EMU_H(test_rr##sz)                                                          \
-	{                                                                                  \
-		u64 v = emu_rreg(e, emu_rmreg(in, sz), sz) & emu_rreg(e, emu_regreg(in, sz), sz); \
-		emu_lf_logic(e, v, sz);                                                    \
-		return emu_next(e, in);                                                                  \
-	}                                                                                  \
-	static EMU_H(test_ri##sz)                                                          \
-	{                                                                                  \
-		emu_lf_logic(e, emu_rreg(e, emu_rmreg(in, sz), sz) & in->imm, sz);         \
-		return emu_next(e, in);                                                                  \
-	}
-TEST_FAST(1) TEST_FAST(2) TEST_FAST(4) TEST_FAST(8)
-
-emu_fn emu_test_fast(emu_fn fn, unsigned osz)
+/* TEST E,G and TEST E,imm, specialised like the ALU forms above. */
+static inline __attribute__((always_inline)) int
+test_x(struct emu *e, const struct emu_insn *in, bool imm, bool mem, unsigned sz)
 {
-	static const emu_fn rr[9] = {[1] = test_rr1, [2] = test_rr2, [4] = test_rr4, [8] = test_rr8};
-	static const emu_fn ri[9] = {[1] = test_ri1, [2] = test_ri2, [4] = test_ri4, [8] = test_ri8};
-	return fn == emu_op_test_rm_r ? rr[osz] : ri[osz];
+	u64 m = emu_mask(sz), ev;
+	u8 *p;
+	if (mem) {
+		if (unlikely(!emu_tlb_get(e, emu_ea_fast(e, in), sz, 0, &p)))
+			return imm ? emu_op_test_rm_imm(e, in) : emu_op_test_rm_r(e, in);
+		ev = emu_load(p, sz);
+	} else {
+		ev = sz == 1 ? emu_rreg(e, in->rm8, 1) : e->cpu.gpr[in->rm] & m;
+	}
+	emu_lf_logic(e, ev & (imm ? in->imm & m : sz == 1 ? emu_rreg(e, in->reg8, 1) : e->cpu.gpr[in->reg] & m), sz);
+	return emu_next(e, in);
+}
+
+#define TEST_S(i, mm)                                                              \
+	static EMU_H(t##i##mm##_1) { return test_x(e, in, i, mm, 1); }             \
+	static EMU_H(t##i##mm##_2) { return test_x(e, in, i, mm, 2); }             \
+	static EMU_H(t##i##mm##_4) { return test_x(e, in, i, mm, 4); }             \
+	static EMU_H(t##i##mm##_8) { return test_x(e, in, i, mm, 8); }
+TEST_S(0, 0) TEST_S(0, 1) TEST_S(1, 0) TEST_S(1, 1)
+#define TEST_T(i, mm) {t##i##mm##_1, t##i##mm##_2, t##i##mm##_4, t##i##mm##_8}
+static const emu_fn test_tab[2][2][4] = {{TEST_T(0, 0), TEST_T(0, 1)}, {TEST_T(1, 0), TEST_T(1, 1)}};
+
+emu_fn emu_test_fast(emu_fn fn, const struct emu_insn *in)
+{
+	bool mem = in->flags & EMU_I_MEM;
+	if (mem && (in->flags & EMU_I_SLOWEA))
+		return fn;
+	return test_tab[fn == emu_op_test_rm_imm][mem][in->osz == 8 ? 3 : in->osz / 2];
 }
 
 /* INC/DEC (ext 0/1): like ADD/SUB 1 but CF is preserved. */
@@ -373,6 +347,37 @@ EMU_H(emu_op_imul_r_rm)
 	emu_wreg(e, in->reg, sz, r);
 	emu_lf_res(e, r, sz, ov, ov, 0);
 	return emu_next(e, in);
+}
+
+/* IMUL r32/r64, r/m (0F AF) specialised like the ALU forms. */
+static inline __attribute__((always_inline)) int imul_x(struct emu *e, const struct emu_insn *in, bool mem, unsigned sz)
+{
+	u8 *p;
+	u64 b;
+	unsigned ov;
+	if (!mem)
+		b = e->cpu.gpr[in->rm];
+	else if (likely(emu_tlb_get(e, emu_ea_fast(e, in), sz, 0, &p)))
+		b = emu_load(p, sz);
+	else
+		return emu_op_imul_r_rm(e, in);
+	u64 r = imul_trunc(e->cpu.gpr[in->reg], b, sz, &ov);
+	e->cpu.gpr[in->reg] = r;
+	emu_lf_res(e, r, sz, ov, ov, 0);
+	return emu_next(e, in);
+}
+static EMU_H(imul_r4) { return imul_x(e, in, false, 4); }
+static EMU_H(imul_r8) { return imul_x(e, in, false, 8); }
+static EMU_H(imul_m4) { return imul_x(e, in, true, 4); }
+static EMU_H(imul_m8) { return imul_x(e, in, true, 8); }
+
+emu_fn emu_imul_fast(const struct emu_insn *in)
+{
+	static const emu_fn f[2][2] = {{imul_r4, imul_r8}, {imul_m4, imul_m8}};
+	bool mem = in->flags & EMU_I_MEM;
+	if (in->osz < 4 || (mem && (in->flags & EMU_I_SLOWEA)))
+		return emu_op_imul_r_rm;
+	return f[mem][in->osz == 8];
 }
 
 EMU_H(emu_op_imul_r_rm_imm)

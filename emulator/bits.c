@@ -122,6 +122,24 @@ EMU_H(emu_op_cmovcc)
 	return emu_next(e, in);
 }
 
+/* SETcc of a low byte register, one handler per condition. */
+#define SETCC(cc)                                                                            \
+	static EMU_H(set##cc)                                                                \
+	{                                                                                    \
+		u64 *g = &e->cpu.gpr[in->rm8];                                               \
+		*g = (*g & ~0xffull) | emu_cond(e, cc);                                      \
+		return emu_next(e, in);                                                      \
+	}
+SETCC(0) SETCC(1) SETCC(2) SETCC(3) SETCC(4) SETCC(5) SETCC(6) SETCC(7)
+SETCC(8) SETCC(9) SETCC(10) SETCC(11) SETCC(12) SETCC(13) SETCC(14) SETCC(15)
+static const emu_fn set_fast[16] = {set0, set1, set2, set3, set4, set5, set6, set7,
+				    set8, set9, set10, set11, set12, set13, set14, set15};
+
+emu_fn emu_setcc_fast(const struct emu_insn *in)
+{
+	return (in->flags & EMU_I_MEM) || (in->rm8 & 0x10) ? emu_op_setcc : set_fast[in->ext & 15];
+}
+
 /* CMOVcc between 32/64-bit registers, one handler per condition and size. */
 #define CMOV(cc)                                                                             \
 	static EMU_H(cmov##cc##_4)                                                           \

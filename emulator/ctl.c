@@ -79,26 +79,6 @@ EMU_H(emu_op_mov_rm_r)
 	return emu_cont(e, in, emu_write(e, emu_ea(e, in), sz, v, in->flags & EMU_I_SS));
 }
 
-/* MOV between registers (88-8B with ModRM.mod = 3). */
-EMU_H(emu_op_mov_rr)
-{
-	unsigned sz = in->osz;
-	emu_wreg(e, emu_rmreg(in, sz), sz, emu_rreg(e, emu_regreg(in, sz), sz));
-	return emu_next(e, in);
-}
-
-static EMU_H(mov_rr8)
-{
-	e->cpu.gpr[in->rm] = e->cpu.gpr[in->reg];
-	return emu_next(e, in);
-}
-
-static EMU_H(mov_rr4)
-{
-	e->cpu.gpr[in->rm] = (u32)e->cpu.gpr[in->reg];
-	return emu_next(e, in);
-}
-
 static EMU_H(lea8)
 {
 	e->cpu.gpr[in->reg] = e->cpu.reg[in->base] + (e->cpu.reg[in->index] << in->scale) + (u64)in->disp;
@@ -111,16 +91,12 @@ static EMU_H(lea4)
 	return emu_next(e, in);
 }
 
-/* Register MOV and LEA (without 0x67) of 32/64 bits, or fn itself. */
+/* LEA (without 0x67) of 32/64 bits, or fn itself. */
 emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in)
 {
-	if (in->osz < 4 || (in->flags & EMU_I_A32))
+	if (in->osz < 4 || (in->flags & EMU_I_A32) || fn != emu_op_lea)
 		return fn;
-	if (fn == emu_op_mov_rr)
-		return in->osz == 8 ? mov_rr8 : mov_rr4;
-	if (fn == emu_op_lea)
-		return in->osz == 8 ? lea8 : lea4;
-	return fn;
+	return in->osz == 8 ? lea8 : lea4;
 }
 
 /* Specialised MOV r64/r32 <- m and m <- r64/r32 through a TLB hit (picked
@@ -154,6 +130,88 @@ emu_fn emu_ldst_fast(bool load, const struct emu_insn *in)
 	static const emu_fn f[2][2][2] = {{{store4b, store8b}, {store4x, store8x}},
 					  {{load4b, load8b}, {load4x, load8x}}};
 	return f[load][in->index != EMU_ZREG][in->osz == 8];
+}
+
+/* The other MOV forms (0: E = G, 1: G = E, 2: E = imm) per operand kind and
+ * size, and MOVZX/MOVSX (kind 0/1) from ssz bytes into a dsz-byte register. */
+static inline __attribute__((always_inline)) int
+mov_x(struct emu *e, const struct emu_insn *in, unsigned form, bool mem, unsigned sz)
+{
+	unsigned g = sz == 1 ? in->reg8 : in->reg, r = sz == 1 ? in->rm8 : in->rm;
+	u8 *p;
+	u64 v;
+	if (form == 1) { /* G = E */
+		if (!mem) {
+			v = emu_rreg(e, r, sz);
+		} else if (likely(emu_tlb_get(e, emu_ea_fast(e, in), sz, 0, &p))) {
+			v = emu_load(p, sz);
+		} else {
+			return emu_op_mov_r_rm(e, in);
+		}
+		emu_wreg(e, g, sz, v);
+		return emu_next(e, in);
+	}
+	v = form == 2 ? in->imm : emu_rreg(e, g, sz);
+	if (!mem)
+		emu_wreg(e, r, sz, v);
+	else if (likely(emu_tlb_get(e, emu_ea_fast(e, in), sz, 1, &p)))
+		emu_store(p, sz, v);
+	else
+		return form ? emu_op_mov_rm_imm(e, in) : emu_op_mov_rm_r(e, in);
+	return emu_next(e, in);
+}
+
+static inline __attribute__((always_inline)) int
+ext_x(struct emu *e, const struct emu_insn *in, unsigned ssz, int sx, unsigned dsz, bool mem)
+{
+	u8 *p;
+	u64 v;
+	if (mem) {
+		if (unlikely(!emu_tlb_get(e, emu_ea_fast(e, in), ssz, 0, &p)))
+			return sx ? emu_op_movsx(e, in) : emu_op_movzx(e, in);
+		v = emu_load(p, ssz);
+	} else {
+		v = emu_rreg(e, ssz == 1 ? in->rm8 : in->rm, ssz);
+	}
+	if (sx)
+		v = emu_sx(v, ssz);
+	e->cpu.gpr[in->reg] = dsz == 8 ? v : (u32)v;
+	return emu_next(e, in);
+}
+
+#define MOV_S(f, mm)                                                               \
+	static EMU_H(m##f##mm##_1) { return mov_x(e, in, f, mm, 1); }              \
+	static EMU_H(m##f##mm##_2) { return mov_x(e, in, f, mm, 2); }              \
+	static EMU_H(m##f##mm##_4) { return mov_x(e, in, f, mm, 4); }              \
+	static EMU_H(m##f##mm##_8) { return mov_x(e, in, f, mm, 8); }
+MOV_S(0, 0) MOV_S(0, 1) MOV_S(1, 0) MOV_S(1, 1) MOV_S(2, 0) MOV_S(2, 1)
+#define MOV_T(f, mm) {m##f##mm##_1, m##f##mm##_2, m##f##mm##_4, m##f##mm##_8}
+static const emu_fn mov_tab[3][2][4] = {{MOV_T(0, 0), MOV_T(0, 1)}, {MOV_T(1, 0), MOV_T(1, 1)},
+					{MOV_T(2, 0), MOV_T(2, 1)}};
+#define EXT_S(s, k, mm)                                                            \
+	static EMU_H(x##s##k##mm##_4) { return ext_x(e, in, s, k, 4, mm); }        \
+	static EMU_H(x##s##k##mm##_8) { return ext_x(e, in, s, k, 8, mm); }
+EXT_S(1, 0, 0) EXT_S(1, 0, 1) EXT_S(1, 1, 0) EXT_S(1, 1, 1) EXT_S(2, 0, 0) EXT_S(2, 0, 1)
+EXT_S(2, 1, 0) EXT_S(2, 1, 1) EXT_S(4, 1, 0) EXT_S(4, 1, 1)
+#define EXT_T(s, k) {{x##s##k##0_4, x##s##k##0_8}, {x##s##k##1_4, x##s##k##1_8}}
+static const emu_fn ext_tab[3][2][2][2] = {{EXT_T(1, 0), EXT_T(1, 1)}, {EXT_T(2, 0), EXT_T(2, 1)},
+					   {EXT_T(4, 1), EXT_T(4, 1)}};
+
+/* MOV (88-8B, C6/C7), MOVZX, MOVSX, MOVSXD: the specialised handler, or fn. */
+emu_fn emu_mov_fast(emu_fn fn, const struct emu_insn *in)
+{
+	bool mem = in->flags & EMU_I_MEM;
+	unsigned si = in->osz == 8 ? 3 : in->osz / 2;
+	if (mem && (in->flags & EMU_I_SLOWEA))
+		return fn;
+	if (fn == emu_op_movzx || fn == emu_op_movsx) {
+		if (in->osz < 4 || (fn == emu_op_movzx && in->ext == 4) || (in->ext == 4 && in->osz == 4))
+			return fn;
+		return ext_tab[in->ext / 2][fn == emu_op_movsx][mem][in->osz == 8];
+	}
+	if (mem && in->osz >= 4 && fn != emu_op_mov_rm_imm)
+		return emu_ldst_fast(fn == emu_op_mov_r_rm, in);
+	return mov_tab[fn == emu_op_mov_rm_r ? 0 : fn == emu_op_mov_r_rm ? 1 : 2][mem][si];
 }
 
 EMU_H(emu_op_mov_r_rm)
@@ -431,6 +489,23 @@ EMU_H(emu_op_jmp_rm)
 	u64 t, la;
 	int st = emu_rd_rm(e, in, 8, &t, &la);
 	return st ? st : branch(e, t);
+}
+
+/* JMP r64 and JMP m64 (jump tables) through the TLB. */
+static EMU_H(jmp_r) { return branch(e, e->cpu.gpr[in->rm]); }
+static EMU_H(jmp_m)
+{
+	u8 *p;
+	if (unlikely(!emu_tlb_get(e, emu_ea_fast(e, in), 8, 0, &p)))
+		return emu_op_jmp_rm(e, in);
+	return branch(e, emu_load(p, 8));
+}
+
+emu_fn emu_jmp_fast(const struct emu_insn *in)
+{
+	if (!(in->flags & EMU_I_MEM))
+		return jmp_r;
+	return (in->flags & EMU_I_SLOWEA) ? emu_op_jmp_rm : jmp_m;
 }
 
 EMU_H(emu_op_call_rm)

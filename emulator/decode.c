@@ -423,7 +423,7 @@ static void resolve(struct emu_insn *in, emu_fn fn, unsigned f, bool riprel, u64
 }
 
 /* Pick a specialised handler for hot forms (same semantics as fn). */
-static emu_fn specialise(struct emu_insn *in, emu_fn fn, unsigned f)
+static emu_fn specialise(struct emu_insn *in, emu_fn fn)
 {
 	bool mem = in->flags & EMU_I_MEM;
 	if (fn == emu_op_shift && in->imm2 == 1)
@@ -432,28 +432,24 @@ static emu_fn specialise(struct emu_insn *in, emu_fn fn, unsigned f)
 		return emu_jcc_fast(in->ext);
 	if (fn == emu_op_cmovcc && !mem && in->osz >= 4)
 		return emu_cmov_fast(in->ext, in->osz);
-	if (!mem && (fn == emu_op_test_rm_r || fn == emu_op_test_rm_imm))
-		return emu_test_fast(fn, in->osz);
-	bool plain = mem && !(in->flags & (EMU_I_SLOWEA | EMU_I_LOCK)); /* memory, emu_ea_fast() */
-	if (plain && (in->osz == 8 || in->osz == 4) && (fn == emu_op_mov_r_rm || fn == emu_op_mov_rm_r))
-		return emu_ldst_fast(fn == emu_op_mov_r_rm, in);
+	if (fn == emu_op_test_rm_r || fn == emu_op_test_rm_imm)
+		return emu_test_fast(fn, in);
+	if (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm || fn == emu_op_alu_rm_imm)
+		return emu_alu_fast(fn, in);
+	if (fn == emu_op_mov_rm_r || fn == emu_op_mov_r_rm || fn == emu_op_mov_rm_imm || fn == emu_op_movzx ||
+	    fn == emu_op_movsx)
+		return emu_mov_fast(fn, in);
+	if (fn == emu_op_setcc)
+		return emu_setcc_fast(in);
+	if (fn == emu_op_imul_r_rm)
+		return emu_imul_fast(in);
+	if (fn == emu_op_jmp_rm)
+		return emu_jmp_fast(in);
 	if (!mem && in->osz >= 4 && !(in->flags & EMU_I_LOCK) &&
 	    (fn == emu_op_incdec || fn == emu_op_not || fn == emu_op_neg))
 		return emu_unary_fast(fn, in);
-	if (plain && (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm))
-		return emu_alu_mem_fast(fn, in->ext, in->osz);
-	if (!mem && (fn == emu_op_alu_rm_r || fn == emu_op_alu_rm_imm))
-		return emu_alu_fast(fn, in->ext, in->osz);
 	if (!mem && fn == emu_op_shift)
 		return emu_shift_fast(in->ext, in->osz);
-	if (!mem && (f & M) && fn == emu_op_mov_rm_r)
-		return emu_ctl_fast(emu_op_mov_rr, in);
-	if (!mem && (f & M) && fn == emu_op_mov_r_rm) {
-		unsigned t = in->reg; /* MOV Gv,Ev == MOV Ev,Gv swapped */
-		in->reg = in->rm, in->rm = (u8)t;
-		t = in->reg8, in->reg8 = in->rm8, in->rm8 = (u8)t;
-		return emu_ctl_fast(emu_op_mov_rr, in);
-	}
 	return emu_ctl_fast(fn, in);
 }
 
@@ -737,5 +733,5 @@ int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned a
 		fn = x87(in, opc, modrm);
 	fn = gate(e, in, fn);
 	resolve(in, fn, f, riprel, rip);
-	return finish(in, fn == emu_op_ud ? fn : specialise(in, fn, f), (unsigned)i);
+	return finish(in, fn == emu_op_ud ? fn : specialise(in, fn), (unsigned)i);
 }

@@ -417,7 +417,7 @@ int emu_write_n(struct emu *e, u64 la, const void *buf, unsigned n, bool ss);
 /* ---- handlers shared between decode.c and the exec files ---- */
 #define EMU_H(name) int name(struct emu *e, const struct emu_insn *in)
 EMU_H(emu_op_ud); EMU_H(emu_op_resync); EMU_H(emu_op_end); EMU_H(emu_op_toolong); EMU_H(emu_op_unsupported); EMU_H(emu_op_hv); EMU_H(emu_op_nop); EMU_H(emu_op_fence);
-EMU_H(emu_op_alu_rm_r); EMU_H(emu_op_alu_rr); EMU_H(emu_op_mov_rr); EMU_H(emu_op_alu_r_rm); EMU_H(emu_op_alu_rm_imm);
+EMU_H(emu_op_alu_rm_r); EMU_H(emu_op_alu_r_rm); EMU_H(emu_op_alu_rm_imm);
 EMU_H(emu_op_test_rm_r); EMU_H(emu_op_test_rm_imm); EMU_H(emu_op_incdec);
 EMU_H(emu_op_not); EMU_H(emu_op_neg); EMU_H(emu_op_mul1); EMU_H(emu_op_imul1);
 EMU_H(emu_op_div); EMU_H(emu_op_idiv); EMU_H(emu_op_imul_r_rm);
@@ -446,12 +446,15 @@ EMU_H(emu_op_movbe); EMU_H(emu_op_crc32); EMU_H(emu_op_adx); EMU_H(emu_op_fsgs);
 EMU_H(emu_op_bmi);
 
 int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned avail, u64 rip);
-emu_fn emu_alu_fast(emu_fn fn, unsigned op, unsigned osz);
+emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_shift_fast(unsigned op, unsigned osz);
-emu_fn emu_alu_mem_fast(emu_fn fn, unsigned op, unsigned osz);
 emu_fn emu_jcc_fast(unsigned cc);
 emu_fn emu_cmov_fast(unsigned cc, unsigned osz);
-emu_fn emu_test_fast(emu_fn fn, unsigned osz);
+emu_fn emu_test_fast(emu_fn fn, const struct emu_insn *in);
+emu_fn emu_mov_fast(emu_fn fn, const struct emu_insn *in);
+emu_fn emu_setcc_fast(const struct emu_insn *in);
+emu_fn emu_imul_fast(const struct emu_insn *in);
+emu_fn emu_jmp_fast(const struct emu_insn *in);
 emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ldst_fast(bool load, const struct emu_insn *in);
 emu_fn emu_unary_fast(emu_fn fn, const struct emu_insn *in);

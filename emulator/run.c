@@ -20,6 +20,7 @@ void emu_flush(struct emu *e)
 	for (unsigned i = 0; i < EMU_TRACES; i++) {
 		e->traces[i].rip = 1;
 		e->traces[i].gen = 0;
+		e->traces[i].inside = 0;
 	}
 	e->code_unknown = false;
 	emu_bump_gen(e);
@@ -57,11 +58,15 @@ static struct emu_trace *slot(struct emu *e, u64 rip)
 	return &e->traces[(rip ^ (rip >> 11)) & (EMU_TRACES - 1)];
 }
 
-/* Make room for one more trace in the pool: when full, recycle all of it. */
+/* Make room for one more trace in the pool: when full, recycle all of it;
+ * every trace must then be re-verified (and, its decodes being gone,
+ * decoded again) before it runs. */
 static void reserve(struct emu *e)
 {
 	if (e->pool_next + EMU_TRACE_INSNS + 1 <= EMU_POOL && e->bytes_next + EMU_TRACE_BYTES + 16 <= EMU_BYTES)
 		return;
+	e->at = 0; /* between traces: nothing runs */
+	emu_bump_gen(e);
 	e->pool_next = e->bytes_next = 0;
 	if (++e->pool_epoch == 0) {
 		for (unsigned i = 0; i < EMU_TRACES; i++)
@@ -133,6 +138,7 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	t->ins = in, t->code = (u16)e->bytes_next;
 	t->next = t->jump = t;
 	t->epoch = e->pool_epoch;
+	t->inside = 0;
 	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
 	e->pool_next += n + 1, e->bytes_next += off;
 	validate(e, t, fr);
@@ -235,11 +241,13 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 	struct emu_trace *t = slot(e, c->rip), **link = &t;
 	for (;;) {
 		u64 rip = c->rip;
+		t = *link;
+		if (likely(t->rip == rip && t->inside == e->run && t->gen == e->gen))
+			goto run; /* a trace that followed last time, known to be inside [start, end) */
 		if (unlikely(rip - start >= span)) {
 			e->res.reason = EMU_STOP_LEFT_REGION;
 			return EMU_STOP;
 		}
-		t = *link;
 		if (unlikely(t->rip != rip || t->gen != e->gen)) {
 			t = slot(e, rip);
 			if (unlikely(t->rip != rip || t->gen != e->gen) && (!e->budget || lookup(e, t, rip))) {
@@ -249,9 +257,12 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 			}
 			*link = t;
 		}
+		if (t->last - start < span)
+			t->inside = e->run;
+	run:;
 		unsigned k = t->n;
 		int st;
-		if (unlikely(t->last - start >= span || e->budget < k)) {
+		if (unlikely(t->inside != e->run || e->budget < k)) {
 			if (!e->budget) {
 				e->res.reason = EMU_STOP_BUDGET;
 				return EMU_STOP;
@@ -375,6 +386,11 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 	e->cas_retries = 0;
 	e->at = 0;
 	e->fpu_fault = fpu_fault(c);
+	if (++e->run == 0) { /* a stamp can never match again */
+		for (unsigned i = 0; i < EMU_TRACES; i++)
+			e->traces[i].inside = 0;
+		e->run = 1;
+	}
 	emu_bump_gen(e); /* memory may have changed since the last run */
 	e->code_unknown = false;
 	c->reg[EMU_ZREG] = 0;

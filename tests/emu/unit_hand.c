@@ -691,6 +691,35 @@ static void test_handoff(void)
 	      (unsigned long long)e.cpu.gpr[EMU_RAX], (unsigned long long)e.cpu.gpr[EMU_RCX]);
 }
 
+/* More traces than the decode pool holds, run three times in one run: the
+ * pool is recycled mid-run and no trace may run on recycled decodes. */
+static void test_pool(void)
+{
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		u8 *code = &um.data[0][0];
+		unsigned at = 0, blocks = 0;
+		while (at + 40 + 16 < UMEM_PAGES * 4096) { /* 11 x add $1,%eax; jmp +0 */
+			for (int k = 0; k < 11; k++)
+				memcpy(code + at, "\x83\xc0\x01", 3), at += 3;
+			memcpy(code + at, "\xeb\x00", 2), at += 2;
+			blocks++;
+		}
+		int32_t back = -(int32_t)(at + 8);
+		memcpy(code + at, "\xff\xc9\x0f\x85", 4); /* dec %ecx; jnz start */
+		memcpy(code + at + 4, &back, 4);
+		uemu_init(&e, 0);
+		e.cpu.gpr[EMU_RCX] = 3;
+		e.cpu.rip = UMEM_BASE;
+		struct emu_result r = emu_run(&e, UMEM_BASE, UMEM_BASE + at + 8, ~0ull);
+		CHECK(r.reason == EMU_STOP_LEFT_REGION && e.cpu.gpr[EMU_RAX] == 3ull * 11 * blocks &&
+			      r.executed == 3ull * (12 * blocks + 2),
+		      "pool recycled mid-run (slow %d): %s rax %llu of %llu", slow, emu_stop_name(r.reason),
+		      (unsigned long long)e.cpu.gpr[EMU_RAX], 3ull * 11 * blocks);
+	}
+}
+
 static void test_misc(void)
 {
 	/* POPF privilege rules (SDM "POPF"): IF/IOPL at CPL 0 and 3 */
@@ -890,5 +919,6 @@ void run_handwritten(void)
 	test_alias();
 	test_debug();
 	test_handoff();
+	test_pool();
 	test_misc();
 }
