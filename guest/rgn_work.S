@@ -175,15 +175,16 @@ rgn_copy_insn:
 	rep movsb
 	ret
 	.globl rgn_sse, rgn_sse_insn
-rgn_sse:                                /* an instruction the CPU runs (PXOR: SSE) and that faults */
-	mov $1, %eax                    /* there (#UD while CR4.OSFXSR = 0) */
+rgn_sse:                                /* an instruction the interpreter leaves to the CPU (VPXOR: */
+	mov $1, %eax                    /* AVX) and that faults there (#UD while CR4.OSXSAVE = 0) */
 rgn_sse_insn:
-	pxor %xmm0, %xmm0               /* 4 bytes: 66 0f ef c0 */
+	vpxor %xmm0, %xmm0, %xmm0       /* 4 bytes: c5 f9 ef c0 */
 	mov $2, %ecx
 	ret
 
-/* Page 5. What the interpreter leaves to the CPU. rgn_x87(u16 *p = rdi): one x87
- * instruction (FNSTCW, unsupported) between interpreted ones. rgn_cpuid: CPUID leaf
+/* Page 5. What the interpreter leaves to the CPU. rgn_x87(u16 p[14] = rdi): one x87
+ * instruction (FNSTENV: beyond the control words the interpreter runs) between interpreted
+ * ones. rgn_cpuid: CPUID leaf
  * 0x40000000, returns EBX. rgn_print(const char *s = rdi): OUT to COM1 per byte. */
 	.balign 4096
 	.globl rgn_cpu_page
@@ -191,7 +192,7 @@ rgn_cpu_page:
 	.globl rgn_x87
 rgn_x87:
 	mov $7, %eax
-	fnstcw (%rdi)
+	fnstenv (%rdi)
 	add $1, %eax
 	movzwl (%rdi), %ecx
 	ret

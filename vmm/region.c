@@ -131,6 +131,7 @@ static int load_state(struct vm *vm, struct emu *e)
 	e->cpu.cpl = vm_cpl();
 	emu_set_rflags(e, vmcs_read(GUEST_RFLAGS));
 	/* END EXERCISE(09) */
+	emu_glue_load(vm, e); /* x87/SSE state, debug registers, MOV SS blocking, CPUID */
 	return 0;
 }
 
@@ -142,6 +143,7 @@ static void store_state(struct vm *vm, struct emu *e)
 	vmcs_write(GUEST_RSP, rsp);
 	vmcs_write(GUEST_RIP, e->cpu.rip);
 	vmcs_write(GUEST_RFLAGS, emu_get_rflags(e));
+	emu_glue_store(vm, e);
 }
 
 /* Execute one instruction of the region on the CPU: execute permission on its page for one step. */
@@ -201,12 +203,20 @@ void region_enter(struct vm *vm, u32 id, u64 gpa, u64 gla)
 		return;
 	}
 	vm->in_region = id + 1;
+	int glue; /* 1: run on (budget used, or RDRAND.. completed by emu_glue_stop), -1: event injected */
 	do { /* no interrupt is ever pending in hvlab, so a used budget only bounds one exit */
 		res = emu_run(e, start, end, RUN_BUDGET);
 		r->stats.instructions += res.executed;
 		total += res.executed;
-	} while (res.reason == EMU_STOP_BUDGET && total < EXIT_BUDGET);
+		glue = res.reason == EMU_STOP_BUDGET ? 1 : emu_glue_stop(vm, e, &res);
+	} while (glue > 0 && total < EXIT_BUDGET);
 	store_state(vm, e);
+	if (glue > 0)
+		return; /* the guest resumes at RIP in the region: the next fetch re-enters */
+	if (glue < 0) { /* INT n, INT3, INT1 or #DB: the guest goes to its handler */
+		vm->in_region = 0;
+		return;
+	}
 	switch (res.reason) {
 	case EMU_STOP_LEFT_REGION:
 		vm->in_region = 0;
@@ -226,6 +236,8 @@ void region_enter(struct vm *vm, u32 id, u64 gpa, u64 gla)
 			vm_inject(vm, res.fault.vector, res.fault.has_error, res.fault.error_code);
 			r->stats.faults++;
 		}
+		return;
+	case EMU_STOP_DEBUG: /* delivered by emu_glue_stop() */
 		return;
 	case EMU_STOP_UNSUPPORTED:
 		r->stats.unsupported++;

@@ -125,7 +125,7 @@ static const struct wl wls[] = {
 	{"random-8MiB", (void *)work_random, {(u64)big, 1 << 20, 4000000}, {(u64)big, 1 << 20, 40000}},
 	C3(w_hash, 1 << 20, 1 << 15), C3(w_sort, 1 << 18, 1 << 14), C3(w_table, 1 << 19, 1 << 16),
 	C3(w_vm, 1 << 22, 1 << 18), C3(w_lz77, 1 << 20, 1 << 16), C3(w_tokens, 1 << 19, 1 << 14),
-	C3(w_bigint, 1 << 16, 1 << 14), C3(w_crc, 1 << 20, 1 << 15), C3(w_queens, 1 << 20, 1 << 10),
+	C3(w_bigint, 1 << 16, 1 << 14), C3(w_crc, 1 << 20, 1 << 15), C3(w_queens, 1 << 20, 1 << 13),
 };
 
 int main(int argc, char **argv)

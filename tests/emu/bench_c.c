@@ -334,5 +334,5 @@ static u64 queens(int row, int size, u32 cols, u32 d1, u32 d2)
 u64 W(w_queens)(u8 *m, size_t n)
 {
 	(void)m;
-	return queens(0, n > 200000 ? 9 : 7, 0, 0, 0);
+	return queens(0, n > 200000 ? 9 : n > 4000 ? 8 : 7, 0, 0, 0);
 }
