@@ -56,7 +56,7 @@ static int alu_rm(struct emu *e, const struct emu_insn *in, unsigned op, u64 b)
 	return 0;
 }
 
-EMU_H(emu_op_alu_rm_r)
+EMU_G(emu_op_alu_rm_r)
 {
 	return emu_cont(e, in, alu_rm(e, in, in->ext, emu_rreg(e, emu_regreg(in, in->osz), in->osz)));
 }
@@ -121,12 +121,12 @@ emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
 	return alu_tab[in->ext & 7][form][mem][in->osz == 8 ? 3 : in->osz / 2];
 }
 
-EMU_H(emu_op_alu_rm_imm)
+EMU_G(emu_op_alu_rm_imm)
 {
 	return emu_cont(e, in, alu_rm(e, in, in->ext, in->imm));
 }
 
-EMU_H(emu_op_alu_r_rm)
+EMU_G(emu_op_alu_r_rm)
 {
 	unsigned sz = in->osz, r = emu_regreg(in, sz);
 	u64 b, la;
@@ -139,7 +139,7 @@ EMU_H(emu_op_alu_r_rm)
 	return emu_next(e, in);
 }
 
-EMU_H(emu_op_test_rm_r)
+EMU_G(emu_op_test_rm_r)
 {
 	u64 a, la;
 	int st = emu_rd_rm(e, in, in->osz, &a, &la);
@@ -148,7 +148,7 @@ EMU_H(emu_op_test_rm_r)
 	return emu_cont(e, in, st);
 }
 
-EMU_H(emu_op_test_rm_imm)
+EMU_G(emu_op_test_rm_imm)
 {
 	u64 a, la;
 	int st = emu_rd_rm(e, in, in->osz, &a, &la);
@@ -192,7 +192,7 @@ emu_fn emu_test_fast(emu_fn fn, const struct emu_insn *in)
 }
 
 /* INC/DEC (ext 0/1): like ADD/SUB 1 but CF is preserved. */
-EMU_H(emu_op_incdec)
+EMU_G(emu_op_incdec)
 {
 	unsigned sz = in->osz;
 	u64 a, la, r;
@@ -209,7 +209,7 @@ EMU_H(emu_op_incdec)
 	return emu_next(e, in);
 }
 
-EMU_H(emu_op_not)
+EMU_G(emu_op_not)
 {
 	u64 a, la;
 	int st = emu_rd_rm(e, in, in->osz, &a, &la);
@@ -219,7 +219,7 @@ EMU_H(emu_op_not)
 			 in->flags & EMU_I_LOCK));
 }
 
-EMU_H(emu_op_neg)
+EMU_G(emu_op_neg)
 {
 	unsigned sz = in->osz;
 	u64 a, la;
@@ -278,7 +278,7 @@ static void put_pair(struct emu *e, unsigned sz, u64 lo, u64 hi)
 
 /* MUL (F6/F7 /4): CF=OF=upper half non-zero; SF/ZF/PF from the low half,
  * AF cleared (all four undefined per SDM). */
-EMU_H(emu_op_mul1)
+EMU_G(emu_op_mul1)
 {
 	unsigned sz = in->osz, bits = sz * 8;
 	u64 b, la, lo, hi, a = emu_rreg(e, EMU_RAX, sz);
@@ -300,7 +300,7 @@ EMU_H(emu_op_mul1)
 }
 
 /* IMUL (F6/F7 /5), one operand: CF=OF when the product needs the upper half. */
-EMU_H(emu_op_imul1)
+EMU_G(emu_op_imul1)
 {
 	unsigned sz = in->osz, bits = sz * 8;
 	u64 b, la, lo, hi;
@@ -336,7 +336,7 @@ static u64 imul_trunc(u64 a, u64 b, unsigned sz, unsigned *ov)
 	return (u64)p & emu_mask(sz);
 }
 
-EMU_H(emu_op_imul_r_rm)
+EMU_G(emu_op_imul_r_rm)
 {
 	unsigned sz = in->osz, ov;
 	u64 b, la;
@@ -349,8 +349,9 @@ EMU_H(emu_op_imul_r_rm)
 	return emu_next(e, in);
 }
 
-/* IMUL r32/r64, r/m (0F AF) specialised like the ALU forms. */
-static inline __attribute__((always_inline)) int imul_x(struct emu *e, const struct emu_insn *in, bool mem, unsigned sz)
+/* IMUL r32/r64, r/m (0F AF) and IMUL r, r/m, imm (69, 6B) specialised like the ALU forms. */
+static inline __attribute__((always_inline)) int imul_x(struct emu *e, const struct emu_insn *in, bool mem, unsigned sz,
+							bool imm)
 {
 	u8 *p;
 	u64 b;
@@ -360,27 +361,28 @@ static inline __attribute__((always_inline)) int imul_x(struct emu *e, const str
 	else if (likely(emu_tlb_get(e, emu_ea_fast(e, in), sz, 0, &p)))
 		b = emu_load(p, sz);
 	else
-		return emu_op_imul_r_rm(e, in);
-	u64 r = imul_trunc(e->cpu.gpr[in->reg], b, sz, &ov);
+		return imm ? emu_op_imul_r_rm_imm(e, in) : emu_op_imul_r_rm(e, in);
+	u64 r = imul_trunc(imm ? b : e->cpu.gpr[in->reg], imm ? in->imm : b, sz, &ov);
 	e->cpu.gpr[in->reg] = r;
 	emu_lf_res(e, r, sz, ov, ov, 0);
 	return emu_next(e, in);
 }
-static EMU_H(imul_r4) { return imul_x(e, in, false, 4); }
-static EMU_H(imul_r8) { return imul_x(e, in, false, 8); }
-static EMU_H(imul_m4) { return imul_x(e, in, true, 4); }
-static EMU_H(imul_m8) { return imul_x(e, in, true, 8); }
+#define IMUL_S(i, mm)                                                                   \
+	static EMU_H(imul##i##mm##_4) { return imul_x(e, in, mm, 4, i); }               \
+	static EMU_H(imul##i##mm##_8) { return imul_x(e, in, mm, 8, i); }
+IMUL_S(0, 0) IMUL_S(0, 1) IMUL_S(1, 0) IMUL_S(1, 1)
 
-emu_fn emu_imul_fast(const struct emu_insn *in)
+emu_fn emu_imul_fast(emu_fn fn, const struct emu_insn *in)
 {
-	static const emu_fn f[2][2] = {{imul_r4, imul_r8}, {imul_m4, imul_m8}};
+	static const emu_fn f[2][2][2] = {{{imul00_4, imul00_8}, {imul01_4, imul01_8}},
+					  {{imul10_4, imul10_8}, {imul11_4, imul11_8}}};
 	bool mem = in->flags & EMU_I_MEM;
 	if (in->osz < 4 || (mem && (in->flags & EMU_I_SLOWEA)))
-		return emu_op_imul_r_rm;
-	return f[mem][in->osz == 8];
+		return fn;
+	return f[fn == emu_op_imul_r_rm_imm][mem][in->osz == 8];
 }
 
-EMU_H(emu_op_imul_r_rm_imm)
+EMU_G(emu_op_imul_r_rm_imm)
 {
 	unsigned sz = in->osz, ov;
 	u64 b, la;
@@ -429,7 +431,7 @@ static void dividend(struct emu *e, unsigned sz, u64 *hi, u64 *lo)
 }
 
 /* DIV (F6/F7 /6): #DE on zero divisor or quotient overflow; flags kept. */
-EMU_H(emu_op_div)
+EMU_G(emu_op_div)
 {
 	unsigned sz = in->osz;
 	u64 d, la, hi, lo, q, r;
@@ -447,7 +449,7 @@ EMU_H(emu_op_div)
 }
 
 /* IDIV (F6/F7 /7): magnitude division, then signs; #DE when out of range. */
-EMU_H(emu_op_idiv)
+EMU_G(emu_op_idiv)
 {
 	unsigned sz = in->osz;
 	u64 d, la, hi, lo, q, r;
@@ -573,7 +575,7 @@ static int count0(struct emu *e, const struct emu_insn *in, u64 a)
 
 /* Group 2 (C0/C1/D0-D3): count from imm8, 1 or CL (insn.imm2 = 0/1/2),
  * masked to 5 bits (6 with REX.W). A zero count changes nothing. */
-EMU_H(emu_op_shift)
+EMU_G(emu_op_shift)
 {
 	unsigned sz = in->osz, op = in->ext, cf, of;
 	u64 a, la, r;
@@ -623,7 +625,7 @@ emu_fn emu_shift_fast(unsigned op, unsigned osz)
 /* SHLD/SHRD (0F A4/A5/AC/AD): ext 0 = left; count imm8 or CL. For 16-bit
  * operands with counts above 16 the SDM leaves the result undefined; this
  * shifts the 32-bit concatenation dst:src (or src:dst). */
-EMU_H(emu_op_shd)
+EMU_G(emu_op_shd)
 {
 	unsigned sz = in->osz, bits = sz * 8, cf;
 	u64 a, la, r, m = emu_mask(sz);

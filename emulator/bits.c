@@ -100,7 +100,7 @@ static void set_cf_zf(struct emu *e, int cf, int zf)
 	emu_set_arith_flags(e, f);
 }
 
-EMU_H(emu_op_setcc)
+EMU_G(emu_op_setcc)
 {
 	u64 la = 0;
 	if (in->flags & EMU_I_MEM)
@@ -110,7 +110,7 @@ EMU_H(emu_op_setcc)
 
 /* CMOVcc: the source is read (and may fault) even when the condition is
  * false; a 32-bit destination is zero-extended either way. */
-EMU_H(emu_op_cmovcc)
+EMU_G(emu_op_cmovcc)
 {
 	u64 v, la;
 	int st = emu_rd_rm(e, in, in->osz, &v, &la);
@@ -188,7 +188,7 @@ static int bt_common(struct emu *e, const struct emu_insn *in, u64 la, u64 a,
 
 /* BT Ev,Gv: with a memory base the signed offset selects the operand-sized
  * word at ea + osz * (offset >> log2(bits)) (SDM "BT", bit string). */
-EMU_H(emu_op_bt)
+EMU_G(emu_op_bt)
 {
 	unsigned sz = in->osz, bits = sz * 8;
 	u64 off = emu_rreg(e, in->reg, sz), a, la;
@@ -207,7 +207,7 @@ EMU_H(emu_op_bt)
 	return emu_cont(e, in, bt_common(e, in, la, a, (unsigned)(off & (bits - 1))));
 }
 
-EMU_H(emu_op_bt_imm)
+EMU_G(emu_op_bt_imm)
 {
 	u64 a, la;
 	int st = emu_rd_rm(e, in, in->osz, &a, &la);
@@ -218,7 +218,7 @@ EMU_H(emu_op_bt_imm)
 
 /* BSF/BSR: ZF = (source == 0); the destination is left unchanged then
  * (what both Intel and AMD do; the SDM says undefined). */
-EMU_H(emu_op_tzcnt_bsf)
+EMU_G(emu_op_tzcnt_bsf)
 {
 	unsigned sz = in->osz;
 	u64 v, la;
@@ -237,7 +237,7 @@ EMU_H(emu_op_tzcnt_bsf)
 	return emu_next(e, in);
 }
 
-EMU_H(emu_op_lzcnt_bsr)
+EMU_G(emu_op_lzcnt_bsr)
 {
 	unsigned sz = in->osz;
 	u64 v, la;
@@ -266,7 +266,7 @@ static u64 popcount(u64 v)
 }
 
 /* POPCNT (F3 0F B8): all flags cleared but ZF = (src == 0). No F3: #UD. */
-EMU_H(emu_op_popcnt)
+EMU_G(emu_op_popcnt)
 {
 	u64 v, la;
 	if (!(in->flags & EMU_I_REP))
@@ -280,7 +280,7 @@ EMU_H(emu_op_popcnt)
 }
 
 /* XADD: TEMP = SRC + DEST; SRC = DEST; DEST = TEMP (DEST written last). */
-EMU_H(emu_op_xadd)
+EMU_G(emu_op_xadd)
 {
 	unsigned sz = in->osz, rg = emu_regreg(in, sz);
 	u64 a, la;
@@ -302,7 +302,7 @@ EMU_H(emu_op_xadd)
 
 /* CMPXCHG: flags of CMP accumulator,DEST. Equal: DEST = SRC. Otherwise the
  * accumulator = DEST and memory is written back with its old value. */
-EMU_H(emu_op_cmpxchg)
+EMU_G(emu_op_cmpxchg)
 {
 	unsigned sz = in->osz;
 	u64 a, la;
@@ -322,7 +322,7 @@ EMU_H(emu_op_cmpxchg)
 }
 
 /* CMPXCHG8B/16B (0F C7 /1): only ZF changes; 16B needs 16-byte alignment. */
-EMU_H(emu_op_cmpxchg8b)
+EMU_G(emu_op_cmpxchg8b)
 {
 	unsigned h = (in->flags & EMU_I_REXW) ? 8 : 4;
 	u64 la = emu_ea(e, in), lo, hi;
@@ -355,7 +355,7 @@ EMU_H(emu_op_cmpxchg8b)
 }
 
 /* BSWAP: 16-bit operand size is undefined in the SDM; we clear the word. */
-EMU_H(emu_op_bswap)
+EMU_G(emu_op_bswap)
 {
 	u64 v = e->cpu.gpr[in->reg];
 	if (in->osz == 8)
@@ -368,7 +368,7 @@ EMU_H(emu_op_bswap)
 }
 
 /* CBW/CWDE/CDQE: sign-extend the lower half of rAX into rAX. */
-EMU_H(emu_op_cbw)
+EMU_G(emu_op_cbw)
 {
 	unsigned h = in->osz / 2;
 	emu_wreg(e, EMU_RAX, in->osz, emu_sx(emu_rreg(e, EMU_RAX, h), h));
@@ -376,7 +376,7 @@ EMU_H(emu_op_cbw)
 }
 
 /* CWD/CDQ/CQO: rDX = sign of rAX. */
-EMU_H(emu_op_cwd)
+EMU_G(emu_op_cwd)
 {
 	unsigned sz = in->osz;
 	u64 s = emu_sx(emu_rreg(e, EMU_RAX, sz), sz) >> 63;
@@ -385,7 +385,7 @@ EMU_H(emu_op_cwd)
 }
 
 /* CMC, CLC, STC, CLD, STD (ext 0..4). */
-EMU_H(emu_op_flagop)
+EMU_G(emu_op_flagop)
 {
 	switch (in->ext) {
 	case 0: emu_set_arith_flags(e, emu_arith_flags(e) ^ EMU_CF); break;
@@ -398,7 +398,7 @@ EMU_H(emu_op_flagop)
 }
 
 /* LAHF: AH = SF:ZF:0:AF:0:PF:1:CF. */
-EMU_H(emu_op_lahf)
+EMU_G(emu_op_lahf)
 {
 	emu_wreg(e, 0x10, 1, (emu_arith_flags(e) & 0xd5) | 2);
 	(void)in;
@@ -406,7 +406,7 @@ EMU_H(emu_op_lahf)
 }
 
 /* SAHF: SF, ZF, AF, PF, CF from AH; OF kept. */
-EMU_H(emu_op_sahf)
+EMU_G(emu_op_sahf)
 {
 	u64 f = emu_arith_flags(e) & EMU_OF;
 	emu_set_arith_flags(e, f | (emu_rreg(e, 0x10, 1) & 0xd5));

@@ -11,14 +11,14 @@ static bool canonical(u64 a)
 	return (u64)((i64)(a << 16) >> 16) == a;
 }
 
-EMU_H(emu_op_ud)
+EMU_G(emu_op_ud)
 {
 	(void)in;
 	return emu_raise(e, EMU_EXC_UD, false, 0);
 }
 
 /* Stands in for the rest of a trace whose code was written (mem.c). */
-EMU_H(emu_op_resync)
+EMU_G(emu_op_resync)
 {
 	(void)e;
 	(void)in;
@@ -27,21 +27,21 @@ EMU_H(emu_op_resync)
 
 /* The end marker after the last decode of a trace (or standing in for the
  * first one that must not run now). */
-EMU_H(emu_op_end)
+EMU_G(emu_op_end)
 {
 	(void)e;
 	(void)in;
 	return EMU_END;
 }
 
-EMU_H(emu_op_toolong)
+EMU_G(emu_op_toolong)
 {
 	(void)in;
 	return emu_raise(e, EMU_EXC_GP, true, 0);
 }
 
 /* The run loop reports the instruction's length and bytes. */
-EMU_H(emu_op_hv)
+EMU_G(emu_op_hv)
 {
 	struct emu_result *r = &e->res;
 	r->reason = EMU_STOP_HYPERVISOR;
@@ -52,14 +52,14 @@ EMU_H(emu_op_hv)
 	return EMU_STOP;
 }
 
-EMU_H(emu_op_unsupported)
+EMU_G(emu_op_unsupported)
 {
 	(void)in;
 	e->res.reason = EMU_STOP_UNSUPPORTED;
 	return EMU_STOP;
 }
 
-EMU_H(emu_op_nop)
+EMU_G(emu_op_nop)
 {
 	(void)e;
 	(void)in;
@@ -67,12 +67,12 @@ EMU_H(emu_op_nop)
 }
 
 /* LFENCE, MFENCE, SFENCE: no-ops for a single interpreted CPU. */
-EMU_H(emu_op_fence)
+EMU_G(emu_op_fence)
 {
 	return emu_next(e, in);
 }
 
-EMU_H(emu_op_mov_rm_r)
+EMU_G(emu_op_mov_rm_r)
 {
 	unsigned sz = in->osz;
 	u64 v = emu_rreg(e, emu_regreg(in, sz), sz); /* memory form only: see decode */
@@ -214,7 +214,7 @@ emu_fn emu_mov_fast(emu_fn fn, const struct emu_insn *in)
 	return mov_tab[fn == emu_op_mov_rm_r ? 0 : fn == emu_op_mov_r_rm ? 1 : 2][mem][si];
 }
 
-EMU_H(emu_op_mov_r_rm)
+EMU_G(emu_op_mov_r_rm)
 {
 	u64 v, la;
 	int st = emu_rd_rm(e, in, in->osz, &v, &la);
@@ -223,20 +223,20 @@ EMU_H(emu_op_mov_r_rm)
 	return emu_cont(e, in, st);
 }
 
-EMU_H(emu_op_mov_rm_imm)
+EMU_G(emu_op_mov_rm_imm)
 {
 	u64 la = (in->flags & EMU_I_MEM) ? emu_ea(e, in) : 0;
 	return emu_cont(e, in, emu_wr_rm(e, in, in->osz, la, 0, in->imm & emu_mask(in->osz), false));
 }
 
-EMU_H(emu_op_mov_r_imm)
+EMU_G(emu_op_mov_r_imm)
 {
 	emu_wreg(e, emu_regreg(in, in->osz), in->osz, in->imm);
 	return emu_next(e, in);
 }
 
 /* MOV AL/rAX <-> moffs (A0-A3); ext 1 = store. */
-EMU_H(emu_op_mov_moffs)
+EMU_G(emu_op_mov_moffs)
 {
 	u64 la = in->imm + emu_seg(e, in), v; /* moffs */
 	if (in->ext)
@@ -248,7 +248,7 @@ EMU_H(emu_op_mov_moffs)
 }
 
 /* MOVZX (ext = source size 1/2). */
-EMU_H(emu_op_movzx)
+EMU_G(emu_op_movzx)
 {
 	u64 v, la;
 	int st = emu_rd_rm(e, in, in->ext, &v, &la);
@@ -258,7 +258,7 @@ EMU_H(emu_op_movzx)
 }
 
 /* MOVSX / MOVSXD (ext = source size 1/2/4, at most the operand size). */
-EMU_H(emu_op_movsx)
+EMU_G(emu_op_movsx)
 {
 	unsigned s = in->ext < in->osz ? in->ext : in->osz;
 	u64 v, la;
@@ -269,14 +269,14 @@ EMU_H(emu_op_movsx)
 }
 
 /* LEA: effective address without segment base, truncated to operand size. */
-EMU_H(emu_op_lea)
+EMU_G(emu_op_lea)
 {
 	emu_wreg(e, in->reg, in->osz, emu_ea_off(e, in));
 	return emu_next(e, in);
 }
 
 /* XCHG Ev,Gv: with memory it is locked whether or not F0 is given. */
-EMU_H(emu_op_xchg)
+EMU_G(emu_op_xchg)
 {
 	unsigned sz = in->osz, rg = emu_regreg(in, sz);
 	u64 a, la, b = emu_rreg(e, rg, sz);
@@ -289,7 +289,7 @@ EMU_H(emu_op_xchg)
 }
 
 /* 90+r: XCHG r,rAX; 90 itself (any size) is NOP, F3 90 is PAUSE. */
-EMU_H(emu_op_xchg_ax)
+EMU_G(emu_op_xchg_ax)
 {
 	unsigned sz = in->osz;
 	if (in->reg == 0)
@@ -310,24 +310,54 @@ static int push(struct emu *e, unsigned sz, u64 v)
 	return st;
 }
 
-EMU_H(emu_op_push_r)
+EMU_G(emu_op_push_r)
 {
 	return emu_cont(e, in, push(e, in->osz, emu_rreg(e, in->reg, in->osz)));
 }
 
-EMU_H(emu_op_push_imm)
+EMU_G(emu_op_push_imm)
 {
 	return emu_cont(e, in, push(e, in->osz, in->imm & emu_mask(in->osz)));
 }
 
-EMU_H(emu_op_push_rm)
+EMU_G(emu_op_push_rm)
 {
 	u64 v, la;
 	int st = emu_rd_rm(e, in, in->osz, &v, &la);
 	return st ? st : emu_cont(e, in, push(e, in->osz, v));
 }
 
-EMU_H(emu_op_pop_r)
+/* PUSH r64 / POP r64 through the TLB (the stack page); a miss: the generic ones. */
+static EMU_H(push8)
+{
+	u8 *p;
+	u64 sp = e->cpu.gpr[EMU_RSP] - 8;
+	if (unlikely(!emu_tlb_get(e, sp, 8, 1, &p)))
+		return emu_op_push_r(e, in);
+	emu_store(p, 8, e->cpu.gpr[in->reg]);
+	e->cpu.gpr[EMU_RSP] = sp;
+	return emu_next(e, in);
+}
+
+static EMU_H(pop8)
+{
+	u8 *p;
+	u64 sp = e->cpu.gpr[EMU_RSP];
+	if (unlikely(!emu_tlb_get(e, sp, 8, 0, &p)))
+		return emu_op_pop_r(e, in);
+	e->cpu.gpr[EMU_RSP] = sp + 8;
+	e->cpu.gpr[in->reg] = emu_load(p, 8); /* POP RSP: the value read wins */
+	return emu_next(e, in);
+}
+
+emu_fn emu_stack_fast(emu_fn fn, const struct emu_insn *in)
+{
+	if (in->osz != 8)
+		return fn;
+	return fn == emu_op_push_r ? push8 : pop8;
+}
+
+EMU_G(emu_op_pop_r)
 {
 	u64 v;
 	int st = emu_read(e, e->cpu.gpr[EMU_RSP], in->osz, &v, true);
@@ -339,7 +369,7 @@ EMU_H(emu_op_pop_r)
 }
 
 /* POP Ev: a memory address based on RSP uses the incremented RSP. */
-EMU_H(emu_op_pop_rm)
+EMU_G(emu_op_pop_rm)
 {
 	u64 v, sp = e->cpu.gpr[EMU_RSP];
 	int st = emu_read(e, sp, in->osz, &v, true);
@@ -357,7 +387,7 @@ EMU_H(emu_op_pop_rm)
 }
 
 /* PUSHF: RFLAGS with VM and RF cleared. */
-EMU_H(emu_op_pushf)
+EMU_G(emu_op_pushf)
 {
 	return emu_cont(e, in, push(e, in->osz, emu_get_rflags(e) & ~(u64)(EMU_VM | EMU_RF)));
 }
@@ -365,7 +395,7 @@ EMU_H(emu_op_pushf)
 /* POPF (SDM "POPF"): IF changes only if CPL <= IOPL, IOPL only at CPL 0;
  * VM, VIF, VIP, RF are never loaded. With TF set afterwards the run goes on
  * one instruction at a time (run.c): the trap comes after the next one. */
-EMU_H(emu_op_popf)
+EMU_G(emu_op_popf)
 {
 	u64 v, f = emu_get_rflags(e);
 	u64 ch = EMU_ARITH_FLAGS | EMU_TF | EMU_DF | EMU_NT | EMU_AC | EMU_ID;
@@ -388,7 +418,7 @@ EMU_H(emu_op_popf)
 }
 
 /* ENTER Iw,Ib (SDM "ENTER", 64-bit): nesting level mod 32. */
-EMU_H(emu_op_enter)
+EMU_G(emu_op_enter)
 {
 	unsigned sz = in->osz, lvl = in->imm2 & 31;
 	u64 sp = e->cpu.gpr[EMU_RSP] - sz, bp = e->cpu.gpr[EMU_RBP], v;
@@ -413,7 +443,7 @@ EMU_H(emu_op_enter)
 }
 
 /* LEAVE: RSP = RBP, then pop RBP. */
-EMU_H(emu_op_leave)
+EMU_G(emu_op_leave)
 {
 	u64 v, bp = e->cpu.gpr[EMU_RBP];
 	int st = emu_read(e, bp, in->osz, &v, true);
@@ -433,7 +463,7 @@ static int branch(struct emu *e, u64 target)
 }
 
 /* Relative branches: in->imm holds the absolute target (decode.c). */
-EMU_H(emu_op_jcc)
+EMU_G(emu_op_jcc)
 {
 	return emu_cond(e, in->ext) ? branch(e, in->imm) : emu_next(e, in);
 }
@@ -445,6 +475,7 @@ EMU_H(emu_op_jcc)
 		if (!emu_cond(e, cc))                                                \
 			return emu_next(e, in);                                                    \
 		e->cpu.rip = in->imm;                                                \
+		e->at = in;                                                          \
 		return EMU_BRANCH;                                                   \
 	}
 JCC(0) JCC(1) JCC(2) JCC(3) JCC(4) JCC(5) JCC(6) JCC(7)
@@ -453,13 +484,13 @@ static const emu_fn jcc_fast[16] = {jcc0, jcc1, jcc2, jcc3, jcc4, jcc5, jcc6, jc
 				    jcc8, jcc9, jcc10, jcc11, jcc12, jcc13, jcc14, jcc15};
 emu_fn emu_jcc_fast(unsigned cc) { return jcc_fast[cc & 15]; }
 
-EMU_H(emu_op_jmp)
+EMU_G(emu_op_jmp)
 {
 	return branch(e, in->imm);
 }
 
 /* CALL rel32: in->disp holds the return address. */
-EMU_H(emu_op_call)
+EMU_G(emu_op_call)
 {
 	if (!canonical(in->imm))
 		return emu_raise(e, EMU_EXC_GP, true, 0);
@@ -471,7 +502,7 @@ EMU_H(emu_op_call)
 }
 
 /* RET / RET Iw: pop RIP, then release Iw bytes. */
-EMU_H(emu_op_ret)
+EMU_G(emu_op_ret)
 {
 	u64 t;
 	int st = emu_read(e, e->cpu.gpr[EMU_RSP], 8, &t, true);
@@ -484,7 +515,7 @@ EMU_H(emu_op_ret)
 	return EMU_BRANCH;
 }
 
-EMU_H(emu_op_jmp_rm)
+EMU_G(emu_op_jmp_rm)
 {
 	u64 t, la;
 	int st = emu_rd_rm(e, in, 8, &t, &la);
@@ -492,10 +523,15 @@ EMU_H(emu_op_jmp_rm)
 }
 
 /* JMP r64 and JMP m64 (jump tables) through the TLB. */
-static EMU_H(jmp_r) { return branch(e, e->cpu.gpr[in->rm]); }
+static EMU_H(jmp_r)
+{
+	e->at = in;
+	return branch(e, e->cpu.gpr[in->rm]);
+}
 static EMU_H(jmp_m)
 {
 	u8 *p;
+	e->at = in;
 	if (unlikely(!emu_tlb_get(e, emu_ea_fast(e, in), 8, 0, &p)))
 		return emu_op_jmp_rm(e, in);
 	return branch(e, emu_load(p, 8));
@@ -508,7 +544,7 @@ emu_fn emu_jmp_fast(const struct emu_insn *in)
 	return (in->flags & EMU_I_SLOWEA) ? emu_op_jmp_rm : jmp_m;
 }
 
-EMU_H(emu_op_call_rm)
+EMU_G(emu_op_call_rm)
 {
 	u64 t, la;
 	int st = emu_rd_rm(e, in, 8, &t, &la);
@@ -524,7 +560,7 @@ EMU_H(emu_op_call_rm)
 }
 
 /* LOOPNE/LOOPE/LOOP (ext 0/1/2): count register sized by address size. */
-EMU_H(emu_op_loop)
+EMU_G(emu_op_loop)
 {
 	u64 c = (e->cpu.gpr[EMU_RCX] - 1) & emu_mask(emu_asz(in));
 	bool take = c != 0;
@@ -541,7 +577,7 @@ EMU_H(emu_op_loop)
 	return EMU_BRANCH;
 }
 
-EMU_H(emu_op_jrcxz)
+EMU_G(emu_op_jrcxz)
 {
 	if (e->cpu.gpr[EMU_RCX] & emu_mask(emu_asz(in)))
 		return emu_next(e, in);
@@ -549,7 +585,7 @@ EMU_H(emu_op_jrcxz)
 }
 
 /* XLAT: AL = [rBX + zero-extended AL], segment override honoured. */
-EMU_H(emu_op_xlat)
+EMU_G(emu_op_xlat)
 {
 	u64 a = (e->cpu.gpr[EMU_RBX] + (e->cpu.gpr[EMU_RAX] & 0xff)) & emu_mask(emu_asz(in)), v;
 	int st = emu_read(e, a + emu_seg(e, in), 1, &v, false);

@@ -441,10 +441,12 @@ static emu_fn specialise(struct emu_insn *in, emu_fn fn)
 		return emu_mov_fast(fn, in);
 	if (fn == emu_op_setcc)
 		return emu_setcc_fast(in);
-	if (fn == emu_op_imul_r_rm)
-		return emu_imul_fast(in);
+	if (fn == emu_op_imul_r_rm || fn == emu_op_imul_r_rm_imm)
+		return emu_imul_fast(fn, in);
 	if (fn == emu_op_jmp_rm)
 		return emu_jmp_fast(in);
+	if (fn == emu_op_push_r || fn == emu_op_pop_r)
+		return emu_stack_fast(fn, in);
 	if (!mem && in->osz >= 4 && !(in->flags & EMU_I_LOCK) &&
 	    (fn == emu_op_incdec || fn == emu_op_not || fn == emu_op_neg))
 		return emu_unary_fast(fn, in);

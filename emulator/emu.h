@@ -236,7 +236,8 @@ struct emu_trace {
 	struct emu_trace *next, *jump; /* the traces that followed it last time it
 					  ran to its end / took a branch (hints) */
 	u32 epoch;        /* its pool entries exist while == emu.pool_epoch */
-	u32 inside;       /* == emu.run: all of it is inside this run's region */
+	u32 inside;       /* == emu.gen: verified and all of it inside this run's
+			     region (emu.gen changes with every run) */
 	u32 pad[2];       /* 64 bytes */
 };
 
@@ -274,7 +275,6 @@ struct emu {
 			      frames; never 0 */
 	u32 pool_epoch;    /* bumped when the decode pool is recycled; never 0 */
 	u32 pool_next, bytes_next;
-	u32 run;           /* runs started, never 0 (trace.inside) */
 	u64 tlb_epoch[3];  /* per TLB (read, write, fetch): 1..4095 */
 	u64 frames[EMU_FRAMES]; /* host pages holding bytes of valid traces; 0 empty */
 	struct emu_tlb_entry tlb[2][EMU_TLB_SIZE]; /* read, write */

@@ -29,8 +29,9 @@
 
 /* What a handler returns to the run loop. A handler that retires its
  * instruction and falls through tail-calls the next decode of its trace
- * (emu_next), so a trace runs as a chain of jumps ending at its end marker;
- * emu.at always points at the decode running. */
+ * (emu_next), so a trace runs as a chain of jumps ending at its end marker.
+ * Every status comes back with emu.at at the decode that returned it (EMU_G
+ * handlers, the end marker and branches set it). */
 #define EMU_STOP 1   /* stop the run (e->res filled), instruction not retired */
 #define EMU_RETRY 2  /* LOCK CAS lost: execute it again */
 #define EMU_BRANCH 3 /* retired, cpu.rip holds the next RIP */
@@ -357,7 +358,7 @@ static inline unsigned emu_asz(const struct emu_insn *in)
 /* in retired: go on with the next decode of the trace (a tail call). */
 static inline int emu_next(struct emu *e, const struct emu_insn *in)
 {
-	e->at = ++in;
+	++in;
 	return in->fn(e, in);
 }
 
@@ -416,34 +417,49 @@ int emu_write_n(struct emu *e, u64 la, const void *buf, unsigned n, bool ss);
 
 /* ---- handlers shared between decode.c and the exec files ---- */
 #define EMU_H(name) int name(struct emu *e, const struct emu_insn *in)
-EMU_H(emu_op_ud); EMU_H(emu_op_resync); EMU_H(emu_op_end); EMU_H(emu_op_toolong); EMU_H(emu_op_unsupported); EMU_H(emu_op_hv); EMU_H(emu_op_nop); EMU_H(emu_op_fence);
-EMU_H(emu_op_alu_rm_r); EMU_H(emu_op_alu_r_rm); EMU_H(emu_op_alu_rm_imm);
-EMU_H(emu_op_test_rm_r); EMU_H(emu_op_test_rm_imm); EMU_H(emu_op_incdec);
-EMU_H(emu_op_not); EMU_H(emu_op_neg); EMU_H(emu_op_mul1); EMU_H(emu_op_imul1);
-EMU_H(emu_op_div); EMU_H(emu_op_idiv); EMU_H(emu_op_imul_r_rm);
-EMU_H(emu_op_imul_r_rm_imm); EMU_H(emu_op_shift); EMU_H(emu_op_shd);
-EMU_H(emu_op_bt); EMU_H(emu_op_bt_imm); EMU_H(emu_op_bsf); EMU_H(emu_op_bsr);
-EMU_H(emu_op_tzcnt_bsf); EMU_H(emu_op_lzcnt_bsr); EMU_H(emu_op_popcnt);
-EMU_H(emu_op_setcc); EMU_H(emu_op_cmovcc); EMU_H(emu_op_xadd);
-EMU_H(emu_op_cmpxchg); EMU_H(emu_op_cmpxchg8b); EMU_H(emu_op_bswap);
-EMU_H(emu_op_cbw); EMU_H(emu_op_cwd); EMU_H(emu_op_flagop); EMU_H(emu_op_lahf);
-EMU_H(emu_op_sahf);
-EMU_H(emu_op_mov_rm_r); EMU_H(emu_op_mov_r_rm); EMU_H(emu_op_mov_rm_imm);
-EMU_H(emu_op_mov_r_imm); EMU_H(emu_op_mov_moffs); EMU_H(emu_op_movzx);
-EMU_H(emu_op_movsx); EMU_H(emu_op_lea); EMU_H(emu_op_xchg);
-EMU_H(emu_op_xchg_ax); EMU_H(emu_op_push_r); EMU_H(emu_op_pop_r);
-EMU_H(emu_op_push_imm); EMU_H(emu_op_push_rm); EMU_H(emu_op_pop_rm);
-EMU_H(emu_op_pushf); EMU_H(emu_op_popf); EMU_H(emu_op_enter);
-EMU_H(emu_op_leave); EMU_H(emu_op_jcc); EMU_H(emu_op_jmp); EMU_H(emu_op_call);
-EMU_H(emu_op_ret); EMU_H(emu_op_jmp_rm); EMU_H(emu_op_call_rm);
-EMU_H(emu_op_loop); EMU_H(emu_op_jrcxz); EMU_H(emu_op_xlat);
-EMU_H(emu_op_movs); EMU_H(emu_op_stos); EMU_H(emu_op_lods); EMU_H(emu_op_cmps);
-EMU_H(emu_op_scas);
-EMU_H(emu_op_sse); EMU_H(emu_op_sse_shi); EMU_H(emu_op_sse_st); EMU_H(emu_op_movd_x); EMU_H(emu_op_movd_r);
-EMU_H(emu_op_pextr); EMU_H(emu_op_pinsr); EMU_H(emu_op_movmsk); EMU_H(emu_op_maskmov); EMU_H(emu_op_mxcsr);
-EMU_H(emu_op_x87);
-EMU_H(emu_op_movbe); EMU_H(emu_op_crc32); EMU_H(emu_op_adx); EMU_H(emu_op_fsgs); EMU_H(emu_op_clflush);
-EMU_H(emu_op_bmi);
+/* The generic handlers are never inlined: the specialised ones fall back to
+ * them with a tail jump and so need no stack frame of their own. */
+#define EMU_HD(name) __attribute__((noinline)) EMU_H(name)
+/* Defines a generic handler: it records its decode in emu.at on entry, so a
+ * stop, branch or code write finds the instruction (the specialised handlers
+ * never stop: a miss tail-calls the generic one; those that branch set emu.at
+ * themselves). */
+#define EMU_G(name)                                                                           \
+	static inline __attribute__((always_inline)) int name##_(struct emu *e, const struct emu_insn *in); \
+	EMU_H(name)                                                                           \
+	{                                                                                     \
+		e->at = in;                                                                   \
+		return name##_(e, in);                                                        \
+	}                                                                                     \
+	static inline __attribute__((always_inline)) int name##_(struct emu *e, const struct emu_insn *in)
+EMU_HD(emu_op_ud); EMU_HD(emu_op_resync); EMU_HD(emu_op_end); EMU_HD(emu_op_toolong); EMU_HD(emu_op_unsupported); EMU_HD(emu_op_hv); EMU_HD(emu_op_nop); EMU_HD(emu_op_fence);
+EMU_HD(emu_op_alu_rm_r); EMU_HD(emu_op_alu_r_rm); EMU_HD(emu_op_alu_rm_imm);
+EMU_HD(emu_op_test_rm_r); EMU_HD(emu_op_test_rm_imm); EMU_HD(emu_op_incdec);
+EMU_HD(emu_op_not); EMU_HD(emu_op_neg); EMU_HD(emu_op_mul1); EMU_HD(emu_op_imul1);
+EMU_HD(emu_op_div); EMU_HD(emu_op_idiv); EMU_HD(emu_op_imul_r_rm);
+EMU_HD(emu_op_imul_r_rm_imm); EMU_HD(emu_op_shift); EMU_HD(emu_op_shd);
+EMU_HD(emu_op_bt); EMU_HD(emu_op_bt_imm);
+EMU_HD(emu_op_tzcnt_bsf); EMU_HD(emu_op_lzcnt_bsr); EMU_HD(emu_op_popcnt);
+EMU_HD(emu_op_setcc); EMU_HD(emu_op_cmovcc); EMU_HD(emu_op_xadd);
+EMU_HD(emu_op_cmpxchg); EMU_HD(emu_op_cmpxchg8b); EMU_HD(emu_op_bswap);
+EMU_HD(emu_op_cbw); EMU_HD(emu_op_cwd); EMU_HD(emu_op_flagop); EMU_HD(emu_op_lahf);
+EMU_HD(emu_op_sahf);
+EMU_HD(emu_op_mov_rm_r); EMU_HD(emu_op_mov_r_rm); EMU_HD(emu_op_mov_rm_imm);
+EMU_HD(emu_op_mov_r_imm); EMU_HD(emu_op_mov_moffs); EMU_HD(emu_op_movzx);
+EMU_HD(emu_op_movsx); EMU_HD(emu_op_lea); EMU_HD(emu_op_xchg);
+EMU_HD(emu_op_xchg_ax); EMU_HD(emu_op_push_r); EMU_HD(emu_op_pop_r);
+EMU_HD(emu_op_push_imm); EMU_HD(emu_op_push_rm); EMU_HD(emu_op_pop_rm);
+EMU_HD(emu_op_pushf); EMU_HD(emu_op_popf); EMU_HD(emu_op_enter);
+EMU_HD(emu_op_leave); EMU_HD(emu_op_jcc); EMU_HD(emu_op_jmp); EMU_HD(emu_op_call);
+EMU_HD(emu_op_ret); EMU_HD(emu_op_jmp_rm); EMU_HD(emu_op_call_rm);
+EMU_HD(emu_op_loop); EMU_HD(emu_op_jrcxz); EMU_HD(emu_op_xlat);
+EMU_HD(emu_op_movs); EMU_HD(emu_op_stos); EMU_HD(emu_op_lods); EMU_HD(emu_op_cmps);
+EMU_HD(emu_op_scas);
+EMU_HD(emu_op_sse); EMU_HD(emu_op_sse_shi); EMU_HD(emu_op_sse_st); EMU_HD(emu_op_movd_x); EMU_HD(emu_op_movd_r);
+EMU_HD(emu_op_pextr); EMU_HD(emu_op_pinsr); EMU_HD(emu_op_movmsk); EMU_HD(emu_op_maskmov); EMU_HD(emu_op_mxcsr);
+EMU_HD(emu_op_x87);
+EMU_HD(emu_op_movbe); EMU_HD(emu_op_crc32); EMU_HD(emu_op_adx); EMU_HD(emu_op_fsgs); EMU_HD(emu_op_clflush);
+EMU_HD(emu_op_bmi);
 
 int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned avail, u64 rip);
 emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in);
@@ -453,8 +469,9 @@ emu_fn emu_cmov_fast(unsigned cc, unsigned osz);
 emu_fn emu_test_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_mov_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_setcc_fast(const struct emu_insn *in);
-emu_fn emu_imul_fast(const struct emu_insn *in);
+emu_fn emu_imul_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_jmp_fast(const struct emu_insn *in);
+emu_fn emu_stack_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ldst_fast(bool load, const struct emu_insn *in);
 emu_fn emu_unary_fast(emu_fn fn, const struct emu_insn *in);

@@ -30,7 +30,7 @@ static u64 pext(u64 src, u64 mask)
 /* Flags: ANDN, BEXTR: SF ZF from the result, CF = OF = 0; BLS*: CF as the
  * SDM says; BZHI: CF = index past the operand; the shifts, PDEP, PEXT, MULX,
  * RORX leave them alone. AF and PF are undefined (PF from the result here). */
-EMU_H(emu_op_bmi)
+EMU_G(emu_op_bmi)
 {
 	unsigned sz = in->osz, bits = sz * 8, cf = 0, dst = in->reg;
 	u64 m = emu_mask(sz), src, la, v = emu_rreg(e, in->op, sz), r;
@@ -86,7 +86,7 @@ EMU_H(emu_op_bmi)
 }
 
 /* ADCX (ext 0): r += r/m + CF, only CF changes; ADOX (1): with OF instead. */
-EMU_H(emu_op_adx)
+EMU_G(emu_op_adx)
 {
 	unsigned sz = in->osz;
 	u64 src, la, f = emu_arith_flags(e), c = in->op ? EMU_OF : EMU_CF;
@@ -101,7 +101,7 @@ EMU_H(emu_op_adx)
 }
 
 /* MOVBE (0F 38 F0: r <- m, F1: m <- r; op 1 = store): byte-swapped move. */
-EMU_H(emu_op_movbe)
+EMU_G(emu_op_movbe)
 {
 	unsigned sz = in->osz;
 	u64 la = emu_ea(e, in), v;
@@ -121,7 +121,7 @@ EMU_H(emu_op_movbe)
 /* CRC32 r32/64, r/m8 (op 1) or r/m16/32/64: CRC-32C (polynomial 11EDC6F41H,
  * bit-reflected, no inversion: SDM "CRC32"). The result is 32 bits,
  * zero-extended to 64 with REX.W. */
-EMU_H(emu_op_crc32)
+EMU_G(emu_op_crc32)
 {
 	unsigned n = in->op ? 1 : in->osz;
 	u64 src, la;
@@ -139,7 +139,7 @@ EMU_H(emu_op_crc32)
 
 /* RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE (op 0-3): #UD without CR4.FSGSBASE,
  * #GP(0) for a non-canonical base. */
-EMU_H(emu_op_fsgs)
+EMU_G(emu_op_fsgs)
 {
 	u64 *base = (in->op & 1) ? &e->cpu.gs_base : &e->cpu.fs_base, v = emu_rreg(e, in->rm, in->osz);
 	if (!(e->cpu.cr4 & EMU_CR4_FSGSBASE))
@@ -155,7 +155,7 @@ EMU_H(emu_op_fsgs)
 }
 
 /* CLFLUSH, CLFLUSHOPT, CLWB m8: faults and checks as a byte load, then nothing. */
-EMU_H(emu_op_clflush)
+EMU_G(emu_op_clflush)
 {
 	u64 v;
 	return emu_cont(e, in, emu_read(e, emu_ea(e, in), 1, &v, in->flags & EMU_I_SS));

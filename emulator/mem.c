@@ -32,7 +32,7 @@ void emu_bump_gen(struct emu *e)
 	}
 	if (++e->gen == 0) {
 		for (unsigned i = 0; i < EMU_TRACES; i++)
-			e->traces[i].gen = 0;
+			e->traces[i].gen = e->traces[i].inside = 0;
 		e->gen = 1;
 	}
 }

@@ -242,27 +242,40 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 	for (;;) {
 		u64 rip = c->rip;
 		t = *link;
-		if (likely(t->rip == rip && t->inside == e->run && t->gen == e->gen))
+		if (likely(t->rip == rip && t->inside == e->gen))
 			goto run; /* a trace that followed last time, known to be inside [start, end) */
+		t = slot(e, rip);
+		if (likely(t->rip == rip && t->inside == e->gen)) {
+			*link = t; /* a new target of this exit (an indirect branch) */
+			goto run;
+		}
 		if (unlikely(rip - start >= span)) {
 			e->res.reason = EMU_STOP_LEFT_REGION;
 			return EMU_STOP;
 		}
-		if (unlikely(t->rip != rip || t->gen != e->gen)) {
-			t = slot(e, rip);
-			if (unlikely(t->rip != rip || t->gen != e->gen) && (!e->budget || lookup(e, t, rip))) {
-				if (!e->budget)
-					e->res.reason = EMU_STOP_BUDGET;
+		if (unlikely(t->rip != rip || t->gen != e->gen) && (!e->budget || lookup(e, t, rip))) {
+			if (!e->budget)
+				e->res.reason = EMU_STOP_BUDGET;
+			return EMU_STOP;
+		}
+		*link = t;
+		if (t->last - start < span) {
+			t->inside = e->gen;
+		} else { /* the region ends inside the trace */
+			if (!e->budget) {
+				e->res.reason = EMU_STOP_BUDGET;
 				return EMU_STOP;
 			}
-			*link = t;
+			int st = run_part(e, t, rip, fit(e, t, start, end));
+			if (st)
+				return st;
+			link = &t->next;
+			continue;
 		}
-		if (t->last - start < span)
-			t->inside = e->run;
 	run:;
 		unsigned k = t->n;
 		int st;
-		if (unlikely(t->inside != e->run || e->budget < k)) {
+		if (unlikely(e->budget < k)) {
 			if (!e->budget) {
 				e->res.reason = EMU_STOP_BUDGET;
 				return EMU_STOP;
@@ -386,11 +399,6 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 	e->cas_retries = 0;
 	e->at = 0;
 	e->fpu_fault = fpu_fault(c);
-	if (++e->run == 0) { /* a stamp can never match again */
-		for (unsigned i = 0; i < EMU_TRACES; i++)
-			e->traces[i].inside = 0;
-		e->run = 1;
-	}
 	emu_bump_gen(e); /* memory may have changed since the last run */
 	e->code_unknown = false;
 	c->reg[EMU_ZREG] = 0;

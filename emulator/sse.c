@@ -289,7 +289,7 @@ static void alu(struct emu *e, const struct emu_insn *in, xmm_t *dp, const xmm_t
 }
 
 /* xmm[reg] = xmm[reg] op xmm[rm]/m (in->imm2: memory operand bytes). */
-EMU_H(emu_op_sse)
+EMU_G(emu_op_sse)
 {
 	xmm_t s;
 	u64 la;
@@ -301,7 +301,7 @@ EMU_H(emu_op_sse)
 }
 
 /* Shifts by an immediate (66 0F 71-73 /2 /3 /4 /6 /7): the register is rm. */
-EMU_H(emu_op_sse_shi)
+EMU_G(emu_op_sse_shi)
 {
 	int st = sse_fault(e);
 	if (st)
@@ -314,7 +314,7 @@ EMU_H(emu_op_sse_shi)
 /* Stores of xmm[reg] (in->op: how many bytes, which part) to memory or to
  * xmm[rm] (register forms: MOVAPS/MOVSS/MOVSD/MOVQ merge or zero as the
  * SDM says). */
-EMU_H(emu_op_sse_st)
+EMU_G(emu_op_sse_st)
 {
 	const xmm_t *x = &e->cpu.xmm[in->reg & 15];
 	int st = sse_fault(e);
@@ -339,7 +339,7 @@ EMU_H(emu_op_sse_st)
 }
 
 /* MOVD/MOVQ xmm, r/m32/64 (66 0F 6E): zero-extended. */
-EMU_H(emu_op_movd_x)
+EMU_G(emu_op_movd_x)
 {
 	u64 v, la;
 	int st = sse_fault(e);
@@ -352,7 +352,7 @@ EMU_H(emu_op_movd_x)
 }
 
 /* MOVD/MOVQ r/m32/64, xmm (66 0F 7E) and MOVNTI r (0F C3: the GPR is the source). */
-EMU_H(emu_op_movd_r)
+EMU_G(emu_op_movd_r)
 {
 	int st = sse_fault(e);
 	if (st)
@@ -362,17 +362,20 @@ EMU_H(emu_op_movd_r)
 }
 
 /* Lane of size n at index i of x. */
-static u64 lane(const xmm_t *x, unsigned n, unsigned i)
+static inline u64 lane(const xmm_t *x, unsigned n, unsigned i)
 {
-	u64 v = 0;
-	__builtin_memcpy(&v, x->b + (i * n & 15), n);
-	return v;
+	switch (n) {
+	case 1: return x->b[i & 15];
+	case 2: return x->w[i & 7];
+	case 4: return x->d[i & 3];
+	default: return x->q[i & 1];
+	}
 }
 
 /* PEXTRB/W/D/Q, EXTRACTPS (66 0F 3A 14-17: xmm = reg, r/m = destination;
  * in->imm2 = lane bytes) and PEXTRW r32, xmm (66 0F C5: xmm = rm). A register
  * destination gets the lane zero-extended. */
-EMU_H(emu_op_pextr)
+EMU_G(emu_op_pextr)
 {
 	int st = sse_fault(e);
 	if (st)
@@ -392,7 +395,7 @@ EMU_H(emu_op_pextr)
 
 /* PINSRB/W/D/Q (66 0F 3A 20/22, 66 0F C4): lane imm of xmm[reg] from r/m
  * (a register's low bytes: never AH..BH). */
-EMU_H(emu_op_pinsr)
+EMU_G(emu_op_pinsr)
 {
 	unsigned n = in->imm2, i = (unsigned)in->imm & (16 / n - 1);
 	u64 v = e->cpu.gpr[in->rm & 15];
@@ -407,7 +410,7 @@ EMU_H(emu_op_pinsr)
 
 /* PMOVMSKB r, xmm (66 0F D7); MOVMSKPS/PD r, xmm (0F 50, in->imm2 = 4/8):
  * the top bit of each lane. */
-EMU_H(emu_op_movmsk)
+EMU_G(emu_op_movmsk)
 {
 	int st = sse_fault(e);
 	if (st)
@@ -422,7 +425,7 @@ EMU_H(emu_op_movmsk)
 
 /* MASKMOVDQU xmm1, xmm2 (66 0F F7): the bytes of xmm1 whose mask byte in
  * xmm2 has its top bit set go to DS:rDI (read, merged, written back). */
-EMU_H(emu_op_maskmov)
+EMU_G(emu_op_maskmov)
 {
 	int st = sse_fault(e);
 	if (st)
@@ -441,7 +444,7 @@ EMU_H(emu_op_maskmov)
 }
 
 /* LDMXCSR/STMXCSR m32 (0F AE /2 /3): #GP(0) for bits outside MXCSR_MASK. */
-EMU_H(emu_op_mxcsr)
+EMU_G(emu_op_mxcsr)
 {
 	u64 la = emu_ea(e, in), v;
 	int st = sse_fault(e);
@@ -467,7 +470,7 @@ static void fsw_summary(struct emu_cpu *c)
 		c->fsw |= 0x8080;
 }
 
-EMU_H(emu_op_x87)
+EMU_G(emu_op_x87)
 {
 	struct emu_cpu *c = &e->cpu;
 	u64 v;

@@ -129,8 +129,8 @@ static int string_op(struct emu *e, const struct emu_insn *in, int kind)
 	return 0;
 }
 
-EMU_H(emu_op_movs) { return emu_cont(e, in, string_op(e, in, MOVS)); }
-EMU_H(emu_op_stos) { return emu_cont(e, in, string_op(e, in, STOS)); }
-EMU_H(emu_op_lods) { return emu_cont(e, in, string_op(e, in, LODS)); }
-EMU_H(emu_op_cmps) { return emu_cont(e, in, string_op(e, in, CMPS)); }
-EMU_H(emu_op_scas) { return emu_cont(e, in, string_op(e, in, SCAS)); }
+EMU_G(emu_op_movs) { return emu_cont(e, in, string_op(e, in, MOVS)); }
+EMU_G(emu_op_stos) { return emu_cont(e, in, string_op(e, in, STOS)); }
+EMU_G(emu_op_lods) { return emu_cont(e, in, string_op(e, in, LODS)); }
+EMU_G(emu_op_cmps) { return emu_cont(e, in, string_op(e, in, CMPS)); }
+EMU_G(emu_op_scas) { return emu_cont(e, in, string_op(e, in, SCAS)); }
