@@ -171,7 +171,9 @@ enum emu_exit {
 	EMU_X_X87,     /* x87 beyond the control words, MMX, EMMS */
 	EMU_X_AVX,     /* VEX/EVEX-encoded vector instructions */
 	EMU_X_XSAVE,   /* FXSAVE, FXRSTOR, the XSAVE and XRSTOR forms, XGETBV */
-	EMU_X_SIMD,    /* PCMPESTRI/M, PCMPISTRI/M, AES, SHA, PCLMULQDQ */
+	EMU_X_SIMD,    /* PCMPESTRI/M, PCMPISTRI/M, AES, SHA, PCLMULQDQ, and
+			  the rest of the 0F 38 / 0F 3A maps (GFNI, MOVDIRI..;
+			  the CPU raises #UD where undefined) */
 	EMU_X_COUNT
 };
 

@@ -152,23 +152,26 @@ int main(int argc, char **argv)
 	printf("%-18s %12s %9s %9s %10s %9s\n", "workload", "emu-insns", "emu-MIPS", "emu-ms", "native-ms", "slowdown");
 	for (unsigned i = 0; i < nw; i++) {
 		const struct wl *w = &wls[i];
-		u64 n;
-		memset(big, 0, sizeof(big)); /* same start for both runs */
-		double t0 = now();
-		u64 rn = native(w, w->a);
-		double t1 = now();
-		memset(big, 0, sizeof(big));
-		t1 = now();
-		u64 re = emu_call(w->fn, w->a[0], w->a[1], w->a[2], w->a[3], &n);
-		double t2 = now();
-		if (rn != re) {
-			fprintf(stderr, "%s: checksum mismatch\n", w->name);
-			return 1;
+		u64 n, rn = 0;
+		double tn = 1e9, te = 1e9; /* best of 3 native and 2 emulated runs (a shared machine) */
+		for (int r = 0; r < 5; r++) {
+			memset(big, 0, sizeof(big)); /* the same start for every run */
+			double t0 = now();
+			u64 v = r < 3 ? native(w, w->a) : emu_call(w->fn, w->a[0], w->a[1], w->a[2], w->a[3], &n);
+			double t = now() - t0;
+			if (r < 3)
+				rn = v, tn = t < tn ? t : tn;
+			else
+				te = t < te ? t : te;
+			if (r >= 3 && v != rn) {
+				fprintf(stderr, "%s: checksum mismatch\n", w->name);
+				return 1;
+			}
 		}
 		printf("%-18s %12llu %9.1f %9.1f %10.2f %8.1fx", w->name, (unsigned long long)n,
-		       (double)n / (t2 - t1) / 1e6, (t2 - t1) * 1e3, (t1 - t0) * 1e3, (t2 - t1) / (t1 - t0));
+		       (double)n / te / 1e6, te * 1e3, tn * 1e3, te / tn);
 		if (i == 3 || i == 4)
-			printf("  (%.0f MB/s emulated)", (double)w->a[2] * (double)w->a[3] / (t2 - t1) / 1e6);
+			printf("  (%.0f MB/s emulated)", (double)w->a[2] * (double)w->a[3] / te / 1e6);
 		printf("\n");
 	}
 	printf("all %u workloads: the same checksum natively and emulated, no stop before the return\n", nw);
