@@ -180,14 +180,14 @@ static const struct emu_sop grp15_reg[8][4] = {
 /* The entry for map (1: 0F, 2: 0F 38, 3: 0F 3A), opcode, prefix (0 none,
  * 1 66, 2 F3, 3 F2) and ModRM; NULL: not an opcode of these tables. An
  * entry without handler is #UD. The rest of 0F 38 and 0F 3A is where newer
- * extensions live (GFNI, MOVDIRI, Key Locker..): the CPU decides, it runs
- * them or raises #UD itself. */
+ * extensions live (GFNI, MOVDIRI, Key Locker..), and the rest of group 15:
+ * the CPU decides, it runs them or raises #UD itself. */
 const struct emu_sop *emu_sse_op(unsigned map, unsigned opc, unsigned pfx, unsigned modrm)
 {
 	static const struct emu_sop cpu = SIMD(EMU_F_NONE);
-	if (map == 1 && opc == 0xae)
-		return &((modrm >> 6) == 3 ? grp15_reg : grp15_mem)[(modrm >> 3) & 7][pfx];
 	const struct emu_sop *t = map == 1 ? map1[opc] : map == 2 ? map2[opc] : map3[opc];
+	if (map == 1 && opc == 0xae) /* group 15 too (PTWRITE, UMWAIT, CET..) */
+		map = 4, t = ((modrm >> 6) == 3 ? grp15_reg : grp15_mem)[(modrm >> 3) & 7];
 	if (map > 1 && !t[pfx].fn)
 		return &cpu;
 	for (unsigned i = 0; i < 4; i++)
