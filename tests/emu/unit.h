@@ -53,5 +53,6 @@ u64 ucode(unsigned off, const char *bytes, unsigned len);
 
 void run_ucases(void);
 void run_handwritten(void);
+void run_state_cases(void);
 
 #endif
