@@ -143,4 +143,5 @@ void scen_regions_traps(struct hv_boot_info *bi);
 void scen_regions_diff(struct hv_boot_info *bi);   /* scen_rdiff.c */
 void scen_regions_alias(struct hv_boot_info *bi);
 void scen_regions_cwork(struct hv_boot_info *bi);  /* scen_cwork.c */
+void scen_regions_glue(struct hv_boot_info *bi);   /* scen_rglue.c */
 #endif

@@ -236,6 +236,55 @@ rgn_logged:
 	movw 40(%rdi), %dx              /* R 2 p[5] */
 	mov %rsp, 48(%rdi)              /* W 8 p[6] = RSP */
 	ret                             /* R 8 [RSP] = the return address */
+
+/* Page 7. What the hypervisor finishes with no hardware step (vmm/emu_glue.c). rgn_rand:
+ * RDRAND RAX, CF into CL. rgn_int3 / rgn_int4 / rgn_icebp: INT3, INT $4, INT1; the *_next
+ * labels are the RIPs their handlers must see. rgn_tf: TF set by POPF, two NOPs, TF cleared
+ * by POPF: single-step traps after NOP, NOP, PUSHF, AND, POPF. rgn_dbstore(u32 *p = rdi): a
+ * store to p then a NOP (a data breakpoint's trap comes after the store). */
+	.balign 4096
+	.globl rgn_glue_page
+rgn_glue_page:
+	.globl rgn_rand
+rgn_rand:
+	rdrand %rax
+	setc %cl
+	ret
+	.globl rgn_int3, rgn_int3_next
+rgn_int3:
+	mov $1, %eax
+	int3
+rgn_int3_next:
+	mov $2, %eax
+	ret
+	.globl rgn_int4, rgn_int4_next
+rgn_int4:
+	int $4
+rgn_int4_next:
+	ret
+	.globl rgn_icebp, rgn_icebp_next
+rgn_icebp:
+	.byte 0xf1
+rgn_icebp_next:
+	ret
+	.globl rgn_tf, rgn_tf_steps
+rgn_tf:
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+	nop
+rgn_tf_steps:                           /* the five trap RIPs: here, +1, +2, +10, +11 */
+	nop
+	pushfq
+	andq $~0x100, (%rsp)
+	popfq
+	ret
+	.globl rgn_dbstore, rgn_dbstore_next
+rgn_dbstore:
+	movl $0x1234, (%rdi)
+rgn_dbstore_next:
+	nop
+	ret
 	.balign 4096
 	.globl rgn_text_end
 rgn_text_end:

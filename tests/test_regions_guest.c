@@ -180,6 +180,31 @@ static void unsupported_and_hypervisor_instructions_stepped(void)
 	vm_destroy(&vm);
 }
 
+/* RDRAND, INT3, INT $4, INT1, single steps (RFLAGS.TF) and a data breakpoint in a region: the
+ * hypervisor completes or injects them itself (vmm/emu_glue.c), nothing is stepped on the CPU,
+ * and the guest sees what it sees natively. */
+static void hypervisor_finishes_without_a_step(void)
+{
+	struct vm vm;
+	const unsigned long long *o = scenario_ok(&vm, "regions_glue", 0);
+	kt_diag("RDRAND %s (CF %llu); INT3/INT 4/INT1 frames right %llu/%llu/%llu of 2; TF traps native %llu, "
+		"emulated %llu, RIPs right %llu of 10, BS %llu of 5; data breakpoint native %llu, emulated %llu; "
+		"%llu entries, %llu stepped",
+		o[0] ? "run" : "absent", o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10], o[13], o[11]);
+	for (u32 i = 2; i <= 4; i++)
+		EXPECT_EQ(o[i], 2);
+	EXPECT_EQ(o[5], 5);
+	EXPECT_EQ(o[6], 5);
+	EXPECT_EQ(o[7], 10);
+	EXPECT_EQ(o[8], 5);
+	EXPECT_EQ(o[10], 1);
+	EXPECT_EQ(o[11], 0); /* stepped */
+	EXPECT_EQ(o[12], 0); /* unsupported */
+	EXPECT_EQ(vm.in_region, 0);
+	EXPECT(!vm.stepping);
+	vm_destroy(&vm);
+}
+
 /* Refused region calls from the guest, and HC_REGION_REMOVE of its own region from inside. */
 static void bad_input_from_the_guest(void)
 {
@@ -220,5 +245,6 @@ KTAP_SUITE(emulated_regions_guest, vmm_setup, vmm_fini, KTAP_CASE(same_results_n
 	   KTAP_CASE(fault_frames_match_native), KTAP_CASE(paging_rights_as_the_cpu), KTAP_CASE(every_view_and_by_gpa),
 	   KTAP_CASE(traps_hit_from_a_region),
 	   KTAP_CASE(cpu_is_the_reference),
-	   KTAP_CASE(unsupported_and_hypervisor_instructions_stepped), KTAP_CASE(bad_input_from_the_guest),
+	   KTAP_CASE(unsupported_and_hypervisor_instructions_stepped), KTAP_CASE(hypervisor_finishes_without_a_step),
+	   KTAP_CASE(bad_input_from_the_guest),
 	   KTAP_CASE(access_log_exact), KTAP_CASE(region_through_an_alias));
