@@ -149,8 +149,10 @@ enum emu_stop {
 	EMU_STOP_UNSUPPORTED, /* instruction not implemented; see bytes */
 	EMU_STOP_DEBUG,       /* deliver #DB with result.dr6: after the instruction
 				 (single step, data breakpoint: RIP is the next
-				 one) or before it (instruction breakpoint: RIP is
-				 at it, not executed) */
+				 one; after a REP iteration but the last, RIP is at
+				 it and RF = 1, as the CPU pushes it) or before it
+				 (instruction breakpoint: RIP is at it, not
+				 executed) */
 };
 
 /* Instructions left to the hypervisor; RIP points at them, not executed.

@@ -332,7 +332,9 @@ static int debug_stop(struct emu *e, u32 dr6)
  * breakpoint before the instruction unless RF or MOV SS; after it, if it
  * retired, a single-step trap if TF was set when it began, the data
  * breakpoints it hit and what MOV SS held. An instruction that faults gets no
- * trap. Returns EMU_STOP, or EMU_MODE when nothing needs stepping any more. */
+ * trap. A trap after a REP iteration that was not the last leaves RF = 1, the
+ * value the CPU pushes for it (SDM "Instruction-Breakpoint Exception
+ * Condition"). Returns EMU_STOP, or EMU_MODE when nothing needs stepping any more. */
 static int run_steps(struct emu *e, u64 start, u64 end)
 {
 	struct emu_cpu *c = &e->cpu;
@@ -365,6 +367,8 @@ static int run_steps(struct emu *e, u64 start, u64 end)
 		dr6 = e->db_hits | ((f & EMU_TF) ? EMU_DR6_BS : 0);
 		if (c->mov_ss)
 			dr6 |= c->pending_dbg, c->pending_dbg = 0, c->mov_ss = false;
+		if (dr6 && st == EMU_STOP) /* a trap after a REP iteration but the last: RF pushed as 1 */
+			c->rflags_sys |= EMU_RF;
 		if (dr6)
 			return debug_stop(e, dr6);
 	}

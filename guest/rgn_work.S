@@ -240,7 +240,8 @@ rgn_logged:
 /* Page 7. What the hypervisor finishes with no hardware step (vmm/emu_glue.c). rgn_rand:
  * RDRAND RAX, CF into CL. rgn_int3 / rgn_int4 / rgn_icebp: INT3, INT $4, INT1; the *_next
  * labels are the RIPs their handlers must see. rgn_tf: TF set by POPF, two NOPs, TF cleared
- * by POPF: single-step traps after NOP, NOP, PUSHF, AND, POPF. rgn_dbstore(u32 *p = rdi): a
+ * by POPF: single-step traps after NOP, NOP, PUSHF, AND, POPF; rgn_tfrep: the same around a
+ * REP STOSB (a trap after each iteration). rgn_dbstore(u32 *p = rdi): a
  * store to p then a NOP (a data breakpoint's trap comes after the store). */
 	.balign 4096
 	.globl rgn_glue_page
@@ -275,6 +276,18 @@ rgn_tf:
 	nop
 rgn_tf_steps:                           /* the five trap RIPs: here, +1, +2, +10, +11 */
 	nop
+	pushfq
+	andq $~0x100, (%rsp)
+	popfq
+	ret
+	.globl rgn_tfrep, rgn_tfrep_rep
+rgn_tfrep:                              /* rgn_tfrep(u8 *p = rdi): REP STOSB of 3 bytes under TF */
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+	mov $3, %ecx
+rgn_tfrep_rep:                          /* traps: here (after MOV, then after iterations 1 and 2, */
+	rep stosb                       /* RF = 1 in their frames), +2, +3, +11, +12 */
 	pushfq
 	andq $~0x100, (%rsp)
 	popfq

@@ -9,13 +9,15 @@
 
 extern char rgn_glue_page[], rgn_rand[], rgn_int3[], rgn_int3_next[], rgn_int4[], rgn_int4_next[];
 extern char rgn_icebp[], rgn_icebp_next[], rgn_tf[], rgn_tf_steps[], rgn_dbstore[], rgn_dbstore_next[];
+extern char rgn_tfrep[], rgn_tfrep_rep[];
 
 #define DR6_B0 BIT(0)
 #define DR6_BS BIT(14)
 #define DR6_CLEAR 0xffff0ff0UL /* DR6 with no condition bit set */
+#define RFLAGS_RF BIT(16)
 #define MAX_TRAPS 8
 
-static u64 rips[MAX_TRAPS], dr6s[MAX_TRAPS], ntraps;
+static u64 rips[MAX_TRAPS], dr6s[MAX_TRAPS], rfl[MAX_TRAPS], ntraps;
 
 static u64 read_dr6(void)
 {
@@ -39,6 +41,7 @@ static bool note(struct trap_frame *f)
 	if (ntraps < MAX_TRAPS) {
 		rips[ntraps] = f->rip;
 		dr6s[ntraps] = f->vector == 1 ? read_dr6() : 0;
+		rfl[ntraps] = f->rflags;
 	}
 	ntraps++;
 	if (f->vector == 1)
@@ -65,7 +68,8 @@ static u64 run(void *fn, bool emu, struct rgn_regs *r, struct hv_region_stats *s
  * handler saw the right RIP (2 each); 5, 6 TF traps native, emulated; 7 trap RIPs equal to the
  * expected ones in both; 8 emulated traps with DR6.BS; 9 data breakpoint seen natively (1/0),
  * 10 emulated with the right RIP and B0 (1/0); 11 stepped, 12 unsupported, 13 entries (all
- * emulated cases). */
+ * emulated cases); TF over REP STOSB: 14 trap RIPs right (14), RF in the frames (bit k: trap k)
+ * 15 native, 16 emulated. */
 void scen_regions_glue(struct hv_boot_info *bi)
 {
 	unsigned long long *o = bi->out;
@@ -132,6 +136,31 @@ void scen_regions_glue(struct hv_boot_info *bi)
 	}
 	GEXPECT_EQ(o[7], 2 * ARRAY_SIZE(steps));
 	GEXPECT_EQ(o[8], ARRAY_SIZE(steps));
+
+	/* TF over REP STOSB: a trap after each iteration; RF = 1 in the frames of those but the last
+	 * (SDM "Instruction-Breakpoint Exception Condition": trap-class exceptions of a REP string
+	 * iteration but the last push RF = 1) */
+	static const u64 rsteps[] = {0, 0, 0, 2, 3, 11, 12}; /* offsets from rgn_tfrep_rep */
+	static u8 buf[8];
+	u64 rf[2] = {0, 0}, rips_ok = 0;
+	for (int emu = 0; emu < 2; emu++) {
+		r = (struct rgn_regs){.rflags = 2};
+		r.gpr[7] = (u64)buf, r.gpr[0] = 0x77;
+		u64 n = run(rgn_tfrep, emu, &r, &st);
+		for (u32 k = 0; k < ARRAY_SIZE(rsteps) && k < n; k++) {
+			rips_ok += rips[k] == (u64)rgn_tfrep_rep + rsteps[k];
+			rf[emu] |= !!(rfl[k] & RFLAGS_RF) << k;
+		}
+		guest_printf("regions_glue: TF over REP STOSB %s: %lu traps, RF in frames %lx (bit k: trap k)\n",
+			     emu ? "emulated" : "native", n, rf[emu]);
+		GEXPECT_EQ(n, ARRAY_SIZE(rsteps));
+		GEXPECT(buf[0] == 0x77 && buf[2] == 0x77);
+		if (emu)
+			ADD(st);
+	}
+	GEXPECT_EQ(rips_ok, 2 * ARRAY_SIZE(rsteps));
+	GEXPECT_EQ(rf[1], 6); /* traps 1 and 2 */
+	o[14] = rips_ok, o[15] = rf[0], o[16] = rf[1];
 
 	/* DR0 = the word, DR7: L0, R/W0 = 01 (writes), LEN0 = 11 (4 bytes), bit 10 (reserved, 1) */
 	static volatile u32 word;

@@ -198,6 +198,11 @@ static void hypervisor_finishes_without_a_step(void)
 	EXPECT_EQ(o[7], 10);
 	EXPECT_EQ(o[8], 5);
 	EXPECT_EQ(o[10], 1);
+	kt_diag("TF over REP STOSB: trap RIPs right %llu of 14; RF in the frames native 0x%llx (Bochs pushes 0), "
+		"emulated 0x%llx",
+		o[14], o[15], o[16]);
+	EXPECT_EQ(o[14], 14);
+	EXPECT_EQ(o[16], 6); /* RF = 1 after iterations 1 and 2 of 3 */
 	EXPECT_EQ(o[11], 0); /* stepped */
 	EXPECT_EQ(o[12], 0); /* unsupported */
 	EXPECT_EQ(vm.in_region, 0);

@@ -145,9 +145,12 @@ static void test_debug(void)
 	emu_set_rflags(&e, 0x302);
 	for (int i = 0; i < 3; i++) {
 		r = step(c, c + 2);
+		/* RF as the CPU pushes it: 1 after an iteration but the last */
 		CHECK(r.reason == EMU_STOP_DEBUG && e.cpu.gpr[EMU_RCX] == 2u - i &&
-			      e.cpu.rip == (i < 2 ? c : c + 2) && r.executed == 1,
-		      "TF REP STOSB iteration %d: rcx %llu", i, (unsigned long long)e.cpu.gpr[EMU_RCX]);
+			      e.cpu.rip == (i < 2 ? c : c + 2) && r.executed == 1 &&
+			      !!(emu_get_rflags(&e) & EMU_RF) == (i < 2),
+		      "TF REP STOSB iteration %d: rcx %llu rflags %llx", i, (unsigned long long)e.cpu.gpr[EMU_RCX],
+		      (unsigned long long)emu_get_rflags(&e));
 	}
 	/* instruction breakpoint on the second instruction (DR0, L0, R/W 00):
 	 * a fault before it; RF lets it run once */
