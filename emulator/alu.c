@@ -6,143 +6,127 @@
  * so a fault leaves the state as it was before the instruction. */
 #include "emu_internal.h"
 
-/* The eight classic ALU operations, in opcode order (SDM "One-byte Opcode Map" rows 0-3). */
+/* The eight classic ALU operations, in opcode order (SDM "One-byte Opcode Map" rows 0-3):
+ * the result (cf: the carry-in of ADC/SBB), then the flags. */
+static inline __attribute__((always_inline)) u64 alu_val(unsigned op, u64 a, u64 b, u64 cf, unsigned sz)
+{
+	u64 m = emu_mask(sz);
+	switch (op) {
+	case 0: return (a + b) & m;
+	case 1: return a | b;
+	case 2: return (a + b + cf) & m;
+	case 3: return (a - b - cf) & m;
+	case 4: return a & b;
+	case 6: return a ^ b;
+	default: return (a - b) & m;
+	}
+}
+
+static inline __attribute__((always_inline)) void alu_flags(struct emu *e, unsigned op, u64 a, u64 b, u64 r,
+							    unsigned sz)
+{
+	switch (op) {
+	case 0: case 2: emu_lf(e, EMU_LF_ADD, a, b, r, sz); break;
+	case 3: emu_lf(e, EMU_LF_SBB, a, b, r, sz); break;
+	case 5: case 7: emu_lf(e, EMU_LF_SUB, a, b, r, sz); break;
+	default: emu_lf_logic(e, r, sz); break;
+	}
+}
+
 static inline __attribute__((always_inline)) u64 alu(struct emu *e, unsigned op, u64 a, u64 b, unsigned sz)
 {
-	u64 m = emu_mask(sz), r, c;
-	switch (op) {
-	case 0: r = (a + b) & m; emu_lf_add(e, a, b, r, sz); return r;
-	case 1: r = a | b; break;
-	case 2: c = emu_cf(e); r = (a + b + c) & m; emu_lf_add(e, a, b, r, sz); return r;
-	case 3: c = emu_cf(e); r = (a - b - c) & m; emu_lf_sub(e, a, b, r, sz); return r;
-	case 4: r = a & b; break;
-	case 6: r = a ^ b; break;
-	default: r = (a - b) & m; emu_lf_sub(e, a, b, r, sz); return r;
-	}
-	emu_lf_logic(e, r, sz);
+	u64 r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	alu_flags(e, op, a, b, r, sz);
 	return r;
 }
 
-/* Apply op to E (read-modify-write) with source b. */
+/* Apply op to E (read-modify-write) with source b; flags only once the write went through. */
 static int alu_rm(struct emu *e, const struct emu_insn *in, unsigned op, u64 b)
 {
 	unsigned sz = in->osz;
-	u64 a, la, fr = e->cpu.lf_res, fa = e->cpu.lf_aux;
+	u64 a, la;
 	int st = emu_rd_rm(e, in, sz, &a, &la);
 	if (st)
 		return st;
-	u64 r = alu(e, op, a, b & emu_mask(sz), sz);
-	if (op == 7)
-		return 0;
-	st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK);
-	if (st) {
-		e->cpu.lf_res = fr;
-		e->cpu.lf_aux = fa;
-	}
-	return st;
-}
-
-EMU_H(emu_op_alu_rm_r)
-{
-	return alu_rm(e, in, in->ext, emu_rreg(e, emu_regreg(in, in->osz), in->osz));
-}
-
-/* Register-register and register-immediate forms (chosen at decode time),
- * also generated for each op with 32- and 64-bit size as constants so that
- * the compiler folds the size and operation away. */
-static inline __attribute__((always_inline)) int
-alu_rr(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, bool imm)
-{
-	unsigned d = emu_rmreg(in, sz);
-	u64 b = imm ? in->imm & emu_mask(sz) : emu_rreg(e, emu_regreg(in, sz), sz);
-	u64 r = alu(e, op, emu_rreg(e, d, sz), b, sz);
-	if (op != 7)
-		emu_wreg(e, d, sz, r);
+	b &= emu_mask(sz);
+	u64 r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	if (op != 7 && (st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK)))
+		return st;
+	alu_flags(e, op, a, b, r, sz);
 	return 0;
 }
 
-EMU_H(emu_op_alu_rr)
+EMU_G(emu_op_alu_rm_r)
 {
-	return alu_rr(e, in, in->ext, in->osz, false);
+	return emu_cont(e, in, alu_rm(e, in, in->ext, emu_rreg(e, emu_regreg(in, in->osz), in->osz)));
 }
 
-#define ALU_FAST(op)                                                              \
-	static EMU_H(rr##op##_4) { return alu_rr(e, in, op, 4, false); }          \
-	static EMU_H(rr##op##_8) { return alu_rr(e, in, op, 8, false); }          \
-	static EMU_H(ri##op##_4) { return alu_rr(e, in, op, 4, true); }           \
-	static EMU_H(ri##op##_8) { return alu_rr(e, in, op, 8, true); }
-ALU_FAST(0) ALU_FAST(1) ALU_FAST(2) ALU_FAST(3)
-ALU_FAST(4) ALU_FAST(5) ALU_FAST(6) ALU_FAST(7)
-#define ALU_ROW(op) {rr##op##_4, rr##op##_8, ri##op##_4, ri##op##_8}
-static const emu_fn alu_fast[8][4] = {
-	ALU_ROW(0), ALU_ROW(1), ALU_ROW(2), ALU_ROW(3),
-	ALU_ROW(4), ALU_ROW(5), ALU_ROW(6), ALU_ROW(7),
-};
 
-/* Specialised handler for an ALU instruction without memory operand, or
- * fn itself. */
-emu_fn emu_alu_fast(emu_fn fn, unsigned op, unsigned osz)
-{
-	if (osz < 4)
-		return fn == emu_op_alu_rm_r ? emu_op_alu_rr : fn;
-	if (fn == emu_op_alu_rm_r)
-		return alu_fast[op & 7][osz == 8];
-	return alu_fast[op & 7][2 + (osz == 8)];
-}
-
-/* Memory forms with 32/64-bit operands through a TLB hit, specialised per
- * operation, size and direction (dir 1: Gv,Ev); anything else (miss, LOCK,
- * write not mapped) takes the generic handler `slow`. */
+/* Specialised forms, one handler per operation, form (0: E op= G, 1: G op=
+ * E, 2: E op= imm), operand kind and size, all constants folded by the
+ * compiler; chosen at decode time for register operands and for memory
+ * operands without LOCK, FS/GS or 0x67. Memory goes through the TLB; a miss
+ * takes the generic handler, which redoes the instruction (nothing has
+ * changed yet). Registers of 2 bytes or more are numbered 0-15. */
 static inline __attribute__((always_inline)) int
-alu_mem(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, int dir, emu_fn slow)
+alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool mem, unsigned sz)
 {
-	u64 la = emu_ea(e, in);
-	u8 *p = emu_tlb(e, la, sz, 0), *w;
-	if (!p || (in->flags & EMU_I_LOCK))
-		return slow(e, in);
-	u64 m = emu_load(p, sz), g = emu_rreg(e, in->reg, sz);
-	if (dir) {
-		u64 r = alu(e, op, g, m, sz);
-		if (op != 7)
-			emu_wreg(e, in->reg, sz, r);
-		return 0;
+	emu_fn slow = form == 0 ? emu_op_alu_rm_r : form == 1 ? emu_op_alu_r_rm : emu_op_alu_rm_imm;
+	u64 m = emu_mask(sz), la = 0, ev, gv, a, b, r;
+	u8 *p, *w;
+	if (mem) {
+		la = emu_ea_fast(e, in);
+		if (unlikely(!emu_tlb_get(e, la, sz, 0, &p)))
+			return slow(e, in);
+		ev = emu_load(p, sz);
+	} else {
+		ev = sz == 1 ? emu_rreg(e, in->rm8, 1) : e->cpu.gpr[in->rm] & m;
 	}
-	if (op == 7) {
-		alu(e, 7, m, g, sz);
-		return 0;
+	gv = form == 2 ? in->imm & m : sz == 1 ? emu_rreg(e, in->reg8, 1) : e->cpu.gpr[in->reg] & m;
+	a = form == 1 ? gv : ev, b = form == 1 ? ev : gv;
+	r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	if (op != 7) {
+		if (mem && form != 1) {
+			if (unlikely(!emu_tlb_get(e, la, sz, 1, &w)))
+				return slow(e, in);
+			emu_store(w, sz, r);
+		} else {
+			emu_wreg(e, form == 1 ? (sz == 1 ? in->reg8 : in->reg) : (sz == 1 ? in->rm8 : in->rm), sz, r);
+		}
 	}
-	if (!(w = emu_tlb(e, la, sz, 1)))
-		return slow(e, in);
-	emu_store(w, sz, alu(e, op, m, g, sz));
-	return 0;
+	alu_flags(e, op, a, b, r, sz);
+	return emu_next(e, in);
 }
 
-#define ALU_MEM(op)                                                                       \
-	static EMU_H(mr##op##_4) { return alu_mem(e, in, op, 4, 0, emu_op_alu_rm_r); }    \
-	static EMU_H(mr##op##_8) { return alu_mem(e, in, op, 8, 0, emu_op_alu_rm_r); }    \
-	static EMU_H(rm##op##_4) { return alu_mem(e, in, op, 4, 1, emu_op_alu_r_rm); }    \
-	static EMU_H(rm##op##_8) { return alu_mem(e, in, op, 8, 1, emu_op_alu_r_rm); }
-ALU_MEM(0) ALU_MEM(1) ALU_MEM(2) ALU_MEM(3) ALU_MEM(4) ALU_MEM(5) ALU_MEM(6) ALU_MEM(7)
-#define ALU_MEM_ROW(op) {mr##op##_4, mr##op##_8, rm##op##_4, rm##op##_8}
-static const emu_fn alu_mem_fast[8][4] = {
-	ALU_MEM_ROW(0), ALU_MEM_ROW(1), ALU_MEM_ROW(2), ALU_MEM_ROW(3),
-	ALU_MEM_ROW(4), ALU_MEM_ROW(5), ALU_MEM_ROW(6), ALU_MEM_ROW(7),
-};
+#define ALU_S(op, f, mm)                                                           \
+	static EMU_H(a##op##f##mm##_1) { return alu_x(e, in, op, f, mm, 1); }      \
+	static EMU_H(a##op##f##mm##_2) { return alu_x(e, in, op, f, mm, 2); }      \
+	static EMU_H(a##op##f##mm##_4) { return alu_x(e, in, op, f, mm, 4); }      \
+	static EMU_H(a##op##f##mm##_8) { return alu_x(e, in, op, f, mm, 8); }
+#define ALU_F(op) ALU_S(op, 0, 0) ALU_S(op, 0, 1) ALU_S(op, 1, 0) ALU_S(op, 1, 1) ALU_S(op, 2, 0) ALU_S(op, 2, 1)
+ALU_F(0) ALU_F(1) ALU_F(2) ALU_F(3) ALU_F(4) ALU_F(5) ALU_F(6) ALU_F(7)
+#define ALU_T(op, f, mm) {a##op##f##mm##_1, a##op##f##mm##_2, a##op##f##mm##_4, a##op##f##mm##_8}
+#define ALU_R(op) {{ALU_T(op, 0, 0), ALU_T(op, 0, 1)}, {ALU_T(op, 1, 0), ALU_T(op, 1, 1)}, \
+		   {ALU_T(op, 2, 0), ALU_T(op, 2, 1)}}
+static const emu_fn alu_tab[8][3][2][4] = {ALU_R(0), ALU_R(1), ALU_R(2), ALU_R(3),
+					   ALU_R(4), ALU_R(5), ALU_R(6), ALU_R(7)};
 
-/* Specialised handler for ALU Ev,Gv / Gv,Ev with a memory operand. */
-emu_fn emu_alu_mem_fast(emu_fn fn, unsigned op, unsigned osz)
+/* The specialised ALU handler for in (decoded with the generic fn). */
+emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
 {
-	if (osz < 4)
+	unsigned form = fn == emu_op_alu_rm_r ? 0 : fn == emu_op_alu_r_rm ? 1 : 2;
+	bool mem = in->flags & EMU_I_MEM;
+	if (mem && (in->flags & (EMU_I_SLOWEA | EMU_I_LOCK)))
 		return fn;
-	return alu_mem_fast[op & 7][(fn == emu_op_alu_r_rm ? 2 : 0) + (osz == 8)];
+	return alu_tab[in->ext & 7][form][mem][in->osz == 8 ? 3 : in->osz / 2];
 }
 
-EMU_H(emu_op_alu_rm_imm)
+EMU_G(emu_op_alu_rm_imm)
 {
-	return alu_rm(e, in, in->ext, in->imm);
+	return emu_cont(e, in, alu_rm(e, in, in->ext, in->imm));
 }
 
-EMU_H(emu_op_alu_r_rm)
+EMU_G(emu_op_alu_r_rm)
 {
 	unsigned sz = in->osz, r = emu_regreg(in, sz);
 	u64 b, la;
@@ -152,77 +136,133 @@ EMU_H(emu_op_alu_r_rm)
 	u64 v = alu(e, in->ext, emu_rreg(e, r, sz), b, sz);
 	if (in->ext != 7)
 		emu_wreg(e, r, sz, v);
-	return 0;
+	return emu_next(e, in);
 }
 
-EMU_H(emu_op_test_rm_r)
+EMU_G(emu_op_test_rm_r)
 {
 	u64 a, la;
 	int st = emu_rd_rm(e, in, in->osz, &a, &la);
 	if (!st)
 		emu_lf_logic(e, a & emu_rreg(e, emu_regreg(in, in->osz), in->osz), in->osz);
-	return st;
+	return emu_cont(e, in, st);
 }
 
-EMU_H(emu_op_test_rm_imm)
+EMU_G(emu_op_test_rm_imm)
 {
 	u64 a, la;
 	int st = emu_rd_rm(e, in, in->osz, &a, &la);
 	if (!st)
 		emu_lf_logic(e, a & in->imm & emu_mask(in->osz), in->osz);
-	return st;
+	return emu_cont(e, in, st);
+}
+
+/* TEST E,G and TEST E,imm, specialised like the ALU forms above. */
+static inline __attribute__((always_inline)) int
+test_x(struct emu *e, const struct emu_insn *in, bool imm, bool mem, unsigned sz)
+{
+	u64 m = emu_mask(sz), ev;
+	u8 *p;
+	if (mem) {
+		if (unlikely(!emu_tlb_get(e, emu_ea_fast(e, in), sz, 0, &p)))
+			return imm ? emu_op_test_rm_imm(e, in) : emu_op_test_rm_r(e, in);
+		ev = emu_load(p, sz);
+	} else {
+		ev = sz == 1 ? emu_rreg(e, in->rm8, 1) : e->cpu.gpr[in->rm] & m;
+	}
+	emu_lf_logic(e, ev & (imm ? in->imm & m : sz == 1 ? emu_rreg(e, in->reg8, 1) : e->cpu.gpr[in->reg] & m), sz);
+	return emu_next(e, in);
+}
+
+#define TEST_S(i, mm)                                                              \
+	static EMU_H(t##i##mm##_1) { return test_x(e, in, i, mm, 1); }             \
+	static EMU_H(t##i##mm##_2) { return test_x(e, in, i, mm, 2); }             \
+	static EMU_H(t##i##mm##_4) { return test_x(e, in, i, mm, 4); }             \
+	static EMU_H(t##i##mm##_8) { return test_x(e, in, i, mm, 8); }
+TEST_S(0, 0) TEST_S(0, 1) TEST_S(1, 0) TEST_S(1, 1)
+#define TEST_T(i, mm) {t##i##mm##_1, t##i##mm##_2, t##i##mm##_4, t##i##mm##_8}
+static const emu_fn test_tab[2][2][4] = {{TEST_T(0, 0), TEST_T(0, 1)}, {TEST_T(1, 0), TEST_T(1, 1)}};
+
+emu_fn emu_test_fast(emu_fn fn, const struct emu_insn *in)
+{
+	bool mem = in->flags & EMU_I_MEM;
+	if (mem && (in->flags & EMU_I_SLOWEA))
+		return fn;
+	return test_tab[fn == emu_op_test_rm_imm][mem][in->osz == 8 ? 3 : in->osz / 2];
 }
 
 /* INC/DEC (ext 0/1): like ADD/SUB 1 but CF is preserved. */
-EMU_H(emu_op_incdec)
+EMU_G(emu_op_incdec)
 {
 	unsigned sz = in->osz;
-	u64 a, la, r, fr = e->cpu.lf_res, fa = e->cpu.lf_aux, cf = emu_cf(e);
+	u64 a, la, r;
 	int st = emu_rd_rm(e, in, sz, &a, &la);
 	if (st)
 		return st;
-	if (in->ext) {
-		r = (a - 1) & emu_mask(sz);
-		emu_lf_sub(e, a, 1, r, sz);
-	} else {
-		r = (a + 1) & emu_mask(sz);
-		emu_lf_add(e, a, 1, r, sz);
-	}
-	u64 of = emu_of(e);
-	e->cpu.lf_aux = (cf << 63) | ((cf ^ of) << 62) | (e->cpu.lf_aux & 1);
-	st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK);
-	if (st) {
-		e->cpu.lf_res = fr;
-		e->cpu.lf_aux = fa;
-	}
-	return st;
+	r = (in->ext ? a - 1 : a + 1) & emu_mask(sz);
+	if ((st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK)))
+		return st;
+	e->cpu.lf_b = emu_cf(e);
+	e->cpu.lf_res = emu_sx(r, sz);
+	e->cpu.lf_a = emu_sx(a, sz);
+	e->cpu.lf_op = in->ext ? EMU_LF_DEC : EMU_LF_INC;
+	return emu_next(e, in);
 }
 
-EMU_H(emu_op_not)
+EMU_G(emu_op_not)
 {
 	u64 a, la;
 	int st = emu_rd_rm(e, in, in->osz, &a, &la);
 	if (st)
 		return st;
-	return emu_wr_rm(e, in, in->osz, la, a, ~a & emu_mask(in->osz),
-			 in->flags & EMU_I_LOCK);
+	return emu_cont(e, in, emu_wr_rm(e, in, in->osz, la, a, ~a & emu_mask(in->osz),
+			 in->flags & EMU_I_LOCK));
 }
 
-EMU_H(emu_op_neg)
+EMU_G(emu_op_neg)
 {
 	unsigned sz = in->osz;
-	u64 a, la, fr = e->cpu.lf_res, fa = e->cpu.lf_aux;
+	u64 a, la;
 	int st = emu_rd_rm(e, in, sz, &a, &la);
 	if (st)
 		return st;
 	u64 r = (0 - a) & emu_mask(sz);
+	if ((st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK)))
+		return st;
 	emu_lf_sub(e, 0, a, r, sz);
-	st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK);
-	if (st) {
-		e->cpu.lf_res = fr;
-		e->cpu.lf_aux = fa;
+	return emu_next(e, in);
+}
+
+/* INC, DEC, NOT, NEG of a 32/64-bit register. */
+static inline __attribute__((always_inline)) int
+unary_r(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz)
+{
+	u64 *g = &e->cpu.gpr[in->rm], a = *g & emu_mask(sz), r;
+	switch (op) {
+	case 0: case 1:
+		r = (op ? a - 1 : a + 1) & emu_mask(sz);
+		e->cpu.lf_b = emu_cf(e);
+		e->cpu.lf_res = emu_sx(r, sz);
+		e->cpu.lf_a = emu_sx(a, sz);
+		e->cpu.lf_op = op ? EMU_LF_DEC : EMU_LF_INC;
+		break;
+	case 2: r = ~a & emu_mask(sz); break;
+	default: r = (0 - a) & emu_mask(sz); emu_lf_sub(e, 0, a, r, sz); break;
 	}
-	return st;
+	*g = r;
+	return emu_next(e, in);
+}
+
+#define UNARY(op)                                                        \
+	static EMU_H(un##op##_4) { return unary_r(e, in, op, 4); }       \
+	static EMU_H(un##op##_8) { return unary_r(e, in, op, 8); }
+UNARY(0) UNARY(1) UNARY(2) UNARY(3)
+
+emu_fn emu_unary_fast(emu_fn fn, const struct emu_insn *in)
+{
+	static const emu_fn f[4][2] = {{un0_4, un0_8}, {un1_4, un1_8}, {un2_4, un2_8}, {un3_4, un3_8}};
+	unsigned op = fn == emu_op_incdec ? in->ext : fn == emu_op_not ? 2 : 3;
+	return f[op][in->osz == 8];
 }
 
 /* Store a double-width product/dividend result: AX for bytes, rDX:rAX. */
@@ -238,7 +278,7 @@ static void put_pair(struct emu *e, unsigned sz, u64 lo, u64 hi)
 
 /* MUL (F6/F7 /4): CF=OF=upper half non-zero; SF/ZF/PF from the low half,
  * AF cleared (all four undefined per SDM). */
-EMU_H(emu_op_mul1)
+EMU_G(emu_op_mul1)
 {
 	unsigned sz = in->osz, bits = sz * 8;
 	u64 b, la, lo, hi, a = emu_rreg(e, EMU_RAX, sz);
@@ -256,11 +296,11 @@ EMU_H(emu_op_mul1)
 	}
 	put_pair(e, sz, lo, hi);
 	emu_lf_res(e, lo, sz, hi != 0, hi != 0, 0);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* IMUL (F6/F7 /5), one operand: CF=OF when the product needs the upper half. */
-EMU_H(emu_op_imul1)
+EMU_G(emu_op_imul1)
 {
 	unsigned sz = in->osz, bits = sz * 8;
 	u64 b, la, lo, hi;
@@ -280,7 +320,7 @@ EMU_H(emu_op_imul1)
 	unsigned ov = emu_sx(lo, sz) >> 63 ? hi != emu_mask(sz) : hi != 0;
 	put_pair(e, sz, lo, hi);
 	emu_lf_res(e, lo, sz, ov, ov, 0);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* Truncated signed product of two sz-byte values; *ov when it overflowed. */
@@ -296,7 +336,7 @@ static u64 imul_trunc(u64 a, u64 b, unsigned sz, unsigned *ov)
 	return (u64)p & emu_mask(sz);
 }
 
-EMU_H(emu_op_imul_r_rm)
+EMU_G(emu_op_imul_r_rm)
 {
 	unsigned sz = in->osz, ov;
 	u64 b, la;
@@ -306,10 +346,43 @@ EMU_H(emu_op_imul_r_rm)
 	u64 r = imul_trunc(emu_rreg(e, in->reg, sz), b, sz, &ov);
 	emu_wreg(e, in->reg, sz, r);
 	emu_lf_res(e, r, sz, ov, ov, 0);
-	return 0;
+	return emu_next(e, in);
 }
 
-EMU_H(emu_op_imul_r_rm_imm)
+/* IMUL r32/r64, r/m (0F AF) and IMUL r, r/m, imm (69, 6B) specialised like the ALU forms. */
+static inline __attribute__((always_inline)) int imul_x(struct emu *e, const struct emu_insn *in, bool mem, unsigned sz,
+							bool imm)
+{
+	u8 *p;
+	u64 b;
+	unsigned ov;
+	if (!mem)
+		b = e->cpu.gpr[in->rm];
+	else if (likely(emu_tlb_get(e, emu_ea_fast(e, in), sz, 0, &p)))
+		b = emu_load(p, sz);
+	else
+		return imm ? emu_op_imul_r_rm_imm(e, in) : emu_op_imul_r_rm(e, in);
+	u64 r = imul_trunc(imm ? b : e->cpu.gpr[in->reg], imm ? in->imm : b, sz, &ov);
+	e->cpu.gpr[in->reg] = r;
+	emu_lf_res(e, r, sz, ov, ov, 0);
+	return emu_next(e, in);
+}
+#define IMUL_S(i, mm)                                                                   \
+	static EMU_H(imul##i##mm##_4) { return imul_x(e, in, mm, 4, i); }               \
+	static EMU_H(imul##i##mm##_8) { return imul_x(e, in, mm, 8, i); }
+IMUL_S(0, 0) IMUL_S(0, 1) IMUL_S(1, 0) IMUL_S(1, 1)
+
+emu_fn emu_imul_fast(emu_fn fn, const struct emu_insn *in)
+{
+	static const emu_fn f[2][2][2] = {{{imul00_4, imul00_8}, {imul01_4, imul01_8}},
+					  {{imul10_4, imul10_8}, {imul11_4, imul11_8}}};
+	bool mem = in->flags & EMU_I_MEM;
+	if (in->osz < 4 || (mem && (in->flags & EMU_I_SLOWEA)))
+		return fn;
+	return f[fn == emu_op_imul_r_rm_imm][mem][in->osz == 8];
+}
+
+EMU_G(emu_op_imul_r_rm_imm)
 {
 	unsigned sz = in->osz, ov;
 	u64 b, la;
@@ -319,7 +392,7 @@ EMU_H(emu_op_imul_r_rm_imm)
 	u64 r = imul_trunc(b, in->imm & emu_mask(sz), sz, &ov);
 	emu_wreg(e, in->reg, sz, r);
 	emu_lf_res(e, r, sz, ov, ov, 0);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* 128/64 unsigned division, hi < d required (restoring shift-subtract). */
@@ -358,7 +431,7 @@ static void dividend(struct emu *e, unsigned sz, u64 *hi, u64 *lo)
 }
 
 /* DIV (F6/F7 /6): #DE on zero divisor or quotient overflow; flags kept. */
-EMU_H(emu_op_div)
+EMU_G(emu_op_div)
 {
 	unsigned sz = in->osz;
 	u64 d, la, hi, lo, q, r;
@@ -372,11 +445,11 @@ EMU_H(emu_op_div)
 		return emu_raise(e, EMU_EXC_DE, false, 0);
 	q = udiv128(hi, lo, d, &r);
 	put_pair(e, sz, q, r);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* IDIV (F6/F7 /7): magnitude division, then signs; #DE when out of range. */
-EMU_H(emu_op_idiv)
+EMU_G(emu_op_idiv)
 {
 	unsigned sz = in->osz;
 	u64 d, la, hi, lo, q, r;
@@ -403,7 +476,7 @@ EMU_H(emu_op_idiv)
 	if (q > lim - (nn == dn))
 		return emu_raise(e, EMU_EXC_DE, false, 0);
 	put_pair(e, sz, nn != dn ? 0 - q : q, nn ? 0 - r : r);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* Rotates through CF, one bit at a time (SDM "RCL/RCR/ROL/ROR"). */
@@ -423,12 +496,11 @@ static u64 rotate_carry(u64 v, unsigned n, unsigned bits, bool left, unsigned *c
 	return v & (bits == 64 ? ~0ull : (top << 1) - 1);
 }
 
-/* ROL/ROR/RCL/RCR (ops 0-3): only CF and OF change, so only the CF and
- * CF^OF bits of the lazy aux word are replaced. */
+/* ROL/ROR/RCL/RCR (ops 0-3): result, *cf and *of. */
 static inline __attribute__((always_inline)) u64
-rot(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
+rot(const struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz, unsigned *cf, unsigned *of)
 {
-	unsigned bits = sz * 8, cf, of;
+	unsigned bits = sz * 8;
 	u64 m = emu_mask(sz), r;
 	if (op < 2) {
 		unsigned k = n & (bits - 1);
@@ -436,43 +508,60 @@ rot(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
 			r = k ? ((a << k) | (a >> (bits - k))) & m : a;
 		else
 			r = k ? ((a >> k) | (a << (bits - k))) & m : a;
-		cf = op == 0 ? r & 1 : (r >> (bits - 1)) & 1;
-		of = op == 0 ? ((r >> (bits - 1)) & 1) ^ cf
-			     : ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1;
+		*cf = op == 0 ? r & 1 : (r >> (bits - 1)) & 1;
+		*of = op == 0 ? ((r >> (bits - 1)) & 1) ^ *cf
+			      : ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1;
 	} else {
 		unsigned k = bits < 32 ? n % (bits + 1) : n;
-		cf = emu_cf(e);
-		unsigned cf0 = cf;
-		r = rotate_carry(a, k, bits, op == 2, &cf);
-		of = op == 2 ? ((r >> (bits - 1)) & 1) ^ cf
-			     : ((a >> (bits - 1)) & 1) ^ cf0;
+		unsigned cf0 = emu_cf(e);
+		*cf = cf0;
+		r = rotate_carry(a, k, bits, op == 2, cf);
+		*of = op == 2 ? ((r >> (bits - 1)) & 1) ^ *cf
+			      : ((a >> (bits - 1)) & 1) ^ cf0;
 	}
-	e->cpu.lf_aux = (e->cpu.lf_aux & ~(3ull << 62)) | ((u64)cf << 63) | ((u64)(cf ^ of) << 62);
 	return r;
 }
 
 /* SHL/SHR/SAR (ops 4-7); n is the masked, non-zero count. */
 static inline __attribute__((always_inline)) u64
-shift(struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz)
+shift(unsigned op, u64 a, unsigned n, unsigned sz, unsigned *cf, unsigned *of)
 {
-	unsigned bits = sz * 8, cf, of;
+	unsigned bits = sz * 8;
 	u64 m = emu_mask(sz), r;
 	if (op == 5) {
 		r = a >> n;
-		cf = (a >> (n - 1)) & 1;
-		of = (a >> (bits - 1)) & 1;
+		*cf = (a >> (n - 1)) & 1;
+		*of = (a >> (bits - 1)) & 1;
 	} else if (op == 7) {
 		u64 s = emu_sx(a, sz);
 		r = (u64)((i64)s >> (n > 63 ? 63 : n)) & m;
-		cf = (u64)((i64)s >> (n - 1)) & 1;
-		of = 0;
+		*cf = (u64)((i64)s >> (n - 1)) & 1;
+		*of = 0;
 	} else {
 		r = n >= 64 ? 0 : (a << n) & m;
-		cf = bits < 64 ? ((a << n) >> bits) & 1 : (a >> (64 - n)) & 1;
-		of = ((r >> (bits - 1)) & 1) ^ cf;
+		*cf = bits < 64 ? ((a << n) >> bits) & 1 : (a >> (64 - n)) & 1;
+		*of = ((r >> (bits - 1)) & 1) ^ *cf;
 	}
-	emu_lf_res(e, r, sz, cf, of, 0);
 	return r;
+}
+
+static inline __attribute__((always_inline)) u64
+grp2(const struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz, unsigned *cf, unsigned *of)
+{
+	return op < 4 ? rot(e, op, a, n, sz, cf, of) : shift(op, a, n, sz, cf, of);
+}
+
+/* Rotates change only CF and OF; shifts set all six (AF = 0). */
+static inline __attribute__((always_inline)) void
+grp2_flags(struct emu *e, unsigned op, u64 r, unsigned sz, unsigned cf, unsigned of)
+{
+	if (op >= 4) {
+		emu_lf_res(e, r, sz, cf, of, 0);
+		return;
+	}
+	u32 k = e->cpu.lf_op;
+	k = (k & 15) == EMU_LF_ROT ? (k >> 4) & 15 : k;
+	e->cpu.lf_op = EMU_LF_ROT | k << 4 | cf << 8 | of << 9;
 }
 
 /* A zero count leaves flags and memory alone, but a 32-bit register
@@ -481,27 +570,25 @@ static int count0(struct emu *e, const struct emu_insn *in, u64 a)
 {
 	if (!(in->flags & EMU_I_MEM) && in->osz == 4)
 		emu_wreg(e, in->rm, 4, a);
-	return 0;
+	return emu_next(e, in);
 }
 
 /* Group 2 (C0/C1/D0-D3): count from imm8, 1 or CL (insn.imm2 = 0/1/2),
  * masked to 5 bits (6 with REX.W). A zero count changes nothing. */
-EMU_H(emu_op_shift)
+EMU_G(emu_op_shift)
 {
-	unsigned sz = in->osz, op = in->ext;
-	u64 a, la, r, fr = e->cpu.lf_res, fa = e->cpu.lf_aux;
-	unsigned n = in->imm2 == 1 ? 1 : in->imm2 == 2 ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm;
+	unsigned sz = in->osz, op = in->ext, cf, of;
+	u64 a, la, r;
+	unsigned n = in->imm2 == 2 ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm;
 	n &= sz == 8 ? 63 : 31;
 	int st = emu_rd_rm(e, in, sz, &a, &la);
 	if (st || !n)
 		return st ? st : count0(e, in, a);
-	r = op < 4 ? rot(e, op, a, n, sz) : shift(e, op, a, n, sz);
-	st = emu_wr_rm(e, in, sz, la, a, r, false);
-	if (st) {
-		e->cpu.lf_res = fr;
-		e->cpu.lf_aux = fa;
-	}
-	return st;
+	r = grp2(e, op, a, n, sz, &cf, &of);
+	if ((st = emu_wr_rm(e, in, sz, la, a, r, false)))
+		return st;
+	grp2_flags(e, op, r, sz, cf, of);
+	return emu_next(e, in);
 }
 
 /* Register destination, 32/64-bit: one specialised handler per operation
@@ -509,13 +596,15 @@ EMU_H(emu_op_shift)
 static inline __attribute__((always_inline)) int
 shift_r(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz)
 {
-	unsigned n = in->imm2 == 1 ? 1 : in->imm2 == 2 ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm;
+	unsigned n = in->imm2 == 2 ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm, cf, of;
 	u64 a = e->cpu.gpr[in->rm] & emu_mask(sz);
 	n &= sz == 8 ? 63 : 31;
 	if (!n)
 		return count0(e, in, a);
-	emu_wreg(e, in->rm, sz, op < 4 ? rot(e, op, a, n, sz) : shift(e, op, a, n, sz));
-	return 0;
+	u64 r = grp2(e, op, a, n, sz, &cf, &of);
+	emu_wreg(e, in->rm, sz, r);
+	grp2_flags(e, op, r, sz, cf, of);
+	return emu_next(e, in);
 }
 
 #define SHIFT_FAST(op)                                                   \
@@ -536,10 +625,10 @@ emu_fn emu_shift_fast(unsigned op, unsigned osz)
 /* SHLD/SHRD (0F A4/A5/AC/AD): ext 0 = left; count imm8 or CL. For 16-bit
  * operands with counts above 16 the SDM leaves the result undefined; this
  * shifts the 32-bit concatenation dst:src (or src:dst). */
-EMU_H(emu_op_shd)
+EMU_G(emu_op_shd)
 {
 	unsigned sz = in->osz, bits = sz * 8, cf;
-	u64 a, la, r, fr = e->cpu.lf_res, fa = e->cpu.lf_aux, m = emu_mask(sz);
+	u64 a, la, r, m = emu_mask(sz);
 	unsigned n = (unsigned)(in->imm2 == 2 ? e->cpu.gpr[EMU_RCX] : in->imm);
 	u64 s = emu_rreg(e, in->reg, sz);
 	n &= sz == 8 ? 63 : 31;
@@ -561,11 +650,8 @@ EMU_H(emu_op_shd)
 		r = ((a << n) | (s >> (bits - n))) & m;
 		cf = (a >> (bits - n)) & 1;
 	}
+	if ((st = emu_wr_rm(e, in, sz, la, a, r, false)))
+		return st;
 	emu_lf_res(e, r, sz, cf, ((r ^ a) >> (bits - 1)) & 1, 0);
-	st = emu_wr_rm(e, in, sz, la, a, r, false);
-	if (st) {
-		e->cpu.lf_res = fr;
-		e->cpu.lf_aux = fa;
-	}
-	return st;
+	return emu_next(e, in);
 }

@@ -4,7 +4,7 @@
 # build host test programs under $(BUILD)/emu and $(BUILD)/coverage.
 
 EMU_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
-EMU_SRCS := $(addprefix $(EMU_DIR)/,decode.c alu.c bits.c ctl.c string.c mem.c run.c)
+EMU_SRCS := $(addprefix $(EMU_DIR)/,decode.c sse_tab.c alu.c bits.c ctl.c string.c sse.c ext.c mem.c run.c)
 EMU_HDRS := $(EMU_DIR)/emu.h $(EMU_DIR)/emu_internal.h
 EMU_TDIR := $(EMU_DIR)/../tests/emu
 EMU_OUT := $(BUILD)/emu
@@ -15,8 +15,8 @@ N ?= 1000000
 SEED ?= 1
 FUZZ_SECONDS ?= 60
 
-EMU_DIFF_SRCS := $(EMU_TDIR)/difftest.c $(EMU_TDIR)/gen.c $(EMU_TDIR)/gen_ops.c
-EMU_UNIT_SRCS := $(EMU_TDIR)/unit.c $(EMU_TDIR)/unit_hand.c $(EMU_TDIR)/unit_cases.c
+EMU_DIFF_SRCS := $(EMU_TDIR)/difftest.c $(EMU_TDIR)/gen.c $(EMU_TDIR)/gen_ops.c $(EMU_TDIR)/gen_sse.c
+EMU_UNIT_SRCS := $(EMU_TDIR)/unit.c $(EMU_TDIR)/unit_hand.c $(EMU_TDIR)/unit_state.c $(EMU_TDIR)/unit_cases.c
 EMU_BENCH_SRCS := $(EMU_TDIR)/bench.c $(EMU_TDIR)/bench_work.c
 
 $(EMU_OUT)/unit: $(EMU_SRCS) $(EMU_HDRS) $(EMU_UNIT_SRCS) $(EMU_TDIR)/unit.h $(EMU_TDIR)/ucase.h
@@ -27,14 +27,23 @@ $(EMU_OUT)/difftest: $(EMU_SRCS) $(EMU_HDRS) $(EMU_DIFF_SRCS) $(EMU_TDIR)/gen.h 
 	@mkdir -p $(@D)
 	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -o $@ $(EMU_DIFF_SRCS) $(EMU_SRCS)
 
-# The benchmark workloads are compiled with -O2 and no vectorisation so that
-# the emulator can run them (it has no SSE).
-$(EMU_OUT)/bench: $(EMU_SRCS) $(EMU_HDRS) $(EMU_BENCH_SRCS)
+# Benchmark workloads: bench_work.c with general registers only (-O2, no
+# vectorisation), bench_c.c three times as compilers build code by default
+# (SSE2, or up to SSE4.2 with -march=x86-64-v2). No stack protector (the
+# emulated run has no FS base) and no libc calls (checked: nm -u is empty).
+EMU_CW_FLAGS := -std=gnu11 -Wall -Wextra -Werror -gdwarf-4 -fno-stack-protector -fcf-protection=none
+$(EMU_OUT)/bench: $(EMU_SRCS) $(EMU_HDRS) $(EMU_BENCH_SRCS) $(EMU_TDIR)/bench_c.c $(EMU_DIR)/emulator.mk
 	@mkdir -p $(@D)
 	$(EMU_HOSTCC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -c -o $(EMU_OUT)/bench_work.o \
 		-fno-tree-vectorize -mno-sse -mno-mmx -mgeneral-regs-only -fno-pic -fcf-protection=none \
 		-fno-stack-protector $(EMU_TDIR)/bench_work.c
-	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -o $@ $(EMU_TDIR)/bench.c $(EMU_OUT)/bench_work.o $(EMU_SRCS)
+	$(EMU_HOSTCC) $(EMU_CW_FLAGS) -O2 -fno-tree-loop-distribute-patterns -DV=o2 -c -o $(EMU_OUT)/bench_o2.o $(EMU_TDIR)/bench_c.c
+	$(EMU_HOSTCC) $(EMU_CW_FLAGS) -O3 -march=x86-64-v2 -fno-tree-loop-distribute-patterns -DV=o3v2 \
+		-c -o $(EMU_OUT)/bench_o3v2.o $(EMU_TDIR)/bench_c.c
+	$(EMU_CLANG) $(EMU_CW_FLAGS) -O2 -fno-builtin -DV=clang -c -o $(EMU_OUT)/bench_clang.o $(EMU_TDIR)/bench_c.c
+	@for o in o2 o3v2 clang; do test -z "$$(nm -u $(EMU_OUT)/bench_$$o.o)" || { echo "bench_$$o.o calls out"; exit 1; }; done
+	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -o $@ $(EMU_TDIR)/bench.c $(EMU_OUT)/bench_work.o $(EMU_OUT)/bench_o2.o \
+		$(EMU_OUT)/bench_o3v2.o $(EMU_OUT)/bench_clang.o $(EMU_SRCS)
 
 .PHONY: emu-unit emu-difftest difftest bench-emu emu-coverage fuzz-emu emu-freestanding
 

@@ -1,10 +1,11 @@
-/* mem.c - memory layer: canonical-address checks, the software TLB (one
+/* mem.c - memory layer: canonical-address checks, the software TLBs (one
  * direct-mapped table per access kind, filled from map_page with the CPL's
- * user/supervisor bit, so a hit needs no permission check), the callback
- * slow path, and instruction fetch through the decoded-instruction cache.
- * Cache entries are re-verified against memory once per run and after any
- * write to a page holding cached code (such pages get no write-TLB entry,
- * so those writes take the slow path). No paging. */
+ * user/supervisor bit, so a hit needs no permission check; a tag carries a
+ * TLB epoch so a flush is one increment), the callback slow path, and the
+ * code-frame set: the host pages (frames) that hold bytes of cached traces.
+ * No write-TLB entry ever points into a code frame, so every write to code,
+ * through any linear alias, takes the slow path, which bumps the trace
+ * generation. No paging: the callbacks translate. */
 #include "emu_internal.h"
 
 static bool canonical(u64 a)
@@ -17,24 +18,74 @@ static u32 user(const struct emu *e)
 	return e->cpu.cpl == 3 ? EMU_ACC_USER : 0;
 }
 
-static bool is_code(const struct emu *e, u64 page)
+/* New trace generation; on wrap-around every trace is invalidated so that
+ * an old generation number can never match again. If a trace is running, the
+ * decodes after the running one may be stale: they become "resync" stops and
+ * the trace (named by its end marker, the decode of length 0) is dropped. */
+void emu_bump_gen(struct emu *e)
 {
-	return e->code_page[(page >> 12) & (EMU_CODE_PAGES - 1)] == page;
+	struct emu_insn *in = (struct emu_insn *)e->at;
+	if (in && in->len) {
+		while ((++in)->len) /* the end marker has length 0 */
+			in->fn = emu_op_resync;
+		((struct emu_trace *)in->imm)->rip = 1;
+	}
+	if (++e->gen == 0) {
+		for (unsigned i = 0; i < EMU_TRACES; i++)
+			e->traces[i].gen = e->traces[i].inside = 0;
+		e->gen = 1;
+	}
 }
 
-/* Record that cached decodes come from this page: writes to it must go
- * through the slow path (no write-TLB entry) and bump the generation. */
-static void mark_code(struct emu *e, u64 la)
+/* Forget the entries of TLB k (0 read, 1 write, 2 fetch). */
+void emu_tlb_flush(struct emu *e, unsigned k)
 {
-	u64 page = la & ~4095ull, *t = &e->code_page[(page >> 12) & (EMU_CODE_PAGES - 1)];
-	if (*t == page)
+	struct emu_tlb_entry *t = k == 2 ? e->itlb : e->tlb[k];
+	unsigned n = k == 2 ? EMU_ITLB_SIZE : EMU_TLB_SIZE;
+	if (++e->tlb_epoch[k] < 4096)
 		return;
-	if (*t != 1)
-		emu_bump_gen(e); /* forgetting a code page: re-verify its decodes */
-	*t = page;
-	struct emu_tlb_entry *w = &e->tlb[1][(page >> 12) & (EMU_TLB_SIZE - 1)];
-	if (w->tag == page)
-		w->tag = 1;
+	for (unsigned i = 0; i < n; i++)
+		t[i].tag = 0;
+	e->tlb_epoch[k] = 1;
+}
+
+/* The slot holding v among the four where frame f may be, or NULL. */
+static u64 *frame_slot(struct emu *e, u64 f, u64 v)
+{
+	for (unsigned j = 0; j < 4; j++) {
+		u64 *s = &e->frames[((f >> 12) + j) & (EMU_FRAMES - 1)];
+		if (*s == v)
+			return s;
+	}
+	return 0;
+}
+
+/* A trace about to become valid holds bytes of frame f (0: a frame map_page
+ * did not name, e.g. fetched through access()). From now on no write may go
+ * through the write TLB to it: those already there are flushed. */
+void emu_mark_code(struct emu *e, u64 f)
+{
+	if (!f) {
+		if (!e->code_unknown)
+			emu_tlb_flush(e, 1);
+		e->code_unknown = true;
+		return;
+	}
+	if (frame_slot(e, f, f))
+		return;
+	u64 *s = frame_slot(e, f, 0);
+	if (!s) { /* four frames share the probe window: forget one, re-verify all traces */
+		s = &e->frames[(f >> 12) & (EMU_FRAMES - 1)];
+		emu_bump_gen(e);
+	}
+	*s = f;
+	emu_tlb_flush(e, 1);
+}
+
+void emu_code_written(struct emu *e, const void *host_page)
+{
+	if (host_page && frame_slot(e, (u64)host_page, (u64)host_page))
+		emu_bump_gen(e);
 }
 
 int emu_raise(struct emu *e, u8 vector, bool has_error, u32 error_code)
@@ -47,25 +98,48 @@ int emu_raise(struct emu *e, u8 vector, bool has_error, u32 error_code)
 	return EMU_STOP;
 }
 
+/* Enabled data breakpoints (DR7 L/G, R/W 01 writes, 11 reads and writes;
+ * LEN 00/01/11/10 = 1/2/4/8 bytes, address aligned down to it) that
+ * [la, la+size) touches with kind (SDM "Breakpoint Field Recognition"). */
+static u32 bp_data(const struct emu *e, u64 la, u32 size, u32 kind)
+{
+	static const u8 lens[4] = {1, 2, 8, 4};
+	u32 hit = 0;
+	for (unsigned n = 0; n < 4; n++) {
+		u64 dr7 = e->cpu.dr7, len = lens[(dr7 >> (18 + 4 * n)) & 3], a = e->cpu.dr[n] & ~(len - 1);
+		unsigned rw = (dr7 >> (16 + 4 * n)) & 3;
+		if (((dr7 >> (2 * n)) & 3) && (rw == 3 || (rw == 1 && (kind & EMU_ACC_WRITE))) &&
+		    la < a + len && a < la + size)
+			hit |= EMU_DR6_B0 << n;
+	}
+	return hit;
+}
+
 /* TLB miss: ask map_page for the page (kind index k: 0 read, 1 write,
- * 2 fetch). Non-canonical pages are never entered. */
+ * 2 fetch). Non-canonical pages are never entered; writes never get an entry
+ * for a code frame, nor at all while a trace holds bytes of an unknown frame. */
 u8 *emu_tlb_fill(struct emu *e, u64 la, u32 k)
 {
 	static const u32 kinds[3] = {EMU_ACC_READ, EMU_ACC_WRITE, EMU_ACC_FETCH};
 	u64 page = la & ~4095ull;
-	if (!e->ops->map_page || !canonical(la) || (k == 1 && is_code(e, page)))
+	if (!e->ops->map_page || !canonical(la) || (k == 1 && e->code_unknown))
 		return 0;
+	if (k < 2 && e->stepping && bp_data(e, page, 4096, k ? EMU_ACC_WRITE : EMU_ACC_READ))
+		return 0; /* a page with a data breakpoint: every access is checked */
 	u8 *h = e->ops->map_page(e->ctx, page, kinds[k] | user(e));
-	if (!h)
+	if (!h || (k == 1 && frame_slot(e, (u64)h, (u64)h)))
 		return 0;
-	struct emu_tlb_entry *t = &e->tlb[k][(la >> 12) & (EMU_TLB_SIZE - 1)];
-	t->tag = page;
-	t->host = h;
+	struct emu_tlb_entry *t = k == 2 ? &e->itlb[(la >> 12) & (EMU_ITLB_SIZE - 1)]
+					 : &e->tlb[k][(la >> 12) & (EMU_TLB_SIZE - 1)];
+	t->tag = page | e->tlb_epoch[k];
+	t->addend = (u64)h - page;
 	return h + (la & 4095);
 }
 
 /* Callback path (SDM "Exception and Interrupt Reference": non-canonical is #GP(0), or
- * #SS(0) for stack references). */
+ * #SS(0) for stack references). A write that reaches access() may have hit a
+ * code frame (map_page did not vouch for the page): cached traces are
+ * re-verified before they run again. */
 int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 {
 	if (!canonical(la) || !canonical(la + size - 1))
@@ -74,16 +148,11 @@ int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 		/* split across two pages only if both are directly mapped */
 		u32 k = kind == EMU_ACC_READ ? 0 : kind == EMU_ACC_WRITE ? 1 : 2;
 		u32 n1 = 4096 - (u32)(la & 4095);
-		u8 *p1 = emu_tlb(e, la, n1, k), *p2 = emu_tlb(e, la + n1, size - n1, k);
+		u8 *p1 = emu_tlb(e, la, n1, k), *p2 = p1 ? emu_tlb(e, la + n1, size - n1, k) : 0;
 		if (p1 && p2) {
-			u8 *b = buf;
-			for (u32 i = 0; i < size; i++) {
-				u8 *p = i < n1 ? p1 + i : p2 + (i - n1);
-				if (kind == EMU_ACC_WRITE)
-					*p = b[i];
-				else
-					b[i] = *p;
-			}
+			__builtin_memcpy(kind == EMU_ACC_WRITE ? p1 : buf, kind == EMU_ACC_WRITE ? buf : p1, n1);
+			__builtin_memcpy(kind == EMU_ACC_WRITE ? p2 : (u8 *)buf + n1,
+					 kind == EMU_ACC_WRITE ? (u8 *)buf + n1 : p2, size - n1);
 			return 0;
 		}
 	}
@@ -93,10 +162,60 @@ int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 		e->res.fault = f;
 		return EMU_STOP;
 	}
-	if (kind == EMU_ACC_WRITE &&
-	    (is_code(e, la & ~4095ull) || is_code(e, (la + size - 1) & ~4095ull)))
-		emu_bump_gen(e); /* self-modifying code: re-verify cached decodes */
+	if (kind == EMU_ACC_WRITE)
+		emu_bump_gen(e);
+	if (e->stepping && kind != EMU_ACC_FETCH)
+		e->db_hits |= bp_data(e, la, size, kind);
 	return 0;
+}
+
+/* n (1..16) bytes between memory at la and buf. */
+int emu_read_n(struct emu *e, u64 la, void *buf, unsigned n, bool ss)
+{
+	u8 *p = emu_tlb(e, la, n, 0);
+	if (p) {
+		__builtin_memcpy(buf, p, n);
+		return 0;
+	}
+	return emu_mem_slow(e, la, buf, n, EMU_ACC_READ, ss);
+}
+
+int emu_write_n(struct emu *e, u64 la, const void *buf, unsigned n, bool ss)
+{
+	u8 *p = emu_tlb(e, la, n, 1);
+	if (p) {
+		__builtin_memcpy(p, buf, n);
+		return 0;
+	}
+	u8 t[16];
+	__builtin_memcpy(t, buf, n);
+	return emu_mem_slow(e, la, t, n, EMU_ACC_WRITE, ss);
+}
+
+/* n bytes of code at la (n not crossing a page) into buf; *frame = the host
+ * page they came from, or 0 when they came through access() (16 at a time). */
+int emu_fetch(struct emu *e, u64 la, u8 *buf, unsigned n, u64 *frame)
+{
+	u8 *p = emu_tlb(e, la, n, 2);
+	if (p) {
+		__builtin_memcpy(buf, p, n);
+		*frame = (u64)p - (la & 4095);
+		return 0;
+	}
+	*frame = 0;
+	for (unsigned i = 0; i < n; i += 16)
+		if (emu_mem_slow(e, la + i, buf + i, n - i < 16 ? n - i : 16, EMU_ACC_FETCH, false))
+			return EMU_STOP;
+	return 0;
+}
+
+/* Effective address with 32-bit addressing and/or an FS/GS base (a is the
+ * 64-bit sum of base, index and displacement). */
+u64 emu_ea_slow(const struct emu *e, const struct emu_insn *in, u64 a)
+{
+	if (in->flags & EMU_I_A32)
+		a = (u32)a;
+	return a + emu_seg(e, in);
 }
 
 bool emu_cas(u8 *p, unsigned sz, u64 old, u64 v)
@@ -126,85 +245,4 @@ int emu_wr_mem_atomic(struct emu *e, u64 la, unsigned sz, u64 old, u64 v, bool s
 	}
 	e->cas_retries = 0;
 	return emu_write(e, la, sz, v, ss);
-}
-
-/* Byte masks covering the first n bytes of raw[0] and raw[1]. */
-static u64 mask0(unsigned n)
-{
-	return n >= 8 ? ~0ull : (1ull << (n * 8)) - 1;
-}
-
-static u64 mask1(unsigned n)
-{
-	return n <= 8 ? 0 : (1ull << ((n - 8) * 8)) - 1;
-}
-
-static void set_raw(struct emu_insn *in, const u8 *p, unsigned avail)
-{
-	u8 b[16] = {0};
-	unsigned n = in->len < avail ? in->len : avail;
-	for (unsigned i = 0; i < n; i++)
-		b[i] = p[i];
-	__builtin_memcpy(in->raw, b, 16);
-	in->raw[0] &= mask0(n);
-	in->raw[1] &= mask1(n);
-}
-
-/* Fetch without a usable host pointer: bytes come in as the decoder asks
- * for them, so only bytes that belong to the instruction are fetched. */
-static int fetch_slow(struct emu *e, struct emu_insn *in, u64 rip)
-{
-	u8 buf[16] = {0};
-	unsigned have = 4096 - (unsigned)(rip & 4095), need;
-	have = have > 15 ? 15 : have;
-	int st = emu_mem_slow(e, rip, buf, have, EMU_ACC_FETCH, false);
-	for (;;) {
-		if (st)
-			return st;
-		int r = emu_decode(in, buf, have);
-		if (r == 0)
-			break;
-		need = (unsigned)-r;
-		if (need > 15) {
-			in->len = 15;
-			in->fn = emu_op_toolong;
-			break;
-		}
-		st = emu_mem_slow(e, rip + have, buf + have, need - have,
-				  EMU_ACC_FETCH, false);
-		have = need;
-	}
-	if (in->len > have)
-		in->len = (u8)have;
-	set_raw(in, buf, have);
-	mark_code(e, rip);
-	mark_code(e, rip + in->len - 1);
-	in->rip = rip;
-	in->gen = e->gen;
-	return 0;
-}
-
-/* Decoded-instruction cache miss (direct-mapped, keyed by RIP): reuse the
- * slot if its bytes still match memory, else decode; either way the slot
- * becomes valid for the current generation. */
-int emu_fetch(struct emu *e, const struct emu_insn **out)
-{
-	u64 rip = e->cpu.rip;
-	struct emu_insn *in = &e->icache[rip & (EMU_ICACHE_SIZE - 1)];
-	u8 *p = emu_tlb(e, rip, 16, 2);
-	*out = in;
-	if (!p)
-		return fetch_slow(e, in, rip);
-	u64 w0 = emu_load(p, 8), w1 = emu_load(p + 8, 8);
-	mark_code(e, rip);
-	if (!in->len || ((w0 ^ in->raw[0]) & mask0(in->len)) || ((w1 ^ in->raw[1]) & mask1(in->len))) {
-		if (emu_decode(in, p, 16) < 0) { /* asked past 15 bytes: too long */
-			in->len = 15;
-			in->fn = emu_op_toolong;
-		}
-		set_raw(in, p, 16);
-	}
-	in->rip = rip; /* same bytes decode the same at any RIP */
-	in->gen = e->gen;
-	return 0;
 }

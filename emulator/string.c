@@ -11,7 +11,7 @@ enum { MOVS, STOS, LODS, CMPS, SCAS };
 /* One iteration; updates RSI/RDI/flags/RAX on success only. */
 static int iter(struct emu *e, const struct emu_insn *in, int kind, u64 sbase)
 {
-	unsigned sz = in->osz, asz = in->asz;
+	unsigned sz = in->osz, asz = emu_asz(in);
 	u64 am = emu_mask(asz), si = e->cpu.gpr[EMU_RSI] & am, di = e->cpu.gpr[EMU_RDI] & am;
 	u64 step = (e->cpu.rflags_sys & EMU_DF) ? 0 - (u64)sz : sz, a = 0, b = 0;
 	int st = 0;
@@ -84,20 +84,24 @@ static u64 chunk(struct emu *e, const struct emu_insn *in, int kind,
 	return n;
 }
 
+/* REP forms end their trace, so when one runs the run loop has charged the
+ * budget for it and nothing after it: avail = e->budget + 1 iterations may
+ * run. On a stop the run loop refunds one, so e->budget is left such that
+ * exactly the completed iterations count. */
 static int string_op(struct emu *e, const struct emu_insn *in, int kind)
 {
-	u64 sbase = emu_seg(e, in), avail = e->budget, done = 0;
-	u64 am = emu_mask(in->asz);
+	u64 sbase = emu_seg(e, in), avail = e->budget + 1, done = 0;
+	u64 am = emu_mask(emu_asz(in));
 	if (!(in->flags & (EMU_I_REP | EMU_I_REPNE)))
 		return iter(e, in, kind, sbase);
-	bool fast = (kind == MOVS || kind == STOS) && in->asz == 8 &&
+	bool fast = (kind == MOVS || kind == STOS) && emu_asz(in) == 8 &&
 		    !(e->cpu.rflags_sys & EMU_DF);
 	for (;;) {
 		u64 c = e->cpu.gpr[EMU_RCX] & am;
 		if (!c)
 			break;
 		if (done == avail) {
-			e->budget = 0;
+			e->budget = avail - done - 1;
 			e->res.reason = EMU_STOP_BUDGET;
 			return EMU_STOP;
 		}
@@ -109,11 +113,11 @@ static int string_op(struct emu *e, const struct emu_insn *in, int kind)
 		}
 		int st = iter(e, in, kind, sbase);
 		if (st) {
-			e->budget = avail - done;
+			e->budget = avail - done - 1;
 			return st;
 		}
 		done++;
-		emu_wreg(e, EMU_RCX, in->asz, c - 1);
+		emu_wreg(e, EMU_RCX, emu_asz(in), c - 1);
 		if (kind == CMPS || kind == SCAS) {
 			if ((in->flags & EMU_I_REP) && !emu_zf(e))
 				break;
@@ -121,12 +125,12 @@ static int string_op(struct emu *e, const struct emu_insn *in, int kind)
 				break;
 		}
 	}
-	e->budget = avail - done + (done ? 1 : 0);
+	e->budget = avail - (done ? done : 1);
 	return 0;
 }
 
-EMU_H(emu_op_movs) { return string_op(e, in, MOVS); }
-EMU_H(emu_op_stos) { return string_op(e, in, STOS); }
-EMU_H(emu_op_lods) { return string_op(e, in, LODS); }
-EMU_H(emu_op_cmps) { return string_op(e, in, CMPS); }
-EMU_H(emu_op_scas) { return string_op(e, in, SCAS); }
+EMU_G(emu_op_movs) { return emu_cont(e, in, string_op(e, in, MOVS)); }
+EMU_G(emu_op_stos) { return emu_cont(e, in, string_op(e, in, STOS)); }
+EMU_G(emu_op_lods) { return emu_cont(e, in, string_op(e, in, LODS)); }
+EMU_G(emu_op_cmps) { return emu_cont(e, in, string_op(e, in, CMPS)); }
+EMU_G(emu_op_scas) { return emu_cont(e, in, string_op(e, in, SCAS)); }

@@ -160,4 +160,6 @@ void scen_hviews_vmfunc_between(struct hv_boot_info *bi);
 void scen_hviews_pagetables(struct hv_boot_info *bi);
 void scen_hviews_smc(struct hv_boot_info *bi);
 void scen_guest_fuzz(struct hv_boot_info *bi);     /* scen_gfuzz.c: the random-program fuzzer */
+void scen_regions_cwork(struct hv_boot_info *bi);  /* scen_cwork.c */
+void scen_regions_glue(struct hv_boot_info *bi);   /* scen_rglue.c */
 #endif

@@ -17,6 +17,12 @@ $(BUILD)/guest-obj/%.c.o: guest/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
+# rgn_cwork.c: compiled C as compilers build it by default (SSE2 allowed), for an emulated region.
+$(BUILD)/guest-obj/rgn_cwork.c.o: guest/rgn_cwork.c tests/emu/bench_c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -mno-sse -mno-sse2 -mno-mmx -mno-80387,$(KERNEL_CFLAGS)) -fno-tree-loop-distribute-patterns \
+		-c $< -o $@
+
 $(BUILD)/guest-obj/kernel/%.c.o: kernel/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@

@@ -44,6 +44,8 @@ static const struct scenario scenarios[] = {
 	{"regions_traps", scen_regions_traps},
 	{"regions_diff", scen_regions_diff},
 	{"regions_cpu", scen_regions_cpu},
+	{"regions_cwork", scen_regions_cwork},
+	{"regions_glue", scen_regions_glue},
 	{"regions_bad", scen_regions_bad},
 	{"regions_log", scen_regions_log},
 	{"regions_alias", scen_regions_alias},

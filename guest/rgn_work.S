@@ -175,15 +175,16 @@ rgn_copy_insn:
 	rep movsb
 	ret
 	.globl rgn_sse, rgn_sse_insn
-rgn_sse:                                /* an instruction the CPU runs (PXOR: SSE) and that faults */
-	mov $1, %eax                    /* there (#UD while CR4.OSFXSR = 0) */
+rgn_sse:                                /* an instruction the interpreter leaves to the CPU (VPXOR: */
+	mov $1, %eax                    /* AVX) and that faults there (#UD while CR4.OSXSAVE = 0) */
 rgn_sse_insn:
-	pxor %xmm0, %xmm0               /* 4 bytes: 66 0f ef c0 */
+	vpxor %xmm0, %xmm0, %xmm0       /* 4 bytes: c5 f9 ef c0 */
 	mov $2, %ecx
 	ret
 
-/* Page 5. What the interpreter leaves to the CPU. rgn_x87(u16 *p = rdi): one x87
- * instruction (FNSTCW, unsupported) between interpreted ones. rgn_cpuid: CPUID leaf
+/* Page 5. What the interpreter leaves to the CPU. rgn_x87(u16 p[14] = rdi): one x87
+ * instruction (FNSTENV: beyond the control words the interpreter runs) between interpreted
+ * ones. rgn_cpuid: CPUID leaf
  * 0x40000000, returns EBX. rgn_print(const char *s = rdi): OUT to COM1 per byte. */
 	.balign 4096
 	.globl rgn_cpu_page
@@ -191,7 +192,7 @@ rgn_cpu_page:
 	.globl rgn_x87
 rgn_x87:
 	mov $7, %eax
-	fnstcw (%rdi)
+	fnstenv (%rdi)
 	add $1, %eax
 	movzwl (%rdi), %ecx
 	ret
@@ -235,6 +236,68 @@ rgn_logged:
 	movw 40(%rdi), %dx              /* R 2 p[5] */
 	mov %rsp, 48(%rdi)              /* W 8 p[6] = RSP */
 	ret                             /* R 8 [RSP] = the return address */
+
+/* Page 7. What the hypervisor finishes with no hardware step (vmm/emu_glue.c). rgn_rand:
+ * RDRAND RAX, CF into CL. rgn_int3 / rgn_int4 / rgn_icebp: INT3, INT $4, INT1; the *_next
+ * labels are the RIPs their handlers must see. rgn_tf: TF set by POPF, two NOPs, TF cleared
+ * by POPF: single-step traps after NOP, NOP, PUSHF, AND, POPF; rgn_tfrep: the same around a
+ * REP STOSB (a trap after each iteration). rgn_dbstore(u32 *p = rdi): a
+ * store to p then a NOP (a data breakpoint's trap comes after the store). */
+	.balign 4096
+	.globl rgn_glue_page
+rgn_glue_page:
+	.globl rgn_rand
+rgn_rand:
+	rdrand %rax
+	setc %cl
+	ret
+	.globl rgn_int3, rgn_int3_next
+rgn_int3:
+	mov $1, %eax
+	int3
+rgn_int3_next:
+	mov $2, %eax
+	ret
+	.globl rgn_int4, rgn_int4_next
+rgn_int4:
+	int $4
+rgn_int4_next:
+	ret
+	.globl rgn_icebp, rgn_icebp_next
+rgn_icebp:
+	.byte 0xf1
+rgn_icebp_next:
+	ret
+	.globl rgn_tf, rgn_tf_steps
+rgn_tf:
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+	nop
+rgn_tf_steps:                           /* the five trap RIPs: here, +1, +2, +10, +11 */
+	nop
+	pushfq
+	andq $~0x100, (%rsp)
+	popfq
+	ret
+	.globl rgn_tfrep, rgn_tfrep_rep
+rgn_tfrep:                              /* rgn_tfrep(u8 *p = rdi): REP STOSB of 3 bytes under TF */
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+	mov $3, %ecx
+rgn_tfrep_rep:                          /* traps: here (after MOV, then after iterations 1 and 2, */
+	rep stosb                       /* RF = 1 in their frames), +2, +3, +11, +12 */
+	pushfq
+	andq $~0x100, (%rsp)
+	popfq
+	ret
+	.globl rgn_dbstore, rgn_dbstore_next
+rgn_dbstore:
+	movl $0x1234, (%rdi)
+rgn_dbstore_next:
+	nop
+	ret
 	.balign 4096
 	.globl rgn_text_end
 rgn_text_end:

@@ -19,12 +19,11 @@
 struct run_ctx {
 	struct vm *vm;
 	struct region *r;              /* the region being run, or NULL (emulate_once) */
-	u64 seq_base, budget0;         /* vm->insn_seq at the run's start, its budget */
+	bool precise;                  /* this run is one instruction: trap hits are counted */
 	u64 ept_gpa, ept_gla, ept_q;   /* an EPT-denied access */
 };
 
-/* One instruction, one key: trap hits are counted once per instruction (policy_trap_hit). */
-static void set_insn_seq(struct run_ctx *c, const struct emu *e) { c->vm->insn_seq = c->seq_base + (c->budget0 - e->budget); }
+#define TRAP_PRECISE 0xfe /* emu_fault vector meaning "a trapped frame: again, one instruction alone" */
 
 /* Rights for one access, as the CPU would check them: the guest page walk at the access's
  * privilege (through the current view), then the current view's policy for the page it reaches
@@ -89,8 +88,13 @@ static int mem_access(void *ctx, u64 la, void *buf, u32 size, u32 kind, struct e
 	if (translate(c, e, la, kind, &gpa[0], &trap[0], f, false) ||
 	    (first < size && translate(c, e, la + first, kind, &gpa[1], &trap[1], f, false)))
 		return -1; /* nothing counted: the access did not happen (its retry will count) */
-	set_insn_seq(c, e);
-	for (int i = 0; i < 2; i++)
+	if ((trap[0] || trap[1]) && !c->precise && !(kind & EMU_ACC_FETCH)) {
+		/* A trap counts one hit per instruction, and a run of many instructions does not say
+		 * which one is running: this one starts again, alone (run()). */
+		*f = (struct emu_fault){.vector = TRAP_PRECISE};
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) /* vm->insn_seq names the instruction: run() set it */
 		if (trap[i])
 			policy_trap_hit(c->vm, trap[i], need);
 	for (u32 done = 0, i = 0; done < size; i++) {
@@ -148,6 +152,7 @@ static int load_state(struct vm *vm, struct emu *e)
 	e->cpu.cpl = vm_cpl();
 	emu_set_rflags(e, vmcs_read(GUEST_RFLAGS));
 	/* END EXERCISE(09) */
+	emu_glue_load(vm, e); /* x87/SSE state, debug registers, MOV SS blocking, CPUID */
 	return 0;
 }
 
@@ -159,6 +164,7 @@ static void store_state(struct vm *vm, struct emu *e)
 	vmcs_write(GUEST_RSP, rsp);
 	vmcs_write(GUEST_RIP, e->cpu.rip);
 	vmcs_write(GUEST_RFLAGS, emu_get_rflags(e));
+	emu_glue_store(vm, e);
 }
 
 /* The interpreter, made on first use (a region or a trap), with this exit's context; its
@@ -190,28 +196,18 @@ static bool is_mov_ss(const struct emu_result *res)
 	return i + 1 < res->nbytes && res->bytes[i] == 0x8e && ((res->bytes[i + 1] >> 3) & 7) == 2;
 }
 
-/* An instruction the interpreter leaves to the hypervisor or does not implement; the state is
- * stored, RIP is at it. INT n, INT3 and INT1 (ICEBP) are injected as the CPU delivers them
- * (software interrupt, software exception, privileged software exception: SDM "VM-Entry
- * Controls for Event Injection"), with no step. Everything else runs on the CPU in one step
- * with `rights` on page gpa of the current view. */
+/* An instruction the interpreter leaves to the hypervisor or to the CPU (emu_glue.c finished
+ * the ones it can: RDRAND.., INT n, INT3, INT1); the state is stored, RIP is at it. The CPU runs
+ * it in one step with `rights` on page gpa of the current view. */
 static struct emu_outcome cpu_instruction(struct vm *vm, const struct emu_result *res, u32 kind, u32 id, u64 gpa,
 					   u64 rights)
 {
 	struct emu_outcome out = {.what = EMU_OUT_DONE};
 	u32 flags = 0;
-	if (res->reason == EMU_STOP_HYPERVISOR && res->len) {
-		if (res->exit == EMU_X_INT)
-			return vm_inject_event(vm, INTR_TYPE_SOFT_INTR, res->bytes[res->len - 1], false, 0, res->len), out;
-		if (res->exit == EMU_X_INT3)
-			return vm_inject_event(vm, INTR_TYPE_SOFT_EXCEPTION, 3, false, 0, res->len), out;
-		if (res->exit == EMU_X_INT1)
-			return vm_inject_event(vm, INTR_TYPE_PRIV_SW_EXCEPTION, 1, false, 0, res->len), out;
-		if (res->exit == EMU_X_IRET || res->exit == EMU_X_SYSRET)
-			flags |= STEP_F_LOADS_RFLAGS;
-		if (res->exit == EMU_X_SYSCALL)
-			flags |= STEP_F_SYSCALL;
-	}
+	if (res->reason == EMU_STOP_HYPERVISOR && (res->exit == EMU_X_IRET || res->exit == EMU_X_SYSRET))
+		flags |= STEP_F_LOADS_RFLAGS;
+	if (res->reason == EMU_STOP_HYPERVISOR && res->exit == EMU_X_SYSCALL)
+		flags |= STEP_F_SYSCALL;
 	if (!step_mtf_works() && is_mov_ss(res)) {
 		printf("# vm: MOV SS at RIP 0x%lx needs a single step, and without the monitor trap flag a "
 		       "RFLAGS.TF step would run two instructions; guest stopped\n", vmcs_read(GUEST_RIP));
@@ -274,17 +270,38 @@ static void linear_range(const struct region *r, u64 frame, u64 gla, u64 *start,
 	*end = *start + r->size;
 }
 
-/* Run the interpreter from RIP within [start, end) for at most budget instructions. With the
- * guest's RFLAGS.TF set, one instruction at a time and a single-step #DB after each, as the CPU
- * delivers it. State stored in the VMCS afterwards. */
-static struct emu_result run(struct vm *vm, struct emu *e, struct run_ctx *c, u64 start, u64 end, u64 budget, bool *db)
+/* Run the interpreter from RIP within [start, end) for at most budget instructions. The stops
+ * the hypervisor finishes itself are handled here (emu_glue.c): RDRAND, RDSEED and RDPID are
+ * completed and the run goes on; INT n, INT3, INT1 and the #DB of the guest's single step or
+ * breakpoint are injected, and *event says so. The state is stored in the VMCS afterwards. */
+static struct emu_result run(struct vm *vm, struct emu *e, struct run_ctx *c, u64 start, u64 end, u64 budget,
+			     bool *event)
 {
-	bool tf = emu_get_rflags(e) & EMU_TF;
-	c->seq_base = vm->insn_seq, c->budget0 = tf ? 1 : budget;
-	struct emu_result res = emu_run(e, start, end, c->budget0);
-	vm->insn_seq = c->seq_base + res.executed; /* the instruction at RIP now: stopped at, or next */
+	struct emu_result res;
+	u64 done = 0;
+	int glue = 0;
+	c->precise = budget == 1;
+	for (;;) {
+		res = emu_run(e, start, end, c->precise ? 1 : budget - done);
+		done += res.executed;
+		vm->insn_seq += res.executed; /* each retired instruction ends a key (trap hits) */
+		if (res.reason == EMU_STOP_FAULT && res.fault.vector == TRAP_PRECISE) {
+			c->precise = true; /* that instruction again, alone */
+			continue;
+		}
+		glue = res.reason == EMU_STOP_BUDGET ? 0 : emu_glue_stop(vm, e, &res);
+		if (glue > 0) /* completed by the hypervisor: one more instruction */
+			done++, vm->insn_seq++;
+		bool more = glue > 0 || (c->precise && budget > 1 && res.reason == EMU_STOP_BUDGET);
+		if (!more || done >= budget)
+			break;
+		c->precise = false; /* whole runs again after the trapped instruction */
+	}
+	if (glue > 0)
+		res.reason = EMU_STOP_BUDGET;
+	res.executed = done;
+	*event = glue < 0;
 	store_state(vm, e);
-	*db = tf && res.executed && res.reason != EMU_STOP_FAULT;
 	return res;
 }
 
@@ -297,7 +314,7 @@ struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla)
 	struct emu *e = emu_for(vm, &c);
 	u64 start, end, total = 0;
 	struct emu_result res;
-	bool db = false;
+	bool event = false;
 	r->stats.entries++;
 	vm->region_entries++;
 	if (!vm->in_region) /* this exit brought us in; exits while inside are counted by vm_run */
@@ -314,26 +331,25 @@ struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla)
 		/* The fetch that brought us here is of an instruction that begins before the region
 		 * and ends in it: that one instruction is the region's too (found by guest_fuzz,
 		 * its finding E: it was never run and faulted again forever). */
-		res = run(vm, e, &c, 0, ~0UL, 1, &db);
+		res = run(vm, e, &c, 0, ~0UL, 1, &event);
 		r->stats.instructions += res.executed;
 		total += res.executed;
-		if (res.reason == EMU_STOP_BUDGET && !db && e->cpu.rip - start >= end - start)
+		if (res.reason == EMU_STOP_BUDGET && !event && e->cpu.rip - start >= end - start)
 			res.reason = EMU_STOP_LEFT_REGION; /* it left again at once */
-		else if (res.reason == EMU_STOP_BUDGET && !db)
+		else if (res.reason == EMU_STOP_BUDGET && !event)
 			goto inside;
 		goto done;
 	}
 inside:
 	do { /* no interrupt is ever pending in hvlab, so a used budget only bounds one exit */
-		res = run(vm, e, &c, start, end, RUN_BUDGET, &db);
+		res = run(vm, e, &c, start, end, RUN_BUDGET, &event);
 		r->stats.instructions += res.executed;
 		total += res.executed;
-	} while (res.reason == EMU_STOP_BUDGET && !db && total < EXIT_BUDGET &&
+	} while (res.reason == EMU_STOP_BUDGET && !event && total < EXIT_BUDGET &&
 		 !(vm->run_deadline && rdtsc() >= vm->run_deadline)); /* the watchdog decides at the exit */
 done:
-	if (db) { /* the guest's single step: its #DB handler runs on the CPU */
+	if (event) { /* INT n, INT3, INT1 or a #DB: the guest goes to its handler on the CPU */
 		vm->in_region = 0;
-		vcpu_inject_db(vm, BIT(14));
 		return out;
 	}
 	switch (res.reason) {
@@ -368,14 +384,11 @@ struct emu_outcome emulate_once(struct vm *vm, u32 trap_plus_1, u64 q, u64 gpa)
 	struct run_ctx c = {.vm = vm};
 	struct emu *e = emu_for(vm, &c);
 	struct emu_result res = {.reason = EMU_STOP_UNSUPPORTED};
-	bool db = false;
+	bool event = false;
 	if (e && load_state(vm, e) == 0) {
-		res = run(vm, e, &c, 0, ~0UL, 1, &db);
-		if (res.reason == EMU_STOP_BUDGET) {
-			if (db)
-				vcpu_inject_db(vm, BIT(14));
+		res = run(vm, e, &c, 0, ~0UL, 1, &event);
+		if (res.reason == EMU_STOP_BUDGET || event)
 			return (struct emu_outcome){.what = EMU_OUT_DONE};
-		}
 		if (res.reason == EMU_STOP_FAULT)
 			return fault(vm, &c, &res);
 	}

@@ -53,12 +53,14 @@ static int setup_controls(struct vm *vm)
 				   CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
 			   "primary processor-based");
 	err |= set_control(SECONDARY_VM_EXEC_CONTROL, c->proc2, proc2, SECONDARY_EXEC_ENABLE_EPT, "secondary");
+	/* debug controls: the guest's DR7 and IA32_DEBUGCTL survive VM exits (else DR7 = 400H) */
 	err |= set_control(VM_EXIT_CONTROLS, c->exit,
 			   VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |
-				   VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT,
+				   VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_DEBUG_CONTROLS,
 			   VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER, "VM-exit");
 	err |= set_control(VM_ENTRY_CONTROLS, c->entry,
-			   VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
+			   VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT |
+				   VM_ENTRY_LOAD_DEBUG_CONTROLS,
 			   VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER, "VM-entry");
 	/* VMFUNC: the CPU's EPTP switching through the EPTP list, or #UD intercepted so
 	 * views.c can emulate it (SDM "VM Functions", "EPTP Switching"). */

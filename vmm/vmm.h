@@ -339,6 +339,18 @@ void watchdog_setup(const char *cmdline);
 void watchdog_arm(struct vm *vm);
 bool watchdog_expired(struct vm *vm);
 void watchdog_report(struct vm *vm);
+/* fpu.c: the guest's x87/SSE state in and out of the interpreter (FXSAVE/FXRSTOR) */
+struct emu_cpu;
+void fpu_to_emu(struct emu_cpu *c);
+void fpu_from_emu(const struct emu_cpu *c);
+
+/* emu_glue.c: the interpreter's state beyond general registers, and the stops the hypervisor
+ * finishes itself. emu_glue_stop: 1 completed (run on), -1 an event injected (the guest leaves
+ * the region), 0 not handled here. */
+struct emu_result;
+void emu_glue_load(struct vm *vm, struct emu *e);
+void emu_glue_store(struct vm *vm, struct emu *e);
+int emu_glue_stop(struct vm *vm, struct emu *e, const struct emu_result *r);
 
 /* hypercall.c */
 void hypercall_handle(struct vm *vm);

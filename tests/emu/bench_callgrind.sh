@@ -4,7 +4,7 @@
 bench=$1; out=$2
 command -v valgrind >/dev/null || { echo "valgrind not installed: no callgrind count"; exit 0; }
 printf "%-18s %12s %14s %12s\n" workload emu-insns host-Ir host-Ir/insn
-for w in alu-loop crc32 heapsort memcpy-rep-movsb memcpy-loop; do
+for w in $($bench -l); do
 	n=$(valgrind --tool=callgrind --toggle-collect=emu_run --callgrind-out-file=$out/cg.$w \
 		$bench -c $w 2>/dev/null) || { echo "$w: failed"; continue; }
 	ir=$(awk '/^(summary|totals):/ {print $2; exit}' $out/cg.$w)

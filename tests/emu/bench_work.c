@@ -9,6 +9,7 @@ uint64_t work_crc32(const uint8_t *p, size_t n);
 uint64_t work_sort(uint32_t *a, size_t n);
 uint64_t work_rep_movsb(uint8_t *d, const uint8_t *s, size_t n, size_t reps);
 uint64_t work_loop_copy(uint8_t *d, const uint8_t *s, size_t n, size_t reps);
+uint64_t work_random(uint64_t *a, size_t n, size_t iters);
 
 /* Tight ALU loop: adds, xors, shifts, a multiply and a compare per turn. */
 uint64_t work_alu(uint64_t n)
@@ -93,4 +94,20 @@ uint64_t work_loop_copy(uint8_t *d, const uint8_t *s, size_t n, size_t reps)
 			vd[i] = vs[i];
 	}
 	return d[n - 1];
+}
+
+/* Random read-modify-writes over n 64-bit words (n a power of two): the
+ * data TLB's worst case once the array spans more pages than it has entries. */
+uint64_t work_random(uint64_t *a, size_t n, size_t iters)
+{
+	uint64_t x = 88172645463325252ull, sum = 0;
+	for (size_t i = 0; i < iters; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint64_t *p = &a[x & (n - 1)];
+		sum += *p;
+		*p = sum ^ i;
+	}
+	return sum;
 }

@@ -25,6 +25,7 @@
 #define CTX_BASE 0x30000000ull
 struct ctx {
 	u64 in[16], out[16], in_flags, out_flags, host[8], scratch_sp;
+	u64 xin[16][2], xout[16][2];
 };
 static struct ctx *ctx = (struct ctx *)CTX_BASE;
 static u8 *sandbox = (u8 *)SANDBOX_BASE, *code = (u8 *)CODE_BASE;
@@ -33,7 +34,9 @@ static unsigned prologue_len;
 
 static sigjmp_buf jb;
 static volatile int fault_sig;
-static u64 f_gpr[16], f_rip, f_flags, f_trap;
+static u64 f_gpr[16], f_rip, f_flags, f_trap, f_xmm[16][2];
+static u64 t_rip[256], t_lo, t_hi; /* single-step traps with RIP in (t_lo, t_hi] */
+static unsigned t_n;
 
 static const int greg_of[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
 				REG_RSI, REG_RDI, REG_R8, REG_R9, REG_R10, REG_R11,
@@ -48,6 +51,14 @@ static void on_sig(int sig, siginfo_t *si, void *uc_)
 	f_rip = (u64)uc->uc_mcontext.gregs[REG_RIP];
 	f_flags = (u64)uc->uc_mcontext.gregs[REG_EFL];
 	f_trap = (u64)uc->uc_mcontext.gregs[REG_TRAPNO];
+	memcpy(f_xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(f_xmm));
+	if (sig == SIGTRAP && f_trap == 1) { /* a single step: note it, go on */
+		if (f_rip > t_lo && f_rip <= t_hi && t_n < 256)
+			t_rip[t_n++] = f_rip;
+		if (f_rip >= t_hi) /* the epilogue: no more steps */
+			uc->uc_mcontext.gregs[REG_EFL] &= ~0x100ll;
+		return;
+	}
 	fault_sig = sig;
 	siglongjmp(jb, 1);
 }
@@ -56,6 +67,15 @@ static unsigned put(u8 *p, unsigned at, const u8 *b, unsigned n)
 {
 	memcpy(p + at, b, n);
 	return at + n;
+}
+
+/* movdqu [abs32], xmm (store=1) or movdqu xmm, [abs32] */
+static unsigned movdqu_abs(u8 *p, unsigned at, int x, u64 addr, int store)
+{
+	u8 b[10] = {0xf3, (u8)(0x40 | (x >= 8 ? 4 : 0)), 0x0f, store ? 0x7f : 0x6f, (u8)(0x04 | (x & 7) << 3), 0x25};
+	uint32_t a = (uint32_t)addr;
+	memcpy(b + 6, &a, 4);
+	return put(p, at, b, 10);
 }
 
 /* mov [abs32], r64 (store=1) or mov r64, [abs32] */
@@ -81,6 +101,8 @@ static void build_prologue(void)
 	uint32_t a = (uint32_t)OFF(in_flags);
 	memcpy(pushf_in + 3, &a, 4);
 	at = put(code, at, pushf_in, 7);
+	for (int x = 0; x < 16; x++)
+		at = movdqu_abs(code, at, x, OFF(xin) + 16 * x, 0);
 	code[at++] = 0x9d; /* popfq */
 	for (int r = 0; r < 16; r++)
 		at = mov_abs(code, at, r, OFF(in) + 8 * r, 0);
@@ -92,6 +114,8 @@ static void build_epilogue(unsigned at)
 {
 	static const int hs[7] = {3, 5, 12, 13, 14, 15, 4};
 	u8 *p = code + prologue_len;
+	for (int x = 0; x < 16; x++)
+		at = movdqu_abs(p, at, x, OFF(xout) + 16 * x, 1);
 	for (int r = 0; r < 16; r++)
 		at = mov_abs(p, at, r, OFF(out) + 8 * r, 1);
 	at = mov_abs(p, at, 4, OFF(scratch_sp), 0);
@@ -131,6 +155,7 @@ static void setup(void)
 	sigaction(SIGBUS, &sa, 0);
 	sigaction(SIGFPE, &sa, 0);
 	sigaction(SIGILL, &sa, 0);
+	sigaction(SIGTRAP, &sa, 0);
 	if (syscall(SYS_arch_prctl, ARCH_SET_GS, GS_BASE_VAL)) {
 		perror("arch_prctl");
 		exit(2);
@@ -230,6 +255,54 @@ static int one_prepared(u64 seed)
 	return run_both(seed);
 }
 
+/* The emulator's run of the sequence: with TF, one run per single step
+ * (the trap RIPs into e_rip); returns the last result. */
+static u64 e_rip[256], steps_compared;
+static unsigned e_n;
+static struct emu_result emu_side(u64 idx, u64 t0)
+{
+	emu_init(&em, (idx & 3) == 3 ? &ops_slow : &ops_fast, 0);
+	memcpy(em.cpu.gpr, seq.gpr, sizeof(seq.gpr));
+	memcpy(em.cpu.xmm, seq.xmm, sizeof(seq.xmm));
+	em.cpu.rip = t0;
+	em.cpu.cpl = 3;
+	em.cpu.gs_base = GS_BASE_VAL;
+	em.cpu.cr0 = 0x80000033;
+	em.cpu.cr4 = EMU_CR4_OSFXSR | EMU_CR4_OSXMMEXCPT;
+	emu_set_rflags(&em, seq.rflags);
+	struct emu_result r;
+	e_n = 0;
+	while ((r = emu_run(&em, t0, t0 + seq.len, 100000)).reason == EMU_STOP_DEBUG && e_n < 256)
+		e_rip[e_n++] = em.cpu.rip;
+	return r;
+}
+
+static int cmp_xmm(const u64 (*nx)[2])
+{
+	int bad = 0;
+	for (int i = 0; i < 16; i++)
+		if (nx[i][0] != em.cpu.xmm[i].q[0] || nx[i][1] != em.cpu.xmm[i].q[1]) {
+			fprintf(stderr, "xmm%d: native %016llx%016llx emu %016llx%016llx\n", i, (unsigned long long)nx[i][1],
+				(unsigned long long)nx[i][0], (unsigned long long)em.cpu.xmm[i].q[1],
+				(unsigned long long)em.cpu.xmm[i].q[0]);
+			bad = 1;
+		}
+	return bad;
+}
+
+static int cmp_steps(void)
+{
+	steps_compared += t_n;
+	if (t_n == e_n && !memcmp(t_rip, e_rip, t_n * sizeof(u64)))
+		return 0;
+	fprintf(stderr, "single steps: native %u, emu %u:", t_n, e_n);
+	for (unsigned i = 0; i < t_n || i < e_n; i++)
+		fprintf(stderr, " %llx/%llx", i < t_n ? (unsigned long long)(t_rip[i] - t_lo) : 0ull,
+			i < e_n ? (unsigned long long)(e_rip[i] - t_lo) : 0ull);
+	fprintf(stderr, "\n");
+	return 1;
+}
+
 static int run_both(u64 idx)
 {
 	u64 t0 = CODE_BASE + prologue_len;
@@ -238,18 +311,15 @@ static int run_both(u64 idx)
 	memcpy(code + prologue_len, seq.code, seq.len);
 	build_epilogue(seq.len);
 	memcpy(ctx->in, seq.gpr, sizeof(seq.gpr));
-	ctx->in_flags = seq.rflags;
+	memcpy(ctx->xin, seq.xmm, sizeof(seq.xmm));
+	ctx->in_flags = seq.rflags | (seq.tf ? 0x100 : 0);
 	fault_sig = 0;
+	t_n = 0, t_lo = t0, t_hi = t0 + seq.len;
 	if (!sigsetjmp(jb, 0))
 		((void (*)(void))code)();
-
-	emu_init(&em, (idx & 3) == 3 ? &ops_slow : &ops_fast, 0);
-	memcpy(em.cpu.gpr, seq.gpr, sizeof(seq.gpr));
-	em.cpu.rip = t0;
-	em.cpu.cpl = 3;
-	em.cpu.gs_base = GS_BASE_VAL;
-	emu_set_rflags(&em, seq.rflags);
-	struct emu_result r = emu_run(&em, t0, t0 + seq.len, 100000);
+	seq.rflags |= seq.tf ? 0x100 : 0;
+	struct emu_result r = emu_side(idx, t0);
+	seq.rflags &= ~0x100ull;
 
 	if (fault_sig && (f_rip < t0 || f_rip >= t0 + seq.len))
 		fault_sig = -fault_sig; /* fetch fault after a branch out: left */
@@ -277,6 +347,9 @@ static int run_both(u64 idx)
 				(unsigned long long)ngpr[i], (unsigned long long)em.cpu.gpr[i]);
 			bad = 1;
 		}
+	bad |= cmp_xmm(fault_sig ? (const u64(*)[2])f_xmm : (const u64(*)[2])ctx->xout);
+	if (seq.tf)
+		bad |= cmp_steps();
 	u64 ef = emu_get_rflags(&em);
 	if ((ef ^ nfl) & mask) {
 		fprintf(stderr, "rflags: native %04llx emu %04llx mask %04x\n",
@@ -329,7 +402,10 @@ static int record_cases(const char *path)
 		seq.undef[1] = und;
 		for (int r = 0; r < 16; r++)
 			seq.gpr[r] = ucase_reg(seed, r);
+		for (int x = 0; x < 32; x++)
+			seq.xmm[x / 2][x % 2] = ucase_xmm(seed, x / 2, x % 2);
 		seq.rflags = ucase_flags(seed);
+		seq.tf = 0;
 		if (one_prepared(seed)) {
 			fprintf(stderr, "skipped (emulator disagrees): %s\n", name);
 			skipped++;
@@ -355,6 +431,16 @@ static int record_cases(const char *path)
 			printf("%u:", i);
 			for (; i < SANDBOX_SIZE && sandbox[i] != init_mem[i]; i++)
 				printf("%02x", sandbox[i]);
+			printf(";");
+		}
+		printf("\", \"");
+		const u64(*xo)[2] = fault_sig ? (const u64(*)[2])f_xmm : (const u64(*)[2])ctx->xout;
+		for (int x = 0; x < 16; x++) {
+			if (xo[x][0] == seq.xmm[x][0] && xo[x][1] == seq.xmm[x][1])
+				continue;
+			printf("%d:", x);
+			for (int k = 0; k < 16; k++)
+				printf("%02x", (unsigned)((xo[x][k / 8] >> (8 * (k % 8))) & 0xff));
 			printf(";");
 		}
 		printf("\"},\n");
@@ -390,8 +476,9 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
-	printf("difftest: seed %llu, %llu sequences from %llu, %llu divergences, %llu native faults, %.1f s\n",
+	printf("difftest: seed %llu, %llu sequences from %llu, %llu divergences, %llu native faults, "
+	       "%llu single-step traps, %.1f s\n",
 	       (unsigned long long)seed, (unsigned long long)n, (unsigned long long)first,
-	       (unsigned long long)bad, (unsigned long long)faults, s);
+	       (unsigned long long)bad, (unsigned long long)faults, (unsigned long long)steps_compared, s);
 	return bad != 0;
 }

@@ -1,6 +1,7 @@
 /* fuzz.c - libFuzzer harness over decode and execute (build: make fuzz-emu,
  * clang -fsanitize=fuzzer,address,undefined). Input: 8 register seeds, a
- * flags byte, a mode byte, then code bytes placed at CODE. Memory is a
+ * flags byte (arithmetic flags; 0x02 writable code, 0x04 CR4.FSGSBASE, 0x08
+ * CR0.TS, 0x10 breakpoints in DR7, 0x20 TF), a mode byte, then code bytes. Memory is a
  * 64 KiB sandbox plus the code page (writable when flags bit 1 is set, for
  * self-modifying code); everything else answers #PF. Checks
  * invariants that must hold for any input: no crash or UB, budget and
@@ -71,11 +72,17 @@ int LLVMFuzzerTestOneInput(const u8 *p, size_t n)
 		n = 4096;
 	struct emu_insn tmp;
 	for (unsigned a = 0; a <= 16 && a <= n; a++) /* decoder alone, short buffers */
-		(void)emu_decode(&tmp, p, a);
+		(void)emu_decode(&em, &tmp, p, a, CODE);
 	memset(code, 0x90, sizeof(code));
 	memcpy(code, p, n);
 	memset(data, 0xa5, sizeof(data));
 	emu_init(&em, (mode & 1) ? &slow : &fast, 0);
+	em.cpu.cr4 = EMU_CR4_OSFXSR | ((fl & 4) ? EMU_CR4_FSGSBASE : 0);
+	em.cpu.cr0 = (fl & 8) ? EMU_CR0_TS : 0;
+	for (int i = 0; i < 16; i++)
+		em.cpu.xmm[i].q[0] = em.cpu.xmm[i].q[1] = (u64)i * 0x0123456789abcdefull;
+	em.cpu.dr7 = (fl & 0x10) ? 0x55 | (0x3dull << 16) : 0; /* DR0 exec, DR1 write, DR2 rw, DR3 exec */
+	em.cpu.dr[0] = DATA + 0x100, em.cpu.dr[1] = DATA + 0x8000 - 8, em.cpu.dr[2] = DATA + 0x10, em.cpu.dr[3] = CODE + 4;
 	for (int i = 0; i < 16; i++) {
 		u32 v;
 		memcpy(&v, regs + 2 * i, 4);
@@ -86,7 +93,7 @@ int LLVMFuzzerTestOneInput(const u8 *p, size_t n)
 	em.cpu.cpl = (mode & 4) ? 3 : 0;
 	em.cpu.fs_base = (mode & 8) ? DATA : 0;
 	em.cpu.gs_base = DATA + 0x100;
-	emu_set_rflags(&em, 0x202 | (fl & 0xd5) | ((mode & 16) ? EMU_DF : 0));
+	emu_set_rflags(&em, 0x202 | (fl & 0xc5) | ((mode & 16) ? EMU_DF : 0) | ((fl & 0x20) ? EMU_TF : 0));
 	u64 budget = 1 + (mode >> 5) * 40;
 	struct emu_result r = emu_run(&em, CODE, CODE + 4096, budget);
 	if (r.executed > budget || r.len > 15 || r.nbytes > 15)

@@ -144,8 +144,15 @@ void gen_enc(struct g *g, int sz, const u8 *opc, int nopc, int regf, struct op *
 		rex |= 1;
 	}
 	int need_rex = sz == 1 && ((regf >= 4 && regf < 8) || (o && !o->mem && o->reg >= 4 && o->reg < 8));
-	if ((rex || need_rex) && !high)
+	if (g->vex) { /* C4 R'X'B' mmmmm, W vvvv' L pp (the inverted bits) */
+		unsigned v = g->vex - 1;
+		gen_b(g, 0xc4);
+		gen_b(g, (u8)((~rex & 7) << 5 | (v & 31)));
+		gen_b(g, (u8)((v >> 12 & 1) << 7 | (~(v >> 8) & 15) << 3 | (v >> 7 & 1) << 2 | (v >> 5 & 3)));
+		g->vex = 0;
+	} else if ((rex || need_rex) && !high) {
 		gen_b(g, (u8)(0x40 | rex));
+	}
 	for (int i = 0; i < nopc; i++)
 		gen_b(g, opc[i]);
 	if (o) {

@@ -23,7 +23,9 @@ struct gen_seq {
 	unsigned off[MAX_INSNS + 1]; /* start offsets */
 	uint32_t undef[MAX_INSNS + 1]; /* undefined flags before insn i (and at end) */
 	uint64_t gpr[16];          /* initial registers */
+	uint64_t xmm[16][2];       /* initial XMM0-15 (low, high) */
 	uint64_t rflags;           /* initial RFLAGS */
+	int tf;                    /* run with RFLAGS.TF: compare every single-step trap */
 };
 
 /* Build sequence number idx of stream seed. */

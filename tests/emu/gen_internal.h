@@ -32,6 +32,7 @@ struct g {
 	struct { unsigned at, item; int size; } fix[MAX_INSNS];
 	int rip_at, no_stack_mem;  /* pending rip-relative patch; call body */
 	u64 rip_target;
+	unsigned vex;              /* next gen_enc: VEX 1 + (map | pp << 5 | L << 7 | vvvv << 8 | W << 12) */
 };
 
 
@@ -67,5 +68,8 @@ void g_bitscan(struct g *g);
 void g_cc(struct g *g);
 void g_jump(struct g *g);
 void g_call(struct g *g);
+void g_sse(struct g *g);
+void g_ssemov(struct g *g);
+void g_ext(struct g *g);
 
 #endif

@@ -204,7 +204,7 @@ static const struct { gen_fn fn; unsigned w; } gens[] = {
 	{gen_g_alu, 20}, {g_test, 4}, {g_unary, 10}, {g_imul, 4}, {g_shift, 10},
 	{g_shd, 4}, {g_bt, 4}, {g_bitscan, 4}, {g_cc, 6}, {g_jump, 5}, {g_call, 2},
 	{g_stack, 6}, {g_flags, 5}, {g_enter, 2}, {g_xchg, 6}, {g_cx8, 2},
-	{g_move, 14}, {g_string, 6}, {g_nop, 2},
+	{g_move, 14}, {g_string, 6}, {g_nop, 2}, {g_sse, 16}, {g_ssemov, 6}, {g_ext, 8},
 };
 
 static void init_state(struct g *g)
@@ -219,6 +219,9 @@ static void init_state(struct g *g)
 	s->gpr[13] = gen_rnd(g, 0x40);
 	s->gpr[14] = SANDBOX_BASE + 0x1000;
 	s->rflags = 0x202 | (gen_rand(&g->rng) & ALLF);
+	for (int i = 0; i < 16; i++)
+		s->xmm[i][0] = gen_val(g), s->xmm[i][1] = gen_val(g);
+	s->tf = gen_coin(g, 10);
 }
 
 void gen_sequence(struct gen_seq *s, u64 seed, u64 idx)

@@ -103,6 +103,70 @@ for s in ('cmpsb', 'cmpsl', 'scasb', 'scasq'):
 t('std; rep movsb' if False else 'addr32 rep stosb'); t('rep movsb %fs:(%rsi),%es:(%rdi)' if False else 'gs movsb')
 t('ud2', 0); t('div %ecx', ALL)
 
+# SSE..SSE4.2 integer and data movement: register and (16-byte aligned) memory
+# forms, plus a misaligned one of each kind (#GP)
+for op in ('paddb paddw paddd paddq psubb psubw psubd psubq paddsb paddsw paddusb paddusw psubsb psubsw '
+           'psubusb psubusw pand pandn por pxor andps andnps orps xorps andpd andnpd orpd xorpd pcmpeqb '
+           'pcmpeqw pcmpeqd pcmpeqq pcmpgtb pcmpgtw pcmpgtd pcmpgtq pminub pmaxub pminsw pmaxsw pminsb '
+           'pmaxsb pminuw pmaxuw pminsd pmaxsd pminud pmaxud pavgb pavgw psadbw pmullw pmulhw pmulhuw '
+           'pmuludq pmaddwd pmulld pmuldq pmaddubsw pmulhrsw pabsb pabsw pabsd psignb psignw psignd phaddw '
+           'phaddd phaddsw phsubw phsubd phsubsw pshufb punpcklbw punpcklwd punpckldq punpcklqdq punpckhbw '
+           'punpckhwd punpckhdq punpckhqdq unpcklps unpckhps unpcklpd unpckhpd packsswb packuswb packssdw '
+           'packusdw psrlw psrld psrlq psraw psrad psllw pslld psllq pblendvb blendvps blendvpd '
+           'phminposuw').split():
+    t(f'{op} %xmm1,%xmm2'); t(f'{op} 16(%r14),%xmm11')
+t('paddd 8(%r14),%xmm1'); t('ptest %xmm1,%xmm2'); t('ptest 32(%r14),%xmm0')
+for op, imm in (('pshufd', 0x1b), ('pshufhw', 0x93), ('pshuflw', 0x4e), ('shufps', 0x4e), ('shufpd', 1),
+                ('palignr', 3), ('palignr', 21), ('pblendw', 0xa5), ('blendps', 5), ('blendpd', 2),
+                ('mpsadbw', 5), ('mpsadbw', 2), ('insertps', 0x9c), ('insertps', 0x71)):
+    t(f'{op} ${imm},%xmm1,%xmm2'); t(f'{op} ${imm},16(%r14),%xmm12' if op != 'insertps' else f'{op} ${imm},4(%r14),%xmm3')
+for op in ('psrlw', 'psrld', 'psrlq', 'psraw', 'psrad', 'psllw', 'pslld', 'psllq'):
+    for n in (1, 7, 31, 200): t(f'{op} ${n},%xmm9')
+for op in ('psrldq', 'pslldq'):
+    for n in (1, 9, 16, 30): t(f'{op} ${n},%xmm4')
+for w, n in (('bw', 8), ('bd', 4), ('bq', 2), ('wd', 8), ('wq', 4), ('dq', 8)):
+    for sz in ('sx', 'zx'): t(f'pmov{sz}{w} %xmm1,%xmm2'); t(f'pmov{sz}{w} 3(%r14),%xmm5')
+for a in ('%eax,%xmm1', '%rax,%xmm1', '%xmm1,%eax', '%xmm1,%rax', '8(%r14),%xmm1', '%xmm1,8(%r14)'):
+    t(f'movd {a}' if 'r' not in a.split(',')[0][1:3] or a.startswith('%e') or a.endswith('%eax') else f'movq {a}')
+for a in ('8(%r14),%xmm1', '%xmm1,8(%r14)', '%xmm1,%xmm2', '%rbx,%xmm3', '%xmm3,%rbx'):
+    t(f'movq {a}')
+for op in ('movdqa', 'movaps', 'movapd'):
+    t(f'{op} 16(%r14),%xmm1'); t(f'{op} %xmm1,32(%r14)'); t(f'{op} %xmm1,%xmm14'); t(f'{op} 8(%r14),%xmm1')
+for op in ('movdqu', 'movups', 'movupd', 'lddqu'):
+    t(f'{op} 3(%r14),%xmm1')
+    if op != 'lddqu': t(f'{op} %xmm1,5(%r14)'); t(f'{op} %xmm1,%xmm7')
+for op, n in (('movss', 4), ('movsd', 8)):
+    t(f'{op} {n}(%r14),%xmm1'); t(f'{op} %xmm1,%xmm2'); t(f'{op} %xmm1,{n}(%r14)')
+for op in ('movlps', 'movhps', 'movlpd', 'movhpd'):
+    t(f'{op} 8(%r14),%xmm1'); t(f'{op} %xmm1,8(%r14)')
+for op in ('movhlps', 'movlhps', 'movddup', 'movsldup', 'movshdup'): t(f'{op} %xmm1,%xmm2')
+t('movddup 8(%r14),%xmm1'); t('movsldup 16(%r14),%xmm1'); t('movshdup 16(%r14),%xmm1')
+t('movntdq %xmm1,16(%r14)'); t('movntps %xmm1,16(%r14)'); t('movntpd %xmm1,16(%r14)')
+t('movntdqa 16(%r14),%xmm1'); t('movnti %eax,8(%r14)'); t('movnti %rax,8(%r14)'); t('maskmovdqu %xmm1,%xmm2')
+for a in ('pextrb $3,%xmm1,%eax', 'pextrb $19,%xmm1,8(%r14)', 'pextrw $5,%xmm1,%eax', 'pextrw $5,%xmm1,8(%r14)',
+          'pextrd $2,%xmm1,%eax', 'pextrd $1,%xmm1,8(%r14)', 'pextrq $1,%xmm1,%rax', 'extractps $3,%xmm1,%eax',
+          'extractps $1,%xmm1,8(%r14)', 'pinsrb $7,%eax,%xmm1', 'pinsrb $7,8(%r14),%xmm1',
+          'pinsrw $3,%eax,%xmm1', 'pinsrw $11,8(%r14),%xmm1', 'pinsrd $1,%eax,%xmm1', 'pinsrq $1,%rax,%xmm1',
+          'pmovmskb %xmm1,%eax', 'movmskps %xmm1,%eax', 'movmskpd %xmm1,%eax', 'stmxcsr 8(%r14)',
+          'fnstcw 8(%r14)', 'fnstsw %ax', 'fnstsw 8(%r14)', 'fwait', 'fnclex', 'fninit'):
+    t(a)
+# general-purpose extensions (flags the SDM leaves undefined are masked)
+for w in ('r', 'e'):
+    ra, rb, rc = f'%{w}ax', f'%{w}bx', f'%{w}cx'
+    t(f'andn {rb},{ra},{rc}', A | P); t(f'andn 8(%r14),{ra},{rc}', A | P)
+    for op in ('blsr', 'blsmsk', 'blsi'): t(f'{op} {rb},{ra}', A | P); t(f'{op} 8(%r14),{ra}', A | P)
+    t(f'bextr {rc},{rb},{ra}', A | S | P); t(f'bzhi {rc},{rb},{ra}', A | P)
+    for op in ('pdep', 'pext', 'shlx', 'sarx', 'shrx'):
+        t(f'{op} {rc},{rb},{ra}'); t(f'{op} {rc},8(%r14),{ra}' if op[0] == 's' else f'{op} 8(%r14),{rc},{ra}')
+    t(f'mulx {rb},{rc},{ra}'); t(f'mulx 8(%r14),{rc},{ra}'); t(f'rorx $5,{rb},{ra}'); t(f'rorx $33,8(%r14),{ra}')
+    t(f'adcx {rb},{ra}'); t(f'adox {rb},{ra}'); t(f'adcx 8(%r14),{ra}'); t(f'adox 8(%r14),{ra}')
+    t(f'movbe 8(%r14),{ra}'); t(f'movbe {ra},8(%r14)')
+t('movbe 8(%r14),%ax'); t('movbe %ax,8(%r14)')
+for a in ('crc32b %bl,%eax', 'crc32w %bx,%eax', 'crc32l %ebx,%eax', 'crc32q %rbx,%rax', 'crc32b 8(%r14),%rax',
+          'crc32l 8(%r14),%eax', 'clflush 8(%r14)', 'clflushopt 8(%r14)', 'clwb 8(%r14)',
+          'prefetcht0 8(%r14)', 'prefetchw 8(%r14)', 'lfence', 'mfence', 'sfence'):
+    t(a)
+
 def assemble(lines):
     src = '.intel_syntax noprefix\n' if False else ''
     src += ''.join(f'l{i}: {a}\n' for i, (a, u) in enumerate(lines)) + f'l{len(lines)}:\n'

@@ -21,6 +21,7 @@ struct ucase {
 	uint64_t rip;      /* expected RIP (0: end of the instruction) */
 	struct { int8_t r; uint64_t v; } out[17]; /* changed GPRs, r+1, 0 ends */
 	const char *mem;   /* changed bytes: "offset:hex;..." from SANDBOX_BASE */
+	const char *xmm;   /* changed XMM registers: "n:32 hex digits (bytes 0..15);..." */
 };
 
 static inline uint64_t ucase_mix(uint64_t z)
@@ -47,6 +48,18 @@ static inline uint64_t ucase_reg(unsigned seed, int r)
 	case 1: return r == 2 ? 0 : x & 0xff;
 	case 2: return (x & 1) ? ~0ull >> (x % 64) : 1ull << (x % 64);
 	default: return x >> (x & 63);
+	}
+}
+
+/* XMM register x, half h (0 low, 1 high): edges and random lanes. */
+static inline uint64_t ucase_xmm(unsigned seed, int x, int h)
+{
+	uint64_t v = ucase_mix(seed * 64ull + 32 + (unsigned)x * 2 + (unsigned)h);
+	switch ((seed + (unsigned)x) % 4) {
+	case 0: return v;
+	case 1: return v & 0x8080808080808080ull ? v ^ 0x00ff00ff00ff00ffull : v;
+	case 2: return (v & 1) ? 0x7fff80007fff8000ull : 0xffffffff00000001ull;
+	default: return v & 0x00000000ffffffffull;
 	}
 }
 

@@ -23,6 +23,12 @@ static u8 *um_ptr(u64 la, u32 kind)
 	} else if (la - UCODE_PAGE < 2 * 4096ull) {
 		p = &um.code[(la - UCODE_PAGE) >> 12][la & 4095];
 		perm = um.code_perm[(la - UCODE_PAGE) >> 12];
+	} else if (la - UALIAS_PAGE < 4096) {
+		p = &um.code[0][la & 4095];
+		perm = um.alias_perm;
+	} else if (la - UBELL_PAGE < 4096) {
+		p = &um.alias[la & 4095];
+		perm = 1;
 	}
 	if (!p || !(perm & need) || ((kind & EMU_ACC_USER) && !(perm & 8)))
 		return 0;
@@ -35,6 +41,11 @@ static u8 *um_map(void *c, u64 page, u32 kind)
 	um.kinds_seen |= kind;
 	if (um.alias_write && page == UMEM_BASE && (kind & EMU_ACC_WRITE))
 		return um.alias;
+	if (page == UBELL_PAGE && um.bell_emu) { /* the caller writes code itself */
+		um.code[0][um.bell_at] = um.bell_byte;
+		if (um.bell_tell)
+			emu_code_written(um.bell_emu, um.code[0]);
+	}
 	return um.no_map ? 0 : um_ptr(page, kind);
 }
 
@@ -69,12 +80,15 @@ void umem_reset(void)
 	memset(&um, 0, sizeof(um));
 	memset(um.perm, 0xf, sizeof(um.perm));
 	um.code_perm[0] = um.code_perm[1] = 0xd; /* read, fetch, user */
+	um.alias_perm = 0xb;                     /* read, write, user */
 }
 
 void uemu_init(struct emu *e, u8 cpl)
 {
 	emu_init(e, &umem_ops, 0);
 	e->cpu.cpl = cpl;
+	e->cpu.cr0 = 0x80000033; /* PG NE ET MP PE, as a 64-bit OS has it */
+	e->cpu.cr4 = EMU_CR4_OSFXSR | EMU_CR4_OSXMMEXCPT;
 	e->cpu.gs_base = GS_BASE_VAL;
 }
 
@@ -92,7 +106,7 @@ static struct emu em;
 /* Check one recorded case; returns true if it matched. */
 static bool check_ucase(const struct ucase *c, bool slow)
 {
-	u64 exp[16], code = ucase_code_addr, erip;
+	u64 exp[16], xexp[16][2], code = ucase_code_addr, erip;
 	u8 expm[SANDBOX_SIZE];
 	bool ok = true;
 	umem_reset();
@@ -105,6 +119,18 @@ static bool check_ucase(const struct ucase *c, bool slow)
 	uemu_init(&em, 3);
 	for (int r = 0; r < 16; r++)
 		em.cpu.gpr[r] = exp[r] = ucase_reg(c->seed, r);
+	for (int x = 0; x < 32; x++)
+		em.cpu.xmm[x / 2].q[x % 2] = xexp[x / 2][x % 2] = ucase_xmm(c->seed, x / 2, x % 2);
+	for (const char *m = c->xmm; m && *m;) { /* "n:hex32;" */
+		char *end;
+		unsigned x = (unsigned)strtoul(m, &end, 10), b;
+		m = end + 1;
+		for (unsigned k = 0; k < 16; k++, m += 2) {
+			sscanf(m, "%2x", &b);
+			((u8 *)xexp[x])[k] = (u8)b;
+		}
+		m++;
+	}
 	emu_set_rflags(&em, ucase_flags(c->seed));
 	em.cpu.rip = code;
 	struct emu_result res = emu_run(&em, code, code + c->len, 1000);
@@ -128,6 +154,7 @@ static bool check_ucase(const struct ucase *c, bool slow)
 	ok &= em.cpu.rip == erip;
 	for (int r = 0; r < 16; r++)
 		ok &= em.cpu.gpr[r] == exp[r];
+	ok &= !memcmp(em.cpu.xmm, xexp, sizeof(xexp));
 	ok &= ((emu_get_rflags(&em) ^ c->fout) & c->fmask) == 0;
 	for (unsigned k = 0; k < SANDBOX_SIZE; k++)
 		ok &= um.data[k >> 12][k & 4095] == expm[k];

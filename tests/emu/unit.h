@@ -11,12 +11,18 @@
 #define UMEM_BASE 0x10000000ull
 #define UMEM_PAGES 8
 #define UCODE_PAGE 0x20000000ull
+#define UALIAS_PAGE 0x30000000ull /* a second linear mapping of code page 0 */
+#define UBELL_PAGE 0x38000000ull  /* a read of it makes map_page patch code (bell) */
 
 /* per-page permissions: bit 0 read, 1 write, 2 fetch, 3 user allowed */
 struct umem {
 	u8 data[UMEM_PAGES][4096];
 	u8 code[2][4096];
-	u8 perm[UMEM_PAGES], code_perm[2];
+	u8 perm[UMEM_PAGES], code_perm[2], alias_perm;
+	struct emu *bell_emu;  /* map_page(UBELL_PAGE) stores bell_byte at code[0][bell_at] */
+	unsigned bell_at;
+	u8 bell_byte;
+	bool bell_tell;        /* ... and calls emu_code_written() */
 	bool no_map;           /* force the callback slow path */
 	bool alias_write;      /* map_page(write) of data page 0 -> alias[] */
 	u8 alias[4096];
@@ -47,5 +53,6 @@ u64 ucode(unsigned off, const char *bytes, unsigned len);
 
 void run_ucases(void);
 void run_handwritten(void);
+void run_state_cases(void);
 
 #endif

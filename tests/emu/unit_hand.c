@@ -47,23 +47,42 @@ static const struct { const char *b; unsigned len; enum emu_exit x; } exits[] = 
 	{B("\xca\x08\x00"), EMU_X_FAR}, {B("\xff\x18"), EMU_X_FAR}, {B("\xff\x2b"), EMU_X_FAR},
 };
 
-static const struct { const char *b; unsigned len; } unsupported[] = {
-	{B("\xd9\xc0")}, {B("\xdd\x03")}, {B("\x0f\x28\xc1")}, {B("\x66\x0f\x6f\xc1")},
-	{B("\xc5\xf8\x77")}, {B("\xc4\xe2\x79\x18\x03")}, {B("\x0f\x38\x00\xc1")},
-	{B("\x0f\x3a\x0f\xc1\x08")}, {B("\x0f\x77")}, {B("\x9b")}, {B("\x0f\xae\x03")},
-	{B("\x0f\x10\x03")}, {B("\xf3\x0f\x10\xc1")}, {B("\x0f\xc3\x03")},
+/* Instructions the CPU executes that the interpreter leaves to it. */
+static const struct { const char *b; unsigned len; enum emu_exit x; } cpu_runs[] = {
+	{B("\xd9\xc0"), EMU_X_X87}, {B("\xdd\x03"), EMU_X_X87}, {B("\xdb\xe8"), EMU_X_X87},
+	{B("\x0f\x77"), EMU_X_X87}, {B("\x0f\x6f\xc1"), EMU_X_X87}, {B("\x0f\x38\x00\xc1"), EMU_X_X87},
+	{B("\x0f\x3a\x0f\xc1\x08"), EMU_X_X87}, {B("\x66\x0f\xd6\xc1"), EMU_X_NONE},
+	{B("\xc5\xf8\x77"), EMU_X_AVX}, {B("\xc4\xe2\x79\x18\x03"), EMU_X_AVX},
+	{B("\x62\xf1\x7c\x48\x28\xc1"), EMU_X_AVX}, {B("\x0f\xae\x03"), EMU_X_XSAVE},
+	{B("\x0f\xc7\x63\x08"), EMU_X_XSAVE}, {B("\x0f\x58\xc1"), EMU_X_SIMD_FP},
+	{B("\xf2\x0f\x2a\xc0"), EMU_X_SIMD_FP}, {B("\x66\x0f\x3a\x63\xc1\x0c"), EMU_X_SIMD},
+	{B("\x66\x0f\x38\xdc\xc1"), EMU_X_SIMD}, {B("\x0f\x37"), EMU_X_SYSTEM},
+	{B("\x0f\x78\xc0"), EMU_X_SYSTEM}, {B("\x0f\xb2\x03"), EMU_X_SEG},
+	{B("\x66\x0f\x38\x80\x03"), EMU_X_SYSTEM},
+	/* the rest of 0F 38 / 0F 3A: GF2P8MULB, MOVDIRI, GF2P8AFFINEQB, undefined ones (the CPU raises #UD) */
+	{B("\x66\x0f\x38\xcf\xc1"), EMU_X_SIMD}, {B("\x0f\x38\xf9\x03"), EMU_X_SIMD},
+	{B("\x66\x0f\x3a\xce\xc1\x01"), EMU_X_SIMD}, {B("\x0f\x38\xff\xc0"), EMU_X_SIMD},
+	{B("\x0f\x3a\xff\xc0\x00"), EMU_X_SIMD}, {B("\xf3\x0f\x38\xf0\x07"), EMU_X_SIMD},
+	/* group 15 beyond the table: undefined 0F AE C0, PTWRITE, UMWAIT */
+	{B("\x0f\xae\xc0"), EMU_X_SIMD}, {B("\xf3\x0f\xae\x23"), EMU_X_SIMD}, {B("\xf2\x0f\xae\xf1"), EMU_X_SIMD},
 };
 
 static const struct { const char *b; unsigned len; } uds[] = {
 	{B("\x06")}, {B("\x07")}, {B("\x0e")}, {B("\x16")}, {B("\x17")}, {B("\x1e")}, {B("\x1f")},
-	{B("\x27")}, {B("\x2f")}, {B("\x37")}, {B("\x3f")}, {B("\x60")}, {B("\x61")}, {B("\x62\x00")},
+	{B("\x27")}, {B("\x2f")}, {B("\x37")}, {B("\x3f")}, {B("\x60")}, {B("\x61")},
 	{B("\x82\xc0\x01")}, {B("\x9a")}, {B("\xce")}, {B("\xd4\x0a")}, {B("\xd5\x0a")}, {B("\xd6")},
 	{B("\xea")}, {B("\x0f\x0b")}, {B("\x0f\xb9\xc0")}, {B("\x0f\xff\xc0")},
 	{B("\xf0\x90")}, {B("\xf0\x01\xc0")}, {B("\xf0\x39\x03")}, {B("\xf0\x80\x3b\x01")},
 	{B("\xf0\x8b\x03")}, {B("\xf0\xf4")}, {B("\xf0\x0f\xa2")}, {B("\x8d\xc0")},
 	{B("\x0f\xc7\xc8")}, {B("\xfe\xd0")}, {B("\xff\xf8")}, {B("\xff\xd8")}, {B("\x8f\xc8")},
 	{B("\xc6\xc8\x01")}, {B("\xc7\xc8\x01\x00\x00\x00")}, {B("\x0f\xb8\xc0")},
-	{B("\x0f\xba\xc0\x01")}, {B("\x0f\xc7\x03")}, {B("\x0f\xae\xc0")},
+	{B("\x0f\xba\xc0\x01")}, {B("\x0f\xc7\x03")},
+	{B("\x0f\x04")}, {B("\x0f\x0f\xc1\x0d")},
+	{B("\x66\x0f\xc3\x03")}, {B("\x0f\xc3\xc0")}, {B("\x66\x0f\x38\xf0\xc0")},
+	{B("\x66\x0f\x13\xc0")}, {B("\xf2\x0f\xf0\xc1")},
+	{B("\x0f\x2b\xc1")}, {B("\x66\x0f\x73\xc0\x01")}, {B("\x66\x0f\xd7\x03")},
+	{B("\x66\xc5\xf8\x77")}, {B("\xc4\xe2\x7c\xf2\xc3")}, {B("\xc4\xe3\x43\xf0\xc3\x01")},
+	{B("\xc4\xe2\x7c\xf3\xcb")},
 };
 
 static void test_tables(void)
@@ -79,13 +98,14 @@ static void test_tables(void)
 		      "exit %u: reason %s exit %s len %u", i, emu_stop_name(r.reason),
 		      emu_exit_name(r.exit), r.len);
 	}
-	for (unsigned i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+	for (unsigned i = 0; i < sizeof(cpu_runs) / sizeof(cpu_runs[0]); i++) {
 		umem_reset();
-		struct emu_result r = run(0, unsupported[i].b, unsupported[i].len, 10);
-		CHECK(r.reason == EMU_STOP_UNSUPPORTED && r.nbytes >= unsupported[i].len &&
-			      !memcmp(r.bytes, unsupported[i].b, unsupported[i].len) &&
-			      e.cpu.rip == UCODE_PAGE + 0x100,
-		      "unsupported %u: %s", i, emu_stop_name(r.reason));
+		struct emu_result r = run(0, cpu_runs[i].b, cpu_runs[i].len, 10);
+		bool ran = cpu_runs[i].x == EMU_X_NONE;
+		CHECK(ran ? r.reason == EMU_STOP_LEFT_REGION
+			  : r.reason == EMU_STOP_HYPERVISOR && r.exit == cpu_runs[i].x && r.len == cpu_runs[i].len &&
+				    !memcmp(r.bytes, cpu_runs[i].b, cpu_runs[i].len) && e.cpu.rip == UCODE_PAGE + 0x100,
+		      "CPU runs %u: %s %s len %u", i, emu_stop_name(r.reason), emu_exit_name(r.exit), r.len);
 	}
 	for (unsigned i = 0; i < sizeof(uds) / sizeof(uds[0]); i++) {
 		umem_reset();
@@ -425,6 +445,7 @@ static void test_smc(void)
 	}
 }
 
+
 static void test_misc(void)
 {
 	/* POPF privilege rules (SDM "POPF"): IF/IOPL at CPL 0 and 3 */
@@ -622,4 +643,5 @@ void run_handwritten(void)
 	test_rep();
 	test_smc();
 	test_misc();
+	run_state_cases();
 }
