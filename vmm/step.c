@@ -111,9 +111,10 @@ static bool end_tf(struct vm *vm, struct step *s)
 			vcpu_inject_db(vm, bits);
 		return true;
 	}
-	/* Another exit came first (the instruction's own exit, a fault, a violation). An exiting
-	 * instruction run with TF=1 leaves a single-step #DB pending (BS, SDM "Guest Non-Register
-	 * State"): it was ours unless the guest's TF was set too. */
+	/* Another exit came first (the instruction's own exit, a fault, a violation). Bochs 2.7
+	 * saves a single-step #DB pending (BS) at the exit of an instruction run with TF=1 (the SDM
+	 * saves it clear): it was ours unless the guest's TF was set too, and then
+	 * vm_skip_instruction raises the guest's own. */
 	if (!s->guest_tf)
 		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) & ~DR6_BS);
 	return false;

@@ -75,13 +75,19 @@ u64 *vcpu_gpr(struct vm *vm, int n, u64 *rsp)
 int vm_cpl(void) { return (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3; }
 
 /* The instruction that exited is complete: step over it. Blocking by STI / MOV SS ends with
- * it (SDM "Interruptibility State"). */
+ * it (SDM "Interruptibility State"). Begun with RFLAGS.TF set, it ends in a single-step trap,
+ * which is the hypervisor's to raise: the exit saved the pending debug exceptions clear (SDM
+ * "Saving Non-Register State"), so BS goes there and VM entry delivers the #DB after
+ * the instruction, as the CPU would have (KVM does the same). Bochs 2.7 saved BS set, which
+ * hid this; Bochs 2.8 and later save it clear, as the SDM says, and the #DB was lost. */
 void vm_skip_instruction(struct vm *vm)
 {
 	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) + vm->exit.len);
 	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	if (vmcs_read(GUEST_RFLAGS) & X86_RFLAGS_TF)
+		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | BIT(14));
 	vm->insn_seq++;
 }
 
