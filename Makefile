@@ -2,6 +2,11 @@
 # Layout: kernel/ (platform), vmm/ (VMX), emulator/ (interpreter), guest/, iso/, tests/, docs/.
 
 BUILD   ?= build
+# COVERAGE=1: the gcov build of hvlab.elf and guest.elf, in its own folder (see "Coverage" below).
+VMCOV   := $(BUILD)/vmcov
+ifeq ($(COVERAGE),1)
+override BUILD := $(VMCOV)
+endif
 comma   := ,
 space   := $(empty) $(empty)
 HOSTCC  ?= gcc
@@ -15,11 +20,41 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic
 	-fno-stack-protector -fno-omit-frame-pointer -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
 	-mno-80387 -mcmodel=kernel -fno-asynchronous-unwind-tables -MMD -MP
 KERNEL_ASFLAGS := -g -MMD -MP
-KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T kernel/linker.ld
+KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack
 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/suites.c \
 	$(wildcard tests/test_*.c) $(wildcard tests/hostile_*.c) $(wildcard tests/bench_*.c)
 KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
+
+# Coverage of the hypervisor (docs/testing.md, "Coverage of the hypervisor"). COVERAGE=1 compiles
+# every C file of hvlab.elf and guest.elf with gcc's -fprofile-arcs but the runtimes, adds the
+# runtimes and the selftest_gcov suite, and links with copies of the linker scripts that keep
+# the constructors (.init_array, in rodata). Without it none of this is built: the normal build
+# is unchanged.
+COV_KERNEL_SRCS := kernel/gcov.c kernel/gcov_data.c vmm/gcov_guest.c tests/cov_selftest.c
+COV_GUEST_SRCS := guest/gcov.c guest/scen_gcov.c
+COV_RUNTIME := kernel/gcov.c kernel/gcov_data.c
+KERNEL_SRCS := $(filter-out $(COV_KERNEL_SRCS),$(KERNEL_SRCS))
+KERNEL_LDS := kernel/linker.ld
+ifeq ($(COVERAGE),1)
+KERNEL_CFLAGS += -DHVLAB_COVERAGE
+COV_INSTR := -fprofile-arcs -ftest-coverage
+KERNEL_SRCS += $(COV_KERNEL_SRCS)
+GUEST_COV_SRCS := $(COV_GUEST_SRCS)
+KERNEL_LDS := $(BUILD)/kernel-cov.ld
+GUEST_LDS := $(BUILD)/guest-cov.ld
+$(patsubst %,$(BUILD)/obj/%.o,$(COV_RUNTIME)) $(BUILD)/guest-obj/gcov.c.o: COV_INSTR :=
+endif
+# cov_lds: a copy of a linker script whose rodata also holds .init_array (between
+# __init_array_start and __init_array_end) and that drops .fini_array.
+cov_lds = sed -e 's/\*(\.rodata \.rodata\.\*)/& . = ALIGN(8); __init_array_start = .; KEEP(*(SORT_BY_INIT_PRIORITY(.init_array.*) .init_array)) __init_array_end = .;/' \
+	-e 's/\/DISCARD\/ : {/& *(.fini_array .fini_array.*)/' $(1) > $(2) && grep -q __init_array_end $(2)
+$(BUILD)/kernel-cov.ld: kernel/linker.ld Makefile
+	@mkdir -p $(dir $@)
+	$(call cov_lds,$<,$@)
+$(BUILD)/guest-cov.ld: guest/guest.ld Makefile
+	@mkdir -p $(dir $@)
+	$(call cov_lds,$<,$@)
 
 .PHONY: all help clean run debug test test-vm test-models test-edges test-host unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
@@ -53,14 +88,14 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_ASM) $(KERNEL_SRCS))
 
 $(BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	$(CC) $(KERNEL_CFLAGS) $(COV_INSTR) -c $< -o $@
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
 
-$(BUILD)/hvlab.elf: $(KERNEL_OBJS) kernel/linker.ld
-	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+$(BUILD)/hvlab.elf: $(KERNEL_OBJS) $(KERNEL_LDS)
+	$(LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(KERNEL_OBJS)
 	@size $@ | tail -1 | awk '{printf "hvlab.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
 
 # The test ISO's command line comes from TESTS; the stamp changes only when TESTS does.

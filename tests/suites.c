@@ -32,7 +32,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&guest_fuzz_suite,
 	&selftest_ktap_suite, /* runs only when named */
 	&selftest_crash_suite, /* end the run on purpose: one per boot, only when named */
-	&selftest_panic_suite,
+	&selftest_panic_suite, COV_SELFTEST_SUITE
 	&bench_exits_suite,   /* make bench; only when named */
 	&bench_views_suite,
 	&bench_regions_suite,
