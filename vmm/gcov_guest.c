@@ -4,7 +4,8 @@
  * the counters are added to the hypervisor's copy of each object and cleared in the guest, so a
  * VM run again adds only what is new; the copies are dumped with the hypervisor's own objects
  * (kernel/gcov.c). The guest is not trusted: every pointer is bounded to its RAM, and a list that
- * does not have the shape of the first one seen is dropped whole (and counted in the dump). */
+ * does not have the shape of the first one seen is dropped whole (and counted in the dump).
+ * Not instrumented: the report is about the hypervisor, not about its coverage machinery. */
 #include "vmm.h"
 #include "../kernel/gcov.h"
 

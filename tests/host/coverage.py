@@ -6,17 +6,20 @@ name, and the .gcda files go again; the boots, the zero baseline of every instru
 the host tests' data are merged into one report. Prints the summary per folder and the vmm/
 functions never entered.
 
-  coverage.py matrix   --build B --runs DIR [--host INFO...] [--normal DIR] --out HTML
+  coverage.py matrix   --build B --runs DIR... [--host INFO...] [--normal DIR] --out HTML
+  coverage.py runs     --build B --out DIR
   coverage.py run      --build B --dump FILE --name NAME --out HTML
-  coverage.py selftest --build B --runs DIR
+  coverage.py selftest --build B --runs DIR... [--final WHY]
 
 `matrix` also checks that the coverage build's KTAP results equal the normal build's (--normal:
-the logs of the normal matrix, tests/host/run.py's OUT); `selftest` checks the counts of the
+the logs of the normal matrix, tests/host/run.py's OUT); `runs` boots the interactive run
+(`make run`, vmm/main.c) the ways the test ISO cannot, each ending as it must; `selftest` checks the counts of the
 selftest_gcov probes in the .gcda files (a function called N times has N, one never called 0),
 and that a boot ended by an exception or a panic still wrote its final dump. Exit status 0 only
 when everything was read and checked.
 """
 import argparse
+import concurrent.futures
 import glob
 import os
 import re
@@ -25,12 +28,26 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gcovdump  # noqa: E402
+import hvboot  # noqa: E402
 import run as runner  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FOLDERS = ["kernel", "vmm", "emulator", "guest"]
 LCOV_RC = ["--rc", "lcov_branch_coverage=1"]
 # selftest_gcov (tests/cov_selftest.c, guest/scen_gcov.c): the probes and their calls
+# The interactive runs `runs` boots: (name, command line, backend, Bochs CPU, MiB, the run's result
+# line, or None where the kernel ends without one).
+RUNS = [
+    ("run-hello", "demo scenario=hello", "bochs", "corei7_skylake_x", None, "PASS"),
+    ("run-bogus", "demo scenario=bogus", "bochs", "corei7_skylake_x", None, "FAIL"),
+    ("run-triple-fault", "demo scenario=triple_fault", "bochs", "corei7_skylake_x", None, "FAIL"),
+    ("run-no-ept", "demo scenario=hello", "bochs", "core2_penryn_t9600", None, "SKIP"),
+    ("run-no-vmx", "demo scenario=hello", "qemu-tcg", None, None, "SKIP"),
+    ("run-32m", "demo scenario=hello", "bochs", "corei7_skylake_x", 32, "ERROR"),
+    ("run-bad-mask", "demo scenario=hello vmx_mask=bogus", "bochs", "corei7_skylake_x", None, "ERROR"),
+    ("run-long-name", "demo scenario=" + "x" * 70, "bochs", "corei7_skylake_x", None, None),
+    ("run-long-tests", "tests=" + "boot," * 60, "bochs", "corei7_skylake_x", None, "ERROR"),
+]
 PROBES = [("obj/tests/cov_selftest.c.gcda", "cov_probe_counted", 7), ("obj/tests/cov_selftest.c.gcda", "cov_probe_never", 0),
           ("guest-obj/scen_gcov.c.gcda", "gcov_probe_counted", 5), ("guest-obj/scen_gcov.c.gcda", "gcov_probe_never", 0)]
 
@@ -151,8 +168,9 @@ def ktap_rows(runs):
             if m:
                 suite = m.group(1)
             m = runner.RESULT_RE.match(line.strip())
-            if m and line.startswith("    "):
-                cases["%s.%s" % (suite, m.group(3))] = m.group(1) + (" # " + m.group(4) if m.group(4) else "")
+            if m and not line.startswith("   "):  # a suite (indent 0) or one of its cases (indent 2)
+                key = "%s.%s" % (suite, m.group(3)) if line.startswith("  ") else m.group(3)
+                cases[key] = m.group(1) + (" # " + m.group(4) if m.group(4) else "")
         rows[os.path.basename(log)[:-4]] = (rep.counts, cases)
     return rows
 
@@ -170,7 +188,7 @@ def compare_ktap(normal, cov):
             for case in sorted(set(a[row][1]) | set(b[row][1])):
                 if a[row][1].get(case) != b[row][1].get(case):
                     problems.append("  %s: %s / %s" % (case, a[row][1].get(case), b[row][1].get(case)))
-    totals = [sum(r[0][k] for r in rows.values() if True) for rows in (a, b) for k in ("pass", "fail", "skip", "error")]
+    totals = [sum(r[0][k] for r in rows.values()) for rows in (a, b) for k in ("pass", "fail", "skip", "error")]
     return problems, totals
 
 
@@ -223,7 +241,10 @@ def report(build, infos, host, out):
 def cmd_matrix(args):
     work = os.path.join(args.build, "lcov")
     os.makedirs(work, exist_ok=True)
-    infos, errors, notes = capture_boots(args.build, args.runs, work)
+    infos, errors, notes = [], [], []
+    for runs in args.runs:
+        i, e, n = capture_boots(args.build, runs, work)
+        infos, errors, notes = infos + i, errors + e, notes + n
     for n in notes:
         print("  " + n)
     host = [(os.path.splitext(os.path.basename(h))[0].replace("hvlab", "unit"), h) for h in args.host or []]
@@ -237,7 +258,7 @@ def cmd_matrix(args):
     for fn in fns:
         print("  " + fn)
     if args.normal:
-        problems, totals = compare_ktap(args.normal, args.runs)
+        problems, totals = compare_ktap(args.normal, args.runs[0])
         print("KTAP totals, normal build: pass %d fail %d skip %d error %d; coverage build: pass %d fail %d skip %d error %d"
               % tuple(totals))
         errors += ["the coverage build's KTAP results differ from the normal build's: " + p for p in problems]
@@ -266,6 +287,46 @@ def cmd_run(args):
     return 1 if d.lost else 0
 
 
+def boot_run(build, out, run):
+    """One interactive run of RUNS on its own ISO; returns an error or None."""
+    name, cmdline, backend, cpu, megs, want = run
+    cfg = os.path.join(out, "work", name + ".cfg")
+    iso = os.path.join(out, "work", name + ".iso")
+    os.makedirs(os.path.dirname(cfg), exist_ok=True)
+    with open(os.path.join(ROOT, "iso", "grub-scenario.cfg.in")) as f:
+        template = f.read()
+    if "demo scenario=@SCENARIO@" not in template:
+        return "iso/grub-scenario.cfg.in has no 'demo scenario=@SCENARIO@' to replace"
+    with open(cfg, "w") as f:
+        f.write(template.replace("demo scenario=@SCENARIO@", cmdline))
+    r = subprocess.run([os.path.join(ROOT, "iso", "mkiso.sh"), iso, os.path.join(build, "hvlab.elf"), cfg,
+                        os.path.join(build, "guest.elf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True)
+    if r.returncode:
+        return "%s: mkiso.sh failed: %s" % (name, r.stdout)
+    serial, lpt = os.path.join(out, "logs", name + ".log"), os.path.join(out, "logs", name + ".gcov")
+    work = os.path.join(out, "work", name)
+    if backend == "bochs":
+        argv, env = hvboot.bochs_command(iso, work, serial, cpu, megs=megs or hvboot.MEMORY_MB, lpt=lpt)
+    else:
+        argv, env = hvboot.qemu_command(iso, backend, serial=serial, megs=megs or hvboot.MEMORY_MB, lpt=lpt), None
+    text, timed_out, _, _ = runner.boot(argv, env, serial, 120, grace=120.0, lpt=lpt)
+    results = re.findall(r"^# result: (\S+)", text.replace("\r", ""), re.M)
+    if timed_out or "Bail out!" in text or (results[-1:] or [None])[0] != want:
+        return "%s: the run ended with %s, expected %s (%s)" % (name, results[-1:] or "no result line", want, serial)
+    return None
+
+
+def cmd_runs(args):
+    os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        errors = [e for e in pool.map(lambda r: boot_run(args.build, args.out, r), RUNS) if e]
+    for e in errors:
+        print("coverage runs: ERROR: " + e)
+    print("coverage: %d interactive runs, %d as expected" % (len(RUNS), len(RUNS) - len(errors)))
+    return 1 if errors else 0
+
+
 def gcov_calls(gcda):
     """{function: calls} from gcov's report of one object's .gcda (the .gcno beside it)."""
     r = subprocess.run(["gcov", "--branch-probabilities", "--stdout", os.path.abspath(gcda)], cwd=ROOT,
@@ -277,8 +338,12 @@ def gcov_calls(gcda):
 
 
 def cmd_selftest(args):
-    errors = []
-    for dump in sorted(glob.glob(os.path.join(args.runs, "logs", "*.gcov"))):
+    errors, dumps = [], []
+    for runs in args.runs:
+        dumps += sorted(glob.glob(os.path.join(runs, "logs", "*.gcov")))
+    if not dumps:
+        errors.append("no dump in %s" % " ".join(args.runs))
+    for dump in dumps:
         name = os.path.basename(dump)[:-len(".gcov")]
         with open(dump, "rb") as f:
             try:
@@ -292,7 +357,11 @@ def cmd_selftest(args):
         gcovdump.remove_gcda(args.build)
         try:
             gcovdump.write_gcda(d, args.build, name)
+            guest = any(kind == "G" for kind, _ in d.objects.values())
             for gcda, fn, want in PROBES:
+                if gcda.startswith("guest-obj/") and not guest:
+                    print("  %s: %s: no guest objects (the guest never ran here)" % (name, fn))
+                    continue
                 got = gcov_calls(os.path.join(args.build, gcda)).get(fn)
                 print("  %s: %s called %s times, expected %d" % (name, fn, got, want))
                 if got != want:
@@ -311,10 +380,14 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("matrix")
     m.add_argument("--build", required=True)
-    m.add_argument("--runs", required=True, help="tests/host/run.py --coverage's OUT")
+    m.add_argument("--runs", action="append", required=True,
+                   help="tests/host/run.py --coverage's OUT, or coverage.py runs' (repeatable)")
     m.add_argument("--host", action="append", help="a host tests' tracefile (its name is the test name)")
     m.add_argument("--normal", help="the normal build's run.py OUT, to compare the KTAP results with")
     m.add_argument("--out", required=True)
+    i = sub.add_parser("runs")
+    i.add_argument("--build", required=True)
+    i.add_argument("--out", required=True)
     r = sub.add_parser("run")
     r.add_argument("--build", required=True)
     r.add_argument("--dump", required=True)
@@ -322,10 +395,10 @@ def main(argv=None):
     r.add_argument("--out", required=True)
     s = sub.add_parser("selftest")
     s.add_argument("--build", required=True)
-    s.add_argument("--runs", required=True)
+    s.add_argument("--runs", action="append", required=True, help="a run.py --coverage OUT (repeatable)")
     s.add_argument("--final", default="exit 0x10", help="what the final dump must say")
     args = ap.parse_args(argv)
-    return {"matrix": cmd_matrix, "run": cmd_run, "selftest": cmd_selftest}[args.cmd](args)
+    return {"matrix": cmd_matrix, "runs": cmd_runs, "run": cmd_run, "selftest": cmd_selftest}[args.cmd](args)
 
 
 if __name__ == "__main__":
