@@ -23,6 +23,7 @@ import concurrent.futures
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -66,18 +67,19 @@ def test_name(name):
 
 
 def capture_boot(build, dump_file, name, info):
-    """The boot's .gcda files, captured into info under its test name. Returns the Dump."""
+    """The boot's .gcda files, in a tree of links to the build's .gcno files of its own (so that
+    boots are captured two at a time), captured into info under its test name. Returns the Dump."""
     with open(dump_file, "rb") as f:
         d = gcovdump.parse(f.read(), name)
-    gcovdump.remove_gcda(build)
     if not d.objects:
         return d
-    try:
-        gcovdump.write_gcda(d, build, name)
-        lcov("--capture", "--directory", build, "--base-directory", ROOT, "--test-name", test_name(name),
-             "--output-file", info)
-    finally:
-        gcovdump.remove_gcda(build)
+    tree = os.path.join(os.path.dirname(info), "gcda", name)
+    shutil.rmtree(tree, ignore_errors=True)
+    gcovdump.mirror(build, tree)
+    gcovdump.write_gcda(d, build, name, dest=tree)
+    lcov("--capture", "--directory", tree, "--base-directory", ROOT, "--test-name", test_name(name),
+         "--output-file", info)
+    shutil.rmtree(tree)
     return d
 
 
@@ -102,14 +104,18 @@ def merge(infos, out):
 
 
 def read_info(path):
-    """{source: {"lines": {n: hits}, "branches": {(line, block, branch): hits}, "fns": {name: hits}}}
-    from a tracefile, hits summed over its tests."""
+    """{source: {"lines": {n: hits}, "branches": {(line, block, branch): hits}, "fns": {name: hits},
+    "fn_line": {name: first line}}} from a tracefile, hits summed over its tests."""
     files, cur = {}, None
     with open(path) as f:
         for line in f:
             line = line.strip()
             if line.startswith("SF:"):
-                cur = files.setdefault(os.path.relpath(line[3:], ROOT), {"lines": {}, "branches": {}, "fns": {}})
+                cur = files.setdefault(os.path.relpath(line[3:], ROOT),
+                                       {"lines": {}, "branches": {}, "fns": {}, "fn_line": {}})
+            elif line.startswith("FN:") and cur is not None:
+                n, name = line[3:].split(",", 1)
+                cur["fn_line"][name] = int(n)
             elif line.startswith("DA:") and cur is not None:
                 n, hits = line[3:].split(",")[:2]
                 cur["lines"][int(n)] = cur["lines"].get(int(n), 0) + int(hits)
@@ -136,24 +142,27 @@ def folder_figures(files, folder):
 
 
 def pct(hit, total):
-    return "%5.1f %%" % (100.0 * hit / total) if total else "    - "
+    return "%5.1f %%" % (100.0 * hit / total) if total else "    -  "
 
 
 def summary(columns):
-    """The per-folder table: columns is [(title, files)]."""
-    out = ["%-10s" % "folder" + "".join("  %-30s" % t for t, _ in columns)]
+    """The per-folder table, lines / branches: columns is [(title, files)]."""
+    out = [("%-10s" % "folder" + "".join("  %-17s" % t for t, _ in columns)).rstrip()]
     for folder in FOLDERS:
         row = "%-10s" % (folder + "/")
         for _, files in columns:
             lh, lf, bh, bf = folder_figures(files, folder)
-            row += "  %-30s" % ("lines %s, branches %s" % (pct(lh, lf), pct(bh, bf)))
-        out.append(row)
+            row += "  %-17s" % ("%s / %s" % (pct(lh, lf), pct(bh, bf)))
+        out.append(row.rstrip())
     return out
 
 
 def never_entered(files, folder="vmm"):
+    """Functions no boot called whose first line never ran either (gcov counts no calls for a
+    function whose every call was inlined, though its lines ran in its callers)."""
     return sorted("%s:%s" % (src, fn) for src, d in files.items() if src.startswith(folder + "/")
-                  for fn, hits in d["fns"].items() if hits == 0)
+                  for fn, hits in d["fns"].items()
+                  if hits == 0 and not d["lines"].get(d["fn_line"].get(fn), 0))
 
 
 def ktap_rows(runs):
@@ -192,16 +201,23 @@ def compare_ktap(normal, cov):
     return problems, totals
 
 
-def capture_boots(build, runs, work):
-    """One tracefile per boot with a dump; (infos, errors, notes)."""
+def capture_one(build, dump, work):
+    name = os.path.basename(dump)[:-len(".gcov")]
+    info = os.path.join(work, name + ".info")
+    try:
+        return name, info, capture_boot(build, dump, name, info), None
+    except gcovdump.DumpError as e:
+        return name, info, None, str(e)
+
+
+def capture_boots(build, dumps, work):
+    """One tracefile per boot with a dump, two boots at a time; (infos, errors, notes)."""
     infos, errors, notes = [], [], []
-    for dump in sorted(glob.glob(os.path.join(runs, "logs", "*.gcov"))):
-        name = os.path.basename(dump)[:-len(".gcov")]
-        info = os.path.join(work, name + ".info")
-        try:
-            d = capture_boot(build, dump, name, info)
-        except gcovdump.DumpError as e:
-            errors.append(str(e))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(pool.map(lambda dump: capture_one(build, dump, work), dumps))
+    for name, info, d, err in done:
+        if err:
+            errors.append(err)
             continue
         if d.lost:
             errors.append("%s: the boot crashed or hung: %s" % (name, d.lost))
@@ -241,18 +257,18 @@ def report(build, infos, host, out):
 def cmd_matrix(args):
     work = os.path.join(args.build, "lcov")
     os.makedirs(work, exist_ok=True)
-    infos, errors, notes = [], [], []
-    for runs in args.runs:
-        i, e, n = capture_boots(args.build, runs, work)
-        infos, errors, notes = infos + i, errors + e, notes + n
+    dumps = [d for runs in args.runs for d in sorted(glob.glob(os.path.join(runs, "logs", "*.gcov")))]
+    infos, errors, notes = capture_boots(args.build, dumps, work)
     for n in notes:
         print("  " + n)
     host = [(os.path.splitext(os.path.basename(h))[0].replace("hvlab", "unit"), h) for h in args.host or []]
     host = [("host_" + n, h) for n, h in host if os.path.exists(h)]
     merged, vm, host_files = report(args.build, infos, host, args.out)
-    print("coverage per folder (lines hit / lines, branches hit / branches):")
+    print("coverage per folder, lines / branches (matrix: the COVERAGE=1 boots; all: with the host tests):")
     for line in summary([("matrix", vm), ("host tests", host_files), ("all", merged)]):
         print("  " + line)
+    lh, lf, bh, bf = folder_figures(vm, "vmm")
+    print("  vmm/ in the matrix: %d of %d lines, %d of %d branches" % (lh, lf, bh, bf))
     fns = never_entered(merged)
     print("vmm/ functions never entered (%d):" % len(fns))
     for fn in fns:
@@ -280,7 +296,7 @@ def cmd_run(args):
     if d.lost:
         print("coverage: %s" % d.lost)
     merged, vm, _ = report(args.build, [info] if d.objects else [], [], args.out)
-    print("coverage of this run (lines, branches):")
+    print("coverage of this run, lines / branches:")
     for line in summary([(args.name, vm)])[1:]:
         print("  " + line)
     print("coverage report: %s" % os.path.join(args.out, "index.html"))

@@ -134,24 +134,45 @@ def expected_objects(build):
     return found
 
 
-def write_gcda(d, build, where="dump"):
+def write_gcda(d, build, where="dump", dest=None):
     """Write the dump's .gcda files beside their .gcno files; every hypervisor object must be
-    there, and every guest object as soon as the guest ran once. Returns the paths written."""
+    there, and every guest object as soon as the guest ran once. dest: a folder with links to
+    the build's .gcno files (mirror()) to write them in instead. Returns the paths written."""
     want = expected_objects(build)
     have = {}
     for path, (kind, gcda) in d.objects.items():
         gcno = gcno_path(path, build)
         if not os.path.exists(gcno):
             raise DumpError("%s: no %s for the counters of %s (a stale build?)" % (where, gcno, path))
+        with open(gcno, "rb") as f:
+            head = f.read(12)
+        if len(head) < 12 or head[8:12] != gcda[8:12]:  # the compilation's stamp, in both headers
+            raise DumpError("%s: the counters of %s are from another build of it than %s (a stale dump?)"
+                            % (where, path, gcno))
         have[path[:-len(".gcda")]] = kind
     guest = any(k == "G" for k in have.values())
     missing = sorted(p for p, k in want.items() if p not in have and (k == "O" or guest))
     if missing:
         raise DumpError("%s: no counters for %d objects, first %s.gcda" % (where, len(missing), missing[0]))
+    written = []
     for path, (kind, gcda) in d.objects.items():
+        if dest:
+            path = os.path.join(dest, os.path.relpath(path, os.path.abspath(build)))
         with open(path, "wb") as f:
             f.write(gcda)
-    return sorted(d.objects)
+        written.append(path)
+    return sorted(written)
+
+
+def mirror(build, dest):
+    """dest: a tree of links to the build's .gcno files, where one boot's .gcda files can be
+    written while another boot's are in theirs."""
+    build = os.path.abspath(build)
+    for path in expected_objects(build):
+        link = os.path.join(dest, os.path.relpath(path, build)) + ".gcno"
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        if not os.path.lexists(link):
+            os.symlink(path + ".gcno", link)
 
 
 def remove_gcda(build):

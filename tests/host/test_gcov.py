@@ -132,6 +132,12 @@ class Files(unittest.TestCase):
         with self.assertRaisesRegex(gcovdump.DumpError, "no counters for 1 objects, first .*lonely.gcda"):
             gcovdump.write_gcda(d, self.build)
 
+    def test_counters_of_another_build(self):
+        other = self.gcda[:8] + bytes([self.gcda[8] ^ 1]) + self.gcda[9:]  # another stamp
+        d = gcovdump.parse(dump(0, "exit 0x10", {self.path: other}, final=True))
+        with self.assertRaisesRegex(gcovdump.DumpError, "counters of %s are from another build" % self.path):
+            gcovdump.write_gcda(d, self.build)
+
     def test_object_outside_the_build(self):
         d = gcovdump.parse(dump(0, "exit 0x10", {"/elsewhere/x.c.gcda": self.gcda}, final=True))
         with self.assertRaisesRegex(gcovdump.DumpError, "/elsewhere/x.c.gcda is not under the coverage build"):
