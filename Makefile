@@ -2,6 +2,11 @@
 # Layout: kernel/ (platform), vmm/ (VMX), emulator/ (interpreter), guest/, iso/, tests/, docs/.
 
 BUILD   ?= build
+# COVERAGE=1: the gcov build of hvlab.elf and guest.elf, in its own folder (see "Coverage" below).
+VMCOV   := $(BUILD)/vmcov
+ifeq ($(COVERAGE),1)
+override BUILD := $(VMCOV)
+endif
 comma   := ,
 space   := $(empty) $(empty)
 HOSTCC  ?= gcc
@@ -15,13 +20,44 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic
 	-fno-stack-protector -fno-omit-frame-pointer -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
 	-mno-80387 -mcmodel=kernel -fno-asynchronous-unwind-tables -MMD -MP
 KERNEL_ASFLAGS := -g -MMD -MP
-KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T kernel/linker.ld
+KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack
 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/suites.c \
 	$(wildcard tests/test_*.c) $(wildcard tests/hostile_*.c) $(wildcard tests/bench_*.c)
 KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
 
-.PHONY: all help clean run debug test test-vm test-models test-edges test-host unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
+# Coverage of the hypervisor (docs/testing.md, "Coverage of the hypervisor"). COVERAGE=1 compiles
+# every C file of hvlab.elf and guest.elf with gcc's -fprofile-arcs but the runtimes (the
+# coverage machinery is not what the report measures), adds the
+# runtimes and the selftest_gcov suite, and links with copies of the linker scripts that keep
+# the constructors (.init_array, in rodata). Without it none of this is built: the normal build
+# is unchanged.
+COV_KERNEL_SRCS := kernel/gcov.c kernel/gcov_data.c vmm/gcov_guest.c tests/cov_selftest.c
+COV_GUEST_SRCS := guest/gcov.c guest/scen_gcov.c
+COV_RUNTIME := kernel/gcov.c kernel/gcov_data.c vmm/gcov_guest.c # not instrumented
+KERNEL_SRCS := $(filter-out $(COV_KERNEL_SRCS),$(KERNEL_SRCS))
+KERNEL_LDS := kernel/linker.ld
+ifeq ($(COVERAGE),1)
+KERNEL_CFLAGS += -DHVLAB_COVERAGE
+COV_INSTR := -fprofile-arcs -ftest-coverage
+KERNEL_SRCS += $(COV_KERNEL_SRCS)
+GUEST_COV_SRCS := $(COV_GUEST_SRCS)
+KERNEL_LDS := $(BUILD)/kernel-cov.ld
+GUEST_LDS := $(BUILD)/guest-cov.ld
+$(patsubst %,$(BUILD)/obj/%.o,$(COV_RUNTIME)) $(BUILD)/guest-obj/gcov.c.o: COV_INSTR :=
+endif
+# cov_lds: a copy of a linker script whose rodata also holds .init_array (between
+# __init_array_start and __init_array_end) and that drops .fini_array.
+cov_lds = sed -e 's/\*(\.rodata \.rodata\.\*)/& . = ALIGN(8); __init_array_start = .; KEEP(*(SORT_BY_INIT_PRIORITY(.init_array.*) .init_array)) __init_array_end = .;/' \
+	-e 's/\/DISCARD\/ : {/& *(.fini_array .fini_array.*)/' $(1) > $(2) && grep -q __init_array_end $(2)
+$(BUILD)/kernel-cov.ld: kernel/linker.ld Makefile
+	@mkdir -p $(dir $@)
+	$(call cov_lds,$<,$@)
+$(BUILD)/guest-cov.ld: guest/guest.ld Makefile
+	@mkdir -p $(dir $@)
+	$(call cov_lds,$<,$@)
+
+.PHONY: all help clean run debug test test-vm test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 
 help:
@@ -35,7 +71,8 @@ help:
 	@echo "  make test-models  the test ISO under every Bochs CPU model (PASS or SKIP each)"
 	@echo "  make test-edges   the test ISO on 32 and 48 MiB (Bochs) and 8 GiB (QEMU TCG)"
 	@echo "  make unit       host unit tests only"
-	@echo "  make coverage   host tests with gcov/lcov, HTML in build/coverage/"
+	@echo "  make coverage   host tests and the test ISO's matrix with gcov (COVERAGE=1 build),"
+	@echo "                  one lcov report in build/coverage/ (make run ... COVERAGE=1: one run's)"
 	@echo "  make bench      exit-cost benchmark (a benchmark, not a test) under Bochs/KVM"
 	@echo "  make exercise EX=NN   a student tree in build/exercise-NN (docs/exercises/)"
 	@echo "  make grade EX=NN      boot exercise NN's tests on this tree, print Score: a/b"
@@ -53,14 +90,14 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_ASM) $(KERNEL_SRCS))
 
 $(BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	$(CC) $(KERNEL_CFLAGS) $(COV_INSTR) -c $< -o $@
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
 
-$(BUILD)/hvlab.elf: $(KERNEL_OBJS) kernel/linker.ld
-	$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+$(BUILD)/hvlab.elf: $(KERNEL_OBJS) $(KERNEL_LDS)
+	$(LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(KERNEL_OBJS)
 	@size $@ | tail -1 | awk '{printf "hvlab.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
 
 # The test ISO's command line comes from TESTS; the stamp changes only when TESTS does.
@@ -100,9 +137,16 @@ $(BUILD)/hvlab-scenario.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-scenario.c
 	@sed "s/@SCENARIO@/$(SCENARIO)/" iso/grub-scenario.cfg.in > $(BUILD)/grub-scenario.cfg
 	@iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-scenario.cfg $(GUEST_ELF)
 
-run: deps-run
+run: deps-run $(if $(COV_INSTR),deps-coverage)
 	@$(MAKE) --no-print-directory $(RUN_ISO)
+ifeq ($(COVERAGE),1)
+	@status=0; tests/host/boot --interactive --iso $(RUN_ISO) $(if $(BACKEND),--backend $(BACKEND)) --build $(BUILD) \
+		--elf $(BUILD)/hvlab.elf --lpt $(BUILD)/run/counters.gcov || status=1; \
+	$(PYTHON) tests/host/coverage.py run --build $(BUILD) --dump $(BUILD)/run/counters.gcov \
+		--name run_$(or $(SCENARIO),menu) --out $(BUILD)/run/coverage || status=1; exit $$status
+else
 	@tests/host/boot --interactive --iso $(RUN_ISO) $(if $(BACKEND),--backend $(BACKEND))
+endif
 
 debug: deps-run
 	@$(MAKE) --no-print-directory $(BUILD)/hvlab.iso
@@ -129,21 +173,69 @@ $(BUILD)/cov/hvlab-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h vmm/*.h kernel/*
 	@rm -rf $(BUILD)/cov && mkdir -p $(BUILD)/cov
 	cd $(BUILD)/cov && $(HOSTCC) $(UNIT_CFLAGS) -O0 --coverage -o hvlab-unit $(addprefix $(CURDIR)/,$(UNIT_SRCS))
 
-unit: $(BUILD)/unit/hvlab-unit $(if $(EMU_SRCS),emu-unit)
+unit: $(BUILD)/unit/hvlab-unit $(if $(EMU_SRCS),emu-unit) gcov-unit
 	$(BUILD)/unit/hvlab-unit
 
-# Coverage of the host-tested code: the emulator's unit and differential tests (emu-coverage,
-# emulator/emulator.mk) and hvlab's own unit tests, in one lcov report.
+# The coverage build's encoder (kernel/gcov_data.c) against libgcov (tests/gcov/encode.c): the
+# same counters must give the same .gcda bytes. encode.c and the encoder are not instrumented.
+GCOV_UNIT := $(BUILD)/unit/gcov
+$(GCOV_UNIT)/encode: tests/gcov/encode.c tests/gcov/subject.c kernel/gcov_data.c kernel/gcov.h
+	@rm -rf $(GCOV_UNIT) && mkdir -p $(GCOV_UNIT)
+	cd $(GCOV_UNIT) && $(HOSTCC) $(UNIT_CFLAGS) -O2 --coverage -c $(CURDIR)/tests/gcov/subject.c -o subject.o
+	$(HOSTCC) $(UNIT_CFLAGS) -O2 -o $@ tests/gcov/encode.c kernel/gcov_data.c $(GCOV_UNIT)/subject.o \
+		-lgcov -Wl,--wrap=__gcov_init
+$(GCOV_UNIT)/stream.bin: $(GCOV_UNIT)/encode
+	@rm -f $(GCOV_UNIT)/subject.gcda
+	$(GCOV_UNIT)/encode $(GCOV_UNIT) >/dev/null
+gcov-unit: $(GCOV_UNIT)/stream.bin
+	@cmp $(GCOV_UNIT)/hvlab.gcda $(GCOV_UNIT)/subject.gcda && \
+		echo "gcov encoder: the same .gcda as libgcov's ($$(stat -c %s $(GCOV_UNIT)/subject.gcda) bytes)"
+
+# Coverage (docs/testing.md, "Coverage of the hypervisor"): the host tests (emulator/ with its
+# unit and differential tests, emu-coverage in emulator/emulator.mk; tests/unit), then the test
+# ISO of the COVERAGE=1 build on the whole matrix and the interactive run in the ways the matrix
+# cannot boot it, each boot's counters captured under its own lcov test name, then the coverage
+# runtime's self-tests (an exception and a panic still dump;
+# exact call counts), all merged into build/coverage/index.html. It fails when a dump is damaged
+# or lost, or the coverage build's KTAP results differ from the normal build's (make test-vm's,
+# run again here when they are older than the test ISO).
 LCOV_RC := --rc lcov_branch_coverage=1
-coverage: deps-coverage
+COV_BACKEND := $(if $(BACKEND),--backend $(BACKEND))
+coverage: deps-test
 	@$(MAKE) --no-print-directory $(if $(EMU_SRCS),emu-coverage) $(BUILD)/cov/hvlab-unit
 	$(BUILD)/cov/hvlab-unit
 	lcov --quiet $(LCOV_RC) --capture --directory $(BUILD)/cov --output-file $(BUILD)/cov/all.info
 	lcov --quiet $(LCOV_RC) --extract $(BUILD)/cov/all.info '*/vmm/*' '*/kernel/*' --output-file $(BUILD)/coverage/hvlab.info
-	genhtml --quiet --branch-coverage --output-directory $(BUILD)/coverage $$(ls $(BUILD)/coverage/emu.info 2>/dev/null) $(BUILD)/coverage/hvlab.info
-	@echo "vmm/ and kernel/ (host unit tests):"; lcov $(LCOV_RC) --summary $(BUILD)/coverage/hvlab.info 2>&1 | grep -E 'lines|branches'
-	@if [ -f $(BUILD)/coverage/emu.info ]; then echo "emulator/:"; lcov $(LCOV_RC) --summary $(BUILD)/coverage/emu.info 2>&1 | grep -E 'lines|branches'; fi
-	@echo "coverage report: $(BUILD)/coverage/index.html"
+	@$(MAKE) --no-print-directory TESTS=all $(TEST_ISOS)
+	@$(MAKE) --no-print-directory COVERAGE=1 TESTS=all $(VMCOV)/hvlab-test.iso $(VMCOV)/hvlab-test-nkvm.iso \
+		$(VMCOV)/hvlab-gcov-crash.iso $(VMCOV)/hvlab-gcov-panic.iso
+	@status=0; \
+	if [ $(BUILD)/test/results.ktap -nt $(BUILD)/hvlab-test.iso ] && [ $(BUILD)/test/results.ktap -nt $(BUILD)/hvlab-test-nkvm.iso ]; then \
+		echo "coverage: the normal build's results to compare with: make test-vm's, $(BUILD)/test"; \
+	else \
+		echo "coverage: the normal build's matrix first, to compare with"; \
+		$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test $(COV_BACKEND) || status=1; \
+	fi; \
+	echo "coverage: the COVERAGE=1 build's matrix"; \
+	$(PYTHON) tests/host/run.py --iso $(VMCOV)/hvlab-test.iso --out $(VMCOV)/test --coverage $(COV_BACKEND) || status=1; \
+	echo "coverage: the interactive runs (make run: vmm/main.c)"; \
+	$(PYTHON) tests/host/coverage.py runs --build $(VMCOV) --out $(VMCOV)/runs || status=1; \
+	echo "coverage: the runtime's self-tests (an exception and a panic end the boots on purpose)"; \
+	$(PYTHON) tests/host/run.py --iso $(VMCOV)/hvlab-gcov-crash.iso --out $(VMCOV)/selftest --coverage \
+		--backend bochs --cpu corei7_skylake_x --accept CRASH >/dev/null; \
+	$(PYTHON) tests/host/run.py --iso $(VMCOV)/hvlab-gcov-panic.iso --out $(VMCOV)/selftest-panic --coverage \
+		--backend qemu-tcg --accept CRASH >/dev/null; \
+	$(PYTHON) tests/host/coverage.py selftest --build $(VMCOV) --runs $(VMCOV)/selftest --runs $(VMCOV)/selftest-panic \
+		--final "exit 0x13" || status=1; \
+	$(PYTHON) tests/host/coverage.py matrix --build $(VMCOV) --runs $(VMCOV)/test --runs $(VMCOV)/runs --normal $(BUILD)/test \
+		--host $(BUILD)/coverage/emu.info --host $(BUILD)/coverage/hvlab.info --out $(BUILD)/coverage || status=1; \
+	exit $$status
+
+# The coverage runtime's self-test ISOs (COVERAGE=1 builds): selftest_gcov, then a boot that ends
+# with a hypervisor exception (Bochs, with a guest) or a panic (QEMU TCG); each must still dump.
+$(BUILD)/hvlab-gcov-%.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
+	$(call test_cfg,selftest_gcov$(comma)selftest_$*,,$(BUILD)/grub-gcov-$*.cfg)
+	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-gcov-$*.cfg $(GUEST_ELF)
 
 # The matrix (tests/host/run.py, docs/testing.md), two boots at a time.
 test-vm: $(TEST_ISOS)

@@ -15,7 +15,13 @@
 
 /* Code and data for CPL 3 go to their own pages, mapped user-accessible (see guest.ld).
  * User data is zero-initialised (.bss.user); user read-only data is the GEXPECT texts. */
+#ifdef HVLAB_COVERAGE /* no counters in ring-3 code: they live on supervisor pages */
+#define GUEST_USER_TEXT __attribute__((section(".utext"), noipa, no_profile_instrument_function))
+void cov_guest_start(void); /* gcov.c: run the constructors */
+#else
 #define GUEST_USER_TEXT __attribute__((section(".utext"), noipa))
+static inline void cov_guest_start(void) {}
+#endif
 #define GUEST_USER_DATA __attribute__((section(".bss.user")))
 
 /* guest.ld: image layout */
@@ -160,6 +166,12 @@ void scen_hviews_vmfunc_between(struct hv_boot_info *bi);
 void scen_hviews_pagetables(struct hv_boot_info *bi);
 void scen_hviews_smc(struct hv_boot_info *bi);
 void scen_guest_fuzz(struct hv_boot_info *bi);     /* scen_gfuzz.c: the random-program fuzzer */
+<<<<<<< HEAD
 void scen_regions_cwork(struct hv_boot_info *bi);  /* scen_cwork.c */
 void scen_regions_glue(struct hv_boot_info *bi);   /* scen_rglue.c */
+=======
+#ifdef HVLAB_COVERAGE
+void scen_gcov_probe(struct hv_boot_info *bi);     /* scen_gcov.c: the coverage build's self-test */
+#endif
+>>>>>>> cov
 #endif

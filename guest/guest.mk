@@ -1,7 +1,8 @@
 # guest.mk: builds the guest kernel $(GUEST_ELF), which the hypervisor loads from a GRUB module.
 # Included by the top-level Makefile (BUILD, CC, LD, KERNEL_CFLAGS come from there).
 GUEST_ELF := $(BUILD)/guest.elf
-GUEST_SRCS := $(wildcard guest/*.c)
+# COV_GUEST_SRCS: the coverage build's own files (Makefile, COVERAGE=1)
+GUEST_SRCS := $(filter-out $(COV_GUEST_SRCS),$(wildcard guest/*.c)) $(GUEST_COV_SRCS)
 GUEST_ASM := $(wildcard guest/*.S)
 GUEST_SHARED := kernel/format.c kernel/string.c kernel/catch.c # the same printf, string and fault-catching code as the hypervisor's
 GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest-obj/%.o,$(GUEST_ASM) $(GUEST_SRCS)) \
@@ -11,11 +12,13 @@ GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest-obj/%.o,$(GUEST_ASM) $(GUEST_SRC
 GUEST_CFLAGS = $(KERNEL_CFLAGS) -fno-reorder-blocks-and-partition -fno-jump-tables \
 	-fno-tree-switch-conversion
 GUEST_ASFLAGS := -g -MMD -MP
-GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T guest/guest.ld
+# The coverage build links with a copy that keeps the constructors (Makefile, COVERAGE=1).
+GUEST_LDS ?= guest/guest.ld
+GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T $(GUEST_LDS)
 
 $(BUILD)/guest-obj/%.c.o: guest/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+	$(CC) $(GUEST_CFLAGS) $(COV_INSTR) -c $< -o $@
 
 # rgn_cwork.c: compiled C as compilers build it by default (SSE2 allowed), for an emulated region.
 $(BUILD)/guest-obj/rgn_cwork.c.o: guest/rgn_cwork.c tests/emu/bench_c.c
@@ -25,7 +28,7 @@ $(BUILD)/guest-obj/rgn_cwork.c.o: guest/rgn_cwork.c tests/emu/bench_c.c
 
 $(BUILD)/guest-obj/kernel/%.c.o: kernel/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+	$(CC) $(GUEST_CFLAGS) $(COV_INSTR) -c $< -o $@
 
 $(BUILD)/guest-obj/%.S.o: guest/%.S
 	@mkdir -p $(dir $@)
@@ -35,7 +38,7 @@ $(BUILD)/guest-obj/%.S.o: guest/%.S
 # A second link keeps the relocations so that check-user-text.sh can prove that ring-3 code
 # stays on user pages (not the module itself: --emit-relocs keeps empty sections).
 GUEST_OBJCOPY ?= objcopy
-$(GUEST_ELF): $(GUEST_OBJS) guest/guest.ld guest/guest.mk guest/check-user-text.sh
+$(GUEST_ELF): $(GUEST_OBJS) $(GUEST_LDS) guest/guest.mk guest/check-user-text.sh
 	$(LD) $(GUEST_LDFLAGS) --emit-relocs -o $(BUILD)/guest-obj/guest.relocs.elf $(GUEST_OBJS)
 	guest/check-user-text.sh $(BUILD)/guest-obj/guest.relocs.elf
 	$(LD) $(GUEST_LDFLAGS) -o $(BUILD)/guest-obj/guest.debug.elf $(GUEST_OBJS)

@@ -67,6 +67,9 @@ static const struct scenario scenarios[] = {
 	{"hviews_pagetables", scen_hviews_pagetables},
 	{"hviews_smc", scen_hviews_smc},
 	{"guest_fuzz", scen_guest_fuzz},
+#ifdef HVLAB_COVERAGE
+	{"gcov_probe", scen_gcov_probe},
+#endif
 };
 
 void guest_exit(u64 status)
@@ -99,6 +102,7 @@ static void list_scenarios(void)
 
 void guest_main(struct hv_boot_info *bi)
 {
+	cov_guest_start(); /* COVERAGE=1 only: list the objects' counters */
 	if (bi->magic != HV_BOOT_MAGIC) {
 		guest_printf("bad boot info magic 0x%llx at %p\n", bi->magic, (void *)bi);
 		guest_exit(3);

@@ -48,6 +48,25 @@ void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 #define EXIT_ERROR 0x13
 void machine_exit(u8 status) __attribute__((noreturn));
 
+/* gcov.c: the coverage build's runtime (COVERAGE=1: docs/testing.md, "Coverage of the
+ * hypervisor"); in the normal build these hooks are empty and compile to nothing. */
+struct gcov_info;
+struct vm;
+#ifdef HVLAB_COVERAGE
+void cov_start(void);                   /* kmain: run the constructors */
+void cov_checkpoint(const char *suite); /* a suite's end: dump what changed */
+void cov_final(u8 status);              /* machine_exit: the final dump */
+int cov_register_guest(struct gcov_info *info);
+void cov_guest_counted(bool added);
+const struct gcov_info *cov_find(const char *suffix, bool guest);
+void cov_guest_collect(struct vm *vm);  /* vmm/gcov_guest.c: at the end of each vm_run */
+#else
+static inline void cov_start(void) {}
+static inline void cov_checkpoint(const char *suite) { (void)suite; }
+static inline void cov_final(u8 status) { (void)status; }
+static inline void cov_guest_collect(struct vm *vm) { (void)vm; }
+#endif
+
 /* gdt.c */
 #define KERNEL_CS 0x08
 #define KERNEL_DS 0x10

@@ -16,6 +16,7 @@ void kmain(u32 magic, u64 info)
 {
 	char list[256];
 	int len;
+	cov_start();                     /* COVERAGE=1 only: register the objects' counters */
 	console_init();                  /* COM1 first: everything after may print */
 	gdt_init();                      /* our own GDT and a TSS (VMX host state needs TR) */
 	trap_init();                     /* exception vectors 0-31 */

@@ -116,6 +116,7 @@ static void run_suite(const struct ktap_suite *s, int n, struct counts *total)
 		printf("ok %d %s # SKIP every case skipped\n", n, s->name);
 	else
 		printf("ok %d %s\n", n, s->name);
+	cov_checkpoint(s->name); /* COVERAGE=1 only: dump the counters that changed */
 	total->pass += k.pass;
 	total->fail += k.fail;
 	total->skip += k.skip;

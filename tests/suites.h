@@ -37,6 +37,12 @@ extern const struct ktap_suite bench_views_suite;
 extern const struct ktap_suite selftest_ktap_suite;
 extern const struct ktap_suite selftest_crash_suite;
 extern const struct ktap_suite selftest_panic_suite;
+#ifdef HVLAB_COVERAGE /* the coverage runtime's own suite (COVERAGE=1 builds only), only when named */
+extern const struct ktap_suite selftest_gcov_suite;
+#define COV_SELFTEST_SUITE &selftest_gcov_suite,
+#else
+#define COV_SELFTEST_SUITE
+#endif
 extern const struct ktap_suite bench_exits_suite;
 
 extern const struct ktap_suite *const ktap_suites[];

@@ -100,13 +100,16 @@ def pick_backend():
     return "bochs", why + "; Bochs emulates VMX with EPT, VMFUNC and #VE"
 
 
-def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False):
-    """Write a bochsrc into workdir; return (argv, env)."""
+def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False, lpt=None):
+    """Write a bochsrc into workdir; return (argv, env). lpt: a file for the parallel port, where
+    a COVERAGE=1 kernel writes its counters (kernel/gcov.c)."""
     os.makedirs(workdir, exist_ok=True)
     rc = os.path.join(workdir, "bochsrc")
     with open(rc, "w") as f:
         f.write(BOCHSRC.format(megs=megs, iso=os.path.abspath(iso), serial=os.path.abspath(serial),
                                log=os.path.join(os.path.abspath(workdir), "bochs.log"), model=model))
+        if lpt:
+            f.write("parport1: enabled=1, file=%s\n" % os.path.abspath(lpt))
     argv = ["bochs", "-q", "-f", rc]
     if not debugger:
         # Debian's bochs has its internal debugger built in: tell it to run, then quit.
@@ -118,7 +121,7 @@ def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False):
     return argv, env
 
 
-def qemu_command(iso, backend, serial="stdio", megs=MEMORY_MB, gdb=False):
+def qemu_command(iso, backend, serial="stdio", megs=MEMORY_MB, gdb=False, lpt=None):
     argv = ["qemu-system-x86_64", "-machine", "pc", "-m", str(megs), "-cdrom", os.path.abspath(iso),
             "-boot", "d", "-display", "none", "-no-reboot", "-monitor", "none",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
@@ -127,6 +130,8 @@ def qemu_command(iso, backend, serial="stdio", megs=MEMORY_MB, gdb=False):
         argv += ["-enable-kvm", "-cpu", "host"]
     else:
         argv += ["-accel", "tcg"]
+    if lpt:
+        argv += ["-parallel", "file:" + os.path.abspath(lpt)]
     if gdb:
         argv += ["-s", "-S"]
     return argv

@@ -223,11 +223,12 @@ def verdict(rep, timed_out=False, exit_code=None, expect_caps=None, cmdline=None
     return rep.result, ""
 
 
-def boot(argv, env, serial, timeout, grace=5.0):
+def boot(argv, env, serial, timeout, grace=5.0, lpt=None):
     """Run one boot; stop it once the result line or a 'Bail out!' is out (Bochs idles after a
     failed exit). Returns (text, timed_out, exit_code, seconds)."""
-    if os.path.exists(serial):
-        os.unlink(serial)
+    for f in (serial, lpt):
+        if f and os.path.exists(f):
+            os.unlink(f)
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -290,16 +291,16 @@ def plan_boots(args):
     return rows
 
 
-def command_for(args, row, serial):
+def command_for(args, row, serial, lpt=None):
     work = os.path.join(args.out, "work", row.name)
     os.makedirs(work, exist_ok=True)
     megs = row.megs or hvboot.MEMORY_MB
     if row.backend == "bochs":
         iso = hvboot.variant_iso(args.iso, row.cpu)
-        return hvboot.bochs_command(iso, work, serial, hvboot.bochs_model(row.cpu), megs=megs)
+        return hvboot.bochs_command(iso, work, serial, hvboot.bochs_model(row.cpu), megs=megs, lpt=lpt)
     if row.backend == "cmd":  # for the runner's own tests: any command that writes $SERIAL
         return ["sh", "-c", args.cmd[row.index]], dict(os.environ, SERIAL=serial)
-    return hvboot.qemu_command(args.iso, row.backend, serial=serial, megs=megs), None
+    return hvboot.qemu_command(args.iso, row.backend, serial=serial, megs=megs, lpt=lpt), None
 
 
 def run_row(args, row):
@@ -309,8 +310,11 @@ def run_row(args, row):
         iso = hvboot.variant_iso(args.iso, row.cpu)
         return "ERROR", "no %s (the test ISO with %s; make builds it)" % (iso, row.cmdline), \
             parse_ktap(""), 0.0, serial
-    cmd, env = command_for(args, row, serial)
-    text, timed_out, code, secs = boot(cmd, env, serial, args.timeout)
+    # --coverage: the counters of a COVERAGE=1 kernel go to OUT/logs/NAME.gcov (LPT1); its final
+    # dump follows the result line, so the machine is left to power off by itself.
+    lpt = os.path.join(args.out, "logs", row.name + ".gcov") if args.coverage else None
+    cmd, env = command_for(args, row, serial, lpt)
+    text, timed_out, code, secs = boot(cmd, env, serial, args.timeout, grace=120.0 if lpt else 5.0, lpt=lpt)
     rep = parse_ktap(text)
     v, why = verdict(rep, timed_out, code if row.backend.startswith("qemu") else None,
                      None if args.no_caps_check else row.expect_caps, row.cmdline)
@@ -337,6 +341,8 @@ def main(argv=None):
     ap.add_argument("--cmd", action="append",
                     help="with --backend cmd: shell command that writes $SERIAL (repeatable: one boot each)")
     ap.add_argument("--no-caps-check", action="store_true", help="skip the per-model caps check")
+    ap.add_argument("--coverage", action="store_true",
+                    help="a COVERAGE=1 ISO: keep each boot's counter dump (LPT1) in OUT/logs/NAME.gcov")
     args = ap.parse_args(argv)
     accept = set(args.accept.split(","))
 
