@@ -166,12 +166,9 @@ void scen_hviews_vmfunc_between(struct hv_boot_info *bi);
 void scen_hviews_pagetables(struct hv_boot_info *bi);
 void scen_hviews_smc(struct hv_boot_info *bi);
 void scen_guest_fuzz(struct hv_boot_info *bi);     /* scen_gfuzz.c: the random-program fuzzer */
-<<<<<<< HEAD
 void scen_regions_cwork(struct hv_boot_info *bi);  /* scen_cwork.c */
 void scen_regions_glue(struct hv_boot_info *bi);   /* scen_rglue.c */
-=======
 #ifdef HVLAB_COVERAGE
 void scen_gcov_probe(struct hv_boot_info *bi);     /* scen_gcov.c: the coverage build's self-test */
 #endif
->>>>>>> cov
 #endif
