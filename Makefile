@@ -37,11 +37,11 @@ help:
 	@echo "  make unit       host unit tests only"
 	@echo "  make coverage   host tests with gcov/lcov, HTML in build/coverage/"
 	@echo "  make bench      exit-cost benchmark (a benchmark, not a test) under Bochs/KVM"
-	@echo "  make exercise EX=NN   a student tree in build/exercise-NN (docs/exercises/)"
+	@echo "  make exercise EX=NN   a student tree in exercises/NN (DIR=... elsewhere); never overwrites one"
 	@echo "  make grade EX=NN      boot exercise NN's tests on this tree, print Score: a/b"
 	@echo "  make check-exercises  every grader passes on this tree and fails on its stripped tree"
 	@echo "  make check-docs       run the commands README.md and docs/ quote, compare the expected output"
-	@echo "  make clean      remove build/"
+	@echo "  make clean      remove build/ (never exercises/, your student trees)"
 	@echo "Emulator: make emu-unit difftest N=... bench-emu fuzz-emu (see docs/emulator.md)"
 
 -include emulator/emulator.mk
@@ -178,11 +178,13 @@ bench: deps-test
 	@for f in $(BUILD)/bench/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done
 
 # Exercises (docs/README.md "Exercises and grading"; the grader is tests/host/grade.py).
+# Student trees live in exercises/NN (git ignores it; neither make clean nor any test touches it).
 exercise:
-	@$(PYTHON) tests/host/grade.py --strip $(EX)
+	@$(PYTHON) tests/host/grade.py --strip $(EX) $(if $(DIR),--out $(DIR))
 
+# A partial score is a result, not a failure of make: only a tree that does not build fails.
 grade: deps-test
-	@$(PYTHON) tests/host/grade.py $(EX)
+	@$(PYTHON) tests/host/grade.py --partial-ok $(EX)
 
 check-exercises: deps-test
 	$(PYTHON) tests/host/grade.py --check

@@ -4,13 +4,17 @@
   grade.py NN [--tree DIR]    build DIR (default: this tree), boot the exercise's suites under
                               Bochs, score the KTAP results by case name: prints Score: a/b
   grade.py --strip NN [--out DIR]
-                              copy this tree to DIR (default build/exercise-NN) with every block
-                              between EXERCISE(NN) and END EXERCISE(NN) replaced by EXERCISE_TODO
-                              (with the variables named by "[uses a, b]" in the opening comment,
-                              then "return X;" when it says "[stub returns X]")
+                              copy this tree to DIR (default exercises/NN, which git ignores and
+                              no build step touches) with every block between EXERCISE(NN) and
+                              END EXERCISE(NN) replaced by EXERCISE_TODO (with the variables named
+                              by "[uses a, b]" in the opening comment, then "return X;" when it
+                              says "[stub returns X]"); never over an existing DIR (the student's
+                              work): it says how to start over instead and exits 1
   grade.py --check [NN...]    both directions for each exercise: the full tree scores full
-                              marks; the stripped tree builds and scores less (two at a time)
-Exit status 0 on full marks (or, with --check, when every direction holds). Standard library only.
+                              marks; the stripped tree, made in a temporary folder, builds and
+                              scores less (two at a time)
+Exit status 0 on full marks (with --partial-ok: whenever a score was printed; with --check: when
+every direction holds). Standard library only.
 """
 import argparse
 import concurrent.futures
@@ -19,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -130,15 +135,29 @@ def strip_text(text, ex):
     return "\n".join(out), blocks
 
 
-def strip_tree(ex, out):
-    """Copy the tree (no build/, no .git) to out, strip exercise ex; returns the files changed.
-    The tree's compiled objects are copied too (times kept), so only what changed recompiles."""
-    if os.path.exists(out):
-        shutil.rmtree(out)
-    shutil.copytree(ROOT, out, ignore=lambda d, names: [n for n in names if d == ROOT and n in ("build", ".git")])
+# Never copied into a student tree: builds, git, and the student trees themselves.
+NOT_COPIED = ("build", ".git", "exercises")
+
+
+class TreeExists(Exception):
+    """The student tree is there already: it is the student's work and is never overwritten."""
+
+
+def copy_tree(out):
+    """Copy this tree's sources to out (a new folder), and its compiled objects (times kept), so
+    that only what changes recompiles there."""
+    shutil.copytree(ROOT, out, ignore=lambda d, names: [n for n in names if d == ROOT and n in NOT_COPIED])
     for obj in ("obj", "guest-obj"):
         if os.path.isdir(os.path.join(ROOT, "build", obj)):
             shutil.copytree(os.path.join(ROOT, "build", obj), os.path.join(out, "build", obj))
+
+
+def strip_tree(ex, out):
+    """Copy the tree to out, a folder that must not exist yet, and strip exercise ex; returns the
+    files changed. Raises TreeExists rather than touch an existing out."""
+    if os.path.lexists(out):
+        raise TreeExists(out)
+    copy_tree(out)
     changed = []
     for top in MARKED_DIRS:
         for dirpath, _, files in os.walk(os.path.join(out, top)):
@@ -243,13 +262,18 @@ def check_one(ex, cpu):
     lines.append("check %s: full tree %s" % (ex, "scores %d/%d: ok" % (score, total) if ok else
                                              "does not score full marks: FAIL"))
     bad += not ok
-    out = os.path.join(ROOT, "build", "exercise-%s" % ex)
+    tmp = tempfile.mkdtemp(prefix="hvlab-check-%s-" % ex)
+    out = os.path.join(tmp, "exercise-%s" % ex)  # never exercises/NN: that is the student's
     strip_tree(ex, out)
     score, total = grade(ex, out, cpu, lines.append)
     ok = score is not None and score < total
     lines.append("check %s: stripped tree %s" % (ex, "builds and scores %d/%d: ok" % (score, total) if ok else
                                                  "does not build: FAIL" if score is None else
                                                  "scores full marks: FAIL"))
+    if ok:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        lines.append("check %s: the stripped tree is kept in %s" % (ex, out))
     return lines, bad + (not ok)
 
 
@@ -271,8 +295,10 @@ def main(argv=None):
     ap.add_argument("ex", nargs="*", help="exercise number(s), e.g. 04")
     ap.add_argument("--tree", default=ROOT, help="the tree to grade (default: this one)")
     ap.add_argument("--strip", action="store_true", help="write a student tree instead of grading")
-    ap.add_argument("--out", help="with --strip: where (default build/exercise-NN)")
+    ap.add_argument("--out", help="with --strip: where (default exercises/NN)")
     ap.add_argument("--check", action="store_true", help="check both directions (default: every exercise)")
+    ap.add_argument("--partial-ok", action="store_true",
+                    help="exit 0 whenever a score was printed, full or not (make grade)")
     ap.add_argument("--cpu", default=os.environ.get("CPU") or None,
                     help="Bochs CPU model (default: the exercise's, else %s)" % DEFAULT_CPU)
     args = ap.parse_args(argv)
@@ -285,14 +311,28 @@ def main(argv=None):
     if len(exs) != 1:
         ap.error("name one exercise, e.g. EX=04")
     if args.strip:
-        out = args.out or os.path.join(ROOT, "build", "exercise-%s" % exs[0])
-        for c in strip_tree(exs[0], out):
-            print("exercise %s: stripped %s" % (exs[0], c))
-        print("exercise %s: student tree in %s; handout %s; grade it with: make -C %s grade EX=%s" % (
-            exs[0], os.path.relpath(out), EXERCISES[exs[0]]["handout"], os.path.relpath(out), exs[0]))
-        return 0
+        return strip_main(exs[0], args.out)
     score, total = grade(exs[0], os.path.abspath(args.tree), args.cpu)
-    return 0 if score == total else 1
+    return 0 if score == total or (args.partial_ok and score is not None) else 1
+
+
+def strip_main(ex, out):
+    """make exercise: write the student tree, or say why not and how to start over."""
+    again = "make exercise EX=%s%s" % (ex, " DIR=" + out if out else "")
+    rel = out or os.path.relpath(os.path.join(ROOT, "exercises", ex))  # as the student gave it
+    out = os.path.abspath(rel)
+    try:
+        changed = strip_tree(ex, out)
+    except TreeExists:
+        print("exercise %s: %s already exists; it is your work, so it is left as it is." % (ex, rel))
+        print("exercise %s: to grade it: make -C %s grade EX=%s" % (ex, rel, ex))
+        print("exercise %s: to start over, move it away first: mv %s %s.old && %s" % (ex, rel, rel, again))
+        return 1
+    for c in changed:
+        print("exercise %s: stripped %s" % (ex, c))
+    print("exercise %s: student tree in %s; handout %s; grade it with: make -C %s grade EX=%s" % (
+        ex, rel, EXERCISES[ex]["handout"], rel, ex))
+    return 0
 
 
 if __name__ == "__main__":

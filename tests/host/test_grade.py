@@ -59,7 +59,7 @@ class Strip(unittest.TestCase):
             background = text.split("## Background")[1].split("## Code map")[0]
             self.assertIn("SDM", background, ex)
             for cmd in ("make grade EX=%s" % ex, "make exercise EX=%s" % ex,
-                        "make -C build/exercise-%s grade EX=%s" % (ex, ex)):
+                        "make -C exercises/%s grade EX=%s" % (ex, ex)):
                 self.assertIn(cmd, text, ex)
 
     def test_unterminated_block_is_an_error(self):
