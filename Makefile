@@ -120,7 +120,7 @@ test-host: unit $(if $(EMU_SRCS),emu-difftest emu-freestanding) $(BUILD)/hvlab-s
 	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso HVLAB_BOOT_TESTS=1 $(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
 
 # Host unit tests of hypervisor logic that needs no VMX (tests/unit/), plus the emulator's.
-UNIT_SRCS := $(wildcard tests/unit/*.c) vmm/ept.c vmm/caps.c vmm/gwalk.c kernel/mb2.c
+UNIT_SRCS := $(wildcard tests/unit/*.c) vmm/ept.c vmm/caps.c vmm/gwalk.c vmm/vmcs_check.c vmm/vmcs_check_guest.c kernel/mb2.c
 UNIT_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Wno-format
 $(BUILD)/unit/hvlab-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h vmm/*.h kernel/*.h)
 	@mkdir -p $(dir $@)

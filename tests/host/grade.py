@@ -219,6 +219,16 @@ def case_results(text):
     return res
 
 
+def say_entry_check(lines, say):
+    """The first VM-entry rule vmm/vmcs_check.c found broken (its finding and the SDM's words):
+    the reason no guest runs, which the CPU itself gives only as an error number."""
+    first = next((i for i, l in enumerate(lines) if l.startswith("# vmcs_check:")), None)
+    if first is not None:
+        for l in lines[first:first + 2]:
+            if l.startswith("# vmcs_check:"):
+                say(l)
+
+
 def grade(ex, tree, cpu=None, say=print):
     """Build, boot and score; returns (score, total) or (None, total) when it does not build."""
     cpu = cpu or EXERCISES[ex].get("cpu", DEFAULT_CPU)
@@ -237,10 +247,12 @@ def grade(ex, tree, cpu=None, say=print):
     boot_secs = time.time() - t1
     log = os.path.join(out, "logs", "bochs-%s.log" % cpu)
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
-    for l in text.split("\n"):
+    lines = [l.strip() for l in text.replace("\r", "").split("\n")]
+    for l in lines:
         if "EXERCISE(" in l:
-            say(l.strip())
+            say(l)
             break
+    say_entry_check(lines, say)
     res, score = case_results(text), 0
     for case in EXERCISES[ex]["cases"]:
         got = res.get(case, "missing")
