@@ -73,7 +73,8 @@ EXERCISES = {
         "cases": ["views.create_destroy_limits", "views.bad_input_refused", "views.split_only_where_needed",
                   "views.remap_visible_only_in_its_view", "views.change_takes_effect_at_once",
                   "views.active_view_not_destroyed", "vmfunc.switch_without_exits",
-                  "ve.fields_and_rules", "ve.hardware_and_software_alike"],
+                  "ve.fields_and_rules", "ve.hardware_and_software_alike",
+                  "views.switch_sets_the_view", "views.switch_sets_eptp_index"],
     },
     "08": {  # graded where the CPU has no #VE, so every #VE is the software one
         "handout": "docs/exercises/08-ve.md",
@@ -87,7 +88,8 @@ EXERCISES = {
         "cases": ["emulated_regions.one_exit_per_entry", "emulated_regions.hypervisor_instruction_stepped",
                   "emulated_regions_guest.same_results_native_and_emulated",
                   "emulated_regions_guest.faults_as_the_cpu_delivers_them",
-                  "emulated_regions_guest.cpu_is_the_reference"],
+                  "emulated_regions_guest.cpu_is_the_reference",
+                  "emulated_regions.fs_gs_bases_loaded", "emulated_regions.cr2_loaded"],
     },
 }
 DEFAULT_CPU = "corei7_skylake_x"
