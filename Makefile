@@ -94,10 +94,13 @@ $(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.i
 deps-%:
 	@tests/host/deps.sh $*
 
-# make run SCENARIO=NAME boots one guest scenario without the menu (docs/exercises/).
-RUN_ISO := $(if $(SCENARIO),$(BUILD)/hvlab-scenario.iso,$(BUILD)/hvlab.iso)
+# make run SCENARIO=NAME boots one guest scenario without the menu (docs/exercises/);
+# CMDLINE="WORDS" adds words to its kernel command line (e.g. vmcs_dump=CPUID; scenario ve
+# unless SCENARIO says otherwise).
+RUN_ISO := $(if $(SCENARIO)$(CMDLINE),$(BUILD)/hvlab-scenario.iso,$(BUILD)/hvlab.iso)
 $(BUILD)/hvlab-scenario.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-scenario.cfg.in iso/mkiso.sh FORCE
-	@sed "s/@SCENARIO@/$(SCENARIO)/" iso/grub-scenario.cfg.in > $(BUILD)/grub-scenario.cfg
+	@sed -e "s/@SCENARIO@/$(or $(SCENARIO),ve)/" -e "s/@CMDLINE@/$(if $(CMDLINE), $(CMDLINE))/" \
+		iso/grub-scenario.cfg.in > $(BUILD)/grub-scenario.cfg
 	@iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-scenario.cfg $(GUEST_ELF)
 
 run: deps-run
@@ -105,8 +108,9 @@ run: deps-run
 	@tests/host/boot --interactive --iso $(RUN_ISO) $(if $(BACKEND),--backend $(BACKEND))
 
 debug: deps-run
-	@$(MAKE) --no-print-directory $(BUILD)/hvlab.iso
-	@tests/host/boot --debug --iso $(BUILD)/hvlab.iso --elf $(BUILD)/hvlab.elf $(if $(BACKEND),--backend $(BACKEND))
+	@$(MAKE) --no-print-directory $(RUN_ISO)
+	@tests/host/boot --debug --iso $(RUN_ISO) --elf $(BUILD)/hvlab.elf --guest-elf $(BUILD)/guest-obj/guest.debug.elf \
+		$(if $(BACKEND),--backend $(BACKEND))
 
 # make test: tools first, then everything in one sub-make so the checks see the tools.
 # The test ISO runs last, so that its totals ("tests: N passed, N failed, N skipped") close the run.

@@ -383,6 +383,13 @@ struct vmcs_violation {
 int vmcs_check_fields(const struct vmcs_check_in *in, struct vmcs_violation *v);
 bool vmcs_check(const char *when, bool failed);
 
+/* vmcs_dump.c: VMCS fields by name, for debugging ("vmcs_dump=" on the command line; a
+ * debugger may set vmcs_dump_all) */
+extern u8 vmcs_dump_all;
+void vmcs_dump(const char *match);
+void vmcs_dump_setup(const char *cmdline);
+void vmcs_dump_exit(u32 reason);
+
 /* vmx_entry.S */
 int vmx_enter(u64 *regs, int launched);
 #endif
