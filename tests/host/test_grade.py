@@ -58,6 +58,11 @@ class Strip(unittest.TestCase):
             self.assertEqual([l[3:] for l in text.split("\n") if l.startswith("## ")], want, ex)
             background = text.split("## Background")[1].split("## Code map")[0]
             self.assertIn("SDM", background, ex)
+            goal = text.split("## Goal")[1].split("## Background")[0]
+            self.assertIn("**You will learn**", goal, ex)
+            task = text.split("## Hands-on task (graded)")[1]
+            self.assertGreaterEqual(task.count("<details><summary>Hint "), 2, ex)  # folded, progressive
+            self.assertEqual(task.count("<details>"), task.count("</details>"), ex)
             for cmd in ("make grade EX=%s" % ex, "make exercise EX=%s" % ex,
                         "make -C exercises/%s grade EX=%s" % (ex, ex)):
                 self.assertIn(cmd, text, ex)
