@@ -128,7 +128,7 @@ static void entry_failures_reported(void)
 }
 
 /* RDTSCP, INVPCID and XSAVES are enabled whenever the CPU allows, or the guest would take #UD
- * (seeds/001); EPT always, VPID when offered. */
+ * (an early bug, kept out by this case); EPT always, VPID when offered. */
 static void secondary_controls(void)
 {
 	struct vm vm;

@@ -360,7 +360,7 @@ void vm_print_stats(const struct vm *vm)
 
 /* After any EPT change: drop cached translations for every view's EPTP (view_invalidate), and
  * the VPID's linear translations. Forgetting this is why a changed permission may never fault
- * (seeds/002). */
+ * (the views_invept scenario and views.split_only_where_needed check it). */
 int vm_invalidate(struct vm *vm)
 {
 	const struct vmx_caps *c = &vmx_caps;
