@@ -221,14 +221,34 @@ def case_results(text):
     return res
 
 
-def say_entry_check(lines, say):
-    """The first VM-entry rule vmm/vmcs_check.c found broken (its finding and the SDM's words):
-    the reason no guest runs, which the CPU itself gives only as an error number."""
-    first = next((i for i, l in enumerate(lines) if l.startswith("# vmcs_check:")), None)
-    if first is not None:
-        for l in lines[first:first + 2]:
-            if l.startswith("# vmcs_check:"):
-                say(l)
+def case_windows(lines):
+    """{"suite.case": (first, last)}: the log lines each case printed, its result line last."""
+    out, suites, prev = {}, {}, 0
+    for i, line in enumerate(lines):
+        m = SUBTEST_RE.match(line)
+        if m:
+            suites[len(m.group(1))] = m.group(2)
+            prev = i + 1
+            continue
+        m = CASE_RE.match(line)
+        if m and len(m.group(1)) in suites:
+            out["%s.%s" % (suites[len(m.group(1))], m.group(3))] = (prev, i)
+            prev = i + 1
+    return out
+
+
+def say_entry_check(lines, failed, say):
+    """The first VM-entry rule vmm/vmcs_check.c found broken in a failed scored case (its finding
+    and the SDM's words): the reason no guest runs, which the CPU gives only as a number."""
+    windows = case_windows(lines)
+    for case in failed:
+        first, last = windows.get(case, (0, -1))
+        for i in range(first, last):
+            if lines[i].lstrip().startswith("# vmcs_check:"):
+                for l in lines[i:i + 2]:
+                    if l.lstrip().startswith("# vmcs_check:"):
+                        say(l.strip())
+                return
 
 
 def grade(ex, tree, cpu=None, say=print):
@@ -249,13 +269,13 @@ def grade(ex, tree, cpu=None, say=print):
     boot_secs = time.time() - t1
     log = os.path.join(out, "logs", "bochs-%s.log" % cpu)
     text = open(log, errors="replace").read() if os.path.exists(log) else ""
-    lines = [l.strip() for l in text.replace("\r", "").split("\n")]
+    lines = text.replace("\r", "").split("\n")
     for l in lines:
         if "EXERCISE(" in l:
-            say(l)
+            say(l.strip())
             break
-    say_entry_check(lines, say)
     res, score = case_results(text), 0
+    say_entry_check(lines, [c for c in EXERCISES[ex]["cases"] if res.get(c) not in ("ok", "SKIP")], say)
     for case in EXERCISES[ex]["cases"]:
         got = res.get(case, "missing")
         score += got == "ok"
@@ -263,7 +283,7 @@ def grade(ex, tree, cpu=None, say=print):
         say("  %-54s %s" % (case, "PASS" if got == "ok" else "SKIP (not scored on this CPU)"
                                if got == "SKIP" else "FAIL (%s)" % got))
     say("grade %s: build %.1f s, boot %.1f s (Bochs %s); serial log %s" % (
-        ex, t1 - t0, boot_secs, cpu, os.path.relpath(log)))
+        ex, t1 - t0, boot_secs, cpu, os.path.relpath(log) if not os.path.relpath(log).startswith("..") else log))
     say("Score: %d/%d" % (score, total))
     return score, total
 
