@@ -39,7 +39,7 @@ import grade  # noqa: E402
 import hvboot  # noqa: E402
 
 FENCE_RE = re.compile(r"^\s*```")
-LOG_RE = re.compile(r"`(build/[^`\s]+\.log)`")
+LOG_RE = re.compile(r"`((?:exercises/\d\d/)?build/[^`\s]+\.log)`")  # a student tree's logs too
 NOTE_RE = re.compile(r"<!--\s*check-docs:\s*(.*?)\s*-->")
 COMMAND_RE = re.compile(r"^(make |python3 tests/host/)")
 VARIES = [(re.compile(r"\d+ TSC cycles"), "N TSC cycles"),
@@ -207,7 +207,7 @@ def check_refs(path):
     bad = 0
     for n, line in enumerate(open(path).read().split("\n"), 1):
         for ref, name in REF_RE.findall(line):
-            if ref.startswith("build/") or "NN" in ref:  # made by a build; a pattern
+            if ref.startswith(("build/", "exercises/")) or "NN" in ref:  # made by a build or make exercise; a pattern
                 continue
             fp = os.path.join(ROOT, ref)
             why = ("no such file" if not os.path.isfile(fp) else
