@@ -15,6 +15,12 @@ LD      := ld
 BACKEND ?=
 TESTS   ?= all
 PYTHON  ?= python3
+# A quiet build: one short line a step ("CC kernel/main.c"); V=1 shows the commands; make -s
+# (make run and make debug build that way) shows nothing but errors.
+V       ?=
+SILENT  := $(findstring s,$(firstword -$(MAKEFLAGS)))
+Q       := $(if $(filter 1,$(V)),,@)
+say      = $(if $(filter 1,$(V))$(SILENT),,@printf '  %-5s %s\n' '$(1)' '$(2)')
 
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -fno-omit-frame-pointer -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
@@ -63,22 +69,25 @@ all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 help:
 	@echo "hvlab targets:"
 	@echo "  make            build build/hvlab.elf, build/hvlab.iso (menu) and build/hvlab-test.iso"
-	@echo "  make run        boot the interactive ISO (BACKEND=qemu-kvm|bochs|qemu-tcg; default: auto)"
-	@echo "                  (SCENARIO=NAME: one guest scenario, no menu)"
-	@echo "  make debug      boot paused under a debugger (QEMU gdb stub, or Bochs's debugger)"
+	@echo "  make run        boot the interactive ISO: GRUB's menu in the terminal (arrows, Enter)"
+	@echo "                  (BACKEND=qemu-kvm|bochs|qemu-tcg, default: auto; CPU=MODEL for Bochs;"
+	@echo "                  SCENARIO=NAME: one guest scenario, no menu; CMDLINE=\"WORDS\": more kernel words)"
+	@echo "  make debug      boot paused under a debugger (QEMU gdb stub, or Bochs's debugger with symbols)"
 	@echo "  make test       install missing tools, build, run host tests and the test ISO"
 	@echo "                  (TESTS=boot,vmxon selects suites; BACKEND=... one backend only)"
+	@echo "  make test-vm    only the test ISO on the matrix (TESTS=..., BACKEND=bochs: the Bochs rows)"
 	@echo "  make test-models  the test ISO under every Bochs CPU model (PASS or SKIP each)"
 	@echo "  make test-edges   the test ISO on 32 and 48 MiB (Bochs) and 8 GiB (QEMU TCG)"
 	@echo "  make unit       host unit tests only"
 	@echo "  make coverage   host tests and the test ISO's matrix with gcov (COVERAGE=1 build),"
 	@echo "                  one lcov report in build/coverage/ (make run ... COVERAGE=1: one run's)"
 	@echo "  make bench      exit-cost benchmark (a benchmark, not a test) under Bochs/KVM"
-	@echo "  make exercise EX=NN   a student tree in build/exercise-NN (docs/exercises/)"
+	@echo "  make exercise EX=NN   a student tree in exercises/NN (DIR=... elsewhere); never overwrites one"
 	@echo "  make grade EX=NN      boot exercise NN's tests on this tree, print Score: a/b"
 	@echo "  make check-exercises  every grader passes on this tree and fails on its stripped tree"
 	@echo "  make check-docs       run the commands README.md and docs/ quote, compare the expected output"
-	@echo "  make clean      remove build/"
+	@echo "  make clean      remove build/ (never exercises/, your student trees)"
+	@echo "  V=1             show the build's commands (a quiet build shows one line a step)"
 	@echo "Emulator: make emu-unit difftest N=... bench-emu fuzz-emu (see docs/emulator.md)"
 
 -include emulator/emulator.mk
@@ -90,15 +99,18 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_ASM) $(KERNEL_SRCS))
 
 $(BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KERNEL_CFLAGS) $(COV_INSTR) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(KERNEL_CFLAGS) $(COV_INSTR) -c $< -o $@
 
 $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
+	$(call say,AS,$<)
+	$(Q)$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
 
 $(BUILD)/hvlab.elf: $(KERNEL_OBJS) $(KERNEL_LDS)
-	$(LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(KERNEL_OBJS)
-	@size $@ | tail -1 | awk '{printf "hvlab.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
+	$(call say,LD,$@)
+	$(Q)$(LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(KERNEL_OBJS)
+	@$(if $(SILENT),:,size $@ | tail -1 | awk '{printf "hvlab.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}')
 
 # The test ISO's command line comes from TESTS; the stamp changes only when TESTS does.
 $(BUILD)/tests.cmdline: FORCE
@@ -106,21 +118,24 @@ $(BUILD)/tests.cmdline: FORCE
 	@echo "$(TESTS)" | cmp -s - $@ || echo "$(TESTS)" > $@
 
 $(BUILD)/hvlab.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub.cfg iso/mkiso.sh
-	iso/mkiso.sh $@ $(BUILD)/hvlab.elf iso/grub.cfg $(GUEST_ELF)
+	$(call say,ISO,$@)
+	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf iso/grub.cfg $(GUEST_ELF)
 
 # $(call test_cfg,SUITES,EXTRA WORDS,OUT): a test ISO's GRUB configuration.
 test_cfg = sed -e "s/@TESTS@/$(1)/" -e "s/@EXTRA@/$(if $(2), $(2))/" iso/grub-test.cfg.in > $(3)
 TEST_ISO_DEPS := $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh $(BUILD)/tests.cmdline
 
 $(BUILD)/hvlab-test.iso: $(TEST_ISO_DEPS)
-	$(call test_cfg,$$(cat $(BUILD)/tests.cmdline),,$(BUILD)/grub-test.cfg)
-	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test.cfg $(GUEST_ELF)
+	$(call say,ISO,$@)
+	$(Q)$(call test_cfg,$$(cat $(BUILD)/tests.cmdline),,$(BUILD)/grub-test.cfg)
+	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test.cfg $(GUEST_ELF)
 
 # The same suites for the nested-KVM profile of the matrix (tests/host/hvboot.py PROFILES):
 # tigerlake with EPT-violation #VE hidden, as KVM gives an L1 hypervisor VMFUNC and MTF but no #VE.
 $(BUILD)/hvlab-test-nkvm.iso: $(TEST_ISO_DEPS)
-	$(call test_cfg,$$(cat $(BUILD)/tests.cmdline),vmx_mask=ve,$(BUILD)/grub-test-nkvm.cfg)
-	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-nkvm.cfg $(GUEST_ELF)
+	$(call say,ISO,$@)
+	$(Q)$(call test_cfg,$$(cat $(BUILD)/tests.cmdline),vmx_mask=ve,$(BUILD)/grub-test-nkvm.cfg)
+	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-nkvm.cfg $(GUEST_ELF)
 TEST_ISOS := $(BUILD)/hvlab-test.iso $(BUILD)/hvlab-test-nkvm.iso
 
 # The KTAP library's self-test: fails on purpose (used by tests/host/test_runner.py).
@@ -131,14 +146,17 @@ $(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.i
 deps-%:
 	@tests/host/deps.sh $*
 
-# make run SCENARIO=NAME boots one guest scenario without the menu (docs/exercises/).
-RUN_ISO := $(if $(SCENARIO),$(BUILD)/hvlab-scenario.iso,$(BUILD)/hvlab.iso)
+# make run SCENARIO=NAME boots one guest scenario without the menu (docs/exercises/);
+# CMDLINE="WORDS" adds words to its kernel command line (e.g. vmcs_dump=CPUID; scenario ve
+# unless SCENARIO says otherwise).
+RUN_ISO := $(if $(SCENARIO)$(CMDLINE),$(BUILD)/hvlab-scenario.iso,$(BUILD)/hvlab.iso)
 $(BUILD)/hvlab-scenario.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-scenario.cfg.in iso/mkiso.sh FORCE
-	@sed "s/@SCENARIO@/$(SCENARIO)/" iso/grub-scenario.cfg.in > $(BUILD)/grub-scenario.cfg
+	@sed -e "s/@SCENARIO@/$(or $(SCENARIO),ve)/" -e "s/@CMDLINE@/$(if $(CMDLINE), $(CMDLINE))/" \
+		iso/grub-scenario.cfg.in > $(BUILD)/grub-scenario.cfg
 	@iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-scenario.cfg $(GUEST_ELF)
 
 run: deps-run $(if $(COV_INSTR),deps-coverage)
-	@$(MAKE) --no-print-directory $(RUN_ISO)
+	@$(MAKE) -s --no-print-directory $(RUN_ISO)
 ifeq ($(COVERAGE),1)
 	@status=0; tests/host/boot --interactive --iso $(RUN_ISO) $(if $(BACKEND),--backend $(BACKEND)) --build $(BUILD) \
 		--elf $(BUILD)/hvlab.elf --lpt $(BUILD)/run/counters.gcov || status=1; \
@@ -149,8 +167,9 @@ else
 endif
 
 debug: deps-run
-	@$(MAKE) --no-print-directory $(BUILD)/hvlab.iso
-	@tests/host/boot --debug --iso $(BUILD)/hvlab.iso --elf $(BUILD)/hvlab.elf $(if $(BACKEND),--backend $(BACKEND))
+	@$(MAKE) -s --no-print-directory $(RUN_ISO)
+	@tests/host/boot --debug --iso $(RUN_ISO) --elf $(BUILD)/hvlab.elf --guest-elf $(BUILD)/guest-obj/guest.debug.elf \
+		$(if $(BACKEND),--backend $(BACKEND))
 
 # make test: tools first, then everything in one sub-make so the checks see the tools.
 # The test ISO runs last, so that its totals ("tests: N passed, N failed, N skipped") close the run.
@@ -164,7 +183,7 @@ test-host: unit $(if $(EMU_SRCS),emu-difftest emu-freestanding) $(BUILD)/hvlab-s
 	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso HVLAB_BOOT_TESTS=1 $(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
 
 # Host unit tests of hypervisor logic that needs no VMX (tests/unit/), plus the emulator's.
-UNIT_SRCS := $(wildcard tests/unit/*.c) vmm/ept.c vmm/caps.c vmm/gwalk.c kernel/mb2.c
+UNIT_SRCS := $(wildcard tests/unit/*.c) vmm/ept.c vmm/caps.c vmm/gwalk.c vmm/vmcs_check.c vmm/vmcs_check_guest.c kernel/mb2.c
 UNIT_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Wno-format
 $(BUILD)/unit/hvlab-unit: $(UNIT_SRCS) $(wildcard tests/unit/*.h vmm/*.h kernel/*.h)
 	@mkdir -p $(dir $@)
@@ -270,11 +289,13 @@ bench: deps-test
 	@for f in $(BUILD)/bench/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done
 
 # Exercises (docs/README.md "Exercises and grading"; the grader is tests/host/grade.py).
+# Student trees live in exercises/NN (git ignores it; neither make clean nor any test touches it).
 exercise:
-	@$(PYTHON) tests/host/grade.py --strip $(EX)
+	@$(PYTHON) tests/host/grade.py --strip $(EX) $(if $(DIR),--out $(DIR))
 
+# A partial score is a result, not a failure of make: only a tree that does not build fails.
 grade: deps-test
-	@$(PYTHON) tests/host/grade.py $(EX)
+	@$(PYTHON) tests/host/grade.py --partial-ok $(EX)
 
 check-exercises: deps-test
 	$(PYTHON) tests/host/grade.py --check

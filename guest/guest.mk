@@ -18,31 +18,36 @@ GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack -T $(GUE
 
 $(BUILD)/guest-obj/%.c.o: guest/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) $(COV_INSTR) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(GUEST_CFLAGS) $(COV_INSTR) -c $< -o $@
 
 # rgn_cwork.c: compiled C as compilers build it by default (SSE2 allowed), for an emulated region.
 $(BUILD)/guest-obj/rgn_cwork.c.o: guest/rgn_cwork.c tests/emu/bench_c.c
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -mno-sse -mno-sse2 -mno-mmx -mno-80387,$(KERNEL_CFLAGS)) -fno-tree-loop-distribute-patterns \
+	$(call say,CC,$<)
+	$(Q)$(CC) $(filter-out -mno-sse -mno-sse2 -mno-mmx -mno-80387,$(KERNEL_CFLAGS)) -fno-tree-loop-distribute-patterns \
 		-c $< -o $@
 
 $(BUILD)/guest-obj/kernel/%.c.o: kernel/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) $(COV_INSTR) -c $< -o $@
+	$(call say,CC,$< (guest))
+	$(Q)$(CC) $(GUEST_CFLAGS) $(COV_INSTR) -c $< -o $@
 
 $(BUILD)/guest-obj/%.S.o: guest/%.S
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_ASFLAGS) -c $< -o $@
+	$(call say,AS,$<)
+	$(Q)$(CC) $(GUEST_ASFLAGS) -c $< -o $@
 
 # The module keeps its symbols but not its debug info (gdb: $(BUILD)/guest-obj/guest.debug.elf).
 # A second link keeps the relocations so that check-user-text.sh can prove that ring-3 code
 # stays on user pages (not the module itself: --emit-relocs keeps empty sections).
 GUEST_OBJCOPY ?= objcopy
 $(GUEST_ELF): $(GUEST_OBJS) $(GUEST_LDS) guest/guest.mk guest/check-user-text.sh
-	$(LD) $(GUEST_LDFLAGS) --emit-relocs -o $(BUILD)/guest-obj/guest.relocs.elf $(GUEST_OBJS)
-	guest/check-user-text.sh $(BUILD)/guest-obj/guest.relocs.elf
-	$(LD) $(GUEST_LDFLAGS) -o $(BUILD)/guest-obj/guest.debug.elf $(GUEST_OBJS)
-	$(GUEST_OBJCOPY) --strip-debug $(BUILD)/guest-obj/guest.debug.elf $@
-	@size $@ | tail -1 | awk '{printf "guest.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
+	$(call say,LD,$@)
+	$(Q)$(LD) $(GUEST_LDFLAGS) --emit-relocs -o $(BUILD)/guest-obj/guest.relocs.elf $(GUEST_OBJS)
+	$(Q)guest/check-user-text.sh $(BUILD)/guest-obj/guest.relocs.elf
+	$(Q)$(LD) $(GUEST_LDFLAGS) -o $(BUILD)/guest-obj/guest.debug.elf $(GUEST_OBJS)
+	$(Q)$(GUEST_OBJCOPY) --strip-debug $(BUILD)/guest-obj/guest.debug.elf $@
+	@$(if $(SILENT),:,size $@ | tail -1 | awk '{printf "guest.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}')
 
 -include $(GUEST_OBJS:.o=.d)

@@ -88,8 +88,10 @@ const char *vmm_setup(void)
 	}
 	if (!vmx_is_on() && vmx_on())
 		printf("# vmm_setup: VMXON failed; every case will fail\n");
-	if (!watchdog_default_tsc)
+	if (!watchdog_default_tsc) {
 		watchdog_setup(boot_info.cmdline);
+		vmcs_dump_setup(boot_info.cmdline);
+	}
 	return NULL;
 }
 

@@ -26,12 +26,13 @@ static void misconfiguration_reported(void)
 	struct vm vm;
 	int level;
 	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
-	ASSERT_EQ(ept_split_4k(&vm.views[0], HV_BOOT_RESERVED_END), 0);
-	u64 *leaf = ept_leaf(&vm.views[0], HV_BOOT_RESERVED_END, &level); /* the guest's first code page */
+	u64 code = vmcs_read(GUEST_RIP) & ~0xfffUL; /* the guest's first code page */
+	ASSERT_EQ(ept_split_4k(&vm.views[0], code), 0);
+	u64 *leaf = ept_leaf(&vm.views[0], code, &level);
 	*leaf = (*leaf & ~EPT_RWX) | EPT_W;
 	EXPECT_EQ(vm_invalidate(&vm), 0);
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_EPT_MISCONFIG);
-	EXPECT_EQ(vm.stop_gpa & ~0xfffUL, HV_BOOT_RESERVED_END);
+	EXPECT_EQ(vm.stop_gpa & ~0xfffUL, code);
 	vm_destroy(&vm);
 }
 

@@ -3,6 +3,8 @@
  * scenarios (workloads native vs emulated, faults, ring 3, the CPU as reference) add to it. */
 #include "suites.h"
 #include "../vmm/vmcs.h"
+#include "../kernel/x86.h"
+#include "../emulator/emu.h"
 
 #define REGION_GPA 0x800000UL
 
@@ -168,5 +170,45 @@ static void compatibility_mode_refused(void)
 	vm_destroy(&vm);
 }
 
+/* The interpreter sees the guest's FS and GS bases (load_state, exercise 09): region code
+ * mov rax, fs:[8]; mov rcx, gs:[16]; ret. */
+static void fs_gs_bases_loaded(void)
+{
+	static const u8 code[] = {0x64, 0x48, 0x8b, 0x04, 0x25, 0x08, 0, 0, 0, /* mov rax, fs:[8] */
+				  0x65, 0x48, 0x8b, 0x0c, 0x25, 0x10, 0, 0, 0, /* mov rcx, gs:[16] */
+				  0xc3};
+	struct vm vm;
+	s64 id = region_vm(&vm, code, sizeof(code));
+	ASSERT_TRUE(id >= 0);
+	vmcs_write(GUEST_FS_BASE, 0x900000);
+	vmcs_write(GUEST_GS_BASE, 0x901000);
+	*(u64 *)vm_gpa(&vm, 0x900008, 8) = 0xf5f5f5f5f5f5f5f5UL;
+	*(u64 *)vm_gpa(&vm, 0x901010, 8) = 0x6565656565656565UL;
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
+	EXPECT_EQ(vm.regs[0], 0xf5f5f5f5f5f5f5f5UL);
+	EXPECT_EQ(vm.regs[1], 0x6565656565656565UL);
+	EXPECT_EQ(vm.regions[id].stats.instructions, 3); /* interpreted, not run on the CPU */
+	vm_destroy(&vm);
+}
+
+/* The interpreter's CR2 is the guest's, which the VMCS does not hold: it is still in the CPU at
+ * the exit (load_state, exercise 09). The interpreter delivers its own #PFs through the real
+ * CR2 and leaves MOV from CR2 to the CPU, so only its state shows it. */
+static void cr2_loaded(void)
+{
+	const u64 cr2 = 0x7f0000c2c000UL;
+	struct vm vm;
+	s64 id = region_vm(&vm, checksum, sizeof(checksum));
+	ASSERT_TRUE(id >= 0);
+	write_cr2(cr2); /* as if the guest's last #PF had been at cr2 */
+	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
+	EXPECT_EQ(vm.regs[0], 500500);
+	ASSERT_TRUE(vm.emu != NULL);
+	EXPECT_EQ(vm.emu->cpu.cr2, cr2);
+	EXPECT_EQ(vm.emu->cpu.cr3, vmcs_read(GUEST_CR3));
+	vm_destroy(&vm);
+}
+
 KTAP_SUITE(emulated_regions, vmm_setup, vmm_fini, KTAP_CASE(one_exit_per_entry), KTAP_CASE(hypervisor_instruction_stepped),
-	   KTAP_CASE(ept_denied_access_in_region), KTAP_CASE(bad_input_refused), KTAP_CASE(compatibility_mode_refused));
+	   KTAP_CASE(ept_denied_access_in_region), KTAP_CASE(bad_input_refused), KTAP_CASE(compatibility_mode_refused),
+	   KTAP_CASE(fs_gs_bases_loaded), KTAP_CASE(cr2_loaded));

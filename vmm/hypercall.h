@@ -14,6 +14,9 @@
  * (read/write, supervisor), GDT at HV_BOOT_GDT_GPA: 0x08 64-bit code, 0x10 data. No IDT
  * (the guest must install its own before it can take an exception). The guest may overwrite
  * everything below HV_BOOT_RESERVED_END once it has its own GDT, IDT and page tables.
+ * hvlab's guest (guest/guest.ld) links its image at HV_GUEST_IMAGE_GPA: above the reserved
+ * area and clear of the hypervisor's own image (1 MiB up), whose addresses a debugger would
+ * otherwise confuse with the guest's; its scenarios' fixed pages start at 4 MiB.
  */
 #ifndef HVLAB_HYPERCALL_H
 #define HVLAB_HYPERCALL_H
@@ -29,6 +32,7 @@
 #define HV_BOOT_INFO_GPA 0x5000
 #define HV_BOOT_STACK_TOP 0x80000
 #define HV_BOOT_RESERVED_END 0x100000 /* the guest ELF loads at or above 1 MiB */
+#define HV_GUEST_IMAGE_GPA 0x200000   /* where guest/guest.ld links hvlab's guest: 2 MiB */
 
 #define HV_SCENARIO_MAX 64
 struct hv_boot_info {

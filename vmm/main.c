@@ -82,6 +82,7 @@ void vmm_main(const char *cmdline)
 	}
 	printf("hvlab: VMXON ok (VMCS revision 0x%x)\n", vmx_caps.revision_id);
 	watchdog_setup(cmdline);
+	vmcs_dump_setup(cmdline);
 	u8 status = EXIT_SKIP;
 	if (vmx_caps.ept)
 		status = run_guest(scenario);

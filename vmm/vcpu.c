@@ -31,6 +31,7 @@ void vcpu_read_exit(struct vm *vm, u32 reason)
 {
 	struct vm_exit *x = &vm->exit;
 	*x = (struct vm_exit){.reason = reason};
+	vmcs_dump_exit(reason); /* what "vmcs_dump=" or a debugger asked for (vmcs_dump.c) */
 	x->len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 	if (!no_qualification(reason))
 		x->qual = vmcs_read(EXIT_QUALIFICATION);

@@ -312,11 +312,16 @@ enum vm_stop vm_run(struct vm *vm)
 	u64 t0 = vm->run_start = rdtsc();
 	vm->run_deadline = vm->watchdog_tsc ? t0 + vm->watchdog_tsc : 0;
 	vm->timer_left = 0;
+	bool told = false; /* vmcs_check has named a rule this VMCS breaks */
 	while (vm->stop == VM_RUNNING) {
 		watchdog_arm(vm);
+		if (!vm->launched) /* the VM-entry checks in software first (vmcs_check.c) */
+			told = vmcs_check("before VMLAUNCH", false);
 		int r = vmx_enter(vm->regs, vm->launched);
 		if (r) {
 			entry_failed(vm, r);
+			if (!told)
+				vmcs_check("after the failed VM entry", true);
 			break;
 		}
 		vm->launched = true;
@@ -325,6 +330,8 @@ enum vm_stop vm_run(struct vm *vm)
 			printf("# vm: VM entry failed on guest state: exit reason %u (%s), qualification 0x%lx\n",
 			       reason & 0xffff, exit_reason_str(reason & 0xffff), vmcs_read(EXIT_QUALIFICATION));
 			vm_dump_guest(vm);
+			if (!told)
+				vmcs_check("after the failed VM entry", true);
 			vm->stop = VM_STOP_ENTRY_FAILED;
 			break;
 		}
@@ -354,7 +361,7 @@ void vm_print_stats(const struct vm *vm)
 
 /* After any EPT change: drop cached translations for every view's EPTP (view_invalidate), and
  * the VPID's linear translations. Forgetting this is why a changed permission may never fault
- * (seeds/002). */
+ * (the views_invept scenario and views.split_only_where_needed check it). */
 int vm_invalidate(struct vm *vm)
 {
 	const struct vmx_caps *c = &vmx_caps;

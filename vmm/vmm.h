@@ -376,6 +376,32 @@ struct gwalk_cpu gwalk_this_cpu(void);
 int gwalk(const struct gwalk_regs *r, u64 gva, u32 access, u64 *gpa, u32 *pf_error, u32 *rights,
 	  u64 *(*table)(void *ctx, u64 gpa), void *ctx);
 
+/* vmcs_check.c, vmcs_check_guest.c: the VM-entry checks in software (SDM "Checks on VMX
+ * Controls and Host-State Area", "Checks on the Guest State Area"): the first rule a VMCS
+ * breaks, in the SDM's words, with the field values. vmcs_check_fields() is pure (a field
+ * reader; host unit tests give it a table); vmcs_check() runs it on the current VMCS and prints. */
+struct vmcs_check_in {
+	u64 (*read)(void *ctx, u64 field); /* a VMCS field's value */
+	void *ctx;
+	const struct vmx_caps *caps;
+	u8 maxphyaddr;                     /* CPUID.80000008H:EAX[7:0] */
+};
+struct vmcs_violation {
+	const char *rule;    /* a short stable name, e.g. "guest.limit_g" (tests compare it) */
+	const char *section; /* the SDM section that states the rule */
+	const char *sdm;     /* the rule in the SDM's words */
+	char what[240];      /* this VMCS: the fields, their values, what is wrong */
+};
+int vmcs_check_fields(const struct vmcs_check_in *in, struct vmcs_violation *v);
+bool vmcs_check(const char *when, bool failed);
+
+/* vmcs_dump.c: VMCS fields by name, for debugging ("vmcs_dump=" on the command line; a
+ * debugger may set vmcs_dump_all) */
+extern u8 vmcs_dump_all;
+void vmcs_dump(const char *match);
+void vmcs_dump_setup(const char *cmdline);
+void vmcs_dump_exit(u32 reason);
+
 /* vmx_entry.S */
 int vmx_enter(u64 *regs, int launched);
 #endif

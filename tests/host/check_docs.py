@@ -10,9 +10,11 @@ Which blocks (fenced with ```):
       <!-- check-docs: not run here: WHY -->  a command block that is not run (and the output
                                               blocks after it are not checked); WHY is printed
   - any other block (code, diagrams) is neither.
-Each command runs from the top of the tree as typed in a fresh shell (stdin closed, COLUMNS=80,
-no MAKEFLAGS from the make that runs this, BACKEND=bochs unless the command sets BACKEND itself:
-the handouts show Bochs output); each distinct command runs once.
+Each command runs as typed in a fresh shell (stdin closed, COLUMNS=80, no MAKEFLAGS from the make
+that runs this, BACKEND=bochs unless the command sets BACKEND itself: the handouts show Bochs
+output), once per distinct command, at the top of a temporary copy of the tree (sources and
+compiled objects): the handouts' `make exercise` and `make -C exercises/NN grade` never touch the
+student trees in this tree's exercises/. The copy is removed when every check held.
 Every line of an expected block must then appear in the commands' output or in a build/...log
 file named in the text since the command block; "..." inside a line matches anything, a line
 that is only "..." is skipped. A command block with no expected output must exit with status 0.
@@ -25,16 +27,19 @@ library only.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import grade  # noqa: E402
 import hvboot  # noqa: E402
 
 FENCE_RE = re.compile(r"^\s*```")
-LOG_RE = re.compile(r"`(build/[^`\s]+\.log)`")
+LOG_RE = re.compile(r"`((?:exercises/\d\d/)?build/[^`\s]+\.log)`")  # a student tree's logs too
 NOTE_RE = re.compile(r"<!--\s*check-docs:\s*(.*?)\s*-->")
 COMMAND_RE = re.compile(r"^(make |python3 tests/host/)")
 VARIES = [(re.compile(r"\d+ TSC cycles"), "N TSC cycles"),
@@ -106,9 +111,18 @@ def found(want, have, joined):
 
 
 _ran = {}
+_work = []
 
 
-def run(cmd):
+def workdir():
+    """The copy of this tree the quoted commands run in, made on first use."""
+    if not _work:
+        _work.append(os.path.join(tempfile.mkdtemp(prefix="hvlab-docs-"), "hvlab"))
+        grade.copy_tree(_work[0])
+    return _work[0]
+
+
+def run(cmd, cwd=None):
     """(status, output) of one command, once per check."""
     if cmd not in _ran:
         env = dict(os.environ, COLUMNS="80")
@@ -119,7 +133,7 @@ def run(cmd):
             env.pop(var, None)
         if "BACKEND=" not in cmd:
             env["BACKEND"] = "bochs"
-        r = subprocess.run(cmd, shell=True, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        r = subprocess.run(cmd, shell=True, cwd=cwd or workdir(), env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            universal_newlines=True, errors="replace")
         _ran[cmd] = (r.returncode, r.stdout)
@@ -149,7 +163,7 @@ def check(path):
                 print("%s: `%s` exited with status %d" % (where, c, status))
                 bad += 1
         for log in st.logs:
-            p = os.path.join(ROOT, log)
+            p = os.path.join(workdir(), log)
             if os.path.exists(p):
                 text += open(p, errors="replace").read()
         have = {norm(l) for l in text.replace("\r", "").split("\n")}
@@ -193,7 +207,7 @@ def check_refs(path):
     bad = 0
     for n, line in enumerate(open(path).read().split("\n"), 1):
         for ref, name in REF_RE.findall(line):
-            if ref.startswith("build/") or "NN" in ref:  # made by a build; a pattern
+            if ref.startswith(("build/", "exercises/")) or "NN" in ref:  # made by a build or make exercise; a pattern
                 continue
             fp = os.path.join(ROOT, ref)
             why = ("no such file" if not os.path.isfile(fp) else
@@ -244,6 +258,10 @@ def main(argv):
             print("  " + note)
         bad += n
     print("check-docs: %d commands run, %d quoted steps, %s" % (len(_ran), nsteps, "FAIL" if bad else "ok"))
+    if _work and bad:
+        print("check-docs: the commands ran in %s (kept, with their logs)" % _work[0])
+    elif _work:
+        shutil.rmtree(os.path.dirname(_work[0]), ignore_errors=True)
     return 1 if bad else 0
 
 

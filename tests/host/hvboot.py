@@ -100,16 +100,20 @@ def pick_backend():
     return "bochs", why + "; Bochs emulates VMX with EPT, VMFUNC and #VE"
 
 
-def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False, lpt=None):
-    """Write a bochsrc into workdir; return (argv, env). lpt: a file for the parallel port, where
-    a COVERAGE=1 kernel writes its counters (kernel/gcov.c)."""
+def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False, tcp_port=None, lpt=None):
+    """Write a bochsrc into workdir; return (argv, env). COM1 goes to the file serial, or with
+    tcp_port to a TCP server on 127.0.0.1 that Bochs connects to (make run's terminal). lpt: a
+    file for the parallel port, where a COVERAGE=1 kernel writes its counters (kernel/gcov.c)."""
     os.makedirs(workdir, exist_ok=True)
     rc = os.path.join(workdir, "bochsrc")
+    text = BOCHSRC.format(megs=megs, iso=os.path.abspath(iso), serial=os.path.abspath(serial),
+                          log=os.path.join(os.path.abspath(workdir), "bochs.log"), model=model)
+    if tcp_port:
+        text = re.sub(r"(?m)^com1: .*$", "com1: enabled=1, mode=socket-client, dev=127.0.0.1:%d" % tcp_port, text)
+    if lpt:
+        text += "parport1: enabled=1, file=%s\n" % os.path.abspath(lpt)
     with open(rc, "w") as f:
-        f.write(BOCHSRC.format(megs=megs, iso=os.path.abspath(iso), serial=os.path.abspath(serial),
-                               log=os.path.join(os.path.abspath(workdir), "bochs.log"), model=model))
-        if lpt:
-            f.write("parport1: enabled=1, file=%s\n" % os.path.abspath(lpt))
+        f.write(text)
     argv = ["bochs", "-q", "-f", rc]
     if not debugger:
         # Debian's bochs has its internal debugger built in: tell it to run, then quit.
@@ -125,7 +129,7 @@ def qemu_command(iso, backend, serial="stdio", megs=MEMORY_MB, gdb=False, lpt=No
     argv = ["qemu-system-x86_64", "-machine", "pc", "-m", str(megs), "-cdrom", os.path.abspath(iso),
             "-boot", "d", "-display", "none", "-no-reboot", "-monitor", "none",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
-    argv += ["-serial", serial if serial == "stdio" else "file:" + os.path.abspath(serial)]
+    argv += ["-serial", serial if serial == "stdio" or serial.startswith("tcp:") else "file:" + os.path.abspath(serial)]
     if backend == "qemu-kvm":
         argv += ["-enable-kvm", "-cpu", "host"]
     else:

@@ -95,8 +95,9 @@ class Environment(unittest.TestCase):
         saved = {k: os.environ.get(k) for k in ("MAKEFLAGS", "BACKEND", "MAKELEVEL")}
         os.environ.update(MAKEFLAGS=" -- BACKEND=qemu-tcg TESTS=ve", BACKEND="qemu-tcg", MAKELEVEL="1")
         try:
-            self.assertEqual(check_docs.run("make -s -f %s show" % mk), (0, "backend=bochs tests=\n"))
-            self.assertEqual(check_docs.run("make -s -f %s show BACKEND=qemu-tcg" % mk),
+            tmp = os.path.dirname(mk)
+            self.assertEqual(check_docs.run("make -s -f %s show" % mk, tmp), (0, "backend=bochs tests=\n"))
+            self.assertEqual(check_docs.run("make -s -f %s show BACKEND=qemu-tcg" % mk, tmp),
                              (0, "backend=qemu-tcg tests=\n"))
         finally:
             for k, v in saved.items():
@@ -111,7 +112,7 @@ class Inline(unittest.TestCase):
     def test_targets_and_variables_must_exist(self):
         fd, path = tempfile.mkstemp(suffix=".md")
         with os.fdopen(fd, "w") as f:
-            f.write("Use `make run SCENARIO=hello`, `make -C build/exercise-01 grade EX=01` and `make help`.\n"
+            f.write("Use `make run SCENARIO=hello`, `make -C exercises/01 grade EX=01` and `make help`.\n"
                     "Not `make no-such-target` nor `make run NO_SUCH_VAR=1`.\n"
                     "| `kernel/mb2.c:mb2_parse` | `vmm/vmxon.c` | `vmm/vmxon.c:no_such_function` | `vmm/gone.c` |\n")
         try:

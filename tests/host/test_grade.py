@@ -54,12 +54,18 @@ class Strip(unittest.TestCase):
     def test_every_handout_has_the_sections_and_the_grading_steps(self):
         want = ["Goal", "Background", "Code map", "Steps", "Questions", "Hands-on task (graded)"]
         for ex, e in grade.EXERCISES.items():
-            text = open(os.path.join(grade.ROOT, e["handout"])).read()
+            with open(os.path.join(grade.ROOT, e["handout"])) as f:
+                text = f.read()
             self.assertEqual([l[3:] for l in text.split("\n") if l.startswith("## ")], want, ex)
             background = text.split("## Background")[1].split("## Code map")[0]
             self.assertIn("SDM", background, ex)
+            goal = text.split("## Goal")[1].split("## Background")[0]
+            self.assertIn("**You will learn**", goal, ex)
+            task = text.split("## Hands-on task (graded)")[1]
+            self.assertGreaterEqual(task.count("<details><summary>Hint "), 2, ex)  # folded, progressive
+            self.assertEqual(task.count("<details>"), task.count("</details>"), ex)
             for cmd in ("make grade EX=%s" % ex, "make exercise EX=%s" % ex,
-                        "make -C build/exercise-%s grade EX=%s" % (ex, ex)):
+                        "make -C exercises/%s grade EX=%s" % (ex, ex)):
                 self.assertIn(cmd, text, ex)
 
     def test_unterminated_block_is_an_error(self):
@@ -76,6 +82,22 @@ class Cases(unittest.TestCase):
                           "    # diag", "  ok 1 a", "  not ok 2 b", "not ok 1 s1", "  KTAP version 1",
                           "  # Subtest: s2", "  1..1", "  ok 1 c # SKIP no vmfunc", "ok 2 s2"])
         self.assertEqual(grade.case_results(text), {"s1.a": "ok", "s1.b": "not ok", "s2.c": "SKIP"})
+
+    def test_entry_rule_shown_only_for_a_failed_scored_case(self):
+        lines = ["  KTAP version 1", "  # Subtest: guest_boot", "  1..2",
+                 "# vmcs_check: before VMLAUNCH: GUEST_RFLAGS 0x0: reserved bit 1 must be 1",
+                 "# vmcs_check: SDM \"Checks on Guest RIP, RFLAGS, and SSP\" [guest.rflags_reserved]: RFLAGS: ...",
+                 "  ok 1 entry_failures_reported",
+                 "# vmcs_check: before VMLAUNCH: guest CS access rights 0x0: Type 0; must be 9, 11, 13 or 15",
+                 "# vm: VM entry failed on guest state: exit reason 33 (INVALID_STATE), qualification 0x0",
+                 "  not ok 2 hello", "not ok 1 guest_boot"]
+        said = []
+        grade.say_entry_check(lines, ["guest_boot.hello"], said.append)
+        self.assertEqual(said, ["# vmcs_check: before VMLAUNCH: guest CS access rights 0x0: Type 0; must be 9, 11, "
+                                "13 or 15"])
+        said = []
+        grade.say_entry_check(lines, [], said.append)  # the deliberate failures of a passing case: nothing
+        self.assertEqual(said, [])
 
 
 if __name__ == "__main__":

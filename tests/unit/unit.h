@@ -28,4 +28,5 @@ void unit_ept(void);
 void unit_caps(void);
 void unit_mb2(void);
 void unit_gwalk(void);
+void unit_vmcs_check(void);
 #endif
