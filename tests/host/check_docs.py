@@ -31,6 +31,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -110,40 +112,55 @@ def found(want, have, joined):
     return len(parts) > 1 and re.search(r".*".join(parts), joined) is not None
 
 
-_ran = {}
-_work = []
+_ran = {}    # (work tree, command) -> (status, output)
+_took = {}
+_trees = []  # every work tree made
+_local = threading.local()
+_lock = threading.Lock()
+# A command whose output another step of `make test` already has in a file (REUSE below).
+_reused = {}
 
 
 def workdir():
-    """The copy of this tree the quoted commands run in, made on first use."""
-    if not _work:
-        _work.append(os.path.join(tempfile.mkdtemp(prefix="hvlab-docs-"), "hvlab"))
-        grade.copy_tree(_work[0])
-    return _work[0]
+    """This worker's copy of the tree, where the quoted commands run; made on first use. Each
+    worker thread has its own, so the commands of one document see each other's effects
+    (`make exercise`, then `make -C exercises/NN grade`) and never another worker's."""
+    if getattr(_local, "work", None) is None:
+        _local.work = os.path.join(tempfile.mkdtemp(prefix="hvlab-docs-"), "hvlab")
+        grade.copy_tree(_local.work)
+        with _lock:
+            _trees.append(_local.work)
+    return _local.work
 
 
 def run(cmd, cwd=None):
-    """(status, output) of one command, once per check."""
-    if cmd not in _ran:
+    """(status, output) of one command, once per work tree."""
+    if cmd in _reused:
+        return _reused[cmd]
+    key = (cwd or workdir(), cmd)
+    if key not in _ran:
         env = dict(os.environ, COLUMNS="80")
         # A quoted command runs as the reader would type it: nothing inherited from the make
         # that runs check-docs (`make test BACKEND=qemu-tcg TESTS=ve` passes its variables down
         # in MAKEFLAGS, where they would override the command's own).
-        for var in ("BACKEND", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKELEVEL"):
+        for var in ("BACKEND", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKELEVEL", "HVLAB_DOCS_REUSE"):
             env.pop(var, None)
         if "BACKEND=" not in cmd:
             env["BACKEND"] = "bochs"
-        r = subprocess.run(cmd, shell=True, cwd=cwd or workdir(), env=env, stdin=subprocess.DEVNULL,
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, shell=True, cwd=key[0], env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            universal_newlines=True, errors="replace")
-        _ran[cmd] = (r.returncode, r.stdout)
-    return _ran[cmd]
+        with _lock:
+            _ran[key] = (r.returncode, r.stdout)
+            _took[cmd] = _took.get(cmd, 0) + time.monotonic() - t0
+    return _ran[key]
 
 
 def check(path):
     """(expected lines not found or commands failed, notes about what was not run, steps)."""
     rel = os.path.relpath(path, ROOT)
-    bad, notes = 0, []
+    bad, notes, out = 0, [], []
     host_has_vmx = hvboot.host_vmx()[0]
     quoted = steps(path)
     for st in quoted:
@@ -160,7 +177,7 @@ def check(path):
             status, output = run(c)
             text += output
             if status and not st.expected:
-                print("%s: `%s` exited with status %d" % (where, c, status))
+                out.append("%s: `%s` exited with status %d" % (where, c, status))
                 bad += 1
         for log in st.logs:
             p = os.path.join(workdir(), log)
@@ -172,9 +189,9 @@ def check(path):
             for l in block:
                 if l == "..." or found(norm(l), have, joined):
                     continue
-                print("%s: after `%s`: not found: %s" % (where, " && ".join(st.cmds), l))
+                out.append("%s: after `%s`: not found: %s" % (where, " && ".join(st.cmds), l))
                 bad += 1
-    return bad, notes, len(quoted)
+    return bad, notes, len(quoted), out
 
 
 INLINE_RE = re.compile(r"`(make [^`]*)`")
@@ -243,25 +260,79 @@ def check_inline(path):
     return bad
 
 
+def check_one(d):
+    """Everything check-docs says about one document: (lines to print, problems, steps)."""
+    n, notes, k, out = check(d)
+    with _lock:  # check_inline's make -qp runs once
+        n += check_inline_quiet(d, out)
+    out.append("%-40s %s" % (os.path.relpath(d, ROOT), "%d lines not found or commands failed" % n if n else
+                             "ok (%d step%s checked)" % (k - len(notes), "s" * (k - len(notes) != 1))))
+    out.extend("  " + note for note in notes)
+    return out, n, k
+
+
+def check_inline_quiet(d, out):
+    """check_inline, its findings collected in out rather than printed."""
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        n = check_inline(d)
+    out.extend(l for l in buf.getvalue().split("\n") if l)
+    return n
+
+
+def load_reuse():
+    """HVLAB_DOCS_REUSE="CMD@FILE": make test has just run CMD (its test-vm step, in this tree,
+    with nothing set that the quoted command would not set) and kept its output in FILE; the
+    quoted CMD is checked against that output rather than booting the whole matrix again."""
+    spec = os.environ.get("HVLAB_DOCS_REUSE", "")
+    if "@" in spec:
+        cmd, path = spec.rsplit("@", 1)
+        if os.path.isfile(path):
+            _reused[cmd] = (0, open(path, errors="replace").read())
+            print("check-docs: `%s`: its output from %s (make test has just run it)" % (cmd, path))
+
+
 def main(argv):
     docs = argv or [os.path.join(ROOT, "README.md")] + [
         os.path.join(d, f) for d in (os.path.join(ROOT, "docs"), os.path.join(ROOT, "docs/exercises"))
         for f in sorted(os.listdir(d)) if f.endswith(".md")]
-    bad, nsteps = 0, 0
+    load_reuse()
+    jobs = max(1, int(os.environ.get("HVLAB_DOCS_JOBS", "2")))
+    # Documents run on `jobs` workers, each in its own copy of the tree; the longest first
+    # (most quoted commands), so that the two workers end together. Printed in document order.
+    order = sorted(docs, key=lambda d: -len(steps(d)))
+    results, todo = {}, list(order)
+
+    def worker():
+        while True:
+            with _lock:
+                if not todo:
+                    return
+                d = todo.pop(0)
+            results[d] = check_one(d)
+
+    threads = [threading.Thread(target=worker) for _ in range(min(jobs, len(docs)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bad = nsteps = 0
     for d in docs:
-        n, notes, k = check(d)
-        n += check_inline(d)
-        nsteps += k
-        print("%-40s %s" % (os.path.relpath(d, ROOT), "%d lines not found or commands failed" % n if n else
-                            "ok (%d step%s checked)" % (k - len(notes), "s" * (k - len(notes) != 1))))
-        for note in notes:
-            print("  " + note)
+        out, n, k = results[d]
+        print("\n".join(out))
         bad += n
-    print("check-docs: %d commands run, %d quoted steps, %s" % (len(_ran), nsteps, "FAIL" if bad else "ok"))
-    if _work and bad:
-        print("check-docs: the commands ran in %s (kept, with their logs)" % _work[0])
-    elif _work:
-        shutil.rmtree(os.path.dirname(_work[0]), ignore_errors=True)
+        nsteps += k
+    slow = sorted(_took.items(), key=lambda kv: -kv[1])[:5]
+    print("check-docs: slowest: " + ", ".join("%s %.0f s" % (c, t) for c, t in slow))
+    print("check-docs: %d commands run in %.0f s on %d workers, %d quoted steps, %s"
+          % (len(_ran), sum(_took.values()), len(threads), nsteps, "FAIL" if bad else "ok"))
+    if _trees and bad:
+        print("check-docs: the commands ran in %s (kept, with their logs)" % ", ".join(_trees))
+    else:
+        for w in _trees:
+            shutil.rmtree(os.path.dirname(w), ignore_errors=True)
     return 1 if bad else 0
 
 
