@@ -342,6 +342,9 @@ def main(argv=None):
             ap.error("no grader for exercise %s (graded: %s)" % (e, " ".join(sorted(EXERCISES))))
     if args.check:
         return 1 if check(exs or sorted(EXERCISES), args.cpu) else 0
+    marker = os.path.join(os.path.abspath(args.tree), ".exercise")  # written by make exercise
+    if not exs and not args.strip and os.path.isfile(marker):
+        exs = [open(marker).read().strip()]
     if len(exs) != 1:
         ap.error("name one exercise, e.g. EX=04")
     if args.strip:
@@ -362,6 +365,8 @@ def strip_main(ex, out):
         print("exercise %s: to grade it: make -C %s grade EX=%s" % (ex, rel, ex))
         print("exercise %s: to start over, move it away first: mv %s %s.old && %s" % (ex, rel, rel, again))
         return 1
+    with open(os.path.join(out, ".exercise"), "w") as f:  # make grade there needs no EX=
+        f.write(ex + "\n")
     for c in changed:
         print("exercise %s: stripped %s" % (ex, c))
     print("exercise %s: student tree in %s; handout %s; grade it with: make -C %s grade EX=%s" % (

@@ -102,3 +102,23 @@ class Cases(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Marker(unittest.TestCase):
+    def test_student_tree_grades_its_own_exercise_without_ex(self):
+        """make exercise writes .exercise; make grade there without EX= grades that exercise."""
+        import tempfile
+        seen = []
+        saved = grade.grade
+        grade.grade = lambda ex, tree, cpu=None, say=print: (seen.append((ex, tree)), (1, 1))[1]
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                with open(os.path.join(d, ".exercise"), "w") as f:
+                    f.write("07\n")
+                self.assertEqual(grade.main(["--tree", d]), 0)
+                self.assertEqual(seen, [("07", os.path.abspath(d))])
+                os.unlink(os.path.join(d, ".exercise"))
+                with self.assertRaises(SystemExit):  # no marker and no EX=: name one
+                    grade.main(["--tree", d])
+        finally:
+            grade.grade = saved
