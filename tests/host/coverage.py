@@ -314,10 +314,10 @@ def boot_run(build, out, run):
     os.makedirs(os.path.dirname(cfg), exist_ok=True)
     with open(os.path.join(ROOT, "iso", "grub-scenario.cfg.in")) as f:
         template = f.read()
-    if "demo scenario=@SCENARIO@" not in template:
-        return "iso/grub-scenario.cfg.in has no 'demo scenario=@SCENARIO@' to replace"
-    with open(cfg, "w") as f:
-        f.write(template.replace("demo scenario=@SCENARIO@", cmdline))
+    if "demo scenario=@SCENARIO@@CMDLINE@" not in template:
+        return "iso/grub-scenario.cfg.in has no 'demo scenario=@SCENARIO@@CMDLINE@' to replace"
+    with open(cfg, "w") as f:  # the whole command line is the run's own (make run's CMDLINE= is not)
+        f.write(template.replace("demo scenario=@SCENARIO@@CMDLINE@", cmdline).replace("@SCENARIO@", "coverage"))
     r = subprocess.run([os.path.join(ROOT, "iso", "mkiso.sh"), iso, os.path.join(build, "hvlab.elf"), cfg,
                         os.path.join(build, "guest.elf")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        universal_newlines=True)
