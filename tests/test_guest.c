@@ -99,7 +99,8 @@ static u64 read_vmcs(void *ctx, u64 field)
 static const char *broken_rule(void)
 {
 	static struct vmcs_violation v;
-	struct vmcs_check_in in = {.read = read_vmcs, .caps = &vmx_caps, .maxphyaddr = gwalk_this_cpu().maxphyaddr};
+	struct vmcs_check_in in = {.read = read_vmcs, .caps = &vmx_caps, .maxphyaddr = gwalk_this_cpu().maxphyaddr,
+				   .read_phys32 = vmcs_check_read_phys32};
 	return vmcs_check_fields(&in, &v) ? v.rule : "none";
 }
 
@@ -127,6 +128,71 @@ static void entry_failures_reported(void)
 	vm_destroy(&vm);
 }
 
+/* The checks in software against the CPU, field by field: each row breaks one guest-state rule
+ * of the VMCS hvlab builds. vmcs_check must name that rule, and the CPU must refuse the entry
+ * with exit reason 33 (SDM "VM-Entry Failures During or After Loading Guest State"), so the
+ * checker neither invents a rule the CPU does not have nor reads a field with a wrong encoding.
+ * Rows whose control is off on this CPU (load DEBUGCTL/PAT/EFER) are left out and counted. */
+struct entry_row {
+	u32 field;
+	u64 set, clear; /* the bad value: (value & ~clear) | set */
+	const char *rule;
+	u32 needs;      /* a VM-entry control that must be on, or 0 */
+};
+static const struct entry_row entry_rows[] = {
+	{GUEST_CR0, 0, BIT(0), "guest.cr0", 0},                      /* PE clear (PG set) */
+	{GUEST_CR4, 0, BIT(13), "guest.cr4", 0},                     /* VMXE clear: IA32_VMX_CR4_FIXED0 */
+	{GUEST_DR7, BIT(32), 0, "guest.dr7", VM_ENTRY_LOAD_DEBUG_CONTROLS},
+	{GUEST_IA32_PAT, 2, 7, "guest.pat", VM_ENTRY_LOAD_IA32_PAT}, /* memory type 2 is reserved */
+	{GUEST_IA32_EFER, 0, BIT(10), "guest.efer", VM_ENTRY_LOAD_IA32_EFER}, /* LMA != IA-32e mode */
+	{GUEST_TR_AR_BYTES, 0, 0xf, "guest.tr_type", 0},
+	{GUEST_TR_LIMIT, 0xffffffff, 0, "guest.limit_g", 0},         /* G = 0 in hvlab's TR */
+	{GUEST_CS_AR_BYTES, 0, 0xf, "guest.cs_type", 0},
+	{GUEST_SS_AR_BYTES, 0, BIT(7), "guest.seg_p", 0},            /* usable but not present */
+	{GUEST_GDTR_LIMIT, 0x10000, 0, "guest.dt_limit", 0},
+	{GUEST_IDTR_BASE, 0x0000800000000000ull, 0, "guest.dt_base", 0}, /* not canonical */
+	{GUEST_FS_BASE, 0x0000800000000000ull, 0, "guest.base_canonical", 0},
+	{GUEST_SYSENTER_EIP, 0x0000800000000000ull, 0, "guest.sysenter", 0},
+	{GUEST_RFLAGS, 0, 2, "guest.rflags_reserved", 0},
+	{GUEST_ACTIVITY_STATE, 5, 0, "guest.activity", 0},
+	{GUEST_INTERRUPTIBILITY_INFO, BIT(5), 0, "guest.interruptibility", 0},
+	{GUEST_PENDING_DBG_EXCEPTIONS, BIT(4), 0, "guest.pending_dbg", 0},
+	{VMCS_LINK_POINTER, 0, ~0ull, "guest.vmcs_link_pointer", 0},  /* 0: not all ones */
+};
+
+static void entry_rules_agree_with_the_cpu(void)
+{
+	unsigned tried = 0, left_out = 0;
+	for (unsigned i = 0; i < (sizeof entry_rows / sizeof entry_rows[0]); i++) {
+		const struct entry_row *r = &entry_rows[i];
+		struct vm vm;
+		ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
+		if (r->needs && !(vmcs_read(VM_ENTRY_CONTROLS) & r->needs)) {
+			left_out++;
+			vm_destroy(&vm);
+			continue;
+		}
+		u64 old = vmcs_read(r->field);
+		vmcs_write(r->field, (old & ~r->clear) | r->set);
+		const char *got = broken_rule();
+		if (strcmp(got, r->rule))
+			kt_diag("field 0x%x = 0x%llx: vmcs_check names %s, expected %s", r->field,
+				(unsigned long long)((old & ~r->clear) | r->set), got, r->rule);
+		EXPECT(!strcmp(got, r->rule));
+		enum vm_stop stop = run_prepared(&vm);
+		if (stop != VM_STOP_ENTRY_FAILED ||
+		    vm.exit_reason != (VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE))
+			kt_diag("field 0x%x (%s): the CPU did not refuse the entry (stop %d, exit reason 0x%x)",
+				r->field, r->rule, stop, vm.exit_reason);
+		EXPECT_EQ(stop, VM_STOP_ENTRY_FAILED);
+		EXPECT_EQ(vm.exit_reason, VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE);
+		vm_destroy(&vm);
+		tried++;
+	}
+	kt_diag("%u rules broken and refused by the CPU, %u left out (their control is off here)", tried, left_out);
+	EXPECT(tried >= (sizeof entry_rows / sizeof entry_rows[0]) - 3);
+}
+
 /* RDTSCP, INVPCID and XSAVES are enabled whenever the CPU allows, or the guest would take #UD
  * (an early bug, kept out by this case); EPT always, VPID when offered. */
 static void secondary_controls(void)
@@ -145,7 +211,8 @@ static void secondary_controls(void)
 }
 
 KTAP_SUITE(guest_boot, vmm_setup, vmm_fini, KTAP_CASE(secondary_controls), KTAP_CASE(hello), KTAP_CASE(relaunch), KTAP_CASE(unknown_scenario),
-	   KTAP_CASE(memory_isolated), KTAP_CASE(bad_elf_refused), KTAP_CASE(entry_failures_reported));
+	   KTAP_CASE(memory_isolated), KTAP_CASE(bad_elf_refused), KTAP_CASE(entry_failures_reported),
+	   KTAP_CASE(entry_rules_agree_with_the_cpu));
 
 static void triple_fault_stops_guest(void)
 {

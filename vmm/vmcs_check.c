@@ -392,9 +392,33 @@ static u64 read_current(void *ctx, u64 field)
 
 /* The checks on the current VMCS. Prints the first rule it breaks (the finding, then the SDM's
  * words); after a failed entry (failed), also that no rule it knows is broken. */
+struct phys_read {
+	u64 pa;
+	u32 val;
+};
+static void phys_read_fn(void *arg)
+{
+	struct phys_read *r = arg;
+	r->val = *(volatile u32 *)r->pa; /* identity-mapped below 4 GiB, page 0 excepted (boot.S) */
+}
+
+/* The hypervisor's physical memory is identity-mapped; an address it has not mapped (page 0,
+ * above 4 GiB) faults, and trap_catch turns the fault into "cannot be read". */
+bool vmcs_check_read_phys32(void *ctx, u64 pa, u32 *val)
+{
+	(void)ctx;
+	struct phys_read r = {.pa = pa};
+	struct fault_info fi;
+	if (pa >= (4ull << 30) - 4 || trap_catch(phys_read_fn, &r, &fi) >= 0)
+		return false;
+	*val = r.val;
+	return true;
+}
+
 bool vmcs_check(const char *when, bool failed)
 {
-	struct vmcs_check_in in = {.read = read_current, .caps = &vmx_caps, .maxphyaddr = gwalk_this_cpu().maxphyaddr};
+	struct vmcs_check_in in = {.read = read_current, .caps = &vmx_caps, .maxphyaddr = gwalk_this_cpu().maxphyaddr,
+				   .read_phys32 = vmcs_check_read_phys32};
 	struct vmcs_violation v;
 	if (!vmcs_check_fields(&in, &v)) {
 		if (failed)

@@ -358,7 +358,9 @@ static const struct vmcs_rule R_PDE_BS = {"guest.pending_dbg_bs", S_NONREG,
 	"or the BTF flag is 1."};
 static const struct vmcs_rule R_LINK = {"guest.vmcs_link_pointer", S_NONREG,
 	"VMCS link pointer. If the VMCS link pointer field is not FFFFFFFF_FFFFFFFFH, bits 11:0 must be 0 and bits "
-	"beyond the processor's physical-address width must be 0 (and it must point to a shadow VMCS)."};
+	"beyond the processor's physical-address width must be 0; the 4 bytes located in memory referenced by the "
+	"value of the field (as a physical address) must satisfy: bits 30:0 must contain the processor's VMCS "
+	"revision identifier, bit 31 must contain the setting of the \"VMCS shadowing\" VM-execution control."};
 
 static int check_nonregister(struct chk *x, const struct seg *s)
 {
@@ -389,6 +391,16 @@ static int check_nonregister(struct chk *x, const struct seg *s)
 	}
 	if (link != ~0UL && ((link & 0xfff) || chk_beyond_width(x, link)))
 		return chk_fail(x, &R_LINK, "VMCS_LINK_POINTER 0x%lx: not FFFFFFFF_FFFFFFFFH and not a valid address", link);
+	if (link != ~0UL && x->in->read_phys32) {
+		u32 hdr, want = (u32)x->in->caps->revision_id | (x->proc2 & SECONDARY_EXEC_SHADOW_VMCS ? BIT(31) : 0);
+		if (!x->in->read_phys32(x->in->ctx, link, &hdr))
+			return chk_fail(x, &R_LINK, "VMCS_LINK_POINTER 0x%lx: memory the hypervisor cannot read (the CPU "
+					"reads its first 4 bytes and wants 0x%x)", link, want);
+		if (hdr != want)
+			return chk_fail(x, &R_LINK, "VMCS_LINK_POINTER 0x%lx: its first 4 bytes are 0x%x, not the revision "
+					"identifier 0x%x with shadowing %d", link, hdr, (u32)x->in->caps->revision_id,
+					!!(want & BIT(31)));
+	}
 	return 0;
 }
 

@@ -385,6 +385,9 @@ struct vmcs_check_in {
 	void *ctx;
 	const struct vmx_caps *caps;
 	u8 maxphyaddr;                     /* CPUID.80000008H:EAX[7:0] */
+	/* The 4 bytes at physical address pa into *val; false if they cannot be read. NULL: the
+	 * checks on memory the VMCS points to are left out. */
+	bool (*read_phys32)(void *ctx, u64 pa, u32 *val);
 };
 struct vmcs_violation {
 	const char *rule;    /* a short stable name, e.g. "guest.limit_g" (tests compare it) */
@@ -394,6 +397,7 @@ struct vmcs_violation {
 };
 int vmcs_check_fields(const struct vmcs_check_in *in, struct vmcs_violation *v);
 bool vmcs_check(const char *when, bool failed);
+bool vmcs_check_read_phys32(void *ctx, u64 pa, u32 *val); /* vmcs_check's reader in the VM */
 
 /* vmcs_dump.c: VMCS fields by name, for debugging ("vmcs_dump=" on the command line; a
  * debugger may set vmcs_dump_all) */

@@ -38,7 +38,8 @@ LCOV_RC = ["--rc", "lcov_branch_coverage=1"]
 # selftest_gcov (tests/cov_selftest.c, guest/scen_gcov.c): the probes and their calls
 # The interactive runs `runs` boots: (name, command line, backend, Bochs CPU, MiB, the run's result
 # line, or None where the kernel ends without one). A guest that spins is stopped by a watchdog of
-# 1 s; a watchdog= value too long for its buffer leaves the default.
+# 1 s; a watchdog= value too long for its buffer leaves the default; vmcs_dump= names one exit
+# reason it knows and one it does not.
 RUNS = [
     ("run-hello", "demo scenario=hello", "bochs", "corei7_skylake_x", None, "PASS"),
     ("run-bogus", "demo scenario=bogus", "bochs", "corei7_skylake_x", None, "FAIL"),
@@ -51,6 +52,8 @@ RUNS = [
     ("run-long-tests", "tests=" + "boot," * 60, "bochs", "corei7_skylake_x", None, "ERROR"),
     ("run-watchdog", "demo scenario=spin watchdog=1", "bochs", "corei7_skylake_x", None, "FAIL"),
     ("run-long-watchdog", "demo scenario=hello watchdog=" + "9" * 30, "bochs", "corei7_skylake_x", None, "PASS"),
+    # make run CMDLINE=vmcs_dump=... (docs/setup.md, "Debugging"): the VMCS by field name at each CPUID exit
+    ("run-vmcs-dump", "demo scenario=cpuid vmcs_dump=CPUID,bogus", "bochs", "corei7_skylake_x", None, "PASS"),
 ]
 PROBES = [("obj/tests/cov_selftest.c.gcda", "cov_probe_counted", 7), ("obj/tests/cov_selftest.c.gcda", "cov_probe_never", 0),
           ("guest-obj/scen_gcov.c.gcda", "gcov_probe_counted", 5), ("guest-obj/scen_gcov.c.gcda", "gcov_probe_never", 0)]

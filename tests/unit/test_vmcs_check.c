@@ -283,6 +283,24 @@ static void one_change(const struct change *c)
 	}
 }
 
+/* A stand-in for physical memory: one 4-byte value, readable or not. */
+static u32 *phys_val;
+static bool *phys_ok;
+static void unit_phys32_ctx(u32 *val, bool *ok)
+{
+	phys_val = val;
+	phys_ok = ok;
+}
+static bool unit_phys32(void *ctx, u64 pa, u32 *val)
+{
+	(void)ctx;
+	(void)pa;
+	if (!*phys_ok)
+		return false;
+	*val = *phys_val;
+	return true;
+}
+
 void unit_vmcs_check(void)
 {
 	struct vmcs_table t;
@@ -310,6 +328,28 @@ void unit_vmcs_check(void)
 		set(&t, zeroed[i], 0);
 	CHECK(!strcmp(check(&t, &v), "guest.cs_type"));
 	CHECK(!strcmp(v.what, "guest CS access rights 0x0: Type 0; must be 9, 11, 13 or 15 (accessed code)"));
+
+	/* The link pointer's memory (SDM "Checks on Guest Non-Register State"): the revision
+	 * identifier there, bit 31 the "VMCS shadowing" control; unreadable memory is a finding. */
+	{
+		u32 mem = 0x2b;
+		bool readable = true;
+		struct vmcs_check_in in = {.read = table_read, .ctx = &t, .caps = &caps, .maxphyaddr = 39};
+		valid(&t);
+		set(&t, VMCS_LINK_POINTER, 0x5000);
+		CHECK(!vmcs_check_fields(&in, &v)); /* no reader: not checked */
+		in.read_phys32 = unit_phys32;
+		unit_phys32_ctx(&mem, &readable);
+		CHECK(!vmcs_check_fields(&in, &v));
+		mem = 0x2b | BIT(31); /* a shadow VMCS, but shadowing is off */
+		CHECK(vmcs_check_fields(&in, &v) && !strcmp(v.rule, "guest.vmcs_link_pointer"));
+		mem = 0;
+		CHECK(vmcs_check_fields(&in, &v) && strstr(v.what, "its first 4 bytes are 0x0") != NULL);
+		readable = false;
+		CHECK(vmcs_check_fields(&in, &v) && strstr(v.what, "cannot read") != NULL);
+		set(&t, VMCS_LINK_POINTER, ~0UL); /* all ones: memory never read */
+		CHECK(!vmcs_check_fields(&in, &v));
+	}
 
 	/* A/D flags in the EPTP: fine where the CPU has them, not elsewhere. */
 	valid(&t);
