@@ -42,23 +42,13 @@ static u64 table_read(void *ctx, u64 field)
 static struct vmx_caps caps;
 static void skylake_caps(void)
 {
-	struct vmx_caps c = {0};
-	c.msr[VMX_MSR_BASIC] = 0x00d810000000002bUL;
-	c.msr[VMX_MSR_PINBASED] = c.msr[VMX_MSR_TRUE_PINBASED] = 0x0000007f00000016UL;
-	c.msr[VMX_MSR_PROCBASED] = 0xfff9fffe0401e172UL;
-	c.msr[VMX_MSR_TRUE_PROCBASED] = 0xfff9fffe04006172UL;
-	c.msr[VMX_MSR_EXIT] = c.msr[VMX_MSR_TRUE_EXIT] = 0x007fffff00036dffUL;
-	c.msr[VMX_MSR_ENTRY] = c.msr[VMX_MSR_TRUE_ENTRY] = 0x0000ffff000011ffUL;
-	c.msr[VMX_MSR_PROCBASED2] = 0x02177fff00000000UL;
-	c.msr[VMX_MSR_EPT_VPID_CAP] = 0x00000f0106334141UL;
-	c.msr[VMX_MSR_VMFUNC] = 1;
+	struct vmx_caps c;
+	skylake_x_msrs(&c);
 	c.msr[VMX_MSR_MISC] = 0x000401e0UL; /* 4 CR3 targets, HLT/shutdown/SIPI, no zero-length insn */
 	c.msr[VMX_MSR_CR0_FIXED0] = 0x80000021UL;
 	c.msr[VMX_MSR_CR0_FIXED1] = 0xffffffffUL;
 	c.msr[VMX_MSR_CR4_FIXED0] = 0x2000UL;
 	c.msr[VMX_MSR_CR4_FIXED1] = 0x3767ffUL;
-	for (int i = 0; i < VMX_NR_MSRS; i++)
-		c.has_msr[i] = true;
 	vmx_caps_decode(&c);
 	caps = c;
 }

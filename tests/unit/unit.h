@@ -29,4 +29,6 @@ void unit_caps(void);
 void unit_mb2(void);
 void unit_gwalk(void);
 void unit_vmcs_check(void);
+struct vmx_caps;
+void skylake_x_msrs(struct vmx_caps *c); /* test_caps.c: a Bochs corei7_skylake_x's VMX MSRs */
 #endif
