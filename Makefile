@@ -270,11 +270,11 @@ test-vm: $(TEST_ISOS)
 # Every CPU model `bochs --help cpu` lists must end PASS, or SKIP with its reason.
 test-models: deps-test $(BUILD)/hvlab-test.iso
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-models \
-		--backend bochs --cpu all --timeout 120
+		--backend bochs --cpu all --timeout 240
 
 # Machines at the edges of memory: Bochs with 32 and 48 MiB, QEMU TCG with 8 GiB. Each must end
 # with a result (PASS, SKIP, or ERROR with its reason); a FAIL, TIMEOUT or CRASH fails the target.
-EDGES := $(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --timeout 120 --accept PASS,SKIP,ERROR
+EDGES := $(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --timeout 240 --accept PASS,SKIP,ERROR
 test-edges: deps-test $(BUILD)/hvlab-test.iso
 	@status=0; \
 	$(EDGES) --out $(BUILD)/test-edges/bochs --backend bochs --cpu corei7_skylake_x --megs 32 --megs 48 || status=1; \
