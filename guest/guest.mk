@@ -2,7 +2,7 @@
 # Included by the top-level Makefile (BUILD, CC, LD, KERNEL_CFLAGS come from there).
 GUEST_ELF := $(BUILD)/guest.elf
 # COV_GUEST_SRCS: the coverage build's own files (Makefile, COVERAGE=1)
-GUEST_SRCS := $(filter-out $(COV_GUEST_SRCS),$(wildcard guest/*.c)) $(GUEST_COV_SRCS)
+GUEST_SRCS := $(filter-out $(COV_GUEST_SRCS),$(wildcard guest/*.c)) $(GUEST_COV_SRCS) $(wildcard guest/fuzz/*.c)
 GUEST_ASM := $(wildcard guest/*.S)
 GUEST_SHARED := kernel/format.c kernel/string.c kernel/catch.c # the same printf, string and fault-catching code as the hypervisor's
 GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest-obj/%.o,$(GUEST_ASM) $(GUEST_SRCS)) \

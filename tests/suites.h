@@ -32,6 +32,7 @@ extern const struct ktap_suite emulated_regions_guest_suite;
 extern const struct ktap_suite hostile_suite;
 extern const struct ktap_suite guest_page_walk_suite;
 extern const struct ktap_suite guest_fuzz_suite;
+extern const struct ktap_suite fuzz_suite;
 extern const struct ktap_suite bench_regions_suite;
 extern const struct ktap_suite bench_views_suite;
 extern const struct ktap_suite selftest_ktap_suite;

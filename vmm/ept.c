@@ -28,7 +28,7 @@ int ept_init(struct ept *e, bool allow_2m, bool allow_1g)
 }
 
 /* EPTP: PML4 address, memory type WB, page-walk length 4 - 1 (SDM "Extended-Page-Table Pointer"). */
-u64 ept_eptp(const struct ept *e) { return (u64)e->pml4 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4; }
+u64 ept_eptp(const struct ept *e) { return (u64)e->pml4 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | (e->ad ? BIT(6) : 0); }
 
 static void free_table(u64 *t, int level)
 {

@@ -17,7 +17,7 @@ const char *vm_stop_str(enum vm_stop s)
 	static const char *const names[] = {"running", "HC_EXIT", "HLT", "triple fault", "EPT violation",
 					    "EPT misconfiguration", "VM-entry failure", "VMX off",
 					    "refused guest operation", "unhandled exit", "watchdog",
-					    "hypervisor invariant"};
+					    "hypervisor invariant", "fuzzing event"};
 	return s < ARRAY_SIZE(names) ? names[s] : "?";
 }
 
