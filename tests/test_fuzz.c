@@ -11,7 +11,7 @@
 static u64 limit_tsc(void) { return tsc_hz() / 10; } /* 100 ms per iteration */
 
 /* A fresh VM at target's snapshot with method; false when the case is over (SKIP or ERROR). */
-static bool fuzz_boot(struct vm *vm, const char *target, u32 method, u64 seed)
+static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 seed, bool cov)
 {
 	char name[HV_SCENARIO_MAX];
 	const char *why = dirty_unsupported(method);
@@ -22,13 +22,19 @@ static bool fuzz_boot(struct vm *vm, const char *target, u32 method, u64 seed)
 	snprintf(name, sizeof(name), "fuzz:%s", target);
 	if (prepare_scenario(vm, name, 0))
 		return false;
-	if ((why = fuzz_attach(vm, method, seed, limit_tsc())) || (why = fuzz_start(vm))) {
+	if ((why = fuzz_attach(vm, method, seed, limit_tsc())) || (cov && (why = cover_attach(vm))) ||
+	    (why = fuzz_start(vm))) {
 		kt_error("%s: %s (stop: %s)", name, why, vm_stop_str(vm->stop));
 		fuzz_detach(vm);
 		vm_destroy(vm);
 		return false;
 	}
 	return true;
+}
+
+static bool fuzz_boot(struct vm *vm, const char *target, u32 method, u64 seed)
+{
+	return fuzz_boot_cov(vm, target, method, seed, false);
 }
 
 static void fuzz_end(struct vm *vm)
@@ -201,7 +207,67 @@ static void bad_input(void)
 	fuzz_end(&vm);
 }
 
+/* A campaign of n executions; false if the VM could not be prepared. */
+static bool campaign(const char *target, u32 method, u64 seed, bool cov, u64 n, struct fuzz_campaign *c)
+{
+	struct vm vm;
+	memset(c, 0, sizeof(*c));
+	if (!fuzz_boot_cov(&vm, target, method, seed, cov))
+		return false;
+	c->max_execs = n;
+	fuzz_campaign_run(&vm, c);
+	fuzz_end(&vm);
+	return true;
+}
+
+/* Coverage guidance: tlv's bug sits behind a 4-byte magic checked byte by byte; with coverage
+ * the campaign finds it (the panic of its canary) within N executions, without it not. */
+#define MAGIC_N 6000
+static void coverage_finds_magic(void)
+{
+	struct fuzz_campaign with, without;
+	if (!campaign("tlv", FUZZ_DIRTY_WP, 3, true, MAGIC_N, &with) ||
+	    !campaign("tlv", FUZZ_DIRTY_WP, 3, false, MAGIC_N, &without))
+		return;
+	EXPECT(with.unique >= 1 && with.crash[0].vector == FUZZ_KIND_PANIC);
+	EXPECT(with.corpus > 4);
+	EXPECT_EQ(without.crashes, 0);
+	EXPECT_EQ(without.corpus, 1);
+	kt_diag("tlv: with coverage the first crash at execution %lu of %u, corpus %lu; without: %lu crashes",
+		with.first_crash_exec, MAGIC_N, with.corpus, without.crashes);
+}
+
+/* The same seed twice: the same executions, coverage, corpus, crashes, exits and dirty pages;
+ * another seed: another run. */
+static void same_seed_same_stats(void)
+{
+	struct fuzz_campaign a, b, c;
+	if (!campaign("bytecode", FUZZ_DIRTY_WP, 11, true, 400, &a) || !campaign("bytecode", FUZZ_DIRTY_WP, 11, true, 400, &b) ||
+	    !campaign("bytecode", FUZZ_DIRTY_WP, 12, true, 400, &c))
+		return;
+	EXPECT_EQ(a.execs, b.execs);
+	EXPECT_EQ(a.corpus, b.corpus);
+	EXPECT_EQ(a.crashes, b.crashes);
+	EXPECT_EQ(a.unique, b.unique);
+	EXPECT_EQ(a.exits, b.exits);
+	EXPECT_EQ(a.dirty, b.dirty);
+	EXPECT(a.exits != c.exits || a.corpus != c.corpus || a.dirty != c.dirty);
+}
+
+/* The clean target never crashes, and the planted bugs of checksum and bytecode are found. */
+static void clean_has_no_crash(void)
+{
+	struct fuzz_campaign c;
+	if (!campaign("clean", FUZZ_DIRTY_WP, 5, true, 1500, &c))
+		return;
+	EXPECT_EQ(c.execs, 1500);
+	EXPECT_EQ(c.crashes, 0);
+	EXPECT_EQ(c.timeouts, 0);
+	EXPECT(c.corpus > 1);
+}
+
 KTAP_SUITE(fuzz, vmm_setup, vmm_fini, KTAP_CASE(restore_exact_wp), KTAP_CASE(restore_exact_ad),
 	   KTAP_CASE(restore_exact_pml), KTAP_CASE(dirty_k_wp), KTAP_CASE(dirty_k_ad), KTAP_CASE(dirty_k_pml),
 	   KTAP_CASE(dirty_methods_agree), KTAP_CASE(crash_classes), KTAP_CASE(deterministic_rand),
-	   KTAP_CASE(bad_input));
+	   KTAP_CASE(bad_input), KTAP_CASE(coverage_finds_magic), KTAP_CASE(same_seed_same_stats),
+	   KTAP_CASE(clean_has_no_crash));

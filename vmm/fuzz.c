@@ -79,6 +79,7 @@ void fuzz_detach(struct vm *vm)
 		return;
 	if (fz->snapped && !VMX_CHECK("VMPTRLD", __vmptrld((u64)vm->vmcs)))
 		dirty_stop(vm);
+	cover_detach(vm);
 	snap_free(vm, &fz->snap);
 	if (fz->mark)
 		kfree_pages(fz->mark, pages(vm->pol.npages));
@@ -107,6 +108,8 @@ const char *fuzz_start(struct vm *vm)
 	if (vm->stop != VM_STOP_FUZZ || fz->event != FEV_SNAPSHOT)
 		return "the guest stopped before its HC_FUZZ_SNAPSHOT";
 	snap_take(vm, &fz->snap);
+	if (fz->cov)
+		cover_plant(vm);
 	set_controls(vm);
 	if (dirty_start(vm) || dirty_rearm_initial(vm))
 		return "dirty tracking could not start (out of memory or INVEPT failed)";
@@ -221,6 +224,8 @@ s64 fuzz_hc_panic(struct vm *vm, u64 code)
 bool fuzz_exception(struct vm *vm, u8 vector)
 {
 	struct fuzz *fz = vm->fuzz;
+	if (fz->running && vector == 3 && fz->cov)
+		return cover_hit(vm);
 	if (!fz->running || vector >= 32 || !(crash_vectors & BIT(vector)))
 		return false;
 	fz->cur = (struct fuzz_result){.outcome = FUZZ_CRASH, .vector = vector, .rip = vmcs_read(GUEST_RIP),
@@ -238,7 +243,9 @@ bool fuzz_write_logged(struct vm *vm, u64 frame)
 	dirty_mark(vm, frame);
 	vm->fuzz->wp_faults++;
 	policy_wlog_set(vm, frame, false);
-	policy_flush(vm);
+	/* No INVEPT now: an EPT violation invalidates the mappings that would translate its
+	 * guest-physical address (SDM "Invalidation of TLBs and Paging-Structure Caches"), and the
+	 * leaf only gained a right. The restore's policy_flush() covers the view. */
 	return true;
 }
 

@@ -64,6 +64,32 @@ struct fuzz_result fuzz_one(struct vm *vm, const u8 *in, u64 n);
 const char *fuzz_kind_name(u32 vector);
 u64 fuzz_rand(u64 *state);
 
+/* cover.c */
+const char *cover_attach(struct vm *vm);
+void cover_detach(struct vm *vm);
+void cover_plant(struct vm *vm);
+bool cover_hit(struct vm *vm);
+u64 cover_count(struct vm *vm);
+u64 cover_total(struct vm *vm);
+
+/* mutate.c: the campaign: a corpus, AFL-havoc mutations, new coverage grows the corpus */
+#define FUZZ_CORPUS_MAX 256
+#define FUZZ_LEN_MAX 64 /* mutated inputs stay this short (bytes) */
+#define FUZZ_CRASHES_MAX 32
+struct fuzz_crash {
+	u32 vector;
+	u64 rip, count, first_exec;
+};
+struct fuzz_campaign {
+	u64 max_execs, max_tsc;   /* stop after this many executions / TSC cycles (0: no bound) */
+	u64 status_tsc;           /* a status line this often (0: none) */
+	bool report;              /* print each new crash with its input (the host runner saves it) */
+	/* results */
+	u64 execs, corpus, crashes, unique, timeouts, tsc, first_crash_exec, exits, dirty;
+	struct fuzz_crash crash[FUZZ_CRASHES_MAX];
+};
+void fuzz_campaign_run(struct vm *vm, struct fuzz_campaign *c);
+
 /* snapshot.c */
 int snap_alloc(struct vm *vm, struct fuzz_snap *s);
 void snap_free(struct vm *vm, struct fuzz_snap *s);

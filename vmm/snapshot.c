@@ -61,6 +61,13 @@ void snap_free(struct vm *vm, struct fuzz_snap *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Page copies 8 bytes a step (memcpy's REP MOVSB takes 8 times the steps under Bochs). */
+static void copy_pages(void *d, const void *src, u64 bytes)
+{
+	u64 n = bytes / 8;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+}
+
 /* The x87/SSE/AVX state the guest left in the CPU (the hypervisor uses none of it). XSAVE saves
  * the components XCR0 enables (SDM "XSAVE"); without OSXSAVE, FXSAVE. */
 static void save_ext(struct fuzz_snap *s)
@@ -95,7 +102,7 @@ void snap_take(struct vm *vm, struct fuzz_snap *s)
 			s->msrs[i] = 0;
 	save_ext(s);
 	s->view = view_current(vm);
-	memcpy(s->ram, vm->ram, vm->ram_size);
+	copy_pages(s->ram, vm->ram, vm->ram_size);
 }
 
 /* Everything but RAM. An event the iteration left pending (VM-entry interruption information)
@@ -117,7 +124,7 @@ void snap_restore_state(struct vm *vm, const struct fuzz_snap *s)
 
 void snap_restore_page(struct vm *vm, const struct fuzz_snap *s, u64 frame)
 {
-	memcpy(vm->ram + frame * PAGE_SIZE, s->ram + frame * PAGE_SIZE, PAGE_SIZE);
+	copy_pages(vm->ram + frame * PAGE_SIZE, s->ram + frame * PAGE_SIZE, PAGE_SIZE);
 }
 
 /* FNV-1a over 8-byte words: for tests (restore is exact), not for security. */

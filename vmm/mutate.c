@@ -1,0 +1,164 @@
+/* mutate.c: the fuzzing campaign: a corpus (one zero-filled input to start), mutations in the
+ * manner of AFL's havoc stage (a stack of 1-16 of: bit flip, byte flip, interesting 8/16/32-bit
+ * values, add or subtract 1..35, a random byte, delete, clone/insert and overwrite a block,
+ * splice with another corpus entry), one execution each; an input that covers a new block joins
+ * the corpus. Every random choice comes from the campaign's seed, so one seed gives the same
+ * executions run after run. Crashes are unique by (vector, RIP). One campaign at a time. */
+#include "fuzz.h"
+#include "../kernel/x86.h"
+
+static u8 corpus[FUZZ_CORPUS_MAX][FUZZ_LEN_MAX];
+static u8 corpus_len[FUZZ_CORPUS_MAX];
+static u64 ncorpus, rng;
+
+static u64 below(u64 n) { return n ? fuzz_rand(&rng) % n : 0; }
+
+static const s32 interesting[] = {-128, -1, 0, 1, 16, 32, 64, 100, 127, 128, 255, 256, 512, 1000, 1024, 4096,
+				  32767, -32768, 65535, 0x7fffffff, -0x7fffffff - 1};
+
+static void put(u8 *b, u64 pos, u64 v, int size)
+{
+	for (int i = 0; i < size; i++)
+		b[pos + i] = v >> (8 * i);
+}
+
+/* One havoc step on b[0..*len). */
+static void havoc_one(u8 *b, u64 *len)
+{
+	u64 n = *len, pos = below(n), k, from;
+	switch (below(11)) {
+	case 0: b[pos] ^= 1 << below(8); break;
+	case 1: b[pos] ^= 0xff; break;
+	case 2: b[pos] = interesting[below(ARRAY_SIZE(interesting))]; break;
+	case 3:
+		if (n >= 2)
+			put(b, below(n - 1), interesting[below(ARRAY_SIZE(interesting))], 2);
+		break;
+	case 4:
+		if (n >= 4)
+			put(b, below(n - 3), interesting[below(ARRAY_SIZE(interesting))], 4);
+		break;
+	case 5: b[pos] += 1 + below(35); break;
+	case 6: b[pos] -= 1 + below(35); break;
+	case 7: b[pos] = below(256); break;
+	case 8: /* delete a block */
+		if (n < 2)
+			break;
+		k = 1 + below(n - 1);
+		pos = below(n - k + 1);
+		memmove(b + pos, b + pos + k, n - pos - k);
+		*len = n - k;
+		break;
+	case 9: /* clone a block, or insert constant bytes, at pos */
+		k = 1 + below(n < FUZZ_LEN_MAX ? FUZZ_LEN_MAX - n : 1);
+		if (n + k > FUZZ_LEN_MAX || k > n)
+			break;
+		from = below(n - k + 1);
+		memmove(b + pos + k, b + pos, n - pos);
+		if (below(4))
+			memmove(b + pos, b + from + (from >= pos ? k : 0), k);
+		else
+			memset(b + pos, below(2) ? below(256) : b[below(n)], k);
+		*len = n + k;
+		break;
+	default: /* overwrite a block with another part of the input */
+		k = 1 + below(n);
+		from = below(n - k + 1), pos = below(n - k + 1);
+		memmove(b + pos, b + from, k);
+		break;
+	}
+}
+
+/* A new input from corpus entry i: maybe spliced with another, then 1..16 havoc steps. */
+static u64 mutate(u8 *b, u64 i)
+{
+	u64 len = corpus_len[i];
+	memcpy(b, corpus[i], len);
+	if (ncorpus > 1 && !below(8)) {
+		u64 j = below(ncorpus), cut = below(len + 1);
+		u64 rest = corpus_len[j] > cut ? corpus_len[j] - cut : 0;
+		memcpy(b + cut, corpus[j] + cut, rest);
+		len = cut + rest > 0 ? cut + rest : 1;
+	}
+	for (u64 s = 1 << below(5); s > 0; s--)
+		havoc_one(b, &len);
+	return len ? len : 1;
+}
+
+static void add(const u8 *b, u64 len)
+{
+	if (ncorpus == FUZZ_CORPUS_MAX)
+		return;
+	memcpy(corpus[ncorpus], b, len);
+	corpus_len[ncorpus++] = len;
+}
+
+static void print_input(const u8 *b, u64 len)
+{
+	for (u64 i = 0; i < len; i++)
+		printf("%02x", b[i]);
+}
+
+/* A crash: counted under (vector, RIP); a new one is printed with its input when asked. */
+static void note_crash(struct vm *vm, struct fuzz_campaign *c, const struct fuzz_result *r, const u8 *b, u64 len)
+{
+	c->crashes++;
+	if (!c->first_crash_exec)
+		c->first_crash_exec = c->execs;
+	for (u64 i = 0; i < c->unique; i++)
+		if (c->crash[i].vector == r->vector && c->crash[i].rip == r->rip) {
+			c->crash[i].count++;
+			return;
+		}
+	if (c->unique < FUZZ_CRASHES_MAX)
+		c->crash[c->unique++] = (struct fuzz_crash){r->vector, r->rip, 1, c->execs};
+	if (!c->report)
+		return;
+	printf("# fuzz-crash: vector=%u kind=%s rip=0x%lx info=0x%lx exec=%lu rax=0x%lx rdi=0x%lx rsi=0x%lx input=",
+	       r->vector, fuzz_kind_name(r->vector), r->rip, r->status, c->execs, vm->regs[0], vm->regs[7], vm->regs[6]);
+	print_input(b, len);
+	printf("\n");
+}
+
+static void status(struct vm *vm, struct fuzz_campaign *c, const char *what)
+{
+	u64 ms = c->tsc / (tsc_hz() / 1000 ? tsc_hz() / 1000 : 1);
+	printf("# fuzz-%s: execs=%lu exec/s=%lu corpus=%lu cov=%lu/%lu crashes=%lu unique=%lu timeouts=%lu "
+	       "dirty/exec=%lu.%02lu exits/exec=%lu.%02lu\n", what, c->execs, ms ? c->execs * 1000 / ms : 0, ncorpus,
+	       cover_count(vm), cover_total(vm), c->crashes, c->unique, c->timeouts, c->dirty / (c->execs ? c->execs : 1),
+	       c->dirty * 100 / (c->execs ? c->execs : 1) % 100, c->exits / (c->execs ? c->execs : 1),
+	       c->exits * 100 / (c->execs ? c->execs : 1) % 100);
+}
+
+/* Run until max_execs or max_tsc. The VM is at its snapshot (fuzz_start) with its seed. */
+void fuzz_campaign_run(struct vm *vm, struct fuzz_campaign *c)
+{
+	u8 b[FUZZ_LEN_MAX];
+	u64 t0 = rdtsc(), next = c->status_tsc;
+	rng = vm->fuzz->seed ^ 0x6876666666757a7aUL;
+	ncorpus = 0;
+	memset(b, 0, 8);
+	add(b, 8);
+	for (; (!c->max_execs || c->execs < c->max_execs) && (!c->max_tsc || c->tsc < c->max_tsc);) {
+		u64 len = mutate(b, below(ncorpus));
+		struct fuzz_result r = fuzz_one(vm, b, len);
+		c->execs++;
+		c->exits += r.exits, c->dirty += r.dirty;
+		if (r.new_cov)
+			add(b, len);
+		if (r.outcome == FUZZ_CRASH)
+			note_crash(vm, c, &r, b, len);
+		c->timeouts += r.outcome == FUZZ_TIMEOUT;
+		if (r.outcome == FUZZ_ERROR) {
+			printf("# fuzz: the guest stopped by %s: no more iterations\n", vm_stop_str(vm->stop));
+			break;
+		}
+		c->tsc = rdtsc() - t0;
+		if (c->status_tsc && c->tsc >= next) {
+			status(vm, c, "status");
+			next += c->status_tsc;
+		}
+	}
+	c->corpus = ncorpus;
+	status(vm, c, "summary");
+}
