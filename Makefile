@@ -307,6 +307,17 @@ fuzz: $(BUILD)/hvlab.elf $(GUEST_ELF)
 fuzz-repro: $(BUILD)/hvlab.elf $(GUEST_ELF)
 	@$(PYTHON) tests/host/fuzz.py repro $(FUZZ_FLAGS) --input "$(INPUT)"
 
+# make bench-fuzz: the bench_fuzz suite on corei7_skylake_x and tigerlake, side by side.
+$(BUILD)/hvlab-bench-fuzz.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
+	$(call test_cfg,bench_fuzz,,$(BUILD)/grub-bench-fuzz.cfg)
+	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-bench-fuzz.cfg $(GUEST_ELF)
+bench-fuzz: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/hvlab-bench-fuzz.iso && mkdir -p $(BUILD)/bench-fuzz
+	@$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-bench-fuzz.iso --out $(BUILD)/bench-fuzz --no-caps-check \
+		--backend bochs --cpu corei7_skylake_x --cpu tigerlake --timeout 1200 >$(BUILD)/bench-fuzz/summary.txt 2>&1 || \
+		{ cat $(BUILD)/bench-fuzz/summary.txt; exit 1; }
+	@for f in $(BUILD)/bench-fuzz/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done
+
 # Exercises (docs/README.md "Exercises and grading"; the grader is tests/host/grade.py).
 # Student trees live in exercises/NN (git ignores it; neither make clean nor any test touches it).
 exercise:

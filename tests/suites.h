@@ -45,6 +45,7 @@ extern const struct ktap_suite selftest_gcov_suite;
 #define COV_SELFTEST_SUITE
 #endif
 extern const struct ktap_suite bench_exits_suite;
+extern const struct ktap_suite bench_fuzz_suite;
 
 extern const struct ktap_suite *const ktap_suites[];
 extern const int ktap_nsuites;

@@ -222,7 +222,7 @@ static bool campaign(const char *target, u32 method, u64 seed, bool cov, u64 n, 
 
 /* Coverage guidance: tlv's bug sits behind a 4-byte magic checked byte by byte; with coverage
  * the campaign finds it (the panic of its canary) within N executions, without it not. */
-#define MAGIC_N 6000
+#define MAGIC_N 60000
 static void coverage_finds_magic(void)
 {
 	struct fuzz_campaign with, without;

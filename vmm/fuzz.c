@@ -156,6 +156,11 @@ struct fuzz_result fuzz_one(struct vm *vm, const u8 *in, u64 n)
 	vm_run(vm);
 	fz->running = false;
 	classify(vm, &fz->cur);
+	if (fz->cur.outcome != FUZZ_OK) {
+		memcpy(fz->crash_regs, vm->regs, sizeof(vm->regs));
+		fz->crash_regs[4] = vmcs_read(GUEST_RSP);
+		fz->crash_regs[16] = vmcs_read(GUEST_RIP), fz->crash_regs[17] = vmcs_read(GUEST_RFLAGS);
+	}
 	fz->cur.exits = vm->stats.total - exits;
 	u64 t0 = rdtsc();
 	dirty_harvest(vm);

@@ -49,6 +49,7 @@ struct fuzz {
 	u64 *pml;           /* the page-modification log (one page), or NULL */
 	u64 rand, vtsc;     /* RDRAND's generator and RDTSC's clock, reset per iteration */
 	struct fuzz_result cur;
+	u64 crash_regs[18];   /* the last crash's GPRs (x86 order, RSP from the VMCS), RIP, RFLAGS */
 	struct fuzz_cov *cov; /* coverage breakpoints (cover.c), or NULL */
 	/* totals */
 	u64 execs, crashes, timeouts, dirty_total, exits_total, restore_tsc, wp_faults, pml_full;

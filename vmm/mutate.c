@@ -1,4 +1,5 @@
-/* mutate.c: the fuzzing campaign: a corpus (one zero-filled input to start), mutations in the
+/* mutate.c: the fuzzing campaign: a corpus (four zero bytes to start; the newest entry is
+ * mutated half the time), mutations in the
  * manner of AFL's havoc stage (a stack of 1-16 of: bit flip, byte flip, interesting 8/16/32-bit
  * values, add or subtract 1..35, a random byte, delete, clone/insert and overwrite a block,
  * splice with another corpus entry), one execution each; an input that covers a new block joins
@@ -114,8 +115,13 @@ static void note_crash(struct vm *vm, struct fuzz_campaign *c, const struct fuzz
 		c->crash[c->unique++] = (struct fuzz_crash){r->vector, r->rip, 1, c->execs};
 	if (!c->report)
 		return;
-	printf("# fuzz-crash: vector=%u kind=%s rip=0x%lx info=0x%lx exec=%lu rax=0x%lx rdi=0x%lx rsi=0x%lx input=",
-	       r->vector, fuzz_kind_name(r->vector), r->rip, r->status, c->execs, vm->regs[0], vm->regs[7], vm->regs[6]);
+	static const char *const names[18] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9",
+					      "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags"};
+	printf("# fuzz-crash: vector=%u kind=%s rip=0x%lx info=0x%lx exec=%lu", r->vector, fuzz_kind_name(r->vector),
+	       r->rip, r->status, c->execs);
+	for (int i = 0; i < 18; i++)
+		printf(" %s=0x%lx", names[i], vm->fuzz->crash_regs[i]);
+	printf(" input=");
 	print_input(b, len);
 	printf("\n");
 }
@@ -137,10 +143,10 @@ void fuzz_campaign_run(struct vm *vm, struct fuzz_campaign *c)
 	u64 t0 = rdtsc(), next = c->status_tsc;
 	rng = vm->fuzz->seed ^ 0x6876666666757a7aUL;
 	ncorpus = 0;
-	memset(b, 0, 8);
-	add(b, 8);
+	memset(b, 0, 4);
+	add(b, 4);
 	for (; (!c->max_execs || c->execs < c->max_execs) && (!c->max_tsc || c->tsc < c->max_tsc);) {
-		u64 len = mutate(b, below(ncorpus));
+		u64 len = mutate(b, below(2) ? ncorpus - 1 : below(ncorpus)); /* the newest entry half the time */
 		struct fuzz_result r = fuzz_one(vm, b, len);
 		c->execs++;
 		c->exits += r.exits, c->dirty += r.dirty;

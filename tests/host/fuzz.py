@@ -61,9 +61,11 @@ def symbol(debug_elf, rip):
     try:
         out = subprocess.run(["addr2line", "-f", "-i", "-e", debug_elf, "0x%x" % rip], capture_output=True,
                              text=True, timeout=30).stdout.split("\n")
-        return "%s at %s" % (out[0], os.path.relpath(out[1], ROOT) if out[1].startswith("/") else out[1])
-    except (OSError, IndexError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError):
         return "?"
+    frames = ["%s at %s" % (out[i], os.path.relpath(out[i + 1], ROOT) if out[i + 1].startswith("/") else out[i + 1])
+              for i in range(0, len(out) - 1, 2) if out[i]]
+    return ", inlined in ".join(frames) or "?"
 
 
 def save_crash(outdir, debug_elf, line):
@@ -76,10 +78,12 @@ def save_crash(outdir, debug_elf, line):
     with open(os.path.join(outdir, name + ".bin"), "wb") as o:
         o.write(data)
     with open(os.path.join(outdir, name + ".txt"), "w") as o:
+        regs = " ".join("%s=%s" % (r, f.get(r, "?")) for r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+                                                               "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+                                                               "rflags"))
         o.write("crash: %s (vector %s)\nrip: 0x%x in %s\ninfo: %s (the #PF address, error code or panic code)\n"
-                "registers: rax=%s rdi=%s rsi=%s\nexecution: %s\ninput: %d bytes, %s.bin\n" %
-                (kind, f.get("vector"), rip, symbol(debug_elf, rip), f.get("info"), f.get("rax"), f.get("rdi"),
-                 f.get("rsi"), f.get("exec"), len(data), name))
+                "registers: %s\nexecution: %s\ninput: %d bytes, %s.bin\n" %
+                (kind, f.get("vector"), rip, symbol(debug_elf, rip), f.get("info"), regs, f.get("exec"), len(data), name))
     print("fuzz: crash %s at 0x%x (%s) saved as %s" % (kind, rip, symbol(debug_elf, rip),
                                                        os.path.join(outdir, name + ".bin")))
 
@@ -147,8 +151,8 @@ def main():
         if not args.input or not os.path.isfile(args.input):
             fail("INPUT=%s: no such file" % args.input)
         data = open(args.input, "rb").read()
-        if len(data) > 4096:
-            fail("INPUT is %d bytes; at most 4096 fit on the command line" % len(data))
+        if len(data) > 1024:
+            fail("INPUT is %d bytes; at most 1024 go on the command line" % len(data))
         cmdline += " fuzz_input=%s" % data.hex()
     debug_elf = os.path.join(args.build, "guest-obj", "guest.debug.elf")
     verdict = {"repro": None}
