@@ -87,6 +87,7 @@ struct fuzz_campaign {
 	bool report;              /* print each new crash with its input (the host runner saves it) */
 	/* results */
 	u64 execs, corpus, crashes, unique, timeouts, tsc, first_crash_exec, exits, dirty;
+	u64 trace;                /* a hash of every input and its outcome, in order */
 	struct fuzz_crash crash[FUZZ_CRASHES_MAX];
 };
 void fuzz_campaign_run(struct vm *vm, struct fuzz_campaign *c);

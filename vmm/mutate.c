@@ -1,6 +1,6 @@
-/* mutate.c: the fuzzing campaign: a corpus (four zero bytes to start; the newest entry is
- * mutated half the time), mutations in the
- * manner of AFL's havoc stage (a stack of 1-16 of: bit flip, byte flip, interesting 8/16/32-bit
+/* mutate.c: the fuzzing campaign: a corpus (16 zero bytes to start), and by turns a
+ * deterministic stage (every value of each of the first 16 bytes of the newest entry) and
+ * mutations of an entry (the newest half the time) in the manner of AFL's havoc stage (a stack of 1-16 of: bit flip, byte flip, interesting 8/16/32-bit
  * values, add or subtract 1..35, a random byte, delete, clone/insert and overwrite a block,
  * splice with another corpus entry), one execution each; an input that covers a new block joins
  * the corpus. Every random choice comes from the campaign's seed, so one seed gives the same
@@ -11,6 +11,8 @@
 static u8 corpus[FUZZ_CORPUS_MAX][FUZZ_LEN_MAX];
 static u8 corpus_len[FUZZ_CORPUS_MAX];
 static u64 ncorpus, rng;
+static u64 walk_entry, walk_pos, walk_val; /* the deterministic stage's place */
+#define WALK_BYTES 16
 
 static u64 below(u64 n) { return n ? fuzz_rand(&rng) % n : 0; }
 
@@ -86,12 +88,33 @@ static u64 mutate(u8 *b, u64 i)
 	return len ? len : 1;
 }
 
+/* The deterministic stage: every value of each of the first WALK_BYTES bytes of the newest
+ * corpus entry (one byte at a time: a magic checked byte by byte falls in 256 tries a byte),
+ * then of the entries after it. false when there is nothing left to walk. */
+static bool walk(u8 *b, u64 *len)
+{
+	while (walk_entry < ncorpus && walk_pos >= corpus_len[walk_entry])
+		walk_entry++, walk_pos = 0, walk_val = 0;
+	if (walk_entry >= ncorpus)
+		return false;
+	*len = corpus_len[walk_entry];
+	memcpy(b, corpus[walk_entry], *len);
+	b[walk_pos] = walk_val;
+	if (++walk_val == 256) {
+		walk_val = 0;
+		if (++walk_pos == WALK_BYTES)
+			walk_pos = FUZZ_LEN_MAX; /* done with this entry */
+	}
+	return true;
+}
+
 static void add(const u8 *b, u64 len)
 {
 	if (ncorpus == FUZZ_CORPUS_MAX)
 		return;
 	memcpy(corpus[ncorpus], b, len);
 	corpus_len[ncorpus++] = len;
+	walk_entry = ncorpus - 1, walk_pos = walk_val = 0; /* walk the newest entry next */
 }
 
 static void print_input(const u8 *b, u64 len)
@@ -143,13 +166,19 @@ void fuzz_campaign_run(struct vm *vm, struct fuzz_campaign *c)
 	u64 t0 = rdtsc(), next = c->status_tsc;
 	rng = vm->fuzz->seed ^ 0x6876666666757a7aUL;
 	ncorpus = 0;
-	memset(b, 0, 4);
-	add(b, 4);
+	walk_entry = walk_pos = walk_val = 0;
+	memset(b, 0, 16);
+	add(b, 16);
 	for (; (!c->max_execs || c->execs < c->max_execs) && (!c->max_tsc || c->tsc < c->max_tsc);) {
-		u64 len = mutate(b, below(2) ? ncorpus - 1 : below(ncorpus)); /* the newest entry half the time */
+		u64 len;
+		if ((c->execs & 1) || !walk(b, &len)) /* every other execution havoc */
+			len = mutate(b, below(2) ? ncorpus - 1 : below(ncorpus)); /* the newest entry half the time */
 		struct fuzz_result r = fuzz_one(vm, b, len);
 		c->execs++;
 		c->exits += r.exits, c->dirty += r.dirty;
+		for (u64 i = 0; i < len; i++)
+			c->trace = (c->trace ^ b[i]) * 0x100000001b3UL;
+		c->trace = (c->trace ^ (r.outcome | (u64)r.vector << 8 | r.status << 20 | r.new_cov << 52)) * 0x100000001b3UL;
 		if (r.new_cov)
 			add(b, len);
 		if (r.outcome == FUZZ_CRASH)
