@@ -48,6 +48,7 @@ static void fuzz_end(struct vm *vm)
 static void restore_exact(u32 method)
 {
 	struct vm vm;
+	u64 free0 = kalloc_free_count();
 	if (!fuzz_boot(&vm, "pages", method, 1))
 		return;
 	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap), rng = 42, ok = 0;
@@ -64,6 +65,7 @@ static void restore_exact(u32 method)
 	kt_diag("dirty=%s: %lu iterations, %lu pages restored, %lu exits, %lu TSC restoring", fuzz_dirty_name(method),
 		vm.fuzz->execs, vm.fuzz->dirty_total, vm.fuzz->exits_total, vm.fuzz->restore_tsc);
 	fuzz_end(&vm);
+	EXPECT_EQ(kalloc_free_count(), free0); /* the snapshot, PML page and split tables given back */
 }
 static void restore_exact_wp(void) { restore_exact(FUZZ_DIRTY_WP); }
 static void restore_exact_ad(void) { restore_exact(FUZZ_DIRTY_AD); }

@@ -370,6 +370,7 @@ bool fuzz_exit(struct vm *vm, u32 reason);
 bool fuzz_write_logged(struct vm *vm, u64 frame);
 bool fuzz_hc_allowed(struct vm *vm, u64 nr);
 u8 fuzz_main(const char *cmdline);
+void fuzz_detach(struct vm *vm);
 
 /* hypercall.c */
 void hypercall_handle(struct vm *vm);
