@@ -71,8 +71,9 @@ static void restore_exact_wp(void) { restore_exact(FUZZ_DIRTY_WP); }
 static void restore_exact_ad(void) { restore_exact(FUZZ_DIRTY_AD); }
 static void restore_exact_pml(void) { restore_exact(FUZZ_DIRTY_PML); }
 
-/* "pages" with K = 0, 1, 5, 20, 64: each method restores base + K pages, where base (stack,
- * input buffer, the guest's page-table pages) is what K = 0 restores. Returns base, or ~0. */
+/* "pages" with K = 0, 1, 5, 20, 64 and 600: each method restores base + K pages, where base
+ * (stack, input buffer, the guest's page-table pages) is what K = 0 restores; 600 fills the
+ * page-modification log. Returns base, or ~0. */
 static u64 dirty_k(u32 method)
 {
 	static const u8 ks[] = {0, 1, 5, 20, 64, 0};
@@ -89,6 +90,15 @@ static u64 dirty_k(u32 method)
 		if (!EXPECT_EQ(r.dirty, base + ks[i]))
 			kt_diag("dirty=%s: K=%u restored %lu pages, base %lu", fuzz_dirty_name(method), ks[i], r.dirty, base);
 	}
+	u8 big[2] = {255, 0}; /* 600 pages: more than a page-modification log holds */
+	struct fuzz_result r = fuzz_one(&vm, big, sizeof(big));
+	EXPECT_EQ(r.outcome, FUZZ_OK);
+	/* Without EPT A/D flags the guest's first use of the area's two page-directory entries sets
+	 * their accessed and dirty bits: one more page (the page directory) than base has. With
+	 * them every page walk is a write (dirty.c), so base has it already. */
+	EXPECT_EQ(r.dirty, base + 600 + !vmx_caps.ept_ad);
+	if (method == FUZZ_DIRTY_PML)
+		EXPECT(vm.fuzz->pml_full >= 1);
 	/* the input buffer the hypervisor wrote is the snapshot's again */
 	EXPECT(!memcmp(vm.ram + vm.fuzz->buf, vm.fuzz->snap.ram + vm.fuzz->buf, 8));
 	kt_diag("dirty=%s: base %lu pages, %lu exits in %lu iterations", fuzz_dirty_name(method), base,
