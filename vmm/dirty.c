@@ -14,6 +14,7 @@
  * by fuzz.c. Nothing here writes an EPT leaf: policy.c does. */
 #include "fuzz.h"
 #include "vmcs.h"
+#include "../kernel/x86.h"
 
 #define PML_ADDRESS 0x0000200e     /* VMCS 64-bit control field (SDM appendix "Field Encoding in VMCS") */
 #define GUEST_PML_INDEX 0x00000812 /* VMCS 16-bit guest-state field */
@@ -126,10 +127,28 @@ void dirty_pml_full(struct vm *vm)
 	policy_flush(vm);
 }
 
-/* After an iteration: every page it wrote is in fz->list. */
+/* The guest's 4-level paging structures under table (level 4: the PML4), marked dirty. */
+static void mark_tables(struct vm *vm, u64 table, int level)
+{
+	if (table >= vm->ram_size)
+		return;
+	dirty_mark(vm, table / PAGE_SIZE);
+	const u64 *e = (const u64 *)(vm->ram + table);
+	for (int i = 0; level > 1 && i < 512; i++)
+		if ((e[i] & 1) && (level == 4 || !(e[i] & BIT(7)))) /* present, not a large page */
+			mark_tables(vm, e[i] & 0x000ffffffffff000UL, level - 1);
+}
+
+/* After an iteration: every page it wrote is in fz->list. Without EPT A/D flags, the CPU's own
+ * updates of the accessed and dirty bits in the guest's page tables are data writes (SDM "EPT
+ * Violations") that write protection should see, but Bochs 2.7 (corei7_ivy_bridge_3770k) lets
+ * them through a read-only leaf: then every paging-structure page of the guest counts as dirty
+ * (with A/D flags every page walk is a write, so the methods agree). */
 void dirty_harvest(struct vm *vm)
 {
 	struct fuzz *fz = vm->fuzz;
+	if (!vmx_caps.ept_ad && (vmcs_read(GUEST_IA32_EFER) & MSR_EFER_LMA))
+		mark_tables(vm, vmcs_read(GUEST_CR3) & 0x000ffffffffff000UL, 4);
 	if (fz->method == FUZZ_DIRTY_PML)
 		drain_pml(vm);
 	else if (fz->method == FUZZ_DIRTY_AD)
