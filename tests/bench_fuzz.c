@@ -62,6 +62,7 @@ static void campaign_tlv(void)
 		memset(&c, 0, sizeof(c));
 		c.max_execs = 2000;
 		fuzz_campaign_run(&vm, &c);
+		EXPECT_EQ(c.execs, 2000);
 		printf("# bench: fuzz_campaign_tlv_%s exec_per_s=%lu exits_per_exec=%lu.%02lu corpus=%lu crashes=%lu\n",
 		       fuzz_dirty_name(m), c.execs * tsc_hz() / (c.tsc ? c.tsc : 1), c.exits / c.execs,
 		       c.exits * 100 / c.execs % 100, c.corpus, c.crashes);

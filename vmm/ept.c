@@ -108,6 +108,19 @@ u64 *ept_leaf(const struct ept *e, u64 gpa, int *level)
 	return NULL;
 }
 
+/* The entry at `level` (2: the PDE) on gpa's path, or NULL if the walk ends above it. */
+u64 *ept_entry(const struct ept *e, u64 gpa, int level)
+{
+	u64 *t = e->pml4;
+	for (int l = EPT_LEVELS; l > level; l--) {
+		u64 ent = t[index_at(gpa, l)];
+		if (!present(ent) || (ent & EPT_LARGE))
+			return NULL;
+		t = table_of(ent);
+	}
+	return &t[index_at(gpa, level)];
+}
+
 /* Host-physical address for gpa, or -1 when unmapped. */
 u64 ept_translate(const struct ept *e, u64 gpa)
 {

@@ -330,14 +330,25 @@ void policy_wlog_set(struct vm *vm, u64 f, bool on)
  * CPU marked dirty (all of them with scan_all, else only those of the n page addresses gpas,
  * as page-modification logging lists them) gets its dirty flag cleared and its frame passed to
  * mark. The CPU may cache a set dirty flag, so view v is flushed (SDM "Guidelines for Use of
- * the INVEPT Instruction"): the caller ends with policy_flush(). Returns the leaves cleared. */
+ * the INVEPT Instruction"): the caller ends with policy_flush(). Returns the flags cleared. */
 u64 policy_ad_harvest(struct vm *vm, u32 v, void (*mark)(struct vm *, u64), bool scan_all, const u64 *gpas, u64 n)
 {
-	const u64 dirty_flag = BIT(9);
+	const u64 dirty_flag = BIT(9), accessed_flag = BIT(8);
 	u64 cleared = 0, total = scan_all ? vm->pol.npages : n;
 	for (u64 i = 0; i < total;) {
 		int level;
 		u64 gpa = scan_all ? i * PAGE_SIZE : gpas[i] & ~(PAGE_SIZE - 1);
+		/* A scan skips the 2 MiB whose EPT PDE the CPU has not used since the last harvest
+		 * (it sets the accessed flag of every entry it uses); mark == NULL: scan everything. */
+		u64 *pde = scan_all && mark && !(i & 511) ? ept_entry(&vm->views[v], gpa, 2) : NULL;
+		if (pde && !(*pde & EPT_LARGE) && !(*pde & accessed_flag)) {
+			i += 512;
+			continue;
+		}
+		if (pde && (*pde & accessed_flag)) {
+			*pde &= ~accessed_flag; /* cleared: INVEPT, as for a dirty flag (below) */
+			cleared++;
+		}
 		u64 *leaf = gpa < vm->ram_size ? ept_leaf(&vm->views[v], gpa, &level) : NULL;
 		u64 span = scan_all && leaf && level == 1 ? 512 - (i & 511) : 1; /* a table's leaves in a row */
 		for (u64 j = 0; leaf && j < span; j++) {

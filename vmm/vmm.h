@@ -81,6 +81,7 @@ void ept_destroy(struct ept *e);
 u64 ept_eptp(const struct ept *e);
 int ept_map(struct ept *e, u64 gpa, u64 hpa, u64 size, u64 perms);
 u64 *ept_leaf(const struct ept *e, u64 gpa, int *level);
+u64 *ept_entry(const struct ept *e, u64 gpa, int level);
 u64 ept_translate(const struct ept *e, u64 gpa);
 int ept_split(struct ept *e, u64 gpa);
 int ept_split_4k(struct ept *e, u64 gpa);
