@@ -163,15 +163,21 @@ static void crash_classes(void)
 	if (!fuzz_boot(&vm, "crash", FUZZ_DIRTY_WP, 1))
 		return;
 	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap);
+	u64 skipped = 0;
 	for (u64 i = 0; i < ARRAY_SIZE(cases); i++) {
 		u8 in[2] = {cases[i].in, 0}, clean[2] = {200, 0};
+		if (cases[i].outcome == FUZZ_TIMEOUT && !vmx_caps.preemption_timer) {
+			kt_diag("no endless loop: this CPU has no VMX-preemption timer to stop it");
+			skipped++;
+			continue;
+		}
 		struct fuzz_result r = fuzz_one(&vm, in, sizeof(in));
 		if (!EXPECT_EQ(r.outcome, cases[i].outcome) || !EXPECT_EQ(r.vector, cases[i].vector))
 			kt_diag("input %u: outcome %u, %s at RIP 0x%lx", cases[i].in, r.outcome, fuzz_kind_name(r.vector), r.rip);
 		EXPECT_EQ(fuzz_one(&vm, clean, sizeof(clean)).outcome, FUZZ_OK);
 	}
 	EXPECT_EQ(vm.fuzz->crashes, 9);
-	EXPECT_EQ(vm.fuzz->timeouts, 1);
+	EXPECT_EQ(vm.fuzz->timeouts, 1 - skipped);
 	EXPECT_EQ(snap_hash_now(&vm), want);
 	fuzz_end(&vm);
 }
