@@ -63,7 +63,8 @@ $(BUILD)/guest-cov.ld: guest/guest.ld Makefile
 	@mkdir -p $(dir $@)
 	$(call cov_lds,$<,$@)
 
-.PHONY: all help clean run debug test test-vm test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
+PHONY_FUZZ := fuzz fuzz-repro bench-fuzz
+.PHONY: $(PHONY_FUZZ) all help clean run debug test test-vm test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 
 help:
@@ -294,6 +295,28 @@ bench: deps-test
 		$(if $(BACKEND),--backend $(BACKEND),--backend bochs $(BENCH_CPUS)) >$(BUILD)/bench/summary.txt 2>&1 || \
 		{ cat $(BUILD)/bench/summary.txt; exit 1; }
 	@for f in $(BUILD)/bench/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done
+
+# Snapshot fuzzing (docs/fuzzing.md): make fuzz TARGET=NAME [SECONDS=60] [SEED=1] [DIRTY=wp|ad|pml]
+# [COVERAGE=bp|none] [CPU=corei7_skylake_x] [BACKEND=bochs]; make fuzz-repro TARGET=NAME INPUT=FILE.
+# (COVERAGE=1 stays the gcov build's switch; the fuzzer's modes are words.)
+FUZZ_FLAGS = --target "$(TARGET)" --seconds $(or $(SECONDS),60) --seed $(or $(SEED),1) --dirty $(or $(DIRTY),wp) \
+	--coverage $(or $(filter-out 1,$(COVERAGE)),bp) --cpu $(or $(CPU),corei7_skylake_x) --backend $(or $(BACKEND),bochs) \
+	--build $(BUILD)
+fuzz: $(BUILD)/hvlab.elf $(GUEST_ELF)
+	@$(PYTHON) tests/host/fuzz.py run $(FUZZ_FLAGS)
+fuzz-repro: $(BUILD)/hvlab.elf $(GUEST_ELF)
+	@$(PYTHON) tests/host/fuzz.py repro $(FUZZ_FLAGS) --input "$(INPUT)"
+
+# make bench-fuzz: the bench_fuzz suite on corei7_skylake_x and tigerlake, side by side.
+$(BUILD)/hvlab-bench-fuzz.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
+	$(call test_cfg,bench_fuzz,,$(BUILD)/grub-bench-fuzz.cfg)
+	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-bench-fuzz.cfg $(GUEST_ELF)
+bench-fuzz: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/hvlab-bench-fuzz.iso && mkdir -p $(BUILD)/bench-fuzz
+	@$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-bench-fuzz.iso --out $(BUILD)/bench-fuzz --no-caps-check \
+		--backend bochs --cpu corei7_skylake_x --cpu tigerlake --timeout 1200 >$(BUILD)/bench-fuzz/summary.txt 2>&1 || \
+		{ cat $(BUILD)/bench-fuzz/summary.txt; exit 1; }
+	@for f in $(BUILD)/bench-fuzz/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done
 
 # Exercises (docs/README.md "Exercises and grading"; the grader is tests/host/grade.py).
 # Student trees live in exercises/NN (git ignores it; neither make clean nor any test touches it).

@@ -2,9 +2,11 @@
 # Included by the top-level Makefile (BUILD, CC, LD, KERNEL_CFLAGS come from there).
 GUEST_ELF := $(BUILD)/guest.elf
 # COV_GUEST_SRCS: the coverage build's own files (Makefile, COVERAGE=1)
-GUEST_SRCS := $(filter-out $(COV_GUEST_SRCS),$(wildcard guest/*.c)) $(GUEST_COV_SRCS)
+GUEST_SRCS := $(filter-out $(COV_GUEST_SRCS),$(wildcard guest/*.c)) $(GUEST_COV_SRCS) $(wildcard guest/fuzz/*.c)
 GUEST_ASM := $(wildcard guest/*.S)
 GUEST_SHARED := kernel/format.c kernel/string.c kernel/catch.c # the same printf, string and fault-catching code as the hypervisor's
+# The fuzz targets' objects: guest/fuzz/blocks.py lists their basic blocks (coverage breakpoints).
+FUZZ_TARGET_OBJS = $(filter-out %/harness.c.o,$(filter $(BUILD)/guest-obj/fuzz/%,$(GUEST_OBJS)))
 GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest-obj/%.o,$(GUEST_ASM) $(GUEST_SRCS)) \
 	$(patsubst kernel/%,$(BUILD)/guest-obj/kernel/%.o,$(GUEST_SHARED))
 # Ring-3 code lives in its own section: keep GCC from moving cold blocks out of it or
@@ -42,12 +44,15 @@ $(BUILD)/guest-obj/%.S.o: guest/%.S
 # A second link keeps the relocations so that check-user-text.sh can prove that ring-3 code
 # stays on user pages (not the module itself: --emit-relocs keeps empty sections).
 GUEST_OBJCOPY ?= objcopy
-$(GUEST_ELF): $(GUEST_OBJS) $(GUEST_LDS) guest/guest.mk guest/check-user-text.sh
+$(GUEST_ELF): $(GUEST_OBJS) $(GUEST_LDS) guest/guest.mk guest/check-user-text.sh guest/fuzz/blocks.py
 	$(call say,LD,$@)
 	$(Q)$(LD) $(GUEST_LDFLAGS) --emit-relocs -o $(BUILD)/guest-obj/guest.relocs.elf $(GUEST_OBJS)
 	$(Q)guest/check-user-text.sh $(BUILD)/guest-obj/guest.relocs.elf
 	$(Q)$(LD) $(GUEST_LDFLAGS) -o $(BUILD)/guest-obj/guest.debug.elf $(GUEST_OBJS)
 	$(Q)$(GUEST_OBJCOPY) --strip-debug $(BUILD)/guest-obj/guest.debug.elf $@
+	$(Q)python3 guest/fuzz/blocks.py $(BUILD)/guest-obj/guest.debug.elf $(BUILD)/guest-obj/fuzzblocks.bin \
+		$(FUZZ_TARGET_OBJS) >/dev/null
+	$(Q)$(GUEST_OBJCOPY) --add-section .fuzzblocks=$(BUILD)/guest-obj/fuzzblocks.bin $@
 	@$(if $(SILENT),:,size $@ | tail -1 | awk '{printf "guest.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}')
 
 -include $(GUEST_OBJS:.o=.d)

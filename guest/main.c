@@ -4,6 +4,7 @@
  * 0 done, 2 unknown scenario (the known ones are listed), 3 bad boot info magic, 0xE0 + vector
  * unexpected exception. */
 #include "guest.h"
+#include "fuzz/fuzz.h"
 
 struct scenario {
 	const char *name;
@@ -67,6 +68,7 @@ static const struct scenario scenarios[] = {
 	{"hviews_pagetables", scen_hviews_pagetables},
 	{"hviews_smc", scen_hviews_smc},
 	{"guest_fuzz", scen_guest_fuzz},
+	{"fuzz_bad", scen_fuzz_bad},
 #ifdef HVLAB_COVERAGE
 	{"gcov_probe", scen_gcov_probe},
 #endif
@@ -82,6 +84,9 @@ void guest_exit(u64 status)
 
 static const struct scenario *find_scenario(const char *name)
 {
+	static const struct scenario fuzz = {"fuzz:", scen_fuzz}; /* "fuzz:TARGET" (guest/fuzz/) */
+	if (!strncmp(name, fuzz.name, 5))
+		return &fuzz;
 	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
 		if (!strcmp(scenarios[i].name, name))
 			return &scenarios[i];

@@ -30,12 +30,14 @@ const struct ktap_suite *const ktap_suites[] = {
 	&hostile_suite,
 	&guest_page_walk_suite,
 	&guest_fuzz_suite,
+	&fuzz_suite,
 	&selftest_ktap_suite, COV_SELFTEST_SUITE /* runs only when named */
 	&selftest_crash_suite, /* end the run on purpose: one per boot, only when named */
 	&selftest_panic_suite,
 	&bench_exits_suite,   /* make bench; only when named */
 	&bench_views_suite,
 	&bench_regions_suite,
+	&bench_fuzz_suite,
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 

@@ -32,6 +32,7 @@ extern const struct ktap_suite emulated_regions_guest_suite;
 extern const struct ktap_suite hostile_suite;
 extern const struct ktap_suite guest_page_walk_suite;
 extern const struct ktap_suite guest_fuzz_suite;
+extern const struct ktap_suite fuzz_suite;
 extern const struct ktap_suite bench_regions_suite;
 extern const struct ktap_suite bench_views_suite;
 extern const struct ktap_suite selftest_ktap_suite;
@@ -44,6 +45,7 @@ extern const struct ktap_suite selftest_gcov_suite;
 #define COV_SELFTEST_SUITE
 #endif
 extern const struct ktap_suite bench_exits_suite;
+extern const struct ktap_suite bench_fuzz_suite;
 
 extern const struct ktap_suite *const ktap_suites[];
 extern const int ktap_nsuites;

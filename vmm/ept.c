@@ -28,7 +28,7 @@ int ept_init(struct ept *e, bool allow_2m, bool allow_1g)
 }
 
 /* EPTP: PML4 address, memory type WB, page-walk length 4 - 1 (SDM "Extended-Page-Table Pointer"). */
-u64 ept_eptp(const struct ept *e) { return (u64)e->pml4 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4; }
+u64 ept_eptp(const struct ept *e) { return (u64)e->pml4 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | (e->ad ? BIT(6) : 0); }
 
 static void free_table(u64 *t, int level)
 {
@@ -106,6 +106,19 @@ u64 *ept_leaf(const struct ept *e, u64 gpa, int *level)
 		t = table_of(*ent);
 	}
 	return NULL;
+}
+
+/* The entry at `level` (2: the PDE) on gpa's path, or NULL if the walk ends above it. */
+u64 *ept_entry(const struct ept *e, u64 gpa, int level)
+{
+	u64 *t = e->pml4;
+	for (int l = EPT_LEVELS; l > level; l--) {
+		u64 ent = t[index_at(gpa, l)];
+		if (!present(ent) || (ent & EPT_LARGE))
+			return NULL;
+		t = table_of(ent);
+	}
+	return &t[index_at(gpa, level)];
 }
 
 /* Host-physical address for gpa, or -1 when unmapped. */

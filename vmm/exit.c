@@ -207,6 +207,8 @@ static void handle_exception(struct vm *vm)
 	bool code = x->intr_info & INTR_INFO_DELIVER_CODE_MASK;
 	if (vector == 6 && vmfunc_emulate(vm))
 		return;
+	if (vm->fuzz && fuzz_exception(vm, vector)) /* a crash, or a coverage breakpoint (fuzz.c) */
+		return;
 	if (vector == 14) /* a #PF exit does not load CR2: the address is in the qualification */
 		write_cr2(x->qual);
 	if (vector == 1 && type == INTR_TYPE_HARD_EXCEPTION)
@@ -274,6 +276,8 @@ void exit_handle(struct vm *vm, u32 reason)
 		printf("# vm: EPT misconfiguration at GPA 0x%lx\n", vm->stop_gpa);
 		return stop_with_report(vm, VM_STOP_EPT_MISCONFIG, "EPT misconfiguration");
 	default:
+		if (vm->fuzz && fuzz_exit(vm, reason)) /* RDRAND, RDSEED, RDTSC(P), PML full (fuzz.c) */
+			return;
 		printf("# vm: exit reason %u (%s), qualification 0x%lx: no handler\n", reason, exit_reason_str(reason),
 		       vm->exit.qual);
 		return stop_with_report(vm, VM_STOP_UNHANDLED, "unhandled exit");

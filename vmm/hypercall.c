@@ -89,6 +89,12 @@ static s64 dispatch(struct vm *vm, u64 nr, const u64 *a)
 		return region_log(vm, a[0], a[1]);
 	case HC_REGION_LOG_READ:
 		return region_log_read(vm, a[0], a[1], a[2]);
+	case HC_FUZZ_SNAPSHOT:
+		return fuzz_hc_snapshot(vm, a[0], a[1]);
+	case HC_FUZZ_END:
+		return fuzz_hc_end(vm, a[0]);
+	case HC_FUZZ_PANIC:
+		return fuzz_hc_panic(vm, a[0]);
 	default:
 		return -HV_ENOSYS;
 	}
@@ -99,7 +105,7 @@ void hypercall_handle(struct vm *vm)
 	u64 nr = vm->regs[0];
 	u64 args[5] = {vm->regs[7], vm->regs[6], vm->regs[2], vm->regs[10], vm->regs[8]}; /* RDI RSI RDX R10 R8 */
 	int cpl = vm_cpl();
-	s64 ret = cpl > 0 && !user_callable(nr) ? -HV_EPERM : dispatch(vm, nr, args);
+	s64 ret = (cpl > 0 && !user_callable(nr)) || !fuzz_hc_allowed(vm, nr) ? -HV_EPERM : dispatch(vm, nr, args);
 	vm->stats.hypercalls++;
 	if (ret < 0) {
 		vm->stats.hypercall_errors++;

@@ -76,6 +76,12 @@ struct hv_boot_info {
 #define HC_REGION_LOG 21      /* (id, on) -> 0: start (clearing it) or stop the region's access log */
 #define HC_REGION_LOG_READ 22 /* (id, gpa, max) -> n: copy up to max struct hv_access, oldest first */
 #define HC_NR 23
+/* Snapshot fuzzing (docs/fuzzing.md): only in a VM the fuzzer runs; -ENOSYS elsewhere. Outside
+ * HC_NR on purpose (hypercall_fuzz's unknown numbers stay unknown). */
+#define HC_FUZZ_SNAPSHOT 40   /* (buf, max) -> input size: the snapshot; each iteration resumes here */
+#define HC_FUZZ_END 41        /* (status) ends an iteration: status 0 = no crash. No return. */
+#define HC_FUZZ_PANIC 42      /* (code): the target's own assertion failed: a crash. No return. */
+#define HV_FUZZ_INPUT_MAX 0x10000 /* the largest input buffer (bytes) */
 #define HC_VMXOFF_MAGIC 0x766d786f6666ULL /* "vmxoff" */
 
 #define HV_VIEW_MAX 16        /* views per VM (the EPTP list has room for 512) */

@@ -84,7 +84,10 @@ void vmm_main(const char *cmdline)
 	watchdog_setup(cmdline);
 	vmcs_dump_setup(cmdline);
 	u8 status = EXIT_SKIP;
-	if (vmx_caps.ept)
+	char fuzz[2];
+	if (vmx_caps.ept && cmdline_get(cmdline, "fuzz", fuzz, sizeof(fuzz)) >= 0)
+		status = fuzz_main(cmdline); /* make fuzz (vmm/fuzz_main.c) */
+	else if (vmx_caps.ept)
 		status = run_guest(scenario);
 	else
 		printf("hvlab: this CPU has no EPT; the guest needs it\n");

@@ -23,7 +23,8 @@ int policy_init(struct vm *vm)
 	p->npages = vm->ram_size / PAGE_SIZE;
 	p->region = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
 	p->trap = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
-	return p->region && p->trap ? 0 : -1;
+	p->wlog = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
+	return p->region && p->trap && p->wlog ? 0 : -1;
 }
 
 void policy_fini(struct vm *vm)
@@ -35,7 +36,9 @@ void policy_fini(struct vm *vm)
 		kfree_pages(p->region, pages_for(p->npages));
 	if (p->trap)
 		kfree_pages(p->trap, pages_for(p->npages));
-	p->region = p->trap = NULL;
+	if (p->wlog)
+		kfree_pages(p->wlog, pages_for(p->npages));
+	p->region = p->trap = p->wlog = NULL;
 }
 
 /* The EPT bits a trap removes: trapping reads must also remove W (write-only is invalid), and
@@ -61,7 +64,9 @@ u64 policy_leaf(const struct vm *vm, u32 v, u64 pfn)
 	const struct policy *p = &vm->pol;
 	u8 b = p->rights[v][pfn];
 	u64 f = frame_of(p, v, pfn), r = b & EPT_RWX;
-	bool monitored = p->region[f] || p->trap[f];
+	bool monitored = p->region[f] || p->trap[f] || p->wlog[f];
+	if (p->wlog[f]) /* dirty logging: the first write exits (dirty.c) */
+		r &= ~EPT_W;
 	if (p->region[f])
 		r &= ~EPT_X;
 	if (p->trap[f])
@@ -162,7 +167,7 @@ int policy_flush(struct vm *vm)
 }
 
 /* A frame's monitors changed: its own page in every view and every page remapped onto it. */
-static void sync_frame(struct vm *vm, u64 f)
+static void sync_frame_leaves(struct vm *vm, u64 f)
 {
 	struct policy *p = &vm->pol;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++) {
@@ -173,6 +178,11 @@ static void sync_frame(struct vm *vm, u64 f)
 			if (p->remap[v][pfn] == f + 1)
 				sync_range(vm, v, pfn, 1);
 	}
+}
+
+static void sync_frame(struct vm *vm, u64 f)
+{
+	sync_frame_leaves(vm, f);
 	policy_flush(vm);
 }
 
@@ -227,7 +237,7 @@ bool policy_lookup(const struct vm *vm, u32 v, u64 gpa, struct page_info *pi)
 		return false;
 	u64 f = frame_of(p, v, pfn);
 	*pi = (struct page_info){.frame = f * PAGE_SIZE, .rights = p->rights[v][pfn] & 7, .ve = p->rights[v][pfn] & P_VE,
-				 .region = p->region[f], .trap = p->trap[f]};
+				 .region = p->region[f], .trap = p->trap[f], .wlog = p->wlog[f]};
 	return true;
 }
 
@@ -289,6 +299,72 @@ int policy_set_trap(struct vm *vm, u64 f, u32 id_plus_1)
 	vm->pol.trap[f / PAGE_SIZE] = id_plus_1;
 	sync_frame(vm, f / PAGE_SIZE);
 	return 0;
+}
+
+/* Dirty logging by write protection (dirty.c): every frame's first write exits. All of RAM
+ * goes to 4 KiB leaves first (one dirty page is one 4 KiB frame, and a fault needs no split);
+ * on = false lifts it everywhere. -1 when out of memory. */
+int policy_wlog_all(struct vm *vm, bool on)
+{
+	struct policy *p = &vm->pol;
+	for (u64 f = 0; f < p->npages; f += 512)
+		if (split_frame(vm, f))
+			return -1;
+	memset(p->wlog, on, p->npages);
+	for (u32 v = 0; v < HV_VIEW_MAX; v++)
+		if (vm->view_live[v] && sync_range(vm, v, 0, p->npages))
+			return -1;
+	return policy_flush(vm);
+}
+
+/* One frame's write logging on or off; the caller ends a batch with policy_flush(). */
+void policy_wlog_set(struct vm *vm, u64 f, bool on)
+{
+	if (f < vm->pol.npages && vm->pol.wlog[f] != on) {
+		vm->pol.wlog[f] = on;
+		sync_frame_leaves(vm, f);
+	}
+}
+
+/* The EPT dirty flags of view v (SDM "Accessed and Dirty Flags for EPT"): each 4 KiB leaf the
+ * CPU marked dirty (all of them with scan_all, else only those of the n page addresses gpas,
+ * as page-modification logging lists them) gets its dirty flag cleared and its frame passed to
+ * mark. The CPU may cache a set dirty flag, so view v is flushed (SDM "Guidelines for Use of
+ * the INVEPT Instruction"): the caller ends with policy_flush(). Returns the flags cleared. */
+u64 policy_ad_harvest(struct vm *vm, u32 v, void (*mark)(struct vm *, u64), bool scan_all, const u64 *gpas, u64 n)
+{
+	const u64 dirty_flag = BIT(9), accessed_flag = BIT(8);
+	u64 cleared = 0, total = scan_all ? vm->pol.npages : n;
+	for (u64 i = 0; i < total;) {
+		int level;
+		u64 gpa = scan_all ? i * PAGE_SIZE : gpas[i] & ~(PAGE_SIZE - 1);
+		/* A scan skips the 2 MiB whose EPT PDE the CPU has not used since the last harvest
+		 * (it sets the accessed flag of every entry it uses); mark == NULL: scan everything. */
+		u64 *pde = scan_all && mark && !(i & 511) ? ept_entry(&vm->views[v], gpa, 2) : NULL;
+		if (pde && !(*pde & EPT_LARGE) && !(*pde & accessed_flag)) {
+			i += 512;
+			continue;
+		}
+		if (pde && (*pde & accessed_flag)) {
+			*pde &= ~accessed_flag; /* cleared: INVEPT, as for a dirty flag (below) */
+			cleared++;
+		}
+		u64 *leaf = gpa < vm->ram_size ? ept_leaf(&vm->views[v], gpa, &level) : NULL;
+		u64 span = scan_all && leaf && level == 1 ? 512 - (i & 511) : 1; /* a table's leaves in a row */
+		for (u64 j = 0; leaf && j < span; j++) {
+			if (!(leaf[j] & dirty_flag))
+				continue;
+			leaf[j] &= ~dirty_flag;
+			cleared++;
+			u64 f = ((leaf[j] & ADDR_MASK) - (u64)vm->ram) / PAGE_SIZE;
+			for (u64 k = 0; mark && k < (level > 1 ? level_pages(level) : 1); k++)
+				mark(vm, f + k);
+		}
+		i += span;
+	}
+	if (cleared)
+		vm->pol.dirty |= BIT(v);
+	return cleared;
 }
 
 /* The single step's rights on n pages of view v (step.c); revoked by policy_revoke(). */

@@ -148,6 +148,10 @@ static void monitor_violation(struct vm *vm, u32 v, const struct page_info *pi, 
 			      bool delivering)
 {
 	struct emu_outcome out = {.what = EMU_OUT_DONE};
+	/* Dirty logging (dirty.c): the frame's first write (a guest paging-structure access is one
+	 * where EPT A/D flags are on) is logged and the frame made writable; retried. */
+	if (pi->wlog && fuzz_write_logged(vm, pi->frame / PAGE_SIZE) && !pi->region && !pi->trap)
+		return reinject_vectoring(vm);
 	if (pi->region && (q & EPT_VIOLATION_ACC_INSTR) && !delivering) {
 		out = region_enter(vm, pi->region - 1, pi->frame, gla); /* monitored code: interpret it */
 	} else if (pi->trap && !delivering) {

@@ -17,7 +17,7 @@ const char *vm_stop_str(enum vm_stop s)
 	static const char *const names[] = {"running", "HC_EXIT", "HLT", "triple fault", "EPT violation",
 					    "EPT misconfiguration", "VM-entry failure", "VMX off",
 					    "refused guest operation", "unhandled exit", "watchdog",
-					    "hypervisor invariant"};
+					    "hypervisor invariant", "fuzzing event"};
 	return s < ARRAY_SIZE(names) ? names[s] : "?";
 }
 
@@ -115,6 +115,8 @@ int vm_create(struct vm *vm, u64 ram_size)
  * flushed (INVVPID) before it may be handed out again. */
 void vm_destroy(struct vm *vm)
 {
+	if (vm->fuzz) /* fuzzing state first: it puts the VMCS and the policy back (fuzz.c) */
+		fuzz_detach(vm);
 	if (vm->vmcs && vmx_is_on()) /* after HC_VMXOFF there is nothing to clear */
 		__vmclear((u64)vm->vmcs);
 	if (vm->vpid && vmx_is_on() && vmx_caps.invvpid &&

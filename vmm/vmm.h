@@ -74,12 +74,14 @@ struct ept {
 	u64 *pml4;
 	u64 tables; /* table pages in use, PML4 included */
 	bool allow_2m, allow_1g;
+	bool ad;    /* EPTP bit 6: the CPU sets the leaves' accessed and dirty flags (dirty.c) */
 };
 int ept_init(struct ept *e, bool allow_2m, bool allow_1g);
 void ept_destroy(struct ept *e);
 u64 ept_eptp(const struct ept *e);
 int ept_map(struct ept *e, u64 gpa, u64 hpa, u64 size, u64 perms);
 u64 *ept_leaf(const struct ept *e, u64 gpa, int *level);
+u64 *ept_entry(const struct ept *e, u64 gpa, int level);
 u64 ept_translate(const struct ept *e, u64 gpa);
 int ept_split(struct ept *e, u64 gpa);
 int ept_split_4k(struct ept *e, u64 gpa);
@@ -106,6 +108,7 @@ enum vm_stop {
 	VM_STOP_UNHANDLED,    /* an exit reason with no handler */
 	VM_STOP_WATCHDOG,     /* the run went on past its time limit (watchdog.c) */
 	VM_STOP_HV_BUG,       /* a hypervisor invariant failed: the run cannot go on safely */
+	VM_STOP_FUZZ,         /* a fuzzing event: snapshot taken, iteration ended, crash (fuzz.c) */
 };
 #define HV_TRAP_MAX 32
 struct trap {
@@ -139,6 +142,7 @@ struct policy {
 	u32 ngrants;                   /* step.c's extra rights for one instruction: */
 	u32 grant_view;                /* in this view, on these pages, these rights */
 	u64 grant_pfn[STEP_PAGES], grant_rights[STEP_PAGES]; /* (never more than the view gives) */
+	u8 *wlog;                      /* per frame: 1 = write-protected for dirty logging (dirty.c) */
 	u32 dirty;                     /* views whose leaves changed since the last INVEPT */
 	u64 leaf_writes;               /* leaves written (statistics, tests) */
 };
@@ -172,6 +176,7 @@ struct vm_exit {
 };
 #define VM_LAST_EXITS 8
 struct emu;
+struct fuzz;
 struct vm {
 	u8 *ram; /* host-physical (= hypervisor virtual) address of guest RAM; 2 MiB aligned */
 	u64 ram_size;
@@ -218,6 +223,7 @@ struct vm {
 	bool quiet;                          /* do not print each refused hypercall */
 	const char *console_prefix;          /* before each guest console line; "[guest] " if NULL */
 	void (*check)(bool ok, const char *text); /* HC_CHECK goes here (a KTAP test) */
+	struct fuzz *fuzz;                   /* snapshot fuzzing state (fuzz.c), or NULL */
 };
 const char *vm_stop_str(enum vm_stop s);
 int vm_create(struct vm *vm, u64 ram_size);
@@ -263,6 +269,7 @@ struct page_info {   /* what page gpa is in view v, as policy_lookup() finds it 
 	bool ve;         /* #VE enabled there */
 	u32 region;      /* region id + 1 of the frame, or 0 */
 	u32 trap;        /* trap id + 1 of the frame, or 0 */
+	bool wlog;       /* the frame is write-protected for dirty logging */
 };
 int policy_init(struct vm *vm);
 void policy_fini(struct vm *vm);
@@ -284,6 +291,9 @@ bool policy_trap_hit(struct vm *vm, u32 trap_plus_1, u64 access);
 u64 policy_trap_removes(u64 access);
 int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error);
 u64 *vm_table_entry(void *vm, u64 gpa);
+int policy_wlog_all(struct vm *vm, bool on);
+void policy_wlog_set(struct vm *vm, u64 frame, bool on);
+u64 policy_ad_harvest(struct vm *vm, u32 v, void (*mark)(struct vm *, u64), bool scan_all, const u64 *gpas, u64 n);
 
 /* step.c: one instruction (or one event delivery) on the CPU with extra rights */
 #define STEP_F_LOADS_RFLAGS BIT(0) /* the instruction loads RFLAGS itself (IRET, SYSRET) */
@@ -351,6 +361,17 @@ struct emu_result;
 void emu_glue_load(struct vm *vm, struct emu *e);
 void emu_glue_store(struct vm *vm, struct emu *e);
 int emu_glue_stop(struct vm *vm, struct emu *e, const struct emu_result *r);
+
+/* snapshot.c, dirty.c, fuzz.c: snapshot fuzzing (docs/fuzzing.md); hooks the exit handlers call */
+s64 fuzz_hc_snapshot(struct vm *vm, u64 gpa, u64 max);
+s64 fuzz_hc_end(struct vm *vm, u64 status);
+s64 fuzz_hc_panic(struct vm *vm, u64 code);
+bool fuzz_exception(struct vm *vm, u8 vector);
+bool fuzz_exit(struct vm *vm, u32 reason);
+bool fuzz_write_logged(struct vm *vm, u64 frame);
+bool fuzz_hc_allowed(struct vm *vm, u64 nr);
+u8 fuzz_main(const char *cmdline);
+void fuzz_detach(struct vm *vm);
 
 /* hypercall.c */
 void hypercall_handle(struct vm *vm);

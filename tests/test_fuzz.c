@@ -1,0 +1,294 @@
+/* test_fuzz.c: KTAP suite "fuzz": snapshot fuzzing (vmm/fuzz.c, snapshot.c, dirty.c) with the
+ * guest's targets (guest/fuzz/). Restore is exact (a hash of RAM and state after 1,000
+ * iterations), each dirty-tracking method counts exactly the pages written, the crash classes
+ * and the time limit, determinism of RDRAND/RDTSC, and the refused hypercalls. A method this
+ * CPU lacks is a SKIP with the reason. */
+#include "suites.h"
+#include "../vmm/fuzz.h"
+
+#define ITERS 1000
+
+static u64 limit_tsc(void) { return tsc_hz() / 10; } /* 100 ms per iteration */
+
+/* A fresh VM at target's snapshot with method; false when the case is over (SKIP or ERROR). */
+static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 seed, bool cov)
+{
+	char name[HV_SCENARIO_MAX];
+	const char *why = dirty_unsupported(method);
+	if (why) {
+		kt_skip("dirty=%s: %s", fuzz_dirty_name(method), why);
+		return false;
+	}
+	snprintf(name, sizeof(name), "fuzz:%s", target);
+	if (prepare_scenario(vm, name, 0))
+		return false;
+	if ((why = fuzz_attach(vm, method, seed, limit_tsc())) || (cov && (why = cover_attach(vm))) ||
+	    (why = fuzz_start(vm))) {
+		kt_error("%s: %s (stop: %s)", name, why, vm_stop_str(vm->stop));
+		fuzz_detach(vm);
+		vm_destroy(vm);
+		return false;
+	}
+	return true;
+}
+
+static bool fuzz_boot(struct vm *vm, const char *target, u32 method, u64 seed)
+{
+	return fuzz_boot_cov(vm, target, method, seed, false);
+}
+
+static void fuzz_end(struct vm *vm)
+{
+	fuzz_detach(vm);
+	vm_destroy(vm);
+}
+
+/* 1,000 iterations of "pages" with random inputs (0..64 pages each), then the guest's RAM,
+ * registers, VMCS guest state and MSRs hash as the snapshot does. */
+static void restore_exact(u32 method)
+{
+	struct vm vm;
+	u64 free0 = kalloc_free_count();
+	if (!fuzz_boot(&vm, "pages", method, 1))
+		return;
+	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap), rng = 42, ok = 0;
+	EXPECT_EQ(snap_hash_now(&vm), want);
+	for (int i = 0; i < ITERS; i++) {
+		u8 in[64];
+		for (u64 j = 0; j < sizeof(in); j++)
+			in[j] = fuzz_rand(&rng);
+		ok += fuzz_one(&vm, in, 1 + in[1] % 64).outcome == FUZZ_OK;
+	}
+	EXPECT_EQ(ok, ITERS);
+	EXPECT(vm.fuzz->dirty_total > ITERS * 16); /* it did write many pages */
+	EXPECT_EQ(snap_hash_now(&vm), want);
+	kt_diag("dirty=%s: %lu iterations, %lu pages restored, %lu exits, %lu TSC restoring", fuzz_dirty_name(method),
+		vm.fuzz->execs, vm.fuzz->dirty_total, vm.fuzz->exits_total, vm.fuzz->restore_tsc);
+	fuzz_end(&vm);
+	EXPECT_EQ(kalloc_free_count(), free0); /* the snapshot, PML page and split tables given back */
+}
+static void restore_exact_wp(void) { restore_exact(FUZZ_DIRTY_WP); }
+static void restore_exact_ad(void) { restore_exact(FUZZ_DIRTY_AD); }
+static void restore_exact_pml(void) { restore_exact(FUZZ_DIRTY_PML); }
+
+/* "pages" with K = 0, 1, 5, 20, 64 and 600: each method restores base + K pages, where base
+ * (stack, input buffer, the guest's page-table pages) is what K = 0 restores; 600 fills the
+ * page-modification log. Returns base, or ~0. */
+static u64 dirty_k(u32 method)
+{
+	static const u8 ks[] = {0, 1, 5, 20, 64, 0};
+	struct vm vm;
+	u64 base = ~0UL;
+	if (!fuzz_boot(&vm, "pages", method, 1))
+		return base;
+	for (u64 i = 0; i < sizeof(ks); i++) {
+		u8 in[8] = {ks[i], 3, 5, 7, 11, 13, 17, 19};
+		struct fuzz_result r = fuzz_one(&vm, in, sizeof(in));
+		EXPECT_EQ(r.outcome, FUZZ_OK);
+		if (i == 0)
+			base = r.dirty;
+		if (!EXPECT_EQ(r.dirty, base + ks[i]))
+			kt_diag("dirty=%s: K=%u restored %lu pages, base %lu", fuzz_dirty_name(method), ks[i], r.dirty, base);
+	}
+	u8 big[2] = {255, 0}; /* 600 pages: more than a page-modification log holds */
+	struct fuzz_result r = fuzz_one(&vm, big, sizeof(big));
+	EXPECT_EQ(r.outcome, FUZZ_OK);
+	EXPECT_EQ(r.dirty, base + 600);
+	if (method == FUZZ_DIRTY_PML)
+		EXPECT(vm.fuzz->pml_full >= 1);
+	/* the input buffer the hypervisor wrote is the snapshot's again */
+	EXPECT(!memcmp(vm.ram + vm.fuzz->buf, vm.fuzz->snap.ram + vm.fuzz->buf, 8));
+	kt_diag("dirty=%s: base %lu pages, %lu exits in %lu iterations", fuzz_dirty_name(method), base,
+		vm.fuzz->exits_total, vm.fuzz->execs);
+	fuzz_end(&vm);
+	return base;
+}
+static void dirty_k_wp(void) { dirty_k(FUZZ_DIRTY_WP); }
+static void dirty_k_ad(void) { dirty_k(FUZZ_DIRTY_AD); }
+static void dirty_k_pml(void) { dirty_k(FUZZ_DIRTY_PML); }
+
+/* The three methods see the same pages (the same base set: their count and their frames). */
+static void dirty_methods_agree(void)
+{
+	u64 sets[FUZZ_DIRTY_N][64], n[FUZZ_DIRTY_N] = {0};
+	u32 have = 0;
+	for (u32 m = 0; m < FUZZ_DIRTY_N; m++) {
+		struct vm vm;
+		if (dirty_unsupported(m))
+			continue;
+		if (!fuzz_boot(&vm, "pages", m, 1))
+			return;
+		u8 in[8] = {9, 1, 2, 3, 4, 5, 6, 7};
+		fuzz_one(&vm, in, sizeof(in)); /* warm: the first iteration's set may differ */
+		struct fuzz_result r = fuzz_one(&vm, in, sizeof(in));
+		n[m] = r.dirty;
+		for (u64 i = 0; i < 64 && i < vm.fuzz->nlast; i++) { /* sorted: methods find pages in other orders */
+			sets[m][i] = vm.fuzz->last[i];
+			for (u64 j = i; j > 0 && sets[m][j - 1] > sets[m][j]; j--) {
+				u64 t = sets[m][j];
+				sets[m][j] = sets[m][j - 1], sets[m][j - 1] = t;
+			}
+		}
+		have++;
+		fuzz_end(&vm);
+	}
+	if (have < 2)
+		SKIP("this CPU has fewer than two dirty-tracking methods");
+	for (u32 m = 1; m < FUZZ_DIRTY_N; m++) {
+		if (!n[m] || !n[0])
+			continue;
+		EXPECT_EQ(n[m], n[0]);
+		u64 i = 0;
+		while (i < n[0] && i < 64 && sets[m][i] == sets[0][i])
+			i++;
+		if (!EXPECT(i == n[0] || i == 64))
+			kt_diag("dirty=%s and dirty=%s differ first at their %luth frame: 0x%lx, 0x%lx", fuzz_dirty_name(m),
+				fuzz_dirty_name(0), i, sets[m][i], sets[0][i]);
+	}
+}
+
+/* Each crash class, each followed by a clean input: the fuzzer goes on. (A triple fault
+ * cannot happen while #DF is intercepted: it is a crash class for targets that are not.) */
+static void crash_classes(void)
+{
+	static const struct {
+		u8 in;
+		u32 outcome, vector;
+	} cases[] = {
+		{0, FUZZ_CRASH, 0},  {1, FUZZ_CRASH, 6},  {2, FUZZ_CRASH, 13}, {3, FUZZ_CRASH, 14},
+		{4, FUZZ_CRASH, 12}, {5, FUZZ_CRASH, FUZZ_KIND_OUTSIDE}, {6, FUZZ_CRASH, FUZZ_KIND_PANIC},
+		{7, FUZZ_TIMEOUT, 0}, {9, FUZZ_CRASH, 8}, {10, FUZZ_CRASH, 17},
+	};
+	struct vm vm;
+	if (!fuzz_boot(&vm, "crash", FUZZ_DIRTY_WP, 1))
+		return;
+	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap);
+	u64 skipped = 0;
+	for (u64 i = 0; i < ARRAY_SIZE(cases); i++) {
+		u8 in[2] = {cases[i].in, 0}, clean[2] = {200, 0};
+		if (cases[i].outcome == FUZZ_TIMEOUT && !vmx_caps.preemption_timer) {
+			kt_diag("no endless loop: this CPU has no VMX-preemption timer to stop it");
+			skipped++;
+			continue;
+		}
+		struct fuzz_result r = fuzz_one(&vm, in, sizeof(in));
+		if (!EXPECT_EQ(r.outcome, cases[i].outcome) || !EXPECT_EQ(r.vector, cases[i].vector))
+			kt_diag("input %u: outcome %u, %s at RIP 0x%lx", cases[i].in, r.outcome, fuzz_kind_name(r.vector), r.rip);
+		EXPECT_EQ(fuzz_one(&vm, clean, sizeof(clean)).outcome, FUZZ_OK);
+	}
+	EXPECT_EQ(vm.fuzz->crashes, 9);
+	EXPECT_EQ(vm.fuzz->timeouts, 1 - skipped);
+	EXPECT_EQ(snap_hash_now(&vm), want);
+	fuzz_end(&vm);
+}
+
+/* RDRAND and RDTSC: the same seed gives the same values, in one VM and in another; another seed
+ * other values. */
+static u64 rand_status(u64 seed, int times)
+{
+	struct vm vm;
+	u64 s = 0;
+	if (!fuzz_boot(&vm, "crash", FUZZ_DIRTY_WP, seed))
+		return 0;
+	u8 in[1] = {8};
+	for (int i = 0; i < times; i++) {
+		struct fuzz_result r = fuzz_one(&vm, in, 1);
+		EXPECT_EQ(r.outcome, FUZZ_OK);
+		EXPECT(i == 0 || r.status == s);
+		s = r.status;
+	}
+	fuzz_end(&vm);
+	return s;
+}
+
+static void deterministic_rand(void)
+{
+	u64 a = rand_status(7, 3), b = rand_status(7, 2), c = rand_status(8, 1);
+	EXPECT_EQ(a, b);
+	EXPECT(a != c);
+}
+
+/* fuzz_bad: the guest's own checks of the refusals before the snapshot, then a second
+ * snapshot (-EBUSY) and an end from ring 3 (-EPERM) inside an iteration. */
+static void bad_input(void)
+{
+	struct vm vm;
+	if (prepare_scenario(&vm, "fuzz_bad", 0))
+		return;
+	const char *why = fuzz_attach(&vm, FUZZ_DIRTY_WP, 1, limit_tsc());
+	if (!why)
+		why = fuzz_start(&vm);
+	if (EXPECT(!why)) {
+		u8 in[1] = {0};
+		struct fuzz_result r = fuzz_one(&vm, in, 1);
+		EXPECT_EQ(r.outcome, FUZZ_OK);
+		EXPECT_EQ(r.status, ((u64)-HV_EBUSY << 8) | (u8)-HV_EPERM);
+	}
+	fuzz_end(&vm);
+}
+
+/* A campaign of n executions; false if the VM could not be prepared. */
+static bool campaign(const char *target, u32 method, u64 seed, bool cov, u64 n, struct fuzz_campaign *c)
+{
+	struct vm vm;
+	memset(c, 0, sizeof(*c));
+	if (!fuzz_boot_cov(&vm, target, method, seed, cov))
+		return false;
+	c->max_execs = n;
+	fuzz_campaign_run(&vm, c);
+	fuzz_end(&vm);
+	return true;
+}
+
+/* Coverage guidance: tlv's bug sits behind a 4-byte magic checked byte by byte; with coverage
+ * the campaign finds it (the panic of its canary) within N executions, without it not. */
+#define MAGIC_N 30000
+static void coverage_finds_magic(void)
+{
+	struct fuzz_campaign with, without;
+	if (!campaign("tlv", FUZZ_DIRTY_WP, 3, true, MAGIC_N, &with) ||
+	    !campaign("tlv", FUZZ_DIRTY_WP, 3, false, MAGIC_N, &without))
+		return;
+	EXPECT(with.unique >= 1 && with.crash[0].vector == FUZZ_KIND_PANIC);
+	EXPECT(with.corpus > 4);
+	EXPECT_EQ(without.crashes, 0);
+	EXPECT_EQ(without.corpus, 1);
+	kt_diag("tlv: with coverage the first crash at execution %lu of %u, corpus %lu; without: %lu crashes",
+		with.first_crash_exec, MAGIC_N, with.corpus, without.crashes);
+}
+
+/* The same seed twice: the same executions, coverage, corpus, crashes, exits and dirty pages;
+ * another seed: another run. */
+static void same_seed_same_stats(void)
+{
+	struct fuzz_campaign a, b, c;
+	if (!campaign("bytecode", FUZZ_DIRTY_WP, 11, true, 400, &a) || !campaign("bytecode", FUZZ_DIRTY_WP, 11, true, 400, &b) ||
+	    !campaign("bytecode", FUZZ_DIRTY_WP, 12, true, 400, &c))
+		return;
+	EXPECT_EQ(a.execs, b.execs);
+	EXPECT_EQ(a.corpus, b.corpus);
+	EXPECT_EQ(a.crashes, b.crashes);
+	EXPECT_EQ(a.unique, b.unique);
+	EXPECT_EQ(a.exits, b.exits);
+	EXPECT_EQ(a.dirty, b.dirty);
+	EXPECT_EQ(a.trace, b.trace); /* every input and its outcome, in order */
+	EXPECT(a.trace != c.trace);
+}
+
+/* The clean target never crashes, and the planted bugs of checksum and bytecode are found. */
+static void clean_has_no_crash(void)
+{
+	struct fuzz_campaign c;
+	if (!campaign("clean", FUZZ_DIRTY_WP, 5, true, 1500, &c))
+		return;
+	EXPECT_EQ(c.execs, 1500);
+	EXPECT_EQ(c.crashes, 0);
+	EXPECT_EQ(c.timeouts, 0);
+	EXPECT(c.corpus > 1);
+}
+
+KTAP_SUITE(fuzz, vmm_setup, vmm_fini, KTAP_CASE(restore_exact_wp), KTAP_CASE(restore_exact_ad),
+	   KTAP_CASE(restore_exact_pml), KTAP_CASE(dirty_k_wp), KTAP_CASE(dirty_k_ad), KTAP_CASE(dirty_k_pml),
+	   KTAP_CASE(dirty_methods_agree), KTAP_CASE(crash_classes), KTAP_CASE(deterministic_rand),
+	   KTAP_CASE(bad_input), KTAP_CASE(coverage_finds_magic), KTAP_CASE(same_seed_same_stats),
+	   KTAP_CASE(clean_has_no_crash));
