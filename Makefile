@@ -30,7 +30,7 @@ KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack
 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/suites.c \
 	$(wildcard tests/test_*.c) $(wildcard tests/hostile_*.c) $(wildcard tests/bench_*.c)
-KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
+KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S kernel/irq_entry.S vmm/vmx_entry.S
 
 # Coverage of the hypervisor (docs/testing.md, "Coverage of the hypervisor"). COVERAGE=1 compiles
 # every C file of hvlab.elf and guest.elf with gcc's -fprofile-arcs but the runtimes (the

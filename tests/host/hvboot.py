@@ -43,13 +43,26 @@ cpu: model={model}, ips=50000000, reset_on_triple_fault=0
 """
 
 
+def split_count(cpu):
+    """("tigerlake", 4) from "tigerlake-x4": a matrix name may end in -xN, N CPUs (cpu: count=N)."""
+    m = re.match(r"^(.*)-x([0-9]+)$", cpu or "")
+    return (m.group(1), int(m.group(2))) if m else (cpu, 1)
+
+
+def bochs_count(cpu):
+    """How many CPUs a matrix name asks for (its -xN suffix, else 1)."""
+    return split_count(cpu)[1]
+
+
 def bochs_model(cpu):
-    """The Bochs model behind a matrix name (a model, or a profile)."""
+    """The Bochs model behind a matrix name (a model, or a profile, with or without -xN)."""
+    cpu = split_count(cpu)[0]
     return PROFILES[cpu]["model"] if cpu in PROFILES else cpu
 
 
 def variant_iso(iso, cpu):
     """The ISO a matrix name boots: the test ISO, or the profile's variant of it."""
+    cpu = split_count(cpu)[0]
     if cpu not in PROFILES:
         return iso
     stem, ext = os.path.splitext(iso)
@@ -100,14 +113,20 @@ def pick_backend():
     return "bochs", why + "; Bochs emulates VMX with EPT, VMFUNC and #VE"
 
 
-def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False, tcp_port=None, lpt=None):
+def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False, tcp_port=None, lpt=None,
+                  count=None):
     """Write a bochsrc into workdir; return (argv, env). COM1 goes to the file serial, or with
     tcp_port to a TCP server on 127.0.0.1 that Bochs connects to (make run's terminal). lpt: a
     file for the parallel port, where a COVERAGE=1 kernel writes its counters (kernel/gcov.c)."""
     os.makedirs(workdir, exist_ok=True)
+    if count is None:  # "tigerlake-x4": the model with 4 CPUs
+        model, count = split_count(model)
+        model = bochs_model(model)
     rc = os.path.join(workdir, "bochsrc")
     text = BOCHSRC.format(megs=megs, iso=os.path.abspath(iso), serial=os.path.abspath(serial),
                           log=os.path.join(os.path.abspath(workdir), "bochs.log"), model=model)
+    if count > 1:  # SMP: the BIOS builds the MP table and the MADT for count CPUs
+        text = text.replace("cpu: model=%s," % model, "cpu: model=%s, count=%d," % (model, count))
     if tcp_port:
         text = re.sub(r"(?m)^com1: .*$", "com1: enabled=1, mode=socket-client, dev=127.0.0.1:%d" % tcp_port, text)
     if lpt:

@@ -267,11 +267,11 @@ class Row:
             self.name = "cmd-%d" % (index + 1)
         if megs:
             self.name += "-%s" % ("%dG" % (megs // 1024) if megs % 1024 == 0 else "%dM" % megs)
-        profile = hvboot.PROFILES.get(cpu, {})
+        profile = hvboot.PROFILES.get(hvboot.split_count(cpu)[0], {})
         self.cmdline = profile.get("cmdline")  # words the kernel's command line must have
         self.expect_caps = dict(EXPECT_CAPS.get(hvboot.bochs_model(cpu) if backend == "bochs" else backend, {}))
         if backend == "bochs" and self.expect_caps:
-            self.expect_caps.update(PROFILE_CAPS.get(cpu, {"vmx_mask": None}))
+            self.expect_caps.update(PROFILE_CAPS.get(hvboot.split_count(cpu)[0], {"vmx_mask": None}))
 
 
 def plan_boots(args):
@@ -297,7 +297,8 @@ def command_for(args, row, serial, lpt=None):
     megs = row.megs or hvboot.MEMORY_MB
     if row.backend == "bochs":
         iso = hvboot.variant_iso(args.iso, row.cpu)
-        return hvboot.bochs_command(iso, work, serial, hvboot.bochs_model(row.cpu), megs=megs, lpt=lpt)
+        return hvboot.bochs_command(iso, work, serial, hvboot.bochs_model(row.cpu), megs=megs, lpt=lpt,
+                                    count=hvboot.bochs_count(row.cpu))
     if row.backend == "cmd":  # for the runner's own tests: any command that writes $SERIAL
         return ["sh", "-c", args.cmd[row.index]], dict(os.environ, SERIAL=serial)
     return hvboot.qemu_command(args.iso, row.backend, serial=serial, megs=megs, lpt=lpt), None
