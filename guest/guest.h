@@ -114,6 +114,11 @@ void guest_exit(u64 status) __attribute__((noreturn));
 
 /* Scenarios: one function each, listed in main.c's table. */
 void scen_hello(struct hv_boot_info *bi);
+/* scen_smp.c: several vCPUs */
+void scen_smp_hello(struct hv_boot_info *bi);
+void scen_smp_views(struct hv_boot_info *bi);
+void scen_smp_shootdown(struct hv_boot_info *bi);
+void scen_smp_bad(struct hv_boot_info *bi);
 void scen_cpuid(struct hv_boot_info *bi);
 void scen_io(struct hv_boot_info *bi);
 void scen_msr(struct hv_boot_info *bi);

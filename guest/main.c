@@ -67,6 +67,10 @@ static const struct scenario scenarios[] = {
 	{"hviews_pagetables", scen_hviews_pagetables},
 	{"hviews_smc", scen_hviews_smc},
 	{"guest_fuzz", scen_guest_fuzz},
+	{"smp_hello", scen_smp_hello},
+	{"smp_views", scen_smp_views},
+	{"smp_shootdown", scen_smp_shootdown},
+	{"smp_bad", scen_smp_bad},
 #ifdef HVLAB_COVERAGE
 	{"gcov_probe", scen_gcov_probe},
 #endif

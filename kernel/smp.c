@@ -54,10 +54,14 @@ void irq_dispatch(struct trap_frame *f)
 		lapic_eoi();
 }
 
+void (*smp_nmi_work)(void); /* vmm/: what an NMI IPI asks of this CPU (a shootdown, a kick) */
+
 static bool nmi_count(struct trap_frame *f)
 {
 	(void)f;
 	this_cpu()->nmis++;
+	if (smp_nmi_work)
+		smp_nmi_work();
 	return true;
 }
 

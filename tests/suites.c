@@ -30,6 +30,8 @@ const struct ktap_suite *const ktap_suites[] = {
 	&hostile_suite,
 	&guest_page_walk_suite,
 	&guest_fuzz_suite,
+	&smp_suite,
+	&shootdown_suite,
 	&selftest_ktap_suite, COV_SELFTEST_SUITE /* runs only when named */
 	&selftest_crash_suite, /* end the run on purpose: one per boot, only when named */
 	&selftest_panic_suite,

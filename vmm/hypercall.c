@@ -89,6 +89,12 @@ static s64 dispatch(struct vm *vm, u64 nr, const u64 *a)
 		return region_log(vm, a[0], a[1]);
 	case HC_REGION_LOG_READ:
 		return region_log_read(vm, a[0], a[1], a[2]);
+	case HC_VCPU_START:
+		return smp_vcpu_start(vm, a[0], a[1], a[2], a[3]);
+	case HC_VCPU_STATUS:
+		return smp_vcpu_status(vm, a[0]);
+	case HC_VCPU_INFO:
+		return smp_vcpu_info(vm);
 	default:
 		return -HV_ENOSYS;
 	}

@@ -17,7 +17,7 @@ const char *vm_stop_str(enum vm_stop s)
 	static const char *const names[] = {"running", "HC_EXIT", "HLT", "triple fault", "EPT violation",
 					    "EPT misconfiguration", "VM-entry failure", "VMX off",
 					    "refused guest operation", "unhandled exit", "watchdog",
-					    "hypervisor invariant"};
+					    "hypervisor invariant", "kicked: its VM ended"};
 	return s < ARRAY_SIZE(names) ? names[s] : "?";
 }
 
@@ -115,6 +115,7 @@ int vm_create(struct vm *vm, u64 ram_size)
  * flushed (INVVPID) before it may be handed out again. */
 void vm_destroy(struct vm *vm)
 {
+	smp_vm_destroy(vm); /* the other vCPUs first (smp_vm.c) */
 	if (vm->vmcs && vmx_is_on()) /* after HC_VMXOFF there is nothing to clear */
 		__vmclear((u64)vm->vmcs);
 	if (vm->vpid && vmx_is_on() && vmx_caps.invvpid &&
@@ -339,6 +340,8 @@ enum vm_stop vm_run(struct vm *vm)
 	}
 	step_abort(vm);
 	vm->in_region = 0;
+	if (vm->smp && vm->vcpu_id == 0) /* the boot vCPU ends the VM: stop the others */
+		smp_vm_stop_all(vm);
 	flush_line(vm);
 	vm->run_tsc = rdtsc() - t0;
 	cov_guest_collect(vm); /* COVERAGE=1 only: the guest's counters of this run */

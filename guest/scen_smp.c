@@ -1,0 +1,173 @@
+/* scen_smp.c: the guest with several vCPUs (docs/smp.md): "smp_hello" (vCPU 0 starts every
+ * other vCPU with HC_VCPU_START, each reports its id), "smp_views" (vCPU 1 in view 1 by VMFUNC
+ * while vCPU 0 stays in view 0: the same address shows two frames at once), "smp_shootdown"
+ * (vCPU 1 spins reading a page while vCPU 0 revokes its read right: the next read after the
+ * change call returned must fault, which needs the INVEPT on vCPU 1's CPU), "smp_bad" (refused
+ * starts). Secondary vCPUs run on their own stacks here and end with HC_EXIT (that vCPU only). */
+#include "guest.h"
+
+#define SMP_MAX 16
+#define VAL_A 0xaaaa0000aaaa0001UL
+#define VAL_B 0xbbbb0000bbbb0002UL
+#define SPIN_MAX 20000000UL
+
+static u8 vstack[SMP_MAX][8192] __attribute__((aligned(16)));
+
+/* RSP at a function's first instruction is 8 mod 16 (a CALL pushed the return address). */
+static u64 stack_top(u32 id) { return (u64)vstack[id] + sizeof(vstack[id]) - 8; }
+static u32 vcpu_count(void) { return (u32)(hc0(HC_VCPU_INFO) >> 16); }
+static u32 vcpu_self(void) { return (u32)(hc0(HC_VCPU_INFO) & 0xffff); }
+static void relax(void) { __asm__ volatile("pause" ::: "memory"); }
+
+/* Wait (bounded, one status hypercall per round) for vCPU id to stop; its status. */
+static s64 wait_stopped(u32 id)
+{
+	s64 st = 0;
+	for (u64 i = 0; i < SPIN_MAX; i++) {
+		st = hc1(HC_VCPU_STATUS, id);
+		if (st < 0 || (st & 0xff) == HV_VCPU_STOPPED)
+			return st;
+		for (int k = 0; k < 50; k++)
+			relax();
+	}
+	return st;
+}
+
+static bool wait_flag(volatile u64 *f)
+{
+	for (u64 i = 0; i < SPIN_MAX; i++)
+		if (*f)
+			return true;
+		else
+			relax();
+	return false;
+}
+
+static volatile u64 hello_seen[SMP_MAX];
+
+static void __attribute__((noreturn)) hello_entry(u64 arg)
+{
+	hello_seen[arg] = 0x100 | vcpu_self();
+	guest_exit(0);
+}
+
+void scen_smp_hello(struct hv_boot_info *bi)
+{
+	u32 n = vcpu_count(), ok = 0;
+	GEXPECT_EQ(vcpu_self(), 0);
+	for (u32 i = 1; i < n && i < SMP_MAX; i++)
+		GEXPECT_EQ(hc4(HC_VCPU_START, i, (u64)hello_entry, stack_top(i), i), 0);
+	for (u32 i = 1; i < n && i < SMP_MAX; i++) {
+		s64 st = wait_stopped(i);
+		GEXPECT_EQ(st, HV_VCPU_STOPPED | (1 << 8)); /* stopped by its HC_EXIT (VM_STOP_EXIT = 1) */
+		ok += hello_seen[i] == (0x100 | i);
+	}
+	bi->out[0] = n;
+	bi->out[1] = ok;
+}
+
+/* ---- per-vCPU views ---- */
+
+static volatile u64 views_ready, views_go, views_read1, views_read1b;
+static u64 views_page;
+
+static void __attribute__((noreturn)) views_entry(u64 use_vmfunc)
+{
+	if (use_vmfunc)
+		vmfunc_eptp_switch(1);
+	else
+		hc1(HC_VIEW_SWITCH, 1);
+	views_read1 = *(volatile u64 *)views_page;
+	views_ready = 1;
+	wait_flag(&views_go);
+	views_read1b = *(volatile u64 *)views_page;
+	guest_exit(0);
+}
+
+void scen_smp_views(struct hv_boot_info *bi)
+{
+	u64 p = guest_page(10, 0), q = guest_page(11, 0);
+	*(volatile u64 *)p = VAL_A;
+	*(volatile u64 *)q = VAL_B;
+	views_page = p;
+	GEXPECT_EQ(hc0(HC_VIEW_CREATE), 1);
+	GEXPECT_EQ(hc3(HC_VIEW_REMAP, 1, p, q), 0);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)views_entry, stack_top(1), bi->arg), 0);
+	GEXPECT(wait_flag(&views_ready));
+	u64 mine = *(volatile u64 *)p; /* vCPU 1 is in view 1 now, this one in view 0 */
+	views_go = 1;
+	GEXPECT_EQ(wait_stopped(1), HV_VCPU_STOPPED | (1 << 8));
+	GEXPECT_EQ(mine, VAL_A);
+	GEXPECT_EQ(views_read1, VAL_B);
+	GEXPECT_EQ(views_read1b, VAL_B);
+	bi->out[0] = mine;
+	bi->out[1] = views_read1;
+}
+
+/* ---- the shootdown ---- */
+
+static volatile u64 sd_ready, sd_revoked, sd_after;
+static u64 sd_page;
+
+/* Reads the page in a loop with no exit; counts the reads made after it saw the revocation.
+ * Each such read must fault (EPT violation: this vCPU stops) when the hypervisor invalidated
+ * this CPU's translations; one that succeeds read through a stale cached translation. */
+static void __attribute__((noreturn)) sd_reader(u64 limit)
+{
+	volatile u64 *p = (volatile u64 *)sd_page;
+	for (int i = 0; i < 100; i++)
+		(void)*p;
+	sd_ready = 1;
+	for (;;) {
+		u64 seen = sd_revoked;
+		(void)*p;
+		if (seen && ++sd_after >= limit)
+			break;
+	}
+	guest_exit(0);
+}
+
+void scen_smp_shootdown(struct hv_boot_info *bi)
+{
+	u64 limit = bi->arg ? bi->arg : 20000;
+	sd_page = guest_page(12, 0);
+	*(volatile u64 *)sd_page = VAL_A;
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)sd_reader, stack_top(1), limit), 0);
+	GEXPECT(wait_flag(&sd_ready));
+	GEXPECT_EQ(hc4(HC_VIEW_SET_ACCESS, 0, sd_page, PAGE_SIZE, 0), 0);
+	sd_revoked = 1;
+	s64 st = wait_stopped(1);
+	bi->out[0] = sd_after;
+	bi->out[1] = (u64)st;
+	bi->out[2] = limit;
+}
+
+/* ---- refused starts ---- */
+
+static u64 GUEST_USER_TEXT user_start(void *arg)
+{
+	return (u64)hc4(HC_VCPU_START, 1, (u64)arg, 0, 0);
+}
+
+static void __attribute__((noreturn)) bad_entry(u64 arg)
+{
+	(void)arg;
+	guest_exit(0);
+}
+
+void scen_smp_bad(struct hv_boot_info *bi)
+{
+	u32 n = vcpu_count();
+	GEXPECT_EQ(hc4(HC_VCPU_START, 0, (u64)bad_entry, stack_top(0), 0), -HV_EINVAL);  /* itself */
+	GEXPECT_EQ(hc4(HC_VCPU_START, n, (u64)bad_entry, stack_top(1), 0), -HV_EINVAL);  /* no such vCPU */
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1UL << 40, (u64)bad_entry, stack_top(1), 0), -HV_EINVAL);
+	GEXPECT_EQ(hc1(HC_VCPU_STATUS, n), -HV_EINVAL);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, bi->ram_size + 0x1000, stack_top(1), 0), -HV_EFAULT); /* outside RAM */
+	GEXPECT_EQ((s64)guest_user_call(user_start, (void *)bad_entry, guest_user_stack_top), -HV_EPERM);
+	GEXPECT_EQ(hc1(HC_VCPU_STATUS, 1), HV_VCPU_NONE);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)bad_entry, stack_top(1), 0), 0);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)bad_entry, stack_top(1), 0), -HV_EBUSY);     /* twice */
+	GEXPECT_EQ(wait_stopped(1), HV_VCPU_STOPPED | (1 << 8));
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)bad_entry, stack_top(1), 0), -HV_EBUSY);     /* restart */
+	bi->out[0] = n;
+}
