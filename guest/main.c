@@ -71,6 +71,12 @@ static const struct scenario scenarios[] = {
 	{"smp_views", scen_smp_views},
 	{"smp_shootdown", scen_smp_shootdown},
 	{"smp_bad", scen_smp_bad},
+	{"gi_timer", scen_gi_timer},
+	{"gi_held", scen_gi_held},
+	{"gi_hlt_timer", scen_gi_hlt_timer},
+	{"gi_hlt_stop", scen_gi_hlt_stop},
+	{"gi_ipi", scen_gi_ipi},
+	{"gi_bad", scen_gi_bad},
 #ifdef HVLAB_COVERAGE
 	{"gcov_probe", scen_gcov_probe},
 #endif

@@ -233,6 +233,8 @@ void exit_handle(struct vm *vm, u32 reason)
 	case EXIT_REASON_VMCALL:
 		return hypercall_handle(vm);
 	case EXIT_REASON_HLT:
+		if (vintr_hlt(vm)) /* IF = 1 and something can wake it: it waited (vintr.c) */
+			return;
 		vm_skip_instruction(vm);
 		vm->stop = VM_STOP_HLT; /* interrupts are never delivered: nothing would wake it */
 		return;
@@ -249,6 +251,8 @@ void exit_handle(struct vm *vm, u32 reason)
 	case EXIT_REASON_INVD:
 	case EXIT_REASON_WBINVD:
 		return vm_skip_instruction(vm); /* nothing is cached on the guest's behalf */
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		return vintr_window_exit(vm);
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 		return smp_external_interrupt(vm); /* IPIs: shootdown, kick (smp_vm.c) */
 	/* No nested VMX: the guest's VMX instructions raise #UD, as on a CPU without VMX

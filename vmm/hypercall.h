@@ -129,6 +129,9 @@ struct hv_ve_info {
 			       * -EBUSY: already started, -EFAULT: entry not mapped executable in RAM */
 #define HC_VCPU_STATUS 41     /* (id) -> HV_VCPU_* | stop reason << 8 (enum vm_stop) */
 #define HC_VCPU_INFO 42       /* () -> this vCPU's id | vCPU count << 16 */
+#define HC_TIMER_ARM 43       /* (vector 32-255, microseconds 1..10^7 or 0 = off, periodic 0/1) -> 0:
+			       * this vCPU's timer; the interrupt is taken when RFLAGS.IF allows */
+#define HC_VCPU_IPI 44        /* (id, vector 32-255) -> 0: interrupt vCPU id (wakes its HLT) */
 #define HV_VCPU_NONE 0        /* never started */
 #define HV_VCPU_RUNNING 1
 #define HV_VCPU_STOPPED 2

@@ -245,7 +245,7 @@ static void forward_check(bool ok, const char *text)
 
 /* NMI exiting, and external-interrupt exiting with acknowledge-on-exit, on the current VMCS:
  * the host's NMIs (shootdown, kick) and interrupts reach the hypervisor while this vCPU runs. */
-static int enable_ext_intr_exits(void)
+static int enable_ext_intr_exits(struct vm *vm)
 {
 	const struct vmx_caps *c = &vmx_caps;
 	if (!(c->pin.allowed1 & PIN_BASED_EXT_INTR_MASK) || !(c->exit.allowed1 & VM_EXIT_ACK_INTR_ON_EXIT))
@@ -255,6 +255,7 @@ static int enable_ext_intr_exits(void)
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL,
 		   vmcs_read(PIN_BASED_VM_EXEC_CONTROL) | PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING);
 	vmcs_write(VM_EXIT_CONTROLS, vmcs_read(VM_EXIT_CONTROLS) | VM_EXIT_ACK_INTR_ON_EXIT);
+	vm->intr_exits = true; /* vintr.c injects guest IPIs from now on */
 	return 0;
 }
 
@@ -304,7 +305,9 @@ static void vcpu_thread(void *arg)
 	struct vm *v = st->vm;
 	struct vm_smp *s = v->smp;
 	u32 id = v->vcpu_id;
-	if (!vmx_is_on() || vmcs_setup(v) || enable_ext_intr_exits()) {
+	if (!vmx_is_on())
+		vmx_on(); /* this CPU's first vCPU: its own VMXON region (vmxon.c) */
+	if (!vmx_is_on() || vmcs_setup(v) || enable_ext_intr_exits(v)) {
 		printf("# smp: vCPU %u cannot start on CPU %u (VMX %s)\n", id, cpu_id(), vmx_is_on() ? "on" : "off");
 		v->stop = VM_STOP_ENTRY_FAILED;
 		s->state[id] = HV_VCPU_STOPPED;
@@ -334,7 +337,7 @@ static struct vm_smp *smp_get(struct vm *vm)
 	s->state[0] = HV_VCPU_RUNNING;
 	s->check_lock = (struct spinlock)SPINLOCK_INIT("check");
 	s->check = boss->check;
-	if (enable_ext_intr_exits()) { /* the caller is vCPU 0: its VMCS is current */
+	if (enable_ext_intr_exits(boss)) { /* the caller is vCPU 0: its VMCS is current */
 		kfree_pages(s, ALIGN_UP(sizeof(*s), PAGE_SIZE) / PAGE_SIZE);
 		return NULL;
 	}
@@ -372,6 +375,10 @@ static struct vm *vcpu_alloc(struct vm_smp *s, u32 id)
 	memset(v->regs, 0, sizeof(v->regs));
 	v->timer_on = 0, v->timer_left = 0, v->line_len = 0;
 	v->invepts = v->region_entries = v->insn_seq = 0;
+	memset((void *)v->virr, 0, sizeof(v->virr));
+	v->vt_deadline = v->vt_period = v->vt_lapic = 0;
+	v->intr_exits = v->intr_window = false;
+	v->vt_fired = v->intr_injected = v->intr_window_exits = v->hlt_waits = v->ipis_sent = 0;
 	static const char *const prefixes[] = {"[guest] ", "[guest/1] ", "[guest/2] ", "[guest/3] ", "[guest/4] ",
 					       "[guest/5] ", "[guest/6] ", "[guest/7] ", "[guest/8+] "};
 	static const char *const ktap_prefixes[] = {"    # [guest] ", "    # [guest/1] ", "    # [guest/2] ",

@@ -316,6 +316,7 @@ enum vm_stop vm_run(struct vm *vm)
 	bool told = false; /* vmcs_check has named a rule this VMCS breaks */
 	while (vm->stop == VM_RUNNING) {
 		watchdog_arm(vm);
+		vintr_before_entry(vm); /* a pending guest interrupt, or the window for it (vintr.c) */
 		if (!vm->launched) /* the VM-entry checks in software first (vmcs_check.c) */
 			told = vmcs_check("before VMLAUNCH", false);
 		int r = vmx_enter(vm->regs, vm->launched);
@@ -340,6 +341,7 @@ enum vm_stop vm_run(struct vm *vm)
 	}
 	step_abort(vm);
 	vm->in_region = 0;
+	vintr_run_end(vm);
 	if (vm->smp && vm->vcpu_id == 0) /* the boot vCPU ends the VM: stop the others */
 		smp_vm_stop_all(vm);
 	flush_line(vm);

@@ -224,6 +224,13 @@ struct vm {
 	u32 vcpu_id;                         /* 0: the boot vCPU */
 	bool smp_no_remote_invept;           /* TEST ONLY: shootdowns skip the other CPUs */
 	volatile bool kick;                  /* smp_vm.c: stop this vCPU at its next exit */
+	/* vintr.c: interrupts to the guest */
+	volatile u64 virr[4];                /* pending vectors (a virtual IRR) */
+	u64 vt_deadline, vt_period;          /* the virtual timer: TSC deadline (0: off), period */
+	u64 vt_lapic;                        /* the deadline the LAPIC timer is programmed for */
+	u8 vt_vector;
+	bool intr_exits, intr_window;        /* external-interrupt / interrupt-window exiting on */
+	u64 vt_fired, intr_injected, intr_window_exits, hlt_waits, ipis_sent; /* statistics */
 };
 const char *vm_stop_str(enum vm_stop s);
 int vm_create(struct vm *vm, u64 ram_size);
@@ -429,6 +436,14 @@ void smp_vm_stop_all(struct vm *vm);
 void smp_vm_destroy(struct vm *vm);
 const struct vm_smp_stats *smp_vm_stats(const struct vm *vm);
 u64 smp_cpu_invepts(u32 cpu);
+
+/* vintr.c: interrupts to the guest: per-vCPU timer, guest IPIs, HLT that waits */
+s64 vintr_timer_arm(struct vm *vm, u64 vector, u64 us, u64 periodic);
+s64 vintr_ipi(struct vm *vm, u64 id, u64 vector);
+void vintr_before_entry(struct vm *vm);
+void vintr_window_exit(struct vm *vm);
+bool vintr_hlt(struct vm *vm);
+void vintr_run_end(struct vm *vm);
 
 /* vmx_entry.S */
 int vmx_enter(u64 *regs, int launched);
