@@ -77,6 +77,7 @@ static const struct scenario scenarios[] = {
 	{"gi_hlt_stop", scen_gi_hlt_stop},
 	{"gi_ipi", scen_gi_ipi},
 	{"gi_bad", scen_gi_bad},
+	{"gi_region", scen_gi_region},
 #ifdef HVLAB_COVERAGE
 	{"gcov_probe", scen_gcov_probe},
 #endif

@@ -2,9 +2,10 @@
  * N interrupts counted in HLT), "gi_held" (an interrupt due while IF = 0 arrives right after
  * STI), "gi_hlt_timer" (HLT woken by a one-shot timer), "gi_hlt_stop" (HLT with IF = 0 and
  * nothing armed: the hypervisor stops the vCPU), "gi_ipi" (vCPU 0 wakes vCPU 1's HLT with an
- * IPI), "gi_bad" (refused arguments). Each vCPU counts its interrupts through its own GS base
+ * IPI), "gi_region" (an emulated region interrupted by the timer ends with the native result),
+ * "gi_bad" (refused arguments). Each vCPU counts its interrupts through its own GS base
  * (IA32_GS_BASE writes do not exit), in handlers installed in the guest's IDT here. */
-#include "guest.h"
+#include "region.h"
 #include "../kernel/desc.h"
 
 #define VEC_TIMER 0x40
@@ -148,4 +149,31 @@ void scen_gi_bad(struct hv_boot_info *bi)
 	GEXPECT_EQ(hc2(HC_VCPU_IPI, 0, 7), -HV_EINVAL);
 	GEXPECT_EQ((s64)guest_user_call(user_arm, NULL, guest_user_stack_top), -HV_EPERM);
 	bi->out[0] = 1;
+}
+
+/* An emulated region over rgn_fib, interrupted by a 200 us periodic timer: the interpreter
+ * yields at an instruction boundary, the handler runs on the CPU, the region resumes; the
+ * result is the native one. out: native, emulated, interrupts, region entries. */
+void scen_gi_region(struct hv_boot_info *bi)
+{
+	u64 (*fib)(u64) = (u64(*)(u64))(void *)rgn_fib;
+	volatile struct gi_cpu *c = gi_setup(0);
+	u64 native = fib(12);
+	s64 id = rgn_add(rgn_fib_page, PAGE_SIZE);
+	GEXPECT(id >= 0);
+	GEXPECT_EQ(hc3(HC_TIMER_ARM, VEC_TIMER, 200, 1), 0);
+	__asm__ volatile("sti" ::: "memory");
+	u64 emu = fib(12);
+	__asm__ volatile("cli" ::: "memory");
+	u64 ticks = c->timer;
+	GEXPECT_EQ(hc3(HC_TIMER_ARM, 0, 0, 0), 0);
+	struct hv_region_stats st = rgn_stats(id);
+	rgn_remove(id);
+	GEXPECT_EQ(emu, native);
+	GEXPECT(ticks > 0);
+	bi->out[0] = native;
+	bi->out[1] = emu;
+	bi->out[2] = ticks;
+	bi->out[3] = st.entries;
+	bi->out[4] = st.instructions;
 }

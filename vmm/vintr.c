@@ -176,6 +176,19 @@ bool vintr_hlt(struct vm *vm)
 	return true;
 }
 
+/* Emulated regions (region.c) ask between chunks of instructions: stop at this instruction
+ * boundary to let an interrupt in (the guest's RFLAGS.IF is in the VMCS after each chunk) or
+ * because the vCPU was kicked. The region resumes where it stopped once the handler returns. */
+bool vintr_should_yield(struct vm *vm)
+{
+	if (!vm->intr_exits)
+		return false;
+	timer_check(vm, rdtsc());
+	if (vm->kick)
+		return true;
+	return any_pending(vm) && (vmcs_read(GUEST_RFLAGS) & X86_RFLAGS_IF);
+}
+
 /* The run ended: this CPU's LAPIC timer is the hypervisor's again. */
 void vintr_run_end(struct vm *vm)
 {

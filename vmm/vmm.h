@@ -444,6 +444,8 @@ void vintr_before_entry(struct vm *vm);
 void vintr_window_exit(struct vm *vm);
 bool vintr_hlt(struct vm *vm);
 void vintr_run_end(struct vm *vm);
+bool vintr_should_yield(struct vm *vm);
+#define VINTR_REGION_CHUNK 256 /* region.c: instructions between two vintr_should_yield() */
 
 /* vmx_entry.S */
 int vmx_enter(u64 *regs, int launched);
