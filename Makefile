@@ -63,7 +63,7 @@ $(BUILD)/guest-cov.ld: guest/guest.ld Makefile
 	@mkdir -p $(dir $@)
 	$(call cov_lds,$<,$@)
 
-.PHONY: all help clean run debug test test-vm test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
+.PHONY: all help clean run debug test test-vm test-smp test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 
 help:
@@ -76,6 +76,7 @@ help:
 	@echo "  make test       install missing tools, build, run host tests and the test ISO"
 	@echo "                  (TESTS=boot,vmxon selects suites; BACKEND=... one backend only)"
 	@echo "  make test-vm    only the test ISO on the matrix (TESTS=..., BACKEND=bochs: the Bochs rows)"
+	@echo "  make test-smp     4 CPUs: the SMP suites (skylake_x, tigerlake) and the whole test ISO (tigerlake)"
 	@echo "  make test-models  the test ISO under every Bochs CPU model (PASS or SKIP each)"
 	@echo "  make test-edges   the test ISO on 32 and 48 MiB (Bochs) and 8 GiB (QEMU TCG)"
 	@echo "  make unit       host unit tests only"
@@ -136,7 +137,14 @@ $(BUILD)/hvlab-test-nkvm.iso: $(TEST_ISO_DEPS)
 	$(call say,ISO,$@)
 	$(Q)$(call test_cfg,$$(cat $(BUILD)/tests.cmdline),vmx_mask=ve,$(BUILD)/grub-test-nkvm.cfg)
 	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-nkvm.cfg $(GUEST_ELF)
-TEST_ISOS := $(BUILD)/hvlab-test.iso $(BUILD)/hvlab-test-nkvm.iso
+# The SMP rows of the matrix (names ending in -xN: tests/host/hvboot.py) boot the suites that need
+# several CPUs; `make test-smp` boots the whole test ISO on 4 CPUs.
+SMP_SUITES := boot,smp,shootdown,guest_interrupts
+$(BUILD)/hvlab-test-smp.iso: $(TEST_ISO_DEPS)
+	$(call say,ISO,$@)
+	$(Q)$(call test_cfg,$$(t=$$(cat $(BUILD)/tests.cmdline); [ "$$t" = all ] && echo "$(SMP_SUITES)" || echo "$$t"),,$(BUILD)/grub-test-smp.cfg)
+	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-smp.cfg $(GUEST_ELF)
+TEST_ISOS := $(BUILD)/hvlab-test.iso $(BUILD)/hvlab-test-nkvm.iso $(BUILD)/hvlab-test-smp.iso
 
 # The KTAP library's self-test: fails on purpose (used by tests/host/test_runner.py).
 $(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
@@ -234,7 +242,7 @@ coverage: deps-test
 	lcov --quiet $(LCOV_RC) --extract $(BUILD)/cov/all.info '*/vmm/*' '*/kernel/*' --output-file $(BUILD)/coverage/hvlab.info
 	@$(MAKE) --no-print-directory TESTS=all $(TEST_ISOS)
 	@$(MAKE) --no-print-directory COVERAGE=1 TESTS=all $(VMCOV)/hvlab-test.iso $(VMCOV)/hvlab-test-nkvm.iso \
-		$(VMCOV)/hvlab-gcov-crash.iso $(VMCOV)/hvlab-gcov-panic.iso
+		$(VMCOV)/hvlab-test-smp.iso $(VMCOV)/hvlab-gcov-crash.iso $(VMCOV)/hvlab-gcov-panic.iso
 	@status=0; \
 	if [ $(BUILD)/test/results.ktap -nt $(BUILD)/hvlab-test.iso ] && [ $(BUILD)/test/results.ktap -nt $(BUILD)/hvlab-test-nkvm.iso ]; then \
 		echo "coverage: the normal build's results to compare with: make test-vm's, $(BUILD)/test"; \
@@ -266,6 +274,16 @@ $(BUILD)/hvlab-gcov-%.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in 
 # The matrix (tests/host/run.py, docs/testing.md), two boots at a time.
 test-vm: $(TEST_ISOS)
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test $(if $(BACKEND),--backend $(BACKEND))
+
+# 4 CPUs (too slow for make test; .ci/run runs it): the SMP suites on corei7_skylake_x-x4 and
+# tigerlake-x4, then the whole test ISO on tigerlake-x4.
+test-smp: deps-test $(TEST_ISOS)
+	@status=0; \
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp --backend bochs \
+		--cpu corei7_skylake_x-x4 --cpu tigerlake-x4 || status=1; \
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp-full --backend bochs \
+		--cpu tigerlake-x4 --smp-full || status=1; \
+	exit $$status
 
 # Every CPU model `bochs --help cpu` lists must end PASS, or SKIP with its reason.
 test-models: deps-test $(BUILD)/hvlab-test.iso

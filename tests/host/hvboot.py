@@ -10,8 +10,13 @@ import subprocess
 # The Bochs rows of the test matrix (docs/testing.md says why each is there), in output order.
 # A profile is a CPU model plus words on the kernel command line, booted from a variant of the
 # test ISO that the Makefile builds (build/hvlab-test-VARIANT.iso).
+# A name ending in -xN boots N CPUs (cpu: count=N) from the SMP variant of the test ISO, which runs
+# the suites that need several CPUs (build/hvlab-test-smp.iso). The 4-CPU rows are not in `make
+# test` (its time): `make test-smp` boots them, and the whole test ISO on 4 CPUs (SMP_ROWS_X4).
 BOCHS_MODELS = ["corei7_skylake_x", "tigerlake", "corei7_ivy_bridge_3770k", "tigerlake-nkvm",
-                "core2_penryn_t9600"]
+                "core2_penryn_t9600", "corei7_skylake_x-x2", "tigerlake-x2"]
+SMP_ROWS_X4 = ["corei7_skylake_x-x4", "tigerlake-x4"]
+SMP_VARIANT = "smp"
 PROFILES = {
     # Nested KVM gives L1 VMFUNC and MTF but no EPT-violation #VE: tigerlake with #VE masked.
     "tigerlake-nkvm": {"model": "tigerlake", "variant": "nkvm", "cmdline": "vmx_mask=ve"},
@@ -60,13 +65,18 @@ def bochs_model(cpu):
     return PROFILES[cpu]["model"] if cpu in PROFILES else cpu
 
 
-def variant_iso(iso, cpu):
-    """The ISO a matrix name boots: the test ISO, or the profile's variant of it."""
-    cpu = split_count(cpu)[0]
-    if cpu not in PROFILES:
+def variant_iso(iso, cpu, smp_variant=True):
+    """The ISO a matrix name boots: the test ISO, the profile's variant of it, or for N > 1 CPUs
+    its SMP variant (unless smp_variant is False: the whole test ISO)."""
+    cpu, count = split_count(cpu)
+    if cpu in PROFILES:
+        variant = PROFILES[cpu]["variant"]
+    elif count > 1 and smp_variant:
+        variant = SMP_VARIANT
+    else:
         return iso
     stem, ext = os.path.splitext(iso)
-    return "%s-%s%s" % (stem, PROFILES[cpu]["variant"], ext)
+    return "%s-%s%s" % (stem, variant, ext)
 
 
 def bochs_cpu_models():
