@@ -71,6 +71,7 @@ static const struct scenario scenarios[] = {
 	{"smp_views", scen_smp_views},
 	{"smp_shootdown", scen_smp_shootdown},
 	{"smp_bad", scen_smp_bad},
+	{"smp_stress", scen_smp_stress},
 	{"gi_timer", scen_gi_timer},
 	{"gi_held", scen_gi_held},
 	{"gi_hlt_timer", scen_gi_hlt_timer},

@@ -171,3 +171,65 @@ void scen_smp_bad(struct hv_boot_info *bi)
 	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)bad_entry, stack_top(1), 0), -HV_EBUSY);     /* restart */
 	bi->out[0] = n;
 }
+
+/* ---- stress: 10,000 permission changes while the other vCPUs read those pages ---- */
+
+#define STRESS_CHANGES 10000
+#define STRESS_PAGES 4
+static volatile u64 st_done, st_ready, st_reads[SMP_MAX];
+static u64 st_page[STRESS_PAGES];
+
+/* Reads the pages until told to stop. Reading is allowed in every state the pages go through,
+ * so any EPT violation here is a spurious one (the vCPU would stop with it). */
+static void __attribute__((noreturn)) st_reader(u64 id)
+{
+	u64 n = 0, sum = 0;
+	__atomic_add_fetch(&st_ready, 1, __ATOMIC_SEQ_CST);
+	while (!st_done) {
+		sum += *(volatile u64 *)st_page[n % STRESS_PAGES];
+		n++;
+	}
+	st_reads[id] = n + (sum & 0);
+	guest_exit(0);
+}
+
+static u64 rdtsc_s(void)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((u64)hi << 32) | lo;
+}
+
+/* arg: how many readers at most (0: none, the cost of a change without a shootdown).
+ * out: refused changes, TSC cycles for all changes, readers, reads, readers that exited cleanly. */
+void scen_smp_stress(struct hv_boot_info *bi)
+{
+	u32 n = vcpu_count(), readers = n - 1 < bi->arg ? n - 1 : (u32)bi->arg, clean = 0;
+	u64 refused = 0, reads = 0;
+	for (int i = 0; i < STRESS_PAGES; i++)
+		st_page[i] = guest_page(20 + i, 0);
+	for (u32 i = 1; i <= readers; i++)
+		GEXPECT_EQ(hc4(HC_VCPU_START, i, (u64)st_reader, stack_top(i), i), 0);
+	for (u64 i = 0; i < SPIN_MAX && st_ready < readers; i++)
+		relax();
+	u64 t0 = rdtsc_s();
+	for (u32 i = 0; i < STRESS_CHANGES; i++) {
+		u64 rights = (i / STRESS_PAGES) & 1 ? HV_ACCESS_R : HV_ACCESS_R | HV_ACCESS_W;
+		refused += hc4(HC_VIEW_SET_ACCESS, 0, st_page[i % STRESS_PAGES], PAGE_SIZE, rights) != 0;
+	}
+	u64 t1 = rdtsc_s();
+	st_done = 1;
+	for (u32 i = 1; i <= readers; i++) {
+		clean += wait_stopped(i) == (HV_VCPU_STOPPED | (1 << 8));
+		reads += st_reads[i];
+	}
+	for (int i = 0; i < STRESS_PAGES; i++)
+		GEXPECT_EQ(hc4(HC_VIEW_SET_ACCESS, 0, st_page[i], PAGE_SIZE, HV_ACCESS_R | HV_ACCESS_W | HV_ACCESS_X), 0);
+	GEXPECT_EQ(refused, 0);
+	GEXPECT_EQ(clean, readers);
+	bi->out[0] = refused;
+	bi->out[1] = t1 - t0;
+	bi->out[2] = readers;
+	bi->out[3] = reads;
+	bi->out[4] = clean;
+}

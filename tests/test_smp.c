@@ -218,5 +218,39 @@ static void without_remote_invept_reader_reads_stale(void)
 	vm_destroy(&vm);
 }
 
+/* 10,000 permission changes by vCPU 0 while every other vCPU reads those pages: each change
+ * shot down (acknowledged by every reader's CPU), no spurious violation (the readers only read,
+ * which every state allows: they all end with their own HC_EXIT), and at the end every view's
+ * leaves are what the policy computes. */
+static void stress_changes_while_others_read(void)
+{
+	struct vm vm;
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "smp_stress", SMP_MAX_CPUS);
+	const struct vm_smp_stats *st = smp_vm_stats(&vm);
+	ASSERT_TRUE(st != NULL);
+	EXPECT_EQ(o[0], 0);
+	EXPECT_EQ(o[2], smp_ncpus - 1);
+	EXPECT_EQ(o[4], smp_ncpus - 1);
+	EXPECT(st->shootdowns >= 10000);
+	EXPECT(st->remote_acks >= 10000 * (smp_ncpus - 1));
+	EXPECT_EQ(st->timeouts, 0);
+	EXPECT_EQ(policy_check(&vm, true), 0);
+	kt_diag("%u CPUs: 10000 changes with shootdown, %llu TSC cycles each (vCPU 0's view); readers read %llu times",
+		smp_ncpus, o[1] / 10000, o[3]);
+	vm_destroy(&vm);
+}
+
+/* The same changes with no other vCPU: the cost of a change without a shootdown. */
+static void stress_baseline_one_vcpu(void)
+{
+	struct vm vm;
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "smp_stress", 0);
+	EXPECT_EQ(o[0], 0);
+	EXPECT_EQ(policy_check(&vm, true), 0);
+	kt_diag("1 vCPU: 10000 changes, %llu TSC cycles each", o[1] / 10000);
+	vm_destroy(&vm);
+}
+
 KTAP_SUITE(shootdown, shootdown_setup, smp_vmx_off_all, KTAP_CASE(revoke_seen_by_spinning_reader),
-	   KTAP_CASE(without_remote_invept_reader_reads_stale));
+	   KTAP_CASE(without_remote_invept_reader_reads_stale), KTAP_CASE(stress_changes_while_others_read),
+	   KTAP_CASE(stress_baseline_one_vcpu));

@@ -211,6 +211,12 @@ void smp_nmi_exit(struct vm *vm)
 			 :
 			 : [ss] "i"(KERNEL_DS), [cs] "i"(KERNEL_CS)
 			 : "rax", "memory");
+	/* The NMI was the host's: the guest never saw it, so it must not be left blocking the
+	 * guest's NMIs (Bochs 2.7 saves "blocking by NMI" set after an NMI exit, and every later
+	 * NMI would then wait in the guest for an IRET that never comes). */
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & GUEST_INTR_STATE_NMI)
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~GUEST_INTR_STATE_NMI), vm->nmi_unblocks++;
 	this_cpu()->nmis++;
 	sd_serve();
 	if (vm->kick) {

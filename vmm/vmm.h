@@ -224,6 +224,7 @@ struct vm {
 	u32 vcpu_id;                         /* 0: the boot vCPU */
 	bool smp_no_remote_invept;           /* TEST ONLY: shootdowns skip the other CPUs */
 	volatile bool kick;                  /* smp_vm.c: stop this vCPU at its next exit */
+	u64 nmi_unblocks;                    /* smp_vm.c: NMI blocking cleared after the host's NMI */
 	/* vintr.c: interrupts to the guest */
 	volatile u64 virr[4];                /* pending vectors (a virtual IRR) */
 	u64 vt_deadline, vt_period;          /* the virtual timer: TSC deadline (0: off), period */
