@@ -300,15 +300,15 @@ test-edges: deps-test $(BUILD)/hvlab-test.iso
 	exit $$status
 
 # Benchmarks: the bench_* suites on their own ISO; prints the "# bench:" lines of each boot.
-BENCH_SUITES := bench_exits bench_views bench_regions
-BENCH_CPUS := --cpu corei7_skylake_x --cpu corei7_ivy_bridge_3770k
+BENCH_SUITES := bench_exits bench_views bench_regions bench_smp
+BENCH_CPUS := --cpu corei7_skylake_x --cpu corei7_ivy_bridge_3770k --cpu tigerlake-x4
 $(BUILD)/hvlab-bench.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
 	$(call test_cfg,$(subst $(space),$(comma),$(BENCH_SUITES)),,$(BUILD)/grub-bench.cfg)
 	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-bench.cfg $(GUEST_ELF)
 
 bench: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/hvlab-bench.iso && mkdir -p $(BUILD)/bench
-	@$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-bench.iso --out $(BUILD)/bench --no-caps-check \
+	@$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-bench.iso --out $(BUILD)/bench --no-caps-check --smp-full \
 		$(if $(BACKEND),--backend $(BACKEND),--backend bochs $(BENCH_CPUS)) >$(BUILD)/bench/summary.txt 2>&1 || \
 		{ cat $(BUILD)/bench/summary.txt; exit 1; }
 	@for f in $(BUILD)/bench/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done

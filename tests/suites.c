@@ -39,6 +39,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&bench_exits_suite,   /* make bench; only when named */
 	&bench_views_suite,
 	&bench_regions_suite,
+	&bench_smp_suite,
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 

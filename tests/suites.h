@@ -47,6 +47,7 @@ extern const struct ktap_suite bench_exits_suite;
 extern const struct ktap_suite smp_suite;
 extern const struct ktap_suite shootdown_suite;
 extern const struct ktap_suite guest_interrupts_suite;
+extern const struct ktap_suite bench_smp_suite;
 
 extern const struct ktap_suite *const ktap_suites[];
 extern const int ktap_nsuites;
