@@ -72,6 +72,7 @@ static const struct scenario scenarios[] = {
 	{"smp_shootdown", scen_smp_shootdown},
 	{"smp_bad", scen_smp_bad},
 	{"smp_stress", scen_smp_stress},
+	{"smp_ve", scen_smp_ve},
 	{"gi_timer", scen_gi_timer},
 	{"gi_held", scen_gi_held},
 	{"gi_hlt_timer", scen_gi_hlt_timer},

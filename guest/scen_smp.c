@@ -3,8 +3,10 @@
  * while vCPU 0 stays in view 0: the same address shows two frames at once), "smp_shootdown"
  * (vCPU 1 spins reading a page while vCPU 0 revokes its read right: the next read after the
  * change call returned must fault, which needs the INVEPT on vCPU 1's CPU), "smp_bad" (refused
- * starts). Secondary vCPUs run on their own stacks here and end with HC_EXIT (that vCPU only). */
+ * starts), "smp_stress" (10,000 changes while the others read), "smp_ve" (a #VE on each of two
+ * vCPUs at once, each on its own information page). Secondary vCPUs run on their own stacks here and end with HC_EXIT (that vCPU only). */
 #include "guest.h"
+#include "../kernel/desc.h"
 
 #define SMP_MAX 16
 #define VAL_A 0xaaaa0000aaaa0001UL
@@ -232,4 +234,86 @@ void scen_smp_stress(struct hv_boot_info *bi)
 	bi->out[2] = readers;
 	bi->out[3] = reads;
 	bi->out[4] = clean;
+}
+
+/* ---- #VE per vCPU: each on its own information page ---- */
+
+#define MSR_GS_BASE_G 0xc0000101
+struct ve_cpu {
+	u64 count, gpa, page, info;
+	struct ve_cpu *self; /* %gs:32 */
+};
+static struct ve_cpu ve_cpus[2];
+static volatile u64 ve1_ready, ve1_go;
+static u64 ve_pages[2];
+
+void smp_ve_stub(void);
+__asm__(".text\n"
+	"smp_ve_stub:\n\t"
+	"push %rax\n\tpush %rcx\n\tpush %rdx\n\tpush %rsi\n\tpush %rdi\n\t"
+	"push %r8\n\tpush %r9\n\tpush %r10\n\tpush %r11\n\t"
+	"call smp_ve_handler\n\t"
+	"pop %r11\n\tpop %r10\n\tpop %r9\n\tpop %r8\n\t"
+	"pop %rdi\n\tpop %rsi\n\tpop %rdx\n\tpop %rcx\n\tpop %rax\n\t"
+	"iretq\n");
+
+/* Vector 20 on whichever vCPU took it: record from this vCPU's own information page (found
+ * through its GS base), free the semaphore, give the write right back so the write retries. */
+void smp_ve_handler(void);
+void smp_ve_handler(void)
+{
+	struct ve_cpu *c;
+	__asm__ volatile("mov %%gs:32, %0" : "=r"(c));
+	volatile struct hv_ve_info *info = (volatile struct hv_ve_info *)c->info;
+	c->count++;
+	c->gpa = info->gpa;
+	info->semaphore = 0;
+	hc4(HC_VIEW_SET_ACCESS, 0, c->page, PAGE_SIZE, HV_ACCESS_R | HV_ACCESS_W | HV_ACCESS_X);
+}
+
+static void ve_cpu_setup(u32 id, u64 info_page)
+{
+	ve_cpus[id].info = info_page;
+	ve_cpus[id].page = ve_pages[id];
+	ve_cpus[id].self = &ve_cpus[id];
+	__asm__ volatile("wrmsr" ::"c"(MSR_GS_BASE_G), "a"((u32)(u64)&ve_cpus[id]), "d"((u32)((u64)&ve_cpus[id] >> 32)));
+	GEXPECT_EQ(hc1(HC_VE_REGISTER, info_page), 0);
+}
+
+static void __attribute__((noreturn)) ve_entry(u64 info_page)
+{
+	ve_cpu_setup(1, info_page);
+	ve1_ready = 1;
+	wait_flag(&ve1_go);
+	*(volatile u64 *)ve_pages[1] = 0x1111; /* read-only and convertible: a #VE here, on vCPU 1 */
+	guest_exit(0);
+}
+
+/* out: vCPU 0's #VE count and GPA, vCPU 1's, the two information pages' GPA fields. */
+void scen_smp_ve(struct hv_boot_info *bi)
+{
+	struct desc_ptr d;
+	__asm__ volatile("sidt %0" : "=m"(d));
+	((struct idt_gate *)d.base)[20] = idt_gate((u64)smp_ve_stub, GUEST_KCS, 0, 0);
+	u64 info0 = guest_page(32, 0), info1 = guest_page(33, 0);
+	ve_pages[0] = guest_page(30, 0), ve_pages[1] = guest_page(31, 0);
+	for (int i = 0; i < 2; i++) {
+		GEXPECT_EQ(hc4(HC_VIEW_SET_ACCESS, 0, ve_pages[i], PAGE_SIZE, HV_ACCESS_R), 0);
+		GEXPECT_EQ(hc4(HC_VIEW_SET_VE, 0, ve_pages[i], PAGE_SIZE, 1), 0);
+	}
+	ve_cpu_setup(0, info0);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)ve_entry, stack_top(1), info1), 0);
+	GEXPECT(wait_flag(&ve1_ready));
+	*(volatile u64 *)ve_pages[0] = 0x2222; /* vCPU 0's own #VE */
+	ve1_go = 1;
+	GEXPECT_EQ(wait_stopped(1), HV_VCPU_STOPPED | (1 << 8));
+	GEXPECT_EQ(ve_cpus[0].count, 1);
+	GEXPECT_EQ(ve_cpus[1].count, 1);
+	GEXPECT_EQ(ve_cpus[0].gpa, ve_pages[0]);
+	GEXPECT_EQ(ve_cpus[1].gpa, ve_pages[1]);
+	bi->out[0] = ve_cpus[0].count, bi->out[1] = ve_cpus[0].gpa;
+	bi->out[2] = ve_cpus[1].count, bi->out[3] = ve_cpus[1].gpa;
+	bi->out[4] = ((volatile struct hv_ve_info *)info0)->gpa;
+	bi->out[5] = ((volatile struct hv_ve_info *)info1)->gpa;
+	bi->out[6] = ve_pages[0], bi->out[7] = ve_pages[1];
 }

@@ -150,6 +150,30 @@ static void views_per_vcpu(void)
 	vm_destroy(&vm);
 }
 
+/* Two vCPUs take a #VE each (the CPU's where it has EPT-violation #VE, the hypervisor's
+ * otherwise): each on the vCPU that made the access, in its own information page. */
+static void ve_per_vcpu_own_page(void)
+{
+	struct vm vm;
+	if (vmm_setup())
+		SKIP("%s", vmm_setup());
+	if (need_two())
+		SKIP("%s", need_two());
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "smp_ve", 0);
+	struct vm *v1 = smp_vcpu(&vm, 1);
+	ASSERT_TRUE(v1 != NULL);
+	EXPECT_EQ(o[0], 1);
+	EXPECT_EQ(o[1], o[6]);
+	EXPECT_EQ(o[2], 1);
+	EXPECT_EQ(o[3], o[7]);
+	EXPECT_EQ(o[4], o[6]); /* vCPU 0's page names vCPU 0's access */
+	EXPECT_EQ(o[5], o[7]);
+	EXPECT(v1->ve_gpa && v1->ve_gpa != vm.ve_gpa);
+	EXPECT_EQ(v1->stats.soft_ve, vmx_caps.ept_violation_ve ? 0 : 1);
+	kt_diag("%s #VE on both vCPUs", vmx_caps.ept_violation_ve ? "hardware" : "software");
+	vm_destroy(&vm);
+}
+
 static void bad_starts_refused(void)
 {
 	struct vm vm;
@@ -165,7 +189,7 @@ static void bad_starts_refused(void)
 KTAP_SUITE(smp, NULL, smp_vmx_off_all, KTAP_CASE(cpus_enumerated_and_started), KTAP_CASE(madt_and_mp_table_agree),
 	   KTAP_CASE(ipis_reach_every_cpu), KTAP_CASE(silent_cpu_reported), KTAP_CASE(lapic_timer_ticks),
 	   KTAP_CASE(vmx_on_every_cpu), KTAP_CASE(vcpus_start_on_their_cpus), KTAP_CASE(views_per_vcpu),
-	   KTAP_CASE(bad_starts_refused));
+	   KTAP_CASE(ve_per_vcpu_own_page), KTAP_CASE(bad_starts_refused));
 
 static const char *shootdown_setup(void)
 {
