@@ -129,6 +129,7 @@ void scen_gi_hlt_stop(struct hv_boot_info *bi);
 void scen_gi_ipi(struct hv_boot_info *bi);
 void scen_gi_bad(struct hv_boot_info *bi);
 void scen_gi_region(struct hv_boot_info *bi);
+void scen_gi_region_smp(struct hv_boot_info *bi);
 void scen_cpuid(struct hv_boot_info *bi);
 void scen_io(struct hv_boot_info *bi);
 void scen_msr(struct hv_boot_info *bi);

@@ -80,6 +80,7 @@ static const struct scenario scenarios[] = {
 	{"gi_ipi", scen_gi_ipi},
 	{"gi_bad", scen_gi_bad},
 	{"gi_region", scen_gi_region},
+	{"gi_region_smp", scen_gi_region_smp},
 #ifdef HVLAB_COVERAGE
 	{"gcov_probe", scen_gcov_probe},
 #endif

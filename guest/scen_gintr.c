@@ -185,3 +185,36 @@ void scen_gi_region(struct hv_boot_info *bi)
 	bi->out[3] = st.entries;
 	bi->out[4] = st.instructions;
 }
+
+static volatile u64 rg_done, rg_result;
+
+static void __attribute__((noreturn)) rg_worker(u64 n)
+{
+	u64 (*fib)(u64) = (u64(*)(u64))(void *)rgn_fib;
+	rg_result = fib(n);
+	rg_done = 1;
+	guest_exit(0);
+}
+
+/* vCPU 1 runs fib(14) inside the emulated region while vCPU 0 runs its own loop on the CPU.
+ * out: native result, vCPU 1's, vCPU 0's loop rounds while vCPU 1 worked. */
+void scen_gi_region_smp(struct hv_boot_info *bi)
+{
+	u64 (*fib)(u64) = (u64(*)(u64))(void *)rgn_fib;
+	u64 native = fib(14), rounds = 0;
+	s64 id = rgn_add(rgn_fib_page, PAGE_SIZE);
+	GEXPECT(id >= 0);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)rg_worker, (u64)gi_stacks[1] + sizeof(gi_stacks[1]) - 8, 14), 0);
+	while (!rg_done && rounds < SPIN_MAX * 10)
+		rounds++;
+	s64 st = 0;
+	for (u64 i = 0; i < SPIN_MAX; i++)
+		if (((st = hc1(HC_VCPU_STATUS, 1)) & 0xff) == HV_VCPU_STOPPED)
+			break;
+	rgn_remove(id);
+	GEXPECT_EQ(st, HV_VCPU_STOPPED | (1 << 8));
+	GEXPECT_EQ(rg_result, native);
+	bi->out[0] = native;
+	bi->out[1] = rg_result;
+	bi->out[2] = rounds;
+}

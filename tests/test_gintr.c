@@ -95,7 +95,27 @@ static void region_interrupted_keeps_native_result(void)
 	vm_destroy(&vm);
 }
 
+/* One vCPU executes inside an emulated region (its own interpreter) while vCPU 0 runs on the
+ * CPU: the result is the native one, and only vCPU 1 entered the region. */
+static void region_on_one_vcpu_others_native(void)
+{
+	struct vm vm;
+	if (smp_ncpus < 2)
+		SKIP("this machine has one CPU (Bochs: cpu: count=2)");
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "gi_region_smp", 0);
+	struct vm *v1 = smp_vcpu(&vm, 1);
+	ASSERT_TRUE(v1 != NULL);
+	EXPECT_EQ(o[0], 377);
+	EXPECT_EQ(o[1], 377);
+	EXPECT(o[2] > 0);
+	EXPECT(v1->region_entries >= 1);
+	EXPECT(v1->emu != NULL && v1->emu != vm.emu);
+	EXPECT_EQ(vm.region_entries, 0);
+	kt_diag("vCPU 1: %lu region entries; vCPU 0 looped %llu times meanwhile", v1->region_entries, o[2]);
+	vm_destroy(&vm);
+}
+
 KTAP_SUITE(guest_interrupts, vmm_setup, vmm_fini, KTAP_CASE(timer_periodic_counted),
 	   KTAP_CASE(held_while_if0_taken_after_sti), KTAP_CASE(hlt_woken_by_timer), KTAP_CASE(hlt_with_if0_stops),
 	   KTAP_CASE(ipi_wakes_halted_vcpu), KTAP_CASE(bad_arguments_refused),
-	   KTAP_CASE(region_interrupted_keeps_native_result));
+	   KTAP_CASE(region_interrupted_keeps_native_result), KTAP_CASE(region_on_one_vcpu_others_native));
