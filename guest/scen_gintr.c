@@ -17,7 +17,6 @@ struct gi_cpu {
 	u64 timer, ipi; /* %gs:0, %gs:8 */
 };
 static struct gi_cpu gi_cpus[16];
-static u8 gi_stacks[16][8192] __attribute__((aligned(16)));
 
 void gi_timer_stub(void);
 void gi_ipi_stub(void);
@@ -126,7 +125,7 @@ static void __attribute__((noreturn)) gi_sleeper(u64 id)
 void scen_gi_ipi(struct hv_boot_info *bi)
 {
 	gi_setup(0);
-	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)gi_sleeper, (u64)gi_stacks[1] + sizeof(gi_stacks[1]) - 8, 1), 0);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)gi_sleeper, GUEST_VCPU_STACK_TOP(1), 1), 0);
 	for (u64 i = 0; i < SPIN_MAX && !gi_halting; i++)
 		__asm__ volatile("pause");
 	for (int i = 0; i < 200; i++) /* give it time to reach HLT */
@@ -204,7 +203,7 @@ void scen_gi_region_smp(struct hv_boot_info *bi)
 	u64 native = fib(14), rounds = 0;
 	s64 id = rgn_add(rgn_fib_page, PAGE_SIZE);
 	GEXPECT(id >= 0);
-	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)rg_worker, (u64)gi_stacks[1] + sizeof(gi_stacks[1]) - 8, 14), 0);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)rg_worker, GUEST_VCPU_STACK_TOP(1), 14), 0);
 	while (!rg_done && rounds < SPIN_MAX * 10)
 		rounds++;
 	s64 st = 0;

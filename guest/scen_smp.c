@@ -13,10 +13,7 @@
 #define VAL_B 0xbbbb0000bbbb0002UL
 #define SPIN_MAX 20000000UL
 
-static u8 vstack[SMP_MAX][8192] __attribute__((aligned(16)));
-
-/* RSP at a function's first instruction is 8 mod 16 (a CALL pushed the return address). */
-static u64 stack_top(u32 id) { return (u64)vstack[id] + sizeof(vstack[id]) - 8; }
+static u64 stack_top(u32 id) { return GUEST_VCPU_STACK_TOP(id); }
 static u32 vcpu_count(void) { return (u32)(hc0(HC_VCPU_INFO) >> 16); }
 static u32 vcpu_self(void) { return (u32)(hc0(HC_VCPU_INFO) & 0xffff); }
 static void relax(void) { __asm__ volatile("pause" ::: "memory"); }
