@@ -18,11 +18,12 @@ static u32 vcpu_count(void) { return (u32)(hc0(HC_VCPU_INFO) >> 16); }
 static u32 vcpu_self(void) { return (u32)(hc0(HC_VCPU_INFO) & 0xffff); }
 static void relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
-/* Wait (bounded, one status hypercall per round) for vCPU id to stop; its status. */
+/* Wait (bounded: 100,000 status hypercalls, a few seconds; a vCPU that does not stop by then
+ * is the failure being reported) for vCPU id to stop; its status. */
 static s64 wait_stopped(u32 id)
 {
 	s64 st = 0;
-	for (u64 i = 0; i < SPIN_MAX; i++) {
+	for (u64 i = 0; i < 100000; i++) {
 		st = hc1(HC_VCPU_STATUS, id);
 		if (st < 0 || (st & 0xff) == HV_VCPU_STOPPED)
 			return st;

@@ -140,6 +140,11 @@ int smp_shootdown(struct vm *vm, u32 views)
 	for (u32 c = 0; c < SMP_MAX_CPUS; c++) {
 		if (c == me || !(s->running & BIT(c)))
 			continue;
+		/* EXERCISE(10): the remote invalidation (docs/exercises/10-smp.md): CPU c runs a vCPU
+		 * of this VM. Fill its mailbox boxes[c] with the EPTPs of the changed views (bit v of
+		 * `views`, live views only), then make the request visible (b->req++), note c in
+		 * `targets` (the wait below needs it) and signal it (signal_cpu: an NMI).
+		 * [uses vm, views, c] */
 		struct sd_box *b = &boxes[c];
 		b->n = 0;
 		for (u32 v = 0; v < HV_VIEW_MAX; v++)
@@ -149,6 +154,7 @@ int smp_shootdown(struct vm *vm, u32 views)
 		b->req++;
 		targets |= BIT(c);
 		signal_cpu(c);
+		/* END EXERCISE(10) */
 	}
 	u64 limit = us_to_tsc(SD_TIMEOUT_US);
 	for (u32 c = 0; c < SMP_MAX_CPUS; c++) {
