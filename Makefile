@@ -139,7 +139,7 @@ $(BUILD)/hvlab-test-nkvm.iso: $(TEST_ISO_DEPS)
 	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-nkvm.cfg $(GUEST_ELF)
 # The SMP rows of the matrix (names ending in -xN: tests/host/hvboot.py) boot the suites that need
 # several CPUs; `make test-smp` boots the whole test ISO on 4 CPUs.
-SMP_SUITES := boot,smp,shootdown,guest_interrupts
+SMP_SUITES := boot,smp,shootdown,shootdown_stress,guest_interrupts
 $(BUILD)/hvlab-test-smp.iso: $(TEST_ISO_DEPS)
 	$(call say,ISO,$@)
 	$(Q)$(call test_cfg,$$(t=$$(cat $(BUILD)/tests.cmdline); [ "$$t" = all ] && echo "$(SMP_SUITES)" || echo "$$t"),,$(BUILD)/grub-test-smp.cfg)

@@ -32,6 +32,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&guest_fuzz_suite,
 	&smp_suite,
 	&shootdown_suite,
+	&shootdown_stress_suite,
 	&guest_interrupts_suite,
 	&selftest_ktap_suite, COV_SELFTEST_SUITE /* runs only when named */
 	&selftest_crash_suite, /* end the run on purpose: one per boot, only when named */

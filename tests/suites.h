@@ -46,6 +46,7 @@ extern const struct ktap_suite selftest_gcov_suite;
 extern const struct ktap_suite bench_exits_suite;
 extern const struct ktap_suite smp_suite;
 extern const struct ktap_suite shootdown_suite;
+extern const struct ktap_suite shootdown_stress_suite;
 extern const struct ktap_suite guest_interrupts_suite;
 extern const struct ktap_suite bench_smp_suite;
 
