@@ -30,7 +30,7 @@ KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack
 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmm/*.c) tests/ktap.c tests/suites.c \
 	$(wildcard tests/test_*.c) $(wildcard tests/hostile_*.c) $(wildcard tests/bench_*.c)
-KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S vmm/vmx_entry.S
+KERNEL_ASM  := kernel/boot.S kernel/trap_entry.S kernel/irq_entry.S vmm/vmx_entry.S
 
 # Coverage of the hypervisor (docs/testing.md, "Coverage of the hypervisor"). COVERAGE=1 compiles
 # every C file of hvlab.elf and guest.elf with gcc's -fprofile-arcs but the runtimes (the
@@ -64,7 +64,7 @@ $(BUILD)/guest-cov.ld: guest/guest.ld Makefile
 	$(call cov_lds,$<,$@)
 
 PHONY_FUZZ := fuzz fuzz-repro bench-fuzz
-.PHONY: $(PHONY_FUZZ) all help clean run debug test test-vm test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
+.PHONY: $(PHONY_FUZZ) all help clean run debug test test-vm test-smp test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 
 help:
@@ -77,6 +77,7 @@ help:
 	@echo "  make test       install missing tools, build, run host tests and the test ISO"
 	@echo "                  (TESTS=boot,vmxon selects suites; BACKEND=... one backend only)"
 	@echo "  make test-vm    only the test ISO on the matrix (TESTS=..., BACKEND=bochs: the Bochs rows)"
+	@echo "  make test-smp     4 CPUs: the SMP suites (skylake_x, tigerlake) and the whole test ISO (tigerlake)"
 	@echo "  make test-models  the test ISO under every Bochs CPU model (PASS or SKIP each)"
 	@echo "  make test-edges   the test ISO on 32 and 48 MiB (Bochs) and 8 GiB (QEMU TCG)"
 	@echo "  make unit       host unit tests only"
@@ -137,7 +138,14 @@ $(BUILD)/hvlab-test-nkvm.iso: $(TEST_ISO_DEPS)
 	$(call say,ISO,$@)
 	$(Q)$(call test_cfg,$$(cat $(BUILD)/tests.cmdline),vmx_mask=ve,$(BUILD)/grub-test-nkvm.cfg)
 	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-nkvm.cfg $(GUEST_ELF)
-TEST_ISOS := $(BUILD)/hvlab-test.iso $(BUILD)/hvlab-test-nkvm.iso
+# The SMP rows of the matrix (names ending in -xN: tests/host/hvboot.py) boot the suites that need
+# several CPUs; `make test-smp` boots the whole test ISO on 4 CPUs.
+SMP_SUITES := boot,smp,shootdown,shootdown_stress,guest_interrupts
+$(BUILD)/hvlab-test-smp.iso: $(TEST_ISO_DEPS)
+	$(call say,ISO,$@)
+	$(Q)$(call test_cfg,$$(t=$$(cat $(BUILD)/tests.cmdline); [ "$$t" = all ] && echo "$(SMP_SUITES)" || echo "$$t"),,$(BUILD)/grub-test-smp.cfg)
+	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-smp.cfg $(GUEST_ELF)
+TEST_ISOS := $(BUILD)/hvlab-test.iso $(BUILD)/hvlab-test-nkvm.iso $(BUILD)/hvlab-test-smp.iso
 
 # The KTAP library's self-test: fails on purpose (used by tests/host/test_runner.py).
 $(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
@@ -235,7 +243,7 @@ coverage: deps-test
 	lcov --quiet $(LCOV_RC) --extract $(BUILD)/cov/all.info '*/vmm/*' '*/kernel/*' --output-file $(BUILD)/coverage/hvlab.info
 	@$(MAKE) --no-print-directory TESTS=all $(TEST_ISOS)
 	@$(MAKE) --no-print-directory COVERAGE=1 TESTS=all $(VMCOV)/hvlab-test.iso $(VMCOV)/hvlab-test-nkvm.iso \
-		$(VMCOV)/hvlab-gcov-crash.iso $(VMCOV)/hvlab-gcov-panic.iso
+		$(VMCOV)/hvlab-test-smp.iso $(VMCOV)/hvlab-gcov-crash.iso $(VMCOV)/hvlab-gcov-panic.iso
 	@status=0; \
 	if [ $(BUILD)/test/results.ktap -nt $(BUILD)/hvlab-test.iso ] && [ $(BUILD)/test/results.ktap -nt $(BUILD)/hvlab-test-nkvm.iso ]; then \
 		echo "coverage: the normal build's results to compare with: make test-vm's, $(BUILD)/test"; \
@@ -268,6 +276,16 @@ $(BUILD)/hvlab-gcov-%.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in 
 test-vm: $(TEST_ISOS)
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test $(if $(BACKEND),--backend $(BACKEND))
 
+# 4 CPUs (too slow for make test; .ci/run runs it): the SMP suites on corei7_skylake_x-x4 and
+# tigerlake-x4, then the whole test ISO on tigerlake-x4.
+test-smp: deps-test $(TEST_ISOS)
+	@status=0; \
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp --backend bochs \
+		--cpu corei7_skylake_x-x4 --cpu tigerlake-x4 || status=1; \
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp-full --backend bochs \
+		--cpu tigerlake-x4 --smp-full || status=1; \
+	exit $$status
+
 # Every CPU model `bochs --help cpu` lists must end PASS, or SKIP with its reason.
 test-models: deps-test $(BUILD)/hvlab-test.iso
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-models \
@@ -283,15 +301,15 @@ test-edges: deps-test $(BUILD)/hvlab-test.iso
 	exit $$status
 
 # Benchmarks: the bench_* suites on their own ISO; prints the "# bench:" lines of each boot.
-BENCH_SUITES := bench_exits bench_views bench_regions
-BENCH_CPUS := --cpu corei7_skylake_x --cpu corei7_ivy_bridge_3770k
+BENCH_SUITES := bench_exits bench_views bench_regions bench_smp
+BENCH_CPUS := --cpu corei7_skylake_x --cpu corei7_ivy_bridge_3770k --cpu tigerlake-x4
 $(BUILD)/hvlab-bench.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
 	$(call test_cfg,$(subst $(space),$(comma),$(BENCH_SUITES)),,$(BUILD)/grub-bench.cfg)
 	iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-bench.cfg $(GUEST_ELF)
 
 bench: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/hvlab-bench.iso && mkdir -p $(BUILD)/bench
-	@$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-bench.iso --out $(BUILD)/bench --no-caps-check \
+	@$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-bench.iso --out $(BUILD)/bench --no-caps-check --smp-full \
 		$(if $(BACKEND),--backend $(BACKEND),--backend bochs $(BENCH_CPUS)) >$(BUILD)/bench/summary.txt 2>&1 || \
 		{ cat $(BUILD)/bench/summary.txt; exit 1; }
 	@for f in $(BUILD)/bench/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done

@@ -115,6 +115,26 @@ void guest_exit(u64 status) __attribute__((noreturn));
 
 /* Scenarios: one function each, listed in main.c's table. */
 void scen_hello(struct hv_boot_info *bi);
+/* scen_smp.c: several vCPUs. Their stacks live in guest RAM at 12 MiB, 16 KiB each, not in .bss
+ * (entry.S clears .bss byte by byte at every boot: 256 KiB more would cost every run). RSP at a
+ * function's first instruction is 8 mod 16 (a CALL pushed the return address). */
+#define GUEST_VCPU_STACKS (12 * MiB)
+#define GUEST_VCPU_STACK_TOP(id) (GUEST_VCPU_STACKS + ((u64)(id) + 1) * 16384 - 8)
+void scen_smp_hello(struct hv_boot_info *bi);
+void scen_smp_views(struct hv_boot_info *bi);
+void scen_smp_shootdown(struct hv_boot_info *bi);
+void scen_smp_bad(struct hv_boot_info *bi);
+void scen_smp_stress(struct hv_boot_info *bi);
+void scen_smp_ve(struct hv_boot_info *bi);
+/* scen_gintr.c: interrupts to the guest */
+void scen_gi_timer(struct hv_boot_info *bi);
+void scen_gi_held(struct hv_boot_info *bi);
+void scen_gi_hlt_timer(struct hv_boot_info *bi);
+void scen_gi_hlt_stop(struct hv_boot_info *bi);
+void scen_gi_ipi(struct hv_boot_info *bi);
+void scen_gi_bad(struct hv_boot_info *bi);
+void scen_gi_region(struct hv_boot_info *bi);
+void scen_gi_region_smp(struct hv_boot_info *bi);
 void scen_cpuid(struct hv_boot_info *bi);
 void scen_io(struct hv_boot_info *bi);
 void scen_msr(struct hv_boot_info *bi);

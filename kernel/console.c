@@ -37,7 +37,16 @@ void console_write(const char *s, size_t n)
 		console_putc(*s++);
 }
 
-int vprintf(const char *fmt, va_list ap) { return format_out(console_putc, fmt, ap); }
+/* One CPU's printf at a time (recursive: an exception reported inside printf still prints). */
+static struct spinlock console_lock = SPINLOCK_INIT("console");
+
+int vprintf(const char *fmt, va_list ap)
+{
+	spin_lock_recursive(&console_lock);
+	int n = format_out(console_putc, fmt, ap);
+	spin_unlock_recursive(&console_lock);
+	return n;
+}
 
 int printf(const char *fmt, ...)
 {

@@ -72,11 +72,14 @@ static inline void cov_guest_collect(struct vm *vm) { (void)vm; }
 #define KERNEL_DS 0x10
 #define TSS_SEL 0x18
 void gdt_init(void);
+void gdt_init_cpu(u32 cpu); /* each CPU its own GDT and TSS (a busy TSS cannot be shared) */
 u64 gdt_base(void);
 u64 tss_base(void);
 
 /* trap.c: exceptions; fault catching for tests */
 void trap_init(void);
+void trap_load(void); /* an AP: the same IDT */
+void idt_set(u32 vector, u64 handler);
 u64 idt_base(void);
 int rdmsr_safe(u32 msr, u64 *val);
 
@@ -129,6 +132,78 @@ u64 kalloc_free_count(void);
 u64 kalloc_ram_ignored(void); /* bytes of RAM above 4 GiB, which nothing uses */
 bool kalloc_is_free(u64 pa);
 extern char _kernel_start[], _kernel_end[];
+
+/* spinlock.c: spinlocks (xchg; the holder's CPU is recorded so that a report made while the
+ * same CPU holds the lock, e.g. an exception inside printf, goes on instead of deadlocking) */
+struct spinlock {
+	volatile u32 locked;
+	volatile s32 cpu;  /* the holder's CPU index, -1 when free */
+	u32 depth;         /* nested acquisitions by the holder (spin_lock_recursive) */
+	const char *name;
+};
+#define SPINLOCK_INIT(n) {0, -1, 0, n}
+void spin_lock(struct spinlock *l);
+void spin_unlock(struct spinlock *l);
+void spin_lock_recursive(struct spinlock *l);
+void spin_unlock_recursive(struct spinlock *l);
+bool spin_trylock(struct spinlock *l);
+
+/* smp.c, acpi.c, lapic.c: the CPUs (docs/smp.md). CPU 0 is the bootstrap processor; the
+ * others are started by smp_init (INIT-SIPI-SIPI) and wait in HLT for work (smp_call). */
+#define SMP_MAX_CPUS 16
+#define SMP_STACK_SIZE (32UL << 10)
+enum cpu_state { CPU_ABSENT, CPU_STARTING, CPU_ONLINE, CPU_FAILED, CPU_UNUSED };
+struct cpu {
+	struct cpu *self;              /* IA32_GS_BASE points here (this_cpu) */
+	u32 index, apic_id;
+	volatile u32 state;            /* enum cpu_state */
+	u8 *stack;                     /* SMP_STACK_SIZE bytes (APs); the BSP keeps boot.S's */
+	void (*volatile call_fn)(void *);
+	void *volatile call_arg;
+	volatile u64 call_seq, call_done; /* smp_call: posted / finished */
+	volatile u64 irqs, nmis, call_ipis; /* counters (tests) */
+	volatile u64 timer_ticks;      /* LAPIC timer interrupts */
+	void *vmm;                     /* vmm/'s per-CPU data (kernel/ does not look inside) */
+};
+struct smp_enum {                      /* what the firmware tables say */
+	u32 n;
+	u32 apic_id[SMP_MAX_CPUS];
+	u32 ignored;                   /* enabled CPUs beyond SMP_MAX_CPUS */
+	u64 lapic_base;
+	const char *source;            /* "MADT", "MP table" or "none" */
+};
+extern struct cpu smp_cpus[SMP_MAX_CPUS];
+extern u32 smp_ncpus;                  /* CPUs online (the BSP included) */
+extern u32 smp_nfound;                 /* CPUs the tables list (before cpus=) */
+extern const char *smp_source;
+int acpi_madt_cpus(struct smp_enum *e);
+int mp_table_cpus(struct smp_enum *e);
+void smp_init(const char *cmdline);
+struct cpu *this_cpu(void);
+u32 cpu_id(void);
+int smp_start_ap(u32 apic_id, struct cpu *c, u64 timeout_us);
+int smp_call(u32 cpu, void (*fn)(void *), void *arg);       /* post fn(arg) to an idle AP */
+int smp_call_wait(u32 cpu, u64 timeout_us);                  /* 0 done, -1 timed out */
+void smp_ap_idle(void) __attribute__((noreturn));
+u64 us_to_tsc(u64 us);
+typedef void (*irq_fn)(u32 vector);
+#define IRQ_VEC_CALL 0xf0              /* smp_call's kick */
+#define IRQ_VEC_TIMER 0xef             /* the LAPIC timer */
+#define IRQ_VEC_SPURIOUS 0xff
+void irq_register(u32 vector, irq_fn fn);
+void irq_dispatch(struct trap_frame *f);
+extern bool (*nmi_hook)(struct trap_frame *f);
+bool lapic_x2apic(void);
+u32 lapic_id(void);
+void lapic_init_cpu(void);
+void lapic_eoi(void);
+void lapic_send_ipi(u32 apic_id, u32 vector);
+void lapic_send_nmi(u32 apic_id);
+void lapic_send_init(u32 apic_id);
+void lapic_send_sipi(u32 apic_id, u32 page);
+u64 lapic_timer_hz(void);
+void lapic_timer_start(u32 vector, u64 count, bool periodic);
+void lapic_timer_stop(void);
 
 /* main.c, and what it hands over to */
 void kmain(u32 magic, u64 info);

@@ -54,8 +54,28 @@ void kalloc_init(const struct boot_info *bi)
 	hint = 0;
 }
 
+static struct spinlock kalloc_lock = SPINLOCK_INIT("kalloc");
+static void *alloc_locked(u64 n, u64 align);
+static int free_locked(void *p, u64 n);
+
 /* n contiguous pages whose address is a multiple of align (a power of two >= 4 KiB). */
 void *kalloc_pages(u64 n, u64 align)
+{
+	spin_lock(&kalloc_lock);
+	void *p = alloc_locked(n, align);
+	spin_unlock(&kalloc_lock);
+	return p;
+}
+
+int kfree_pages(void *p, u64 n)
+{
+	spin_lock(&kalloc_lock);
+	int r = free_locked(p, n);
+	spin_unlock(&kalloc_lock);
+	return r;
+}
+
+static void *alloc_locked(u64 n, u64 align)
 {
 	u64 step = align / PAGE_SIZE;
 	if (n == 0 || step == 0 || (step & (step - 1)))
@@ -80,7 +100,7 @@ void *kalloc_pages(u64 n, u64 align)
 
 void *kalloc_page(void) { return kalloc_pages(1, PAGE_SIZE); }
 
-int kfree_pages(void *p, u64 n)
+static int free_locked(void *p, u64 n)
 {
 	u64 i = (u64)p / PAGE_SIZE;
 	if (!IS_ALIGNED((u64)p, PAGE_SIZE) || i + n > NPAGES)

@@ -27,6 +27,7 @@ void kmain(u32 magic, u64 info)
 	if (kalloc_ram_ignored())        /* said once, at boot: never a silent loss */
 		printf("hvlab: %lu MiB of RAM above 4 GiB is not used (the hypervisor maps and "
 		       "allocates the first 4 GiB only)\n", kalloc_ram_ignored() >> 20);
+	smp_init(boot_info.cmdline);     /* the other CPUs (one machine CPU: nothing to do) */
 	len = cmdline_get(boot_info.cmdline, "tests", list, sizeof(list));
 	if (len >= (int)sizeof(list))
 		tests_too_long(len, sizeof(list) - 1);

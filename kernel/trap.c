@@ -2,7 +2,8 @@
  * run: a KTAP "Bail out!" line, a register dump and call trace as diagnostics, exit status
  * ERROR and no "# result:" line. A test may instead provoke a fault on purpose inside
  * trap_catch() (kernel/catch.c, shared with the guest), which reports the vector instead of
- * dying (like kvm-unit-tests' exception fixups). External interrupts are never enabled here. */
+ * dying (like kvm-unit-tests' exception fixups). Vectors 32-255 go to irq_dispatch (smp.c);
+ * the hypervisor enables interrupts only in its idle waits. */
 #include "defs.h"
 #include "x86.h"
 #include "desc.h"
@@ -10,14 +11,22 @@
 extern const u64 trap_vectors[32];
 void trap(struct trap_frame *f);
 
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+extern const u64 irq_vectors[256 - 32]; /* kernel/irq_entry.S */
+bool (*nmi_hook)(struct trap_frame *f);  /* smp.c: an NMI IPI sent on purpose */
 
 void trap_init(void)
 {
 	for (int v = 0; v < 32; v++) /* DPL 0; #DF on its own stack (IST1): survives a blown stack */
 		idt[v] = idt_gate(trap_vectors[v], KERNEL_CS, 0, v == 8 ? 1 : 0);
+	for (int v = 32; v < 256; v++) /* interrupts (kernel/smp.c: irq_dispatch) */
+		idt[v] = idt_gate(irq_vectors[v - 32], KERNEL_CS, 0, 0);
 	load_idt(idt, sizeof(idt) - 1);
 }
+
+void trap_load(void) { load_idt(idt, sizeof(idt) - 1); }
+
+void idt_set(u32 vector, u64 handler) { idt[vector & 0xff] = idt_gate(handler, KERNEL_CS, 0, 0); }
 
 u64 idt_base(void) { return (u64)idt; }
 
@@ -51,6 +60,8 @@ void trap(struct trap_frame *f)
 {
 	static bool reporting;
 	if (trap_caught(f, KERNEL_CS, KERNEL_DS))
+		return;
+	if (f->vector == 2 && nmi_hook && nmi_hook(f))
 		return;
 	if (reporting) {
 		printf("\n# another exception (vector %lu at RIP 0x%lx) while reporting the first\n", f->vector, f->rip);

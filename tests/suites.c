@@ -31,6 +31,10 @@ const struct ktap_suite *const ktap_suites[] = {
 	&guest_page_walk_suite,
 	&guest_fuzz_suite,
 	&fuzz_suite,
+	&smp_suite,
+	&shootdown_suite,
+	&shootdown_stress_suite,
+	&guest_interrupts_suite,
 	&selftest_ktap_suite, COV_SELFTEST_SUITE /* runs only when named */
 	&selftest_crash_suite, /* end the run on purpose: one per boot, only when named */
 	&selftest_panic_suite,
@@ -38,6 +42,7 @@ const struct ktap_suite *const ktap_suites[] = {
 	&bench_views_suite,
 	&bench_regions_suite,
 	&bench_fuzz_suite,
+	&bench_smp_suite,
 };
 const int ktap_nsuites = ARRAY_SIZE(ktap_suites);
 

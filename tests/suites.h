@@ -46,6 +46,11 @@ extern const struct ktap_suite selftest_gcov_suite;
 #endif
 extern const struct ktap_suite bench_exits_suite;
 extern const struct ktap_suite bench_fuzz_suite;
+extern const struct ktap_suite smp_suite;
+extern const struct ktap_suite shootdown_suite;
+extern const struct ktap_suite shootdown_stress_suite;
+extern const struct ktap_suite guest_interrupts_suite;
+extern const struct ktap_suite bench_smp_suite;
 
 extern const struct ktap_suite *const ktap_suites[];
 extern const int ktap_nsuites;

@@ -205,6 +205,8 @@ static void handle_exception(struct vm *vm)
 	u8 vector = x->intr_info & 0xff;
 	u32 type = x->intr_info & (7 << 8);
 	bool code = x->intr_info & INTR_INFO_DELIVER_CODE_MASK;
+	if (type == INTR_TYPE_NMI_INTR && vm->smp) /* the host's NMI IPI (smp_vm.c), not the guest's */
+		return smp_nmi_exit(vm);
 	if (vector == 6 && vmfunc_emulate(vm))
 		return;
 	if (vm->fuzz && fuzz_exception(vm, vector)) /* a crash, or a coverage breakpoint (fuzz.c) */
@@ -233,6 +235,8 @@ void exit_handle(struct vm *vm, u32 reason)
 	case EXIT_REASON_VMCALL:
 		return hypercall_handle(vm);
 	case EXIT_REASON_HLT:
+		if (vintr_hlt(vm)) /* IF = 1 and something can wake it: it waited (vintr.c) */
+			return;
 		vm_skip_instruction(vm);
 		vm->stop = VM_STOP_HLT; /* interrupts are never delivered: nothing would wake it */
 		return;
@@ -249,8 +253,10 @@ void exit_handle(struct vm *vm, u32 reason)
 	case EXIT_REASON_INVD:
 	case EXIT_REASON_WBINVD:
 		return vm_skip_instruction(vm); /* nothing is cached on the guest's behalf */
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		return vintr_window_exit(vm);
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
-		return; /* the host runs with interrupts off; nothing to do */
+		return smp_external_interrupt(vm); /* IPIs: shootdown, kick (smp_vm.c) */
 	/* No nested VMX: the guest's VMX instructions raise #UD, as on a CPU without VMX
 	 * (CPUID.1:ECX.VMX is hidden). GETSEC exits only with CR4.SMXE, which we refuse. */
 	case EXIT_REASON_VMCLEAR: case EXIT_REASON_VMLAUNCH: case EXIT_REASON_VMPTRLD:

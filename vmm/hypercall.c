@@ -95,6 +95,16 @@ static s64 dispatch(struct vm *vm, u64 nr, const u64 *a)
 		return fuzz_hc_end(vm, a[0]);
 	case HC_FUZZ_PANIC:
 		return fuzz_hc_panic(vm, a[0]);
+	case HC_VCPU_START:
+		return smp_vcpu_start(vm, a[0], a[1], a[2], a[3]);
+	case HC_VCPU_STATUS:
+		return smp_vcpu_status(vm, a[0]);
+	case HC_VCPU_INFO:
+		return smp_vcpu_info(vm);
+	case HC_TIMER_ARM:
+		return vintr_timer_arm(vm, a[0], a[1], a[2]);
+	case HC_VCPU_IPI:
+		return vintr_ipi(vm, a[0], a[1]);
 	default:
 		return -HV_ENOSYS;
 	}

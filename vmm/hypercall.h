@@ -126,6 +126,22 @@ struct hv_ve_info {
 	unsigned short eptp_index;  /* the view the violation happened in */
 };
 
+/* SMP (docs/smp.md): a VM has vCPU 0 (the boot vCPU) and up to one vCPU per further CPU of the
+ * machine, vCPU i running on CPU i. vCPU 0 starts the others; a started vCPU begins with the
+ * starter's control registers, segments, descriptor tables and EFER, in view 0, with RIP =
+ * entry, RSP = stack, RDI = arg, RFLAGS = 2, the other GPRs 0. HC_EXIT on vCPU i > 0 ends that
+ * vCPU only; HC_EXIT on vCPU 0 ends the VM (the others are stopped). */
+#define HC_VCPU_START 40      /* (id, entry, stack, arg) -> 0; -EINVAL: no such vCPU (id 0 or >= count),
+			       * -EBUSY: already started, -EFAULT: entry not mapped executable in RAM */
+#define HC_VCPU_STATUS 41     /* (id) -> HV_VCPU_* | stop reason << 8 (enum vm_stop) */
+#define HC_VCPU_INFO 42       /* () -> this vCPU's id | vCPU count << 16 */
+#define HC_TIMER_ARM 43       /* (vector 32-255, microseconds 1..10^7 or 0 = off, periodic 0/1) -> 0:
+			       * this vCPU's timer; the interrupt is taken when RFLAGS.IF allows */
+#define HC_VCPU_IPI 44        /* (id, vector 32-255) -> 0: interrupt vCPU id (wakes its HLT) */
+#define HV_VCPU_NONE 0        /* never started */
+#define HV_VCPU_RUNNING 1
+#define HV_VCPU_STOPPED 2
+
 /* Errors (negated in RAX), with Linux's numbers. */
 #define HV_EPERM 1
 #define HV_EFAULT 14

@@ -159,10 +159,14 @@ int view_invalidate(struct vm *vm, u32 v)
 int policy_flush(struct vm *vm)
 {
 	int err = 0;
+	u32 dirty = vm->pol.dirty;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
 		if (vm->pol.dirty & BIT(v))
 			err |= view_invalidate(vm, v);
 	vm->pol.dirty = 0;
+	/* SMP: every other CPU running this VM may cache the old translations too (smp_vm.c) */
+	if (vm->smp && dirty)
+		err |= smp_shootdown(vm, dirty);
 	return err;
 }
 

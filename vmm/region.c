@@ -341,12 +341,14 @@ struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla)
 		goto done;
 	}
 inside:
-	do { /* no interrupt is ever pending in hvlab, so a used budget only bounds one exit */
-		res = run(vm, e, &c, start, end, RUN_BUDGET, &event);
+	do { /* a used budget bounds one exit; a vCPU that takes interrupts (vintr.c) runs shorter
+	      * chunks and stops at the boundary where one is pending (or it was kicked) */
+		res = run(vm, e, &c, start, end, vm->intr_exits ? VINTR_REGION_CHUNK : RUN_BUDGET, &event);
 		r->stats.instructions += res.executed;
 		total += res.executed;
 	} while (res.reason == EMU_STOP_BUDGET && !event && total < EXIT_BUDGET &&
-		 !(vm->run_deadline && rdtsc() >= vm->run_deadline)); /* the watchdog decides at the exit */
+		 !(vm->run_deadline && rdtsc() >= vm->run_deadline) && /* the watchdog decides at the exit */
+		 !vintr_should_yield(vm));
 done:
 	if (event) { /* INT n, INT3, INT1 or a #DB: the guest goes to its handler on the CPU */
 		vm->in_region = 0;

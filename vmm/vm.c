@@ -17,7 +17,7 @@ const char *vm_stop_str(enum vm_stop s)
 	static const char *const names[] = {"running", "HC_EXIT", "HLT", "triple fault", "EPT violation",
 					    "EPT misconfiguration", "VM-entry failure", "VMX off",
 					    "refused guest operation", "unhandled exit", "watchdog",
-					    "hypervisor invariant", "fuzzing event"};
+					    "hypervisor invariant", "fuzzing event", "kicked: its VM ended"};
 	return s < ARRAY_SIZE(names) ? names[s] : "?";
 }
 
@@ -117,6 +117,7 @@ void vm_destroy(struct vm *vm)
 {
 	if (vm->fuzz) /* fuzzing state first: it puts the VMCS and the policy back (fuzz.c) */
 		fuzz_detach(vm);
+	smp_vm_destroy(vm); /* the other vCPUs first (smp_vm.c) */
 	if (vm->vmcs && vmx_is_on()) /* after HC_VMXOFF there is nothing to clear */
 		__vmclear((u64)vm->vmcs);
 	if (vm->vpid && vmx_is_on() && vmx_caps.invvpid &&
@@ -317,6 +318,7 @@ enum vm_stop vm_run(struct vm *vm)
 	bool told = false; /* vmcs_check has named a rule this VMCS breaks */
 	while (vm->stop == VM_RUNNING) {
 		watchdog_arm(vm);
+		vintr_before_entry(vm); /* a pending guest interrupt, or the window for it (vintr.c) */
 		if (!vm->launched) /* the VM-entry checks in software first (vmcs_check.c) */
 			told = vmcs_check("before VMLAUNCH", false);
 		int r = vmx_enter(vm->regs, vm->launched);
@@ -341,6 +343,9 @@ enum vm_stop vm_run(struct vm *vm)
 	}
 	step_abort(vm);
 	vm->in_region = 0;
+	vintr_run_end(vm);
+	if (vm->smp && vm->vcpu_id == 0) /* the boot vCPU ends the VM: stop the others */
+		smp_vm_stop_all(vm);
 	flush_line(vm);
 	vm->run_tsc = rdtsc() - t0;
 	cov_guest_collect(vm); /* COVERAGE=1 only: the guest's counters of this run */

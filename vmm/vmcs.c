@@ -104,7 +104,7 @@ static void setup_host(void)
 	vmcs_write(HOST_GS_SELECTOR, 0);
 	vmcs_write(HOST_TR_SELECTOR, TSS_SEL);
 	vmcs_write(HOST_FS_BASE, 0);
-	vmcs_write(HOST_GS_BASE, 0);
+	vmcs_write(HOST_GS_BASE, rdmsr(MSR_GS_BASE)); /* this CPU's struct cpu (kernel/smp.c) */
 	vmcs_write(HOST_TR_BASE, tss_base());
 	vmcs_write(HOST_GDTR_BASE, gdt_base());
 	vmcs_write(HOST_IDTR_BASE, idt_base());

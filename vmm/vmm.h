@@ -109,6 +109,7 @@ enum vm_stop {
 	VM_STOP_WATCHDOG,     /* the run went on past its time limit (watchdog.c) */
 	VM_STOP_HV_BUG,       /* a hypervisor invariant failed: the run cannot go on safely */
 	VM_STOP_FUZZ,         /* a fuzzing event: snapshot taken, iteration ended, crash (fuzz.c) */
+	VM_STOP_KICKED,       /* smp_vm.c: a vCPU stopped because its VM ended */
 };
 #define HV_TRAP_MAX 32
 struct trap {
@@ -224,6 +225,19 @@ struct vm {
 	const char *console_prefix;          /* before each guest console line; "[guest] " if NULL */
 	void (*check)(bool ok, const char *text); /* HC_CHECK goes here (a KTAP test) */
 	struct fuzz *fuzz;                   /* snapshot fuzzing state (fuzz.c), or NULL */
+	/* smp_vm.c: the VM's other vCPUs (NULL until the guest starts one) */
+	struct vm_smp *smp;
+	u32 vcpu_id;                         /* 0: the boot vCPU */
+	bool smp_no_remote_invept;           /* TEST ONLY: shootdowns skip the other CPUs */
+	volatile bool kick;                  /* smp_vm.c: stop this vCPU at its next exit */
+	u64 nmi_unblocks;                    /* smp_vm.c: NMI blocking cleared after the host's NMI */
+	/* vintr.c: interrupts to the guest */
+	volatile u64 virr[4];                /* pending vectors (a virtual IRR) */
+	u64 vt_deadline, vt_period;          /* the virtual timer: TSC deadline (0: off), period */
+	u64 vt_lapic;                        /* the deadline the LAPIC timer is programmed for */
+	u8 vt_vector;
+	bool intr_exits, intr_window;        /* external-interrupt / interrupt-window exiting on */
+	u64 vt_fired, intr_injected, intr_window_exits, hlt_waits, ipis_sent; /* statistics */
 };
 const char *vm_stop_str(enum vm_stop s);
 int vm_create(struct vm *vm, u64 ram_size);
@@ -426,6 +440,38 @@ extern u8 vmcs_dump_all;
 void vmcs_dump(const char *match);
 void vmcs_dump_setup(const char *cmdline);
 void vmcs_dump_exit(u32 reason);
+
+/* smp_vm.c: VMX on every CPU, a VM's vCPUs on their CPUs, the EPT shootdown (docs/smp.md) */
+#define IRQ_VEC_SHOOTDOWN 0xf1
+#define IRQ_VEC_KICK 0xf2
+struct vm_smp_stats {
+	u64 shootdowns, remote_acks, timeouts, skipped; /* skipped: smp_no_remote_invept */
+	u64 last_tsc;                                   /* TSC cycles of the last shootdown */
+};
+int smp_vmx_on_all(void);
+void smp_vmx_off_all(void);
+u32 smp_vmx_cpus(void);                  /* CPUs in VMX operation */
+s64 smp_vcpu_start(struct vm *vm, u64 id, u64 rip, u64 rsp, u64 arg);
+s64 smp_vcpu_status(struct vm *vm, u64 id);
+s64 smp_vcpu_info(struct vm *vm);
+struct vm *smp_vcpu(struct vm *vm, u32 id);
+int smp_shootdown(struct vm *vm, u32 views);
+void smp_external_interrupt(struct vm *vm);
+void smp_nmi_exit(struct vm *vm);
+void smp_vm_stop_all(struct vm *vm);
+void smp_vm_destroy(struct vm *vm);
+const struct vm_smp_stats *smp_vm_stats(const struct vm *vm);
+u64 smp_cpu_invepts(u32 cpu);
+
+/* vintr.c: interrupts to the guest: per-vCPU timer, guest IPIs, HLT that waits */
+s64 vintr_timer_arm(struct vm *vm, u64 vector, u64 us, u64 periodic);
+s64 vintr_ipi(struct vm *vm, u64 id, u64 vector);
+void vintr_before_entry(struct vm *vm);
+void vintr_window_exit(struct vm *vm);
+bool vintr_hlt(struct vm *vm);
+void vintr_run_end(struct vm *vm);
+bool vintr_should_yield(struct vm *vm);
+#define VINTR_REGION_CHUNK 256 /* region.c: instructions between two vintr_should_yield() */
 
 /* vmx_entry.S */
 int vmx_enter(u64 *regs, int launched);

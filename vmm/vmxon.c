@@ -1,6 +1,7 @@
 /* vmxon.c: entering and leaving VMX root operation (SDM "Enabling and Entering VMX
  * Operation"): IA32_FEATURE_CONTROL, the CR0/CR4 fixed bits, the VMXON region; and the text
- * of every VM-instruction error number. One logical CPU only. */
+ * of every VM-instruction error number. Each function works on the CPU that calls it (SMP: every
+ * CPU has its own VMXON region and state, vmm/smp_vm.c runs them on each). */
 #include "vmm.h"
 #include "../kernel/x86.h"
 
@@ -33,9 +34,12 @@ static const char *const insn_errors[] = {
 	[28] = "invalid operand to INVEPT/INVVPID",
 };
 
-static void *vmxon_region;
-static u64 cr4_before_vmx;
-static bool vmx_on_now;
+static void *vmxon_regions[SMP_MAX_CPUS];
+static u64 cr4_before[SMP_MAX_CPUS];
+static bool on_now[SMP_MAX_CPUS];
+#define vmxon_region vmxon_regions[cpu_id()]
+#define cr4_before_vmx cr4_before[cpu_id()]
+#define vmx_on_now on_now[cpu_id()]
 
 const char *vmx_insn_error_str(u64 n)
 {

@@ -91,6 +91,12 @@ EXERCISES = {
                   "emulated_regions_guest.cpu_is_the_reference",
                   "emulated_regions.fs_gs_bases_loaded", "emulated_regions.cr2_loaded"],
     },
+    "10": {  # two CPUs: the reader's CPU must be shot down
+        "handout": "docs/exercises/10-smp.md",
+        "cpu": "tigerlake-x2",
+        "suites": ["shootdown"],
+        "cases": ["shootdown.revoke_seen_by_spinning_reader"],
+    },
 }
 DEFAULT_CPU = "corei7_skylake_x"
 MARKED_DIRS = ("kernel", "vmm", "guest")
@@ -264,7 +270,7 @@ def grade(ex, tree, cpu=None, say=print):
     out = os.path.join(build, "grade-%s" % ex)
     t1 = time.time()
     subprocess.run([sys.executable, os.path.join(HERE, "run.py"), "--iso", iso, "--out", out,
-                    "--backend", "bochs", "--cpu", cpu, "--timeout", "120"],
+                    "--backend", "bochs", "--cpu", cpu, "--timeout", "120", "--smp-full"],
                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     boot_secs = time.time() - t1
     log = os.path.join(out, "logs", "bochs-%s.log" % cpu)

@@ -10,8 +10,13 @@ import subprocess
 # The Bochs rows of the test matrix (docs/testing.md says why each is there), in output order.
 # A profile is a CPU model plus words on the kernel command line, booted from a variant of the
 # test ISO that the Makefile builds (build/hvlab-test-VARIANT.iso).
+# A name ending in -xN boots N CPUs (cpu: count=N) from the SMP variant of the test ISO, which runs
+# the suites that need several CPUs (build/hvlab-test-smp.iso). The 4-CPU rows are not in `make
+# test` (its time): `make test-smp` boots them, and the whole test ISO on 4 CPUs (SMP_ROWS_X4).
 BOCHS_MODELS = ["corei7_skylake_x", "tigerlake", "corei7_ivy_bridge_3770k", "tigerlake-nkvm",
-                "core2_penryn_t9600"]
+                "core2_penryn_t9600", "corei7_skylake_x-x2", "tigerlake-x2"]
+SMP_ROWS_X4 = ["corei7_skylake_x-x4", "tigerlake-x4"]
+SMP_VARIANT = "smp"
 PROFILES = {
     # Nested KVM gives L1 VMFUNC and MTF but no EPT-violation #VE: tigerlake with #VE masked.
     "tigerlake-nkvm": {"model": "tigerlake", "variant": "nkvm", "cmdline": "vmx_mask=ve"},
@@ -43,17 +48,35 @@ cpu: model={model}, ips=50000000, reset_on_triple_fault=0
 """
 
 
+def split_count(cpu):
+    """("tigerlake", 4) from "tigerlake-x4": a matrix name may end in -xN, N CPUs (cpu: count=N)."""
+    m = re.match(r"^(.*)-x([0-9]+)$", cpu or "")
+    return (m.group(1), int(m.group(2))) if m else (cpu, 1)
+
+
+def bochs_count(cpu):
+    """How many CPUs a matrix name asks for (its -xN suffix, else 1)."""
+    return split_count(cpu)[1]
+
+
 def bochs_model(cpu):
-    """The Bochs model behind a matrix name (a model, or a profile)."""
+    """The Bochs model behind a matrix name (a model, or a profile, with or without -xN)."""
+    cpu = split_count(cpu)[0]
     return PROFILES[cpu]["model"] if cpu in PROFILES else cpu
 
 
-def variant_iso(iso, cpu):
-    """The ISO a matrix name boots: the test ISO, or the profile's variant of it."""
-    if cpu not in PROFILES:
+def variant_iso(iso, cpu, smp_variant=True):
+    """The ISO a matrix name boots: the test ISO, the profile's variant of it, or for N > 1 CPUs
+    its SMP variant (unless smp_variant is False: the whole test ISO)."""
+    cpu, count = split_count(cpu)
+    if cpu in PROFILES:
+        variant = PROFILES[cpu]["variant"]
+    elif count > 1 and smp_variant:
+        variant = SMP_VARIANT
+    else:
         return iso
     stem, ext = os.path.splitext(iso)
-    return "%s-%s%s" % (stem, PROFILES[cpu]["variant"], ext)
+    return "%s-%s%s" % (stem, variant, ext)
 
 
 def bochs_cpu_models():
@@ -100,14 +123,20 @@ def pick_backend():
     return "bochs", why + "; Bochs emulates VMX with EPT, VMFUNC and #VE"
 
 
-def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False, tcp_port=None, lpt=None):
+def bochs_command(iso, workdir, serial, model, megs=MEMORY_MB, debugger=False, tcp_port=None, lpt=None,
+                  count=None):
     """Write a bochsrc into workdir; return (argv, env). COM1 goes to the file serial, or with
     tcp_port to a TCP server on 127.0.0.1 that Bochs connects to (make run's terminal). lpt: a
     file for the parallel port, where a COVERAGE=1 kernel writes its counters (kernel/gcov.c)."""
     os.makedirs(workdir, exist_ok=True)
+    if count is None:  # "tigerlake-x4": the model with 4 CPUs
+        model, count = split_count(model)
+        model = bochs_model(model)
     rc = os.path.join(workdir, "bochsrc")
     text = BOCHSRC.format(megs=megs, iso=os.path.abspath(iso), serial=os.path.abspath(serial),
                           log=os.path.join(os.path.abspath(workdir), "bochs.log"), model=model)
+    if count > 1:  # SMP: the BIOS builds the MP table and the MADT for count CPUs
+        text = text.replace("cpu: model=%s," % model, "cpu: model=%s, count=%d," % (model, count))
     if tcp_port:
         text = re.sub(r"(?m)^com1: .*$", "com1: enabled=1, mode=socket-client, dev=127.0.0.1:%d" % tcp_port, text)
     if lpt:

@@ -267,11 +267,11 @@ class Row:
             self.name = "cmd-%d" % (index + 1)
         if megs:
             self.name += "-%s" % ("%dG" % (megs // 1024) if megs % 1024 == 0 else "%dM" % megs)
-        profile = hvboot.PROFILES.get(cpu, {})
+        profile = hvboot.PROFILES.get(hvboot.split_count(cpu)[0], {})
         self.cmdline = profile.get("cmdline")  # words the kernel's command line must have
         self.expect_caps = dict(EXPECT_CAPS.get(hvboot.bochs_model(cpu) if backend == "bochs" else backend, {}))
         if backend == "bochs" and self.expect_caps:
-            self.expect_caps.update(PROFILE_CAPS.get(cpu, {"vmx_mask": None}))
+            self.expect_caps.update(PROFILE_CAPS.get(hvboot.split_count(cpu)[0], {"vmx_mask": None}))
 
 
 def plan_boots(args):
@@ -296,8 +296,9 @@ def command_for(args, row, serial, lpt=None):
     os.makedirs(work, exist_ok=True)
     megs = row.megs or hvboot.MEMORY_MB
     if row.backend == "bochs":
-        iso = hvboot.variant_iso(args.iso, row.cpu)
-        return hvboot.bochs_command(iso, work, serial, hvboot.bochs_model(row.cpu), megs=megs, lpt=lpt)
+        iso = hvboot.variant_iso(args.iso, row.cpu, not args.smp_full)
+        return hvboot.bochs_command(iso, work, serial, hvboot.bochs_model(row.cpu), megs=megs, lpt=lpt,
+                                    count=hvboot.bochs_count(row.cpu))
     if row.backend == "cmd":  # for the runner's own tests: any command that writes $SERIAL
         return ["sh", "-c", args.cmd[row.index]], dict(os.environ, SERIAL=serial)
     return hvboot.qemu_command(args.iso, row.backend, serial=serial, megs=megs, lpt=lpt), None
@@ -306,8 +307,8 @@ def command_for(args, row, serial, lpt=None):
 def run_row(args, row):
     """Boot one row and judge it: (verdict, reason, report, seconds, serial log)."""
     serial = os.path.join(args.out, "logs", row.name + ".log")
-    if row.backend == "bochs" and not os.path.exists(hvboot.variant_iso(args.iso, row.cpu)):
-        iso = hvboot.variant_iso(args.iso, row.cpu)
+    if row.backend == "bochs" and not os.path.exists(hvboot.variant_iso(args.iso, row.cpu, not args.smp_full)):
+        iso = hvboot.variant_iso(args.iso, row.cpu, not args.smp_full)
         return "ERROR", "no %s (the test ISO with %s; make builds it)" % (iso, row.cmdline), \
             parse_ktap(""), 0.0, serial
     # --coverage: the counters of a COVERAGE=1 kernel go to OUT/logs/NAME.gcov (LPT1); its final
@@ -341,6 +342,8 @@ def main(argv=None):
     ap.add_argument("--cmd", action="append",
                     help="with --backend cmd: shell command that writes $SERIAL (repeatable: one boot each)")
     ap.add_argument("--no-caps-check", action="store_true", help="skip the per-model caps check")
+    ap.add_argument("--smp-full", action="store_true",
+                    help="rows with N > 1 CPUs (-xN) boot the whole test ISO, not its SMP variant")
     ap.add_argument("--coverage", action="store_true",
                     help="a COVERAGE=1 ISO: keep each boot's counter dump (LPT1) in OUT/logs/NAME.gcov")
     args = ap.parse_args(argv)

@@ -1,6 +1,7 @@
 """Tests of the host runner (run.py) on canned serial output, and on a real boot of the
 KTAP library's self-test suite, which fails on purpose. Run by `make test`."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -171,12 +172,32 @@ class Matrix(unittest.TestCase):
     def test_variant_iso(self):
         self.assertEqual(run.hvboot.variant_iso("build/hvlab-test.iso", "tigerlake-nkvm"), "build/hvlab-test-nkvm.iso")
         self.assertEqual(run.hvboot.variant_iso("build/hvlab-test.iso", "tigerlake"), "build/hvlab-test.iso")
+        self.assertEqual(run.hvboot.variant_iso("build/hvlab-test.iso", "tigerlake-x4"), "build/hvlab-test-smp.iso")
+        self.assertEqual(run.hvboot.variant_iso("build/hvlab-test.iso", "tigerlake-x4", False), "build/hvlab-test.iso")
+
+    def test_cpu_count_suffix(self):
+        self.assertEqual(run.hvboot.split_count("tigerlake-x4"), ("tigerlake", 4))
+        self.assertEqual(run.hvboot.split_count("tigerlake-nkvm"), ("tigerlake-nkvm", 1))
+        self.assertEqual(run.hvboot.bochs_model("tigerlake-nkvm-x2"), "tigerlake")
+        argv, _ = run.hvboot.bochs_command("x.iso", self.tmp, "serial", "tigerlake-x2")
+        with open(argv[argv.index("-f") + 1]) as f:
+            self.assertIn("cpu: model=tigerlake, count=2,", f.read())
+        argv, _ = run.hvboot.bochs_command("x.iso", self.tmp, "serial", "tigerlake")
+        with open(argv[argv.index("-f") + 1]) as f:
+            self.assertNotIn("count=", f.read())
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_default_matrix(self):
         args = run.argparse.Namespace(backend="bochs", cpu=None, megs=None, cmd=None)
         self.assertEqual([r.name for r in run.plan_boots(args)],
                          ["bochs-corei7_skylake_x", "bochs-tigerlake", "bochs-corei7_ivy_bridge_3770k",
-                          "bochs-tigerlake-nkvm", "bochs-core2_penryn_t9600"])
+                          "bochs-tigerlake-nkvm", "bochs-core2_penryn_t9600", "bochs-corei7_skylake_x-x2",
+                          "bochs-tigerlake-x2"])
         args = run.argparse.Namespace(backend="bochs", cpu=["corei7_skylake_x"], megs=[32, 48], cmd=None)
         self.assertEqual([r.megs for r in run.plan_boots(args)], [32, 48])
 
