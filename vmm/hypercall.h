@@ -78,9 +78,9 @@ struct hv_boot_info {
 #define HC_NR 23
 /* Snapshot fuzzing (docs/fuzzing.md): only in a VM the fuzzer runs; -ENOSYS elsewhere. Outside
  * HC_NR on purpose (hypercall_fuzz's unknown numbers stay unknown). */
-#define HC_FUZZ_SNAPSHOT 40   /* (buf, max) -> input size: the snapshot; each iteration resumes here */
-#define HC_FUZZ_END 41        /* (status) ends an iteration: status 0 = no crash. No return. */
-#define HC_FUZZ_PANIC 42      /* (code): the target's own assertion failed: a crash. No return. */
+#define HC_FUZZ_SNAPSHOT 50   /* (buf, max) -> input size: the snapshot; each iteration resumes here */
+#define HC_FUZZ_END 51        /* (status) ends an iteration: status 0 = no crash. No return. */
+#define HC_FUZZ_PANIC 52      /* (code): the target's own assertion failed: a crash. No return. */
 #define HV_FUZZ_INPUT_MAX 0x10000 /* the largest input buffer (bytes) */
 #define HC_VMXOFF_MAGIC 0x766d786f6666ULL /* "vmxoff" */
 
