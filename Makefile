@@ -64,7 +64,7 @@ $(BUILD)/guest-cov.ld: guest/guest.ld Makefile
 	$(call cov_lds,$<,$@)
 
 PHONY_FUZZ := fuzz fuzz-repro bench-fuzz
-.PHONY: $(PHONY_FUZZ) all help clean run debug test test-vm test-smp test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
+.PHONY: $(PHONY_FUZZ) all help clean run debug test test-vm test-smp test-fuzz test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 
 help:
@@ -77,6 +77,7 @@ help:
 	@echo "  make test       install missing tools, build, run host tests and the test ISO"
 	@echo "                  (TESTS=boot,vmxon selects suites; BACKEND=... one backend only)"
 	@echo "  make test-vm    only the test ISO on the matrix (TESTS=..., BACKEND=bochs: the Bochs rows)"
+	@echo "  make test-fuzz    suite fuzz on corei7_ivy_bridge_3770k (write protection only)"
 	@echo "  make test-smp     4 CPUs: the SMP suites (skylake_x, tigerlake) and the whole test ISO (tigerlake)"
 	@echo "  make test-models  the test ISO under every Bochs CPU model (PASS or SKIP each)"
 	@echo "  make test-edges   the test ISO on 32 and 48 MiB (Bochs) and 8 GiB (QEMU TCG)"
@@ -145,7 +146,12 @@ $(BUILD)/hvlab-test-smp.iso: $(TEST_ISO_DEPS)
 	$(call say,ISO,$@)
 	$(Q)$(call test_cfg,$$(t=$$(cat $(BUILD)/tests.cmdline); [ "$$t" = all ] && echo "$(SMP_SUITES)" || echo "$$t"),,$(BUILD)/grub-test-smp.cfg)
 	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-smp.cfg $(GUEST_ELF)
-TEST_ISOS := $(BUILD)/hvlab-test.iso $(BUILD)/hvlab-test-nkvm.iso $(BUILD)/hvlab-test-smp.iso
+# The fuzzing rows (-fuzz profiles) boot suite fuzz, which tests=all leaves out (its time).
+$(BUILD)/hvlab-test-fuzz.iso: $(TEST_ISO_DEPS)
+	$(call say,ISO,$@)
+	$(Q)$(call test_cfg,$$(t=$$(cat $(BUILD)/tests.cmdline); [ "$$t" = all ] && echo fuzz || echo "$$t"),,$(BUILD)/grub-test-fuzz.cfg)
+	$(Q)iso/mkiso.sh $@ $(BUILD)/hvlab.elf $(BUILD)/grub-test-fuzz.cfg $(GUEST_ELF)
+TEST_ISOS := $(BUILD)/hvlab-test.iso $(BUILD)/hvlab-test-nkvm.iso $(BUILD)/hvlab-test-smp.iso $(BUILD)/hvlab-test-fuzz.iso
 
 # The KTAP library's self-test: fails on purpose (used by tests/host/test_runner.py).
 $(BUILD)/hvlab-selftest.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in iso/mkiso.sh
@@ -243,7 +249,7 @@ coverage: deps-test
 	lcov --quiet $(LCOV_RC) --extract $(BUILD)/cov/all.info '*/vmm/*' '*/kernel/*' --output-file $(BUILD)/coverage/hvlab.info
 	@$(MAKE) --no-print-directory TESTS=all $(TEST_ISOS)
 	@$(MAKE) --no-print-directory COVERAGE=1 TESTS=all $(VMCOV)/hvlab-test.iso $(VMCOV)/hvlab-test-nkvm.iso \
-		$(VMCOV)/hvlab-test-smp.iso $(VMCOV)/hvlab-gcov-crash.iso $(VMCOV)/hvlab-gcov-panic.iso
+		$(VMCOV)/hvlab-test-smp.iso $(VMCOV)/hvlab-test-fuzz.iso $(VMCOV)/hvlab-gcov-crash.iso $(VMCOV)/hvlab-gcov-panic.iso
 	@status=0; \
 	if [ $(BUILD)/test/results.ktap -nt $(BUILD)/hvlab-test.iso ] && [ $(BUILD)/test/results.ktap -nt $(BUILD)/hvlab-test-nkvm.iso ]; then \
 		echo "coverage: the normal build's results to compare with: make test-vm's, $(BUILD)/test"; \
@@ -278,6 +284,12 @@ test-vm: $(TEST_ISOS)
 
 # 4 CPUs (too slow for make test; .ci/run runs it): the SMP suites on corei7_skylake_x-x4 and
 # tigerlake-x4, then the whole test ISO on tigerlake-x4.
+# Suite fuzz on a CPU without EPT A/D flags or PML (write protection only); too slow for make
+# test (about 75 s), .ci/run runs it.
+test-fuzz: deps-test $(TEST_ISOS)
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-fuzz --backend bochs \
+		--cpu corei7_ivy_bridge_3770k-fuzz
+
 test-smp: deps-test $(TEST_ISOS)
 	@status=0; \
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp --backend bochs \

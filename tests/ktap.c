@@ -124,13 +124,15 @@ static void run_suite(const struct ktap_suite *s, int n, struct counts *total)
 }
 
 /* "all" selects every suite but the self-tests of this library ("selftest_*", which fail on
- * purpose) and the benchmarks ("bench_*", which measure rather than test); those run only
- * when named. */
+ * purpose), the benchmarks ("bench_*", which measure rather than test) and "fuzz" (minutes of
+ * emulated fuzzing: the matrix boots it on rows of its own, the -fuzz profiles of
+ * tests/host/hvboot.py); those run only when named. */
 static bool selected(const char *list, const char *name)
 {
 	if (cmdline_list_has(list, name))
 		return true;
-	return cmdline_list_has(list, "all") && strncmp(name, "selftest_", 9) && strncmp(name, "bench_", 6);
+	return cmdline_list_has(list, "all") && strncmp(name, "selftest_", 9) && strncmp(name, "bench_", 6) &&
+	       strcmp(name, "fuzz");
 }
 
 /* Names in list that match no suite are reported as errors, after the known ones. */

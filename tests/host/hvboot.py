@@ -13,13 +13,20 @@ import subprocess
 # A name ending in -xN boots N CPUs (cpu: count=N) from the SMP variant of the test ISO, which runs
 # the suites that need several CPUs (build/hvlab-test-smp.iso). The 4-CPU rows are not in `make
 # test` (its time): `make test-smp` boots them, and the whole test ISO on 4 CPUs (SMP_ROWS_X4).
-BOCHS_MODELS = ["corei7_skylake_x", "tigerlake", "corei7_ivy_bridge_3770k", "tigerlake-nkvm",
-                "core2_penryn_t9600", "corei7_skylake_x-x2", "tigerlake-x2"]
+# The longest row (suite fuzz) second, so that two boots at a time end together.
+BOCHS_MODELS = ["corei7_skylake_x", "corei7_skylake_x-fuzz", "tigerlake", "corei7_ivy_bridge_3770k",
+                "tigerlake-nkvm", "core2_penryn_t9600", "corei7_skylake_x-x2", "tigerlake-x2"]
+# make test-fuzz (run by .ci/run; too slow for make test): suite fuzz with write protection only.
+FUZZ_ROWS = ["corei7_ivy_bridge_3770k-fuzz"]
 SMP_ROWS_X4 = ["corei7_skylake_x-x4", "tigerlake-x4"]
 SMP_VARIANT = "smp"
 PROFILES = {
     # Nested KVM gives L1 VMFUNC and MTF but no EPT-violation #VE: tigerlake with #VE masked.
     "tigerlake-nkvm": {"model": "tigerlake", "variant": "nkvm", "cmdline": "vmx_mask=ve"},
+    # Suite fuzz (not in tests=all: minutes of fuzzing) where the dirty-tracking methods differ:
+    # write protection, EPT A/D flags and PML (skylake_x); write protection only (ivy_bridge).
+    "corei7_skylake_x-fuzz": {"model": "corei7_skylake_x", "variant": "fuzz", "cmdline": "tests=fuzz"},
+    "corei7_ivy_bridge_3770k-fuzz": {"model": "corei7_ivy_bridge_3770k", "variant": "fuzz", "cmdline": "tests=fuzz"},
 }
 BACKENDS = ["bochs", "qemu-kvm", "qemu-tcg"]
 MEMORY_MB = 256
