@@ -48,7 +48,8 @@ class Strip(unittest.TestCase):
                 for d, _, files in os.walk(os.path.join(grade.ROOT, top)):
                     for f in files:
                         if f.endswith((".c", ".h", ".S")):
-                            blocks += grade.strip_text(open(os.path.join(d, f)).read(), ex)[1]
+                            with open(os.path.join(d, f)) as fh:
+                                blocks += grade.strip_text(fh.read(), ex)[1]
             self.assertGreater(blocks, 0, ex)
 
     def test_every_handout_has_the_sections_and_the_grading_steps(self):
