@@ -280,7 +280,7 @@ $(BUILD)/hvlab-gcov-%.iso: $(BUILD)/hvlab.elf $(GUEST_ELF) iso/grub-test.cfg.in 
 
 # The matrix (tests/host/run.py, docs/testing.md), two boots at a time.
 test-vm: $(TEST_ISOS)
-	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test $(if $(BACKEND),--backend $(BACKEND))
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test $(if $(BACKEND),--backend $(BACKEND)) --tests "$(TESTS)"
 
 # 4 CPUs (too slow for make test; .ci/run runs it): the SMP suites on corei7_skylake_x-x4 and
 # tigerlake-x4, then the whole test ISO on tigerlake-x4.

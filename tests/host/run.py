@@ -274,6 +274,22 @@ class Row:
             self.expect_caps.update(PROFILE_CAPS.get(hvboot.split_count(cpu)[0], {"vmx_mask": None}))
 
 
+SMP_SUITES = {"smp", "shootdown", "shootdown_stress", "guest_interrupts"}  # Makefile SMP_SUITES
+
+
+def row_has_work(cpu, tests):
+    """Whether a default row boots anything for TESTS: a -fuzz row only runs suite fuzz, an -xN
+    row the SMP suites (the variant ISOs, Makefile); every other row runs TESTS."""
+    names = set(tests.split(","))
+    if "all" in names:
+        return True
+    if cpu.endswith("-fuzz"):
+        return "fuzz" in names
+    if hvboot.split_count(cpu)[1] > 1:
+        return bool(names & SMP_SUITES)
+    return True
+
+
 def plan_boots(args):
     """[Row] to run, in matrix order."""
     if args.backend == "cmd":  # one row per --cmd
@@ -281,7 +297,7 @@ def plan_boots(args):
     backends = [args.backend] if args.backend else ["bochs", "qemu-tcg"]
     if not args.backend and hvboot.host_vmx()[0]:
         backends.append("qemu-kvm")
-    cpus = args.cpu or hvboot.BOCHS_MODELS
+    cpus = args.cpu or [c for c in hvboot.BOCHS_MODELS if row_has_work(c, getattr(args, "tests", "all"))]
     if cpus == ["all"]:
         cpus = hvboot.bochs_cpu_models()
     rows = []
@@ -342,6 +358,10 @@ def main(argv=None):
     ap.add_argument("--cmd", action="append",
                     help="with --backend cmd: shell command that writes $SERIAL (repeatable: one boot each)")
     ap.add_argument("--no-caps-check", action="store_true", help="skip the per-model caps check")
+    ap.add_argument("--tests", default="all",
+                    help="the suites the test ISO was built with (make's TESTS): the default matrix leaves "
+                         "out the rows that would boot none of them (-fuzz rows without fuzz, -xN rows "
+                         "without an SMP suite)")
     ap.add_argument("--smp-full", action="store_true",
                     help="rows with N > 1 CPUs (-xN) boot the whole test ISO, not its SMP variant")
     ap.add_argument("--coverage", action="store_true",

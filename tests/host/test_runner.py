@@ -198,6 +198,12 @@ class Matrix(unittest.TestCase):
                          ["bochs-corei7_skylake_x", "bochs-corei7_skylake_x-fuzz", "bochs-tigerlake",
                           "bochs-corei7_ivy_bridge_3770k", "bochs-tigerlake-nkvm", "bochs-core2_penryn_t9600",
                           "bochs-corei7_skylake_x-x2", "bochs-tigerlake-x2"])
+        args = run.argparse.Namespace(backend="bochs", cpu=None, megs=None, cmd=None, tests="boot")
+        self.assertEqual([r.name for r in run.plan_boots(args)],
+                         ["bochs-corei7_skylake_x", "bochs-tigerlake", "bochs-corei7_ivy_bridge_3770k",
+                          "bochs-tigerlake-nkvm", "bochs-core2_penryn_t9600"])
+        args.tests = "boot,fuzz,smp"  # each variant row has work again
+        self.assertEqual(len(run.plan_boots(args)), 8)
         args = run.argparse.Namespace(backend="bochs", cpu=["corei7_skylake_x"], megs=[32, 48], cmd=None)
         self.assertEqual([r.megs for r in run.plan_boots(args)], [32, 48])
 
