@@ -23,6 +23,14 @@ $(BUILD)/guest-obj/%.c.o: guest/%.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(GUEST_CFLAGS) $(COV_INSTR) -c $< -o $@
 
+# The fuzz targets and their harness carry no gcov counters in a COVERAGE=1 build: they are the
+# fuzzer's subject, and counters would change its basic blocks, so the campaign (and suite fuzz's
+# expectations) would differ from the normal build's.
+$(BUILD)/guest-obj/fuzz/%.c.o: guest/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
 # rgn_cwork.c: compiled C as compilers build it by default (SSE2 allowed), for an emulated region.
 $(BUILD)/guest-obj/rgn_cwork.c.o: guest/rgn_cwork.c tests/emu/bench_c.c
 	@mkdir -p $(dir $@)
