@@ -98,6 +98,18 @@ u64 ucode(unsigned off, const char *bytes, unsigned len)
 	return UCODE_PAGE + off;
 }
 
+struct emu_result urun(struct emu *e, u8 cpl, const char *bytes, unsigned len, u64 budget)
+{
+	u64 c = ucode(0x100, bytes, len);
+	uemu_init(e, cpl);
+	e->cpu.gpr[EMU_RSP] = UMEM_BASE + 0x2000;
+	e->cpu.gpr[EMU_RBX] = UMEM_BASE + 0x100;
+	e->cpu.gpr[EMU_RSI] = UMEM_BASE + 0x200;
+	e->cpu.gpr[EMU_RDI] = UMEM_BASE + 0x300;
+	e->cpu.rip = c;
+	return emu_run(e, c, c + len, budget);
+}
+
 extern const struct ucase ucases[];
 extern const unsigned ucase_count;
 extern const unsigned long long ucase_code_addr;

@@ -38,6 +38,8 @@ void umem_reset(void);
 void uemu_init(struct emu *e, u8 cpl);
 /* Place bytes at UCODE_PAGE + off, return that address. */
 u64 ucode(unsigned off, const char *bytes, unsigned len);
+/* Run `bytes` at UCODE_PAGE + 0x100 with RSP/RBX/RSI/RDI in data memory. */
+struct emu_result urun(struct emu *e, u8 cpl, const char *bytes, unsigned len, u64 budget);
 
 #define CHECK(cond, ...)                                                     \
 	do {                                                                 \

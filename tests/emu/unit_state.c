@@ -13,17 +13,9 @@ static struct emu e;
 
 #define B(s) s, sizeof(s) - 1
 
-/* Run `bytes` at UCODE_PAGE + 0x100 with RSP/RBX/RSI/RDI in data memory. */
 static struct emu_result run(u8 cpl, const char *bytes, unsigned len, u64 budget)
 {
-	u64 c = ucode(0x100, bytes, len);
-	uemu_init(&e, cpl);
-	e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x2000;
-	e.cpu.gpr[EMU_RBX] = UMEM_BASE + 0x100;
-	e.cpu.gpr[EMU_RSI] = UMEM_BASE + 0x200;
-	e.cpu.gpr[EMU_RDI] = UMEM_BASE + 0x300;
-	e.cpu.rip = c;
-	return emu_run(&e, c, c + len, budget);
+	return urun(&e, cpl, bytes, len, budget);
 }
 
 /* Code identity is physical: a write through a second linear mapping of a
