@@ -95,8 +95,11 @@ void scen_smp_views(struct hv_boot_info *bi)
 	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)views_entry, stack_top(1), bi->arg), 0);
 	GEXPECT(wait_flag(&views_ready));
 	u64 mine = *(volatile u64 *)p; /* vCPU 1 is in view 1 now, this one in view 0 */
+	/* A view another vCPU runs in is not destroyed under it (its EPT would be freed). */
+	GEXPECT_EQ((s64)hc1(HC_VIEW_DESTROY, 1), -HV_EBUSY);
 	views_go = 1;
 	GEXPECT_EQ(wait_stopped(1), HV_VCPU_STOPPED | (1 << 8));
+	GEXPECT_EQ((s64)hc1(HC_VIEW_DESTROY, 1), 0);
 	GEXPECT_EQ(mine, VAL_A);
 	GEXPECT_EQ(views_read1, VAL_B);
 	GEXPECT_EQ(views_read1b, VAL_B);

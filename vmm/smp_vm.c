@@ -445,6 +445,20 @@ s64 smp_vcpu_status(struct vm *vm, u64 id)
 	return s->state[id] | ((u64)s->vcpu[id]->stop << 8);
 }
 
+/* Whether a vCPU of vm other than this one is running: its current view is in its own VMCS,
+ * which only its CPU can read, and it may switch views by VMFUNC without an exit, so while one
+ * runs no view may be destroyed (views.c:view_destroy refuses with -EBUSY). */
+bool smp_others_running(struct vm *vm)
+{
+	struct vm_smp *s = vm->smp;
+	if (!s)
+		return false;
+	for (u32 i = 0; i < SMP_MAX_CPUS; i++)
+		if (i != vm->vcpu_id && s->state[i] == HV_VCPU_RUNNING)
+			return true;
+	return false;
+}
+
 s64 smp_vcpu_info(struct vm *vm) { return vm->vcpu_id | ((u64)smp_ncpus << 16); }
 
 /* vCPU 0 stopped: kick every other vCPU out of its guest (an IPI makes it exit; it sees

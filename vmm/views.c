@@ -34,7 +34,7 @@ s64 view_destroy(struct vm *vm, u64 v)
 {
 	if (v == 0 || !view_valid(vm, v))
 		return -HV_EINVAL;
-	if (v == view_current(vm) || (vm->step.open && vm->step.view == v))
+	if (v == view_current(vm) || (vm->step.open && vm->step.view == v) || smp_others_running(vm))
 		return -HV_EBUSY;
 	for (u32 o = 0; o < HV_VIEW_MAX; o++) /* another view's policy switches to it */
 		if (vm->view_live[o] && vm->view_policy[o] == HV_POLICY_SWITCH && vm->view_policy_arg[o] == v)

@@ -453,6 +453,7 @@ void smp_vmx_off_all(void);
 u32 smp_vmx_cpus(void);                  /* CPUs in VMX operation */
 s64 smp_vcpu_start(struct vm *vm, u64 id, u64 rip, u64 rsp, u64 arg);
 s64 smp_vcpu_status(struct vm *vm, u64 id);
+bool smp_others_running(struct vm *vm); /* a view in use elsewhere cannot be destroyed */
 s64 smp_vcpu_info(struct vm *vm);
 struct vm *smp_vcpu(struct vm *vm, u32 id);
 int smp_shootdown(struct vm *vm, u32 views);
