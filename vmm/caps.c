@@ -113,6 +113,11 @@ int vmx_caps_probe(struct vmx_caps *c)
 		c->no_vmx = "this CPU has no VMX (CPUID.1:ECX.VMX=0)";
 		return -1;
 	}
+	cpuid(0, 0, &a, &b, &cx, &d);
+	if (a >= 7) {
+		cpuid(7, 0, &a, &b, &cx, &d);
+		c->cet_ss = cx & BIT(7);
+	}
 	for (int i = 0; i < VMX_NR_MSRS; i++) {
 		if (!msr_exists(c, i))
 			continue;

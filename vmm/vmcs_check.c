@@ -97,7 +97,8 @@ static const struct vmcs_rule R_EPTP_AD = {"ctl.eptp_ad", S_EXEC,
 	"Bit 6 (enable bit for accessed and dirty flags for EPT) must be 0 if bit 21 of the IA32_VMX_EPT_VPID_CAP "
 	"MSR is read as 0, indicating that the processor does not support accessed and dirty flags for EPT."};
 static const struct vmcs_rule R_EPTP_RSVD = {"ctl.eptp_reserved", S_EXEC,
-	"Reserved bits 11:7 and 63:N (where N is the processor's physical-address width) must all be 0."};
+	"Reserved bits 11:8 and 63:N (where N is the processor's physical-address width) must all be 0; bit 7 "
+	"(supervisor shadow-stack control) too, where the processor has no CET supervisor shadow stacks."};
 static const struct vmcs_rule R_UG = {"ctl.unrestricted_guest", S_EXEC,
 	"If the \"unrestricted guest\" VM-execution control is 1, the \"enable EPT\" VM-execution control must also "
 	"be 1."};
@@ -135,9 +136,10 @@ static int check_eptp(struct chk *x)
 				"(4 levels)%s", eptp, walk, walk + 1, cap & VMX_EPT_PAGE_WALK_5_BIT ? " or 4 (5 levels)" : "");
 	if ((eptp & BIT(6)) && !(cap & VMX_EPT_AD_BIT))
 		return chk_fail(x, &R_EPTP_AD, "EPT_POINTER 0x%lx: bit 6 (A/D flags) is 1 on a CPU without them", eptp);
-	if ((eptp & 0xf80) || chk_beyond_width(x, eptp & ~0xfffUL))
+	u64 rsvd = x->in->caps->cet_ss ? 0xf00 : 0xf80; /* bit 7: CET shadow stacks (Bochs tigerlake has them) */
+	if ((eptp & rsvd) || chk_beyond_width(x, eptp & ~0xfffUL))
 		return chk_fail(x, &R_EPTP_RSVD, "EPT_POINTER 0x%lx: reserved bits 0x%lx are set", eptp,
-				(eptp & 0xf80) | (x->in->maxphyaddr < 64 ? eptp & ~(BIT(x->in->maxphyaddr) - 1) : 0));
+				(eptp & rsvd) | (x->in->maxphyaddr < 64 ? eptp & ~(BIT(x->in->maxphyaddr) - 1) : 0));
 	return 0;
 }
 
@@ -219,7 +221,7 @@ static const struct vmcs_rule R_INTR_ERRCODE = {"ctl.entry_intr_error_code", S_E
 	"The field's deliver-error-code bit (bit 11) is 1 if and only if (1) either the \"unrestricted guest\" "
 	"VM-execution control is 0 or bit 0 in the CR0 field is 1; (2) the interruption type is hardware exception; "
 	"and (3) the vector indicates an exception that would normally deliver an error code (8 = #DF; 10 = #TS; 11 "
-	"= #NP; 12 = #SS; 13 = #GP; 14 = #PF; or 17 = #AC)."};
+	"= #NP; 12 = #SS; 13 = #GP; 14 = #PF; or 17 = #AC), unless IA32_VMX_BASIC[56] is read as 1."};
 static const struct vmcs_rule R_INTR_RSVD = {"ctl.entry_intr_reserved", S_ENTRY,
 	"Reserved bits in the VM-entry interruption-information field (bits 30:12) are 0; if the deliver-error-code "
 	"bit is 1, bits 31:16 of the VM-entry exception error-code field are 0."};
@@ -253,6 +255,10 @@ static int check_injection(struct chk *x)
 	if ((type == 2 && vec != 2) || (type == 3 && vec > 31) || (type == 7 && vec != 0))
 		return chk_fail(x, &R_INTR_VECTOR, "VM_ENTRY_INTR_INFO_FIELD 0x%lx: vector %lu with interruption type %lu",
 				info, vec, type);
+	/* IA32_VMX_BASIC[56] (CET CPUs, e.g. Bochs tigerlake): a hardware exception may come with or
+	 * without an error code (SDM "Basic VMX Information"); other types still may not have one. */
+	if ((x->in->caps->msr[VMX_MSR_BASIC] & VMX_BASIC_NO_HW_ERROR_CODE_CHECK) && type == 3 && !ug_real)
+		want_code = info & INTR_INFO_DELIVER_CODE_MASK;
 	if (!!(info & INTR_INFO_DELIVER_CODE_MASK) != want_code)
 		return chk_fail(x, &R_INTR_ERRCODE, "VM_ENTRY_INTR_INFO_FIELD 0x%lx: deliver-error-code is %d for vector %lu "
 				"type %lu; must be %d", info, !want_code, vec, type, want_code);

@@ -33,6 +33,7 @@ struct vmx_caps {
 	bool invept, invept_single, invept_all, invvpid, invvpid_addr, invvpid_single, invvpid_all;
 	bool mtf, preemption_timer, io_bitmaps, msr_bitmaps, rdtscp, invpcid, xsaves, shadow_vmcs;
 	bool pml, load_efer, save_efer, load_pat, activity_hlt;
+	bool cet_ss;           /* CPUID.(EAX=7,ECX=0):ECX.CET_SS[bit 7]: EPTP bit 7 is defined */
 	u32 masked; /* bit i: capability vmx_mask_name(i) hidden by "vmx_mask=" */
 };
 struct vmx_ctl vmx_ctl_from_msr(u64 msr);

@@ -38,6 +38,7 @@
 #define VMX_BASIC_MEM_TYPE_SHIFT 50
 #define VMX_BASIC_INOUT BIT(54)
 #define VMX_BASIC_TRUE_CTLS BIT(55)
+#define VMX_BASIC_NO_HW_ERROR_CODE_CHECK BIT(56) /* any hardware exception with or without an error code */
 #define VMX_BASIC_NO_HW_ERRCODE_CC BIT(56)
 
 /* IA32_VMX_MISC ("Miscellaneous Data"). */

@@ -349,6 +349,25 @@ void unit_vmcs_check(void)
 	CHECK(!strcmp(check(&t, &v), "ctl.eptp_ad"));
 	skylake_caps();
 
+	/* CET CPUs (Bochs tigerlake): EPTP bit 7 is the supervisor shadow-stack control, and with
+	 * IA32_VMX_BASIC[56] a hardware exception may be injected with or without an error code,
+	 * while an NMI still may not carry one. Both found by guest_boot's CPU-oracle rows. */
+	valid(&t);
+	set(&t, EPT_POINTER, 0x13000 | 6 | (3 << 3) | BIT(7));
+	CHECK(!strcmp(check(&t, &v), "ctl.eptp_reserved"));
+	caps.cet_ss = true;
+	CHECK(!strcmp(check(&t, &v), "none"));
+	valid(&t);
+	set(&t, VM_ENTRY_INTR_INFO_FIELD, 0x8000030d); /* #GP without its code */
+	CHECK(!strcmp(check(&t, &v), "ctl.entry_intr_error_code"));
+	caps.msr[VMX_MSR_BASIC] |= VMX_BASIC_NO_HW_ERROR_CODE_CHECK;
+	CHECK(!strcmp(check(&t, &v), "none"));
+	set(&t, VM_ENTRY_INTR_INFO_FIELD, 0x80000b06); /* #UD with one */
+	CHECK(!strcmp(check(&t, &v), "none"));
+	set(&t, VM_ENTRY_INTR_INFO_FIELD, 0x80000a02); /* an NMI with one */
+	CHECK(!strcmp(check(&t, &v), "ctl.entry_intr_error_code"));
+	skylake_caps();
+
 	/* An unrestricted guest may have a CS of type 3 (data) with DPL 0; others may not. */
 	valid(&t);
 	set(&t, GUEST_CS_AR_BYTES, 0xa093);
