@@ -54,6 +54,13 @@ RUNS = [
     ("run-long-watchdog", "demo scenario=hello watchdog=" + "9" * 30, "bochs", "corei7_skylake_x", None, "PASS"),
     # make run CMDLINE=vmcs_dump=... (docs/setup.md, "Debugging"): the VMCS by field name at each CPUID exit
     ("run-vmcs-dump", "demo scenario=cpuid vmcs_dump=CPUID,bogus", "bochs", "corei7_skylake_x", None, "PASS"),
+    # make fuzz (vmm/fuzz_main.c, docs/fuzzing.md): short campaigns bounded by executions, each dirty
+    # method, a replayed input (make fuzz-repro), and configurations it refuses
+    ("run-fuzz-wp", "fuzz=tlv execs=3000 seed=1 dirty=wp coverage=bp", "bochs", "corei7_skylake_x", None, "PASS"),
+    ("run-fuzz-ad", "fuzz=crash execs=400 seed=2 dirty=ad coverage=none", "bochs", "corei7_skylake_x", None, "PASS"),
+    ("run-fuzz-pml-repro", "fuzz=tlv dirty=pml fuzz_input=00ff10", "bochs", "tigerlake", None, "PASS"),
+    ("run-fuzz-bad-dirty", "fuzz=tlv dirty=xyz", "bochs", "corei7_skylake_x", None, "ERROR"),
+    ("run-fuzz-no-pml", "fuzz=tlv dirty=pml", "bochs", "corei7_ivy_bridge_3770k", None, "ERROR"),
 ]
 PROBES = [("obj/tests/cov_selftest.c.gcda", "cov_probe_counted", 7), ("obj/tests/cov_selftest.c.gcda", "cov_probe_never", 0),
           ("guest-obj/scen_gcov.c.gcda", "gcov_probe_counted", 5), ("guest-obj/scen_gcov.c.gcda", "gcov_probe_never", 0)]
@@ -341,11 +348,12 @@ def boot_run(build, out, run):
 
 def cmd_runs(args):
     os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
+    runs = [r for r in RUNS if not args.only or r[0] in args.only.split(",")]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        errors = [e for e in pool.map(lambda r: boot_run(args.build, args.out, r), RUNS) if e]
+        errors = [e for e in pool.map(lambda r: boot_run(args.build, args.out, r), runs) if e]
     for e in errors:
         print("coverage runs: ERROR: " + e)
-    print("coverage: %d interactive runs, %d as expected" % (len(RUNS), len(RUNS) - len(errors)))
+    print("coverage: %d interactive runs, %d as expected" % (len(runs), len(runs) - len(errors)))
     return 1 if errors else 0
 
 
@@ -410,6 +418,7 @@ def main(argv=None):
     i = sub.add_parser("runs")
     i.add_argument("--build", required=True)
     i.add_argument("--out", required=True)
+    i.add_argument("--only", help="comma-separated run names (default: all of RUNS)")
     r = sub.add_parser("run")
     r.add_argument("--build", required=True)
     r.add_argument("--dump", required=True)
