@@ -202,7 +202,7 @@ test: deps-test
 	exit $$status
 
 test-host: unit $(if $(EMU_SRCS),emu-difftest emu-freestanding) $(BUILD)/hvlab-selftest.iso
-	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso HVLAB_BOOT_TESTS=1 $(PYTHON) -m unittest discover -s tests/host -p 'test_*.py'
+	HVLAB_SELFTEST_ISO=$(BUILD)/hvlab-selftest.iso HVLAB_BOOT_TESTS=1 $(PYTHON) tests/host/unittests.py
 
 # Host unit tests of hypervisor logic that needs no VMX (tests/unit/), plus the emulator's.
 UNIT_SRCS := $(wildcard tests/unit/*.c) vmm/ept.c vmm/caps.c vmm/gwalk.c vmm/vmcs_check.c vmm/vmcs_check_guest.c kernel/mb2.c
