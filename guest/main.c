@@ -75,6 +75,7 @@ static const struct scenario scenarios[] = {
 	{"smp_bad", scen_smp_bad},
 	{"smp_stress", scen_smp_stress},
 	{"smp_ve", scen_smp_ve},
+	{"smp_shared", scen_smp_shared},
 	{"gi_timer", scen_gi_timer},
 	{"gi_held", scen_gi_held},
 	{"gi_hlt_timer", scen_gi_hlt_timer},

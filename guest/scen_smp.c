@@ -4,7 +4,8 @@
  * (vCPU 1 spins reading a page while vCPU 0 revokes its read right: the next read after the
  * change call returned must fault, which needs the INVEPT on vCPU 1's CPU), "smp_bad" (refused
  * starts), "smp_stress" (10,000 changes while the others read), "smp_ve" (a #VE on each of two
- * vCPUs at once, each on its own information page). Secondary vCPUs run on their own stacks here and end with HC_EXIT (that vCPU only). */
+ * vCPUs at once, each on its own information page), "smp_shared" (a view made after vCPU 1
+ * started, and a trap vCPU 1 adds, seen by both vCPUs). Secondary vCPUs run on their own stacks here and end with HC_EXIT (that vCPU only). */
 #include "guest.h"
 #include "../kernel/desc.h"
 
@@ -317,4 +318,47 @@ void scen_smp_ve(struct hv_boot_info *bi)
 	bi->out[4] = ((volatile struct hv_ve_info *)info0)->gpa;
 	bi->out[5] = ((volatile struct hv_ve_info *)info1)->gpa;
 	bi->out[6] = ve_pages[0], bi->out[7] = ve_pages[1];
+}
+
+/* ---- one VM, every vCPU: changes made after a vCPU started, by any vCPU ---- */
+
+static volatile u64 sh_go, sh_trap_id, sh_trapped, sh_switch, sh_read;
+static u64 sh_p, sh_s, sh_t;
+
+/* vCPU 1, started before view 1 exists: switches to it, reads the remapped page, adds a trap
+ * vCPU 0 then hits, and ends reading a page view 1 does not let it read (its EPT violation
+ * stops it: the hypervisor must know view 1 on this vCPU too). */
+static void __attribute__((noreturn)) sh_entry(u64 arg)
+{
+	(void)arg;
+	wait_flag(&sh_go);
+	sh_switch = (u64)hc1(HC_VIEW_SWITCH, 1);
+	sh_read = *(volatile u64 *)sh_p;
+	sh_trap_id = (u64)hc3(HC_TRAP_ADD, HV_TRAP_GPA, sh_t, HV_ACCESS_W) | BIT(63);
+	wait_flag(&sh_trapped);
+	(void)*(volatile u64 *)sh_s;
+	guest_exit(1); /* not reached: the read above stops this vCPU */
+}
+
+void scen_smp_shared(struct hv_boot_info *bi)
+{
+	u64 q = guest_page(13, 0);
+	sh_p = guest_page(12, 0), sh_s = guest_page(14, 0), sh_t = guest_page(15, 0);
+	*(volatile u64 *)sh_p = VAL_A;
+	*(volatile u64 *)q = VAL_B;
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)sh_entry, stack_top(1), 0), 0);
+	GEXPECT_EQ(hc0(HC_VIEW_CREATE), 1); /* vCPU 1 runs already */
+	GEXPECT_EQ(hc3(HC_VIEW_REMAP, 1, sh_p, q), 0);
+	GEXPECT_EQ(hc4(HC_VIEW_SET_ACCESS, 1, sh_s, PAGE_SIZE, 0), 0);
+	sh_go = 1;
+	GEXPECT(wait_flag(&sh_trap_id));
+	s64 t = (s64)(sh_trap_id & ~BIT(63));
+	GEXPECT(t >= 0);
+	*(volatile u64 *)sh_t = 1; /* vCPU 1's trap, on vCPU 0 */
+	bi->out[2] = (u64)hc1(HC_TRAP_HITS, t);
+	sh_trapped = 1;
+	bi->out[3] = (u64)wait_stopped(1);
+	bi->out[0] = sh_switch;
+	bi->out[1] = sh_read;
+	bi->out[4] = (u64)hc1(HC_TRAP_REMOVE, t);
 }

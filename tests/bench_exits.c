@@ -49,8 +49,8 @@ static void views_and_violations(void)
 	EXPECT(o[4] >= n && o[8] >= n); /* a hypercall and an EPT-violation exit cost one exit each */
 	u64 per_view = 0;
 	for (u32 v = 1; v < HV_VIEW_MAX; v++)
-		if (vm.view_live[v])
-			per_view = vm.views[v].tables * PAGE_SIZE;
+		if (vm.sh->view_live[v])
+			per_view = vm.sh->views[v].tables * PAGE_SIZE;
 	printf("# bench: ept_memory_per_view bytes=%lu guest_ram=%lu (view 1, after the splits)\n", per_view,
 	       vm.ram_size);
 	vm_destroy(&vm);

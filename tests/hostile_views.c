@@ -44,7 +44,7 @@ void hostile_region_reads_remapped_frame(void)
 	EXPECT_EQ(o[1], o[0]);
 	EXPECT_EQ(o[2], 1);
 	EXPECT_EQ(o[3], 2 * A_TAG + 3);
-	EXPECT_EQ(vm.pol.nremaps[1], 1);
+	EXPECT_EQ(vm.sh->pol.nremaps[1], 1);
 	finish(&vm);
 }
 
@@ -170,7 +170,7 @@ void hostile_monitor_removal_gives_view_rights(void)
 			if (!EXPECT_EQ(leaf_rights(&vm, v, o[i]), want[v]))
 				kt_diag("view %u page 0x%llx", v, o[i]);
 	for (int i = 0; i < 2; i++)
-		EXPECT(!vm.pol.trap[o[i] / PAGE_SIZE] && !vm.pol.region[o[i] / PAGE_SIZE]);
+		EXPECT(!vm.sh->pol.trap[o[i] / PAGE_SIZE] && !vm.sh->pol.region[o[i] / PAGE_SIZE]);
 	finish(&vm);
 }
 

@@ -27,8 +27,8 @@ static void misconfiguration_reported(void)
 	int level;
 	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
 	u64 code = vmcs_read(GUEST_RIP) & ~0xfffUL; /* the guest's first code page */
-	ASSERT_EQ(ept_split_4k(&vm.views[0], code), 0);
-	u64 *leaf = ept_leaf(&vm.views[0], code, &level);
+	ASSERT_EQ(ept_split_4k(&vm.sh->views[0], code), 0);
+	u64 *leaf = ept_leaf(&vm.sh->views[0], code, &level);
 	*leaf = (*leaf & ~EPT_RWX) | EPT_W;
 	EXPECT_EQ(vm_invalidate(&vm), 0);
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_EPT_MISCONFIG);
@@ -44,21 +44,21 @@ static void split_keeps_mapping(void)
 	struct vm vm;
 	int level;
 	ASSERT_EQ(test_vm_create(&vm), 0);
-	u64 *leaf = ept_leaf(&vm.views[0], 4UL << 20, &level);
+	u64 *leaf = ept_leaf(&vm.sh->views[0], 4UL << 20, &level);
 	ASSERT_TRUE(leaf != NULL);
 	EXPECT_EQ(level, vmx_caps.ept_2m ? 2 : 1);
 	*leaf &= ~EPT_W; /* a permission that must survive the split */
-	u64 tables = vm.views[0].tables;
-	EXPECT_EQ(ept_split_4k(&vm.views[0], (4UL << 20) + 0x3000), 0);
-	EXPECT_EQ(vm.views[0].tables, tables + (vmx_caps.ept_2m ? 1 : 0));
+	u64 tables = vm.sh->views[0].tables;
+	EXPECT_EQ(ept_split_4k(&vm.sh->views[0], (4UL << 20) + 0x3000), 0);
+	EXPECT_EQ(vm.sh->views[0].tables, tables + (vmx_caps.ept_2m ? 1 : 0));
 	bool same = true;
 	for (u64 gpa = 4UL << 20; gpa < (6UL << 20); gpa += PAGE_SIZE) {
-		u64 *e = ept_leaf(&vm.views[0], gpa, &level);
-		same &= e && level == 1 && ept_translate(&vm.views[0], gpa) == (u64)vm.ram + gpa &&
+		u64 *e = ept_leaf(&vm.sh->views[0], gpa, &level);
+		same &= e && level == 1 && ept_translate(&vm.sh->views[0], gpa) == (u64)vm.ram + gpa &&
 			(*e & EPT_PERM_MASK) == ((EPT_RWX | EPT_SUPPRESS_VE) & ~EPT_W);
 	}
 	EXPECT(same);
-	EXPECT_EQ(ept_split(&vm.views[0], TEST_GUEST_RAM), (u64)-1); /* not mapped: refused */
+	EXPECT_EQ(ept_split(&vm.sh->views[0], TEST_GUEST_RAM), (u64)-1); /* not mapped: refused */
 	vm_destroy(&vm);
 }
 
@@ -68,11 +68,11 @@ static void split_keeps_content(void)
 	struct vm vm;
 	u64 seed = 0x5eed;
 	ASSERT_RUN(&vm, "pattern_write", seed, VM_STOP_EXIT);
-	u64 before = vm.views[0].tables;
+	u64 before = vm.sh->views[0].tables;
 	for (u64 gpa = 0; gpa < TEST_GUEST_RAM; gpa += 2UL << 20)
-		EXPECT_EQ(ept_split_4k(&vm.views[0], gpa), 0);
+		EXPECT_EQ(ept_split_4k(&vm.sh->views[0], gpa), 0);
 	EXPECT_EQ(vm_invalidate(&vm), 0);
-	kt_diag("EPT table pages: %lu before the split, %lu after", before, vm.views[0].tables);
+	kt_diag("EPT table pages: %lu before the split, %lu after", before, vm.sh->views[0].tables);
 	EXPECT_EQ(vm_boot(&vm, "pattern_check", seed), 0);
 	EXPECT_EQ(vm_run(&vm), VM_STOP_EXIT);
 	EXPECT_EQ(vm.exit_status, 0);

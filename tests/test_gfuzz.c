@@ -46,11 +46,11 @@ static bool invariants(struct vm *vm, const char *when)
 	const unsigned long long *o = vm_boot_info(vm)->out;
 	u64 bad = policy_check(vm, true), views = 0, traps = 0, rgns = 0;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		views |= vm->view_live[v] ? BIT(v) : 0;
+		views |= vm->sh->view_live[v] ? BIT(v) : 0;
 	for (u32 t = 0; t < HV_TRAP_MAX; t++)
-		traps |= vm->pol.traps[t].live ? BIT(t) : 0;
+		traps |= vm->sh->pol.traps[t].live ? BIT(t) : 0;
 	for (u32 r = 0; r < HV_REGION_MAX; r++)
-		rgns |= vm->regions[r].live ? BIT(r) : 0;
+		rgns |= vm->sh->regions[r].live ? BIT(r) : 0;
 	u32 view = view_current(vm);
 	bool ok = bad == 0 && !vm->step.open && vm->in_region == 0 && views == o[16] && traps == o[17] && rgns == o[18] &&
 		  view == o[28] && vm->ve_gpa == o[29];

@@ -41,12 +41,12 @@ static void memory_isolated(void)
 	struct vm vm;
 	ASSERT_EQ(test_vm_create(&vm), 0);
 	for (u64 gpa = 0; gpa < TEST_GUEST_RAM; gpa += 0x1ff000)
-		EXPECT_EQ(ept_translate(&vm.views[0], gpa), (u64)vm.ram + gpa);
-	EXPECT_EQ(ept_translate(&vm.views[0], TEST_GUEST_RAM), (u64)-1);
+		EXPECT_EQ(ept_translate(&vm.sh->views[0], gpa), (u64)vm.ram + gpa);
+	EXPECT_EQ(ept_translate(&vm.sh->views[0], TEST_GUEST_RAM), (u64)-1);
 	/* Every guest page lands in the VM's own allocation, never on the hypervisor image. */
 	bool inside = true;
 	for (u64 gpa = 0; gpa < TEST_GUEST_RAM; gpa += PAGE_SIZE) {
-		u64 hpa = ept_translate(&vm.views[0], gpa);
+		u64 hpa = ept_translate(&vm.sh->views[0], gpa);
 		inside &= hpa >= (u64)vm.ram && hpa < (u64)vm.ram + TEST_GUEST_RAM &&
 			  (hpa >= (u64)_kernel_end || hpa + PAGE_SIZE <= (u64)_kernel_start);
 	}

@@ -44,7 +44,7 @@ static void one_exit_per_entry(void)
 	EXPECT_EQ(view_get_access(&vm, 0, REGION_GPA), EPT_RWX); /* what the view gives: unchanged */
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
 	EXPECT_EQ(vm.regs[0], 500500);
-	const struct hv_region_stats *st = &vm.regions[id].stats;
+	const struct hv_region_stats *st = &vm.sh->regions[id].stats;
 	EXPECT_EQ(st->entries, 1);
 	EXPECT_EQ(st->exits, 1);
 	EXPECT_EQ(st->instructions, 2 + 3 * 1000 + 1); /* every instruction ran in the interpreter */
@@ -69,11 +69,11 @@ static void hypervisor_instruction_stepped(void)
 	ASSERT_TRUE(id >= 0);
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
 	EXPECT_EQ(vm.regs[0], 0x616c7668); /* "hvla": CPUID answered by the hypervisor */
-	EXPECT_EQ(vm.regions[id].stats.stepped, 1);
-	EXPECT_EQ(vm.regions[id].stats.entries, 2);
+	EXPECT_EQ(vm.sh->regions[id].stats.stepped, 1);
+	EXPECT_EQ(vm.sh->regions[id].stats.entries, 2);
 	/* the first fetch, CPUID's own exit (which also ends the step: no #DB/MTF exit follows), the
 	 * second fetch */
-	EXPECT_EQ(vm.regions[id].stats.exits, 3);
+	EXPECT_EQ(vm.sh->regions[id].stats.exits, 3);
 	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_CPUID], 1);
 	EXPECT(!vm.step.open);
 	EXPECT_EQ(policy_leaf(&vm, 0, REGION_GPA / PAGE_SIZE) & EPT_RWX, EPT_R | EPT_W); /* the step's X is gone */
@@ -111,7 +111,7 @@ static void ept_denied_access_in_region(void)
 			EXPECT_EQ(vm.ring[0].qualification, EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GLA_VALID |
 								    EPT_VIOLATION_GVA_TRANSLATED |
 								    (vmx_caps.ept_adv_info ? BIT(10) : 0));
-			EXPECT_EQ(vm.regions[id].stats.entries, 2); /* before and after the violation */
+			EXPECT_EQ(vm.sh->regions[id].stats.entries, 2); /* before and after the violation */
 		} else {
 			/* this guest has no IDT yet: the #VE becomes a triple fault, after being delivered */
 			EXPECT_EQ(run_prepared(&vm), VM_STOP_TRIPLE_FAULT);
@@ -164,8 +164,8 @@ static void compatibility_mode_refused(void)
 	vmcs_write(GUEST_CS_AR_BYTES, 0xc09b); /* present, S, code exec/read/accessed, D, G; no L */
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_BAD_GUEST);
 	EXPECT_EQ(vm.stop_gpa, REGION_GPA);
-	EXPECT_EQ(vm.regions[id].stats.entries, 1);
-	EXPECT_EQ(vm.regions[id].stats.instructions, 0);
+	EXPECT_EQ(vm.sh->regions[id].stats.entries, 1);
+	EXPECT_EQ(vm.sh->regions[id].stats.instructions, 0);
 	EXPECT_EQ(vm.in_region, 0);
 	vm_destroy(&vm);
 }
@@ -187,7 +187,7 @@ static void fs_gs_bases_loaded(void)
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
 	EXPECT_EQ(vm.regs[0], 0xf5f5f5f5f5f5f5f5UL);
 	EXPECT_EQ(vm.regs[1], 0x6565656565656565UL);
-	EXPECT_EQ(vm.regions[id].stats.instructions, 3); /* interpreted, not run on the CPU */
+	EXPECT_EQ(vm.sh->regions[id].stats.instructions, 3); /* interpreted, not run on the CPU */
 	vm_destroy(&vm);
 }
 

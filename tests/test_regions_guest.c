@@ -123,7 +123,7 @@ static void every_view_and_by_gpa(void)
 	EXPECT_EQ(o[2], 1);
 	EXPECT_EQ(o[3], 0);
 	for (u32 v = 0; v < 3; v++) {
-		EXPECT(vm.view_live[v]);
+		EXPECT(vm.sh->view_live[v]);
 		EXPECT_EQ(view_get_access(&vm, v, o[4]), EPT_RWX); /* execute is back in each view */
 	}
 	vm_destroy(&vm);
@@ -218,7 +218,7 @@ static void bad_input_from_the_guest(void)
 	EXPECT_EQ(o[0], (u64)-HV_EBUSY);
 	EXPECT_EQ(o[1], 0);
 	for (u32 i = 0; i < HV_REGION_MAX; i++)
-		EXPECT(!vm.regions[i].live);
+		EXPECT(!vm.sh->regions[i].live);
 	vm_destroy(&vm);
 }
 

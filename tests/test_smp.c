@@ -150,6 +150,31 @@ static void views_per_vcpu(void)
 	vm_destroy(&vm);
 }
 
+/* One VM for every vCPU (vm->sh): view 1, created by vCPU 0 after vCPU 1 started, is vCPU 1's
+ * to switch to, shows vCPU 1 its remap and stops it with its violation (before struct
+ * vm_shared, vCPU 1's copy of the VM knew no view 1); a trap vCPU 1 adds counts vCPU 0's write. */
+static void changes_after_start_seen_by_every_vcpu(void)
+{
+	struct vm vm;
+	if (vmm_setup())
+		SKIP("%s", vmm_setup());
+	if (need_two())
+		SKIP("%s", need_two());
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "smp_shared", 0);
+	struct vm *v1 = smp_vcpu(&vm, 1);
+	ASSERT_TRUE(v1 != NULL);
+	EXPECT_EQ(o[0], 0);                     /* HC_VIEW_SWITCH 1 on vCPU 1 */
+	EXPECT_EQ(o[1], 0xbbbb0000bbbb0002UL);  /* view 1's remap, read on vCPU 1 */
+	EXPECT_EQ(o[2], 1);                     /* vCPU 1's trap, hit by vCPU 0 */
+	EXPECT_EQ(o[3], HV_VCPU_STOPPED | (VM_STOP_EPT_VIOLATION << 8));
+	EXPECT_EQ(o[4], 0);
+	EXPECT_EQ(v1->stop, VM_STOP_EPT_VIOLATION);
+	EXPECT_EQ(v1->view, 1);
+	EXPECT(vm.sh == v1->sh);
+	EXPECT_EQ(policy_check(&vm, true), 0);
+	vm_destroy(&vm);
+}
+
 /* Two vCPUs take a #VE each (the CPU's where it has EPT-violation #VE, the hypervisor's
  * otherwise): each on the vCPU that made the access, in its own information page. */
 static void ve_per_vcpu_own_page(void)
@@ -188,7 +213,7 @@ static void bad_starts_refused(void)
 
 KTAP_SUITE(smp, NULL, smp_vmx_off_all, KTAP_CASE(cpus_enumerated_and_started), KTAP_CASE(madt_and_mp_table_agree),
 	   KTAP_CASE(ipis_reach_every_cpu), KTAP_CASE(silent_cpu_reported), KTAP_CASE(lapic_timer_ticks),
-	   KTAP_CASE(vmx_on_every_cpu), KTAP_CASE(vcpus_start_on_their_cpus), KTAP_CASE(views_per_vcpu),
+	   KTAP_CASE(vmx_on_every_cpu), KTAP_CASE(vcpus_start_on_their_cpus), KTAP_CASE(views_per_vcpu), KTAP_CASE(changes_after_start_seen_by_every_vcpu),
 	   KTAP_CASE(ve_per_vcpu_own_page), KTAP_CASE(bad_starts_refused));
 
 static const char *shootdown_setup(void)

@@ -11,12 +11,12 @@ static u64 fingerprint(struct vm *vm)
 {
 	u64 h = 1469598103934665603UL;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		for (u64 gpa = 0; vm->view_live[v] && gpa < (8UL << 20); gpa += PAGE_SIZE) {
+		for (u64 gpa = 0; vm->sh->view_live[v] && gpa < (8UL << 20); gpa += PAGE_SIZE) {
 			int level;
-			u64 *e = ept_leaf(&vm->views[v], gpa, &level);
+			u64 *e = ept_leaf(&vm->sh->views[v], gpa, &level);
 			h = (h ^ (e ? *e : 0) ^ (u64)level ^ v) * 1099511628211UL;
 		}
-	return h ^ (u64)vm->ve_info ^ vm->eptp_list[1];
+	return h ^ (u64)vm->ve_info ^ vm->sh->eptp_list[1];
 }
 
 static void create_destroy_limits(void)
@@ -27,10 +27,10 @@ static void create_destroy_limits(void)
 		EXPECT_EQ(view_create(&vm), v);
 	EXPECT_EQ(view_create(&vm), (u64)-HV_ENOSPC);
 	for (u64 v = 1; v < HV_VIEW_MAX; v++)
-		EXPECT_EQ(vm.eptp_list[v], ept_eptp(&vm.views[v]));
-	EXPECT_EQ(vm.eptp_list[HV_VIEW_MAX], 0);
+		EXPECT_EQ(vm.sh->eptp_list[v], ept_eptp(&vm.sh->views[v]));
+	EXPECT_EQ(vm.sh->eptp_list[HV_VIEW_MAX], 0);
 	EXPECT_EQ(view_destroy(&vm, 5), 0);
-	EXPECT_EQ(vm.eptp_list[5], 0);
+	EXPECT_EQ(vm.sh->eptp_list[5], 0);
 	EXPECT_EQ(view_destroy(&vm, 5), (u64)-HV_EINVAL); /* already gone */
 	EXPECT_EQ(view_create(&vm), 5);                  /* the slot is reused */
 	u64 before = kalloc_free_count();
@@ -120,17 +120,17 @@ static void split_only_where_needed(void)
 	int level;
 	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
 	ASSERT_EQ(view_create(&vm), 1);
-	u64 tables = vm.views[1].tables;
+	u64 tables = vm.sh->views[1].tables;
 	EXPECT_EQ(view_set_access(&vm, 1, 4UL << 20, 4UL << 20, HV_ACCESS_R), 0); /* two whole 2 MiB pages */
-	EXPECT_EQ(vm.views[1].tables, tables);
-	EXPECT(ept_leaf(&vm.views[1], 5UL << 20, &level) && level == (vmx_caps.ept_2m ? 2 : 1));
+	EXPECT_EQ(vm.sh->views[1].tables, tables);
+	EXPECT(ept_leaf(&vm.sh->views[1], 5UL << 20, &level) && level == (vmx_caps.ept_2m ? 2 : 1));
 	EXPECT_EQ(view_set_access(&vm, 1, (8UL << 20) + PAGE_SIZE, PAGE_SIZE, HV_ACCESS_R | HV_ACCESS_X), 0);
-	EXPECT_EQ(vm.views[1].tables, tables + (vmx_caps.ept_2m ? 1 : 0));
+	EXPECT_EQ(vm.sh->views[1].tables, tables + (vmx_caps.ept_2m ? 1 : 0));
 	EXPECT_EQ(view_get_access(&vm, 1, (8UL << 20) + PAGE_SIZE), HV_ACCESS_R | HV_ACCESS_X);
 	EXPECT_EQ(view_get_access(&vm, 1, 8UL << 20), EPT_RWX);
 	EXPECT_EQ(view_get_access(&vm, 0, 5UL << 20), EPT_RWX); /* other views untouched */
 	EXPECT_EQ(view_remap(&vm, 1, 0x300000, 0x301000), 0);
-	EXPECT_EQ(ept_translate(&vm.views[1], 0x300010), (u64)vm.ram + 0x301010);
+	EXPECT_EQ(ept_translate(&vm.sh->views[1], 0x300010), (u64)vm.ram + 0x301010);
 	/* Every change invalidates that view's cached translations. Bochs drops them on every VM
 	 * entry anyway, so the guest-side "touch, change, touch" test (views_invept) cannot see a
 	 * missing INVEPT there: this checks the call itself. */
@@ -139,8 +139,8 @@ static void split_only_where_needed(void)
 	EXPECT_EQ(view_set_ve(&vm, 1, 0x400000, PAGE_SIZE, 1), 0);
 	EXPECT_EQ(view_remap(&vm, 1, 0x401000, 0x402000), 0);
 	EXPECT_EQ(vm.invepts, n + 3);
-	EXPECT_EQ(vm.last_invept_eptp, ept_eptp(&vm.views[1]));
-	EXPECT_EQ(ept_translate(&vm.views[0], 0x300010), (u64)vm.ram + 0x300010);
+	EXPECT_EQ(vm.last_invept_eptp, ept_eptp(&vm.sh->views[1]));
+	EXPECT_EQ(ept_translate(&vm.sh->views[0], 0x300010), (u64)vm.ram + 0x300010);
 	vm_destroy(&vm);
 }
 
@@ -178,11 +178,11 @@ static void switch_sets_the_view(void)
 	ASSERT_EQ(view_create(&vm), 1);
 	ASSERT_EQ(view_create(&vm), 2);
 	EXPECT_EQ(view_switch(&vm, 2), 0);
-	EXPECT_EQ(vmcs_read(EPT_POINTER), ept_eptp(&vm.views[2]));
+	EXPECT_EQ(vmcs_read(EPT_POINTER), ept_eptp(&vm.sh->views[2]));
 	EXPECT_EQ(vm.view, 2);
 	EXPECT_EQ(view_switch(&vm, 1), 2);
 	EXPECT_EQ(vm.view, 1);
-	EXPECT_EQ(vmcs_read(EPT_POINTER), ept_eptp(&vm.views[1]));
+	EXPECT_EQ(vmcs_read(EPT_POINTER), ept_eptp(&vm.sh->views[1]));
 	vm_destroy(&vm);
 }
 

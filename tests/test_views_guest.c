@@ -89,7 +89,7 @@ static void hits_counted_once(void)
 	struct vm vm;
 	ASSERT_SCENARIO_OK(&vm, "traps", 0);
 	for (u32 t = 0; t < HV_TRAP_MAX; t++)
-		EXPECT(!vm.pol.traps[t].live || vm.pol.traps[t].hits > 0);
+		EXPECT(!vm.sh->pol.traps[t].live || vm.sh->pol.traps[t].hits > 0);
 	EXPECT(!vm.step.open);
 	vm_destroy(&vm);
 }
@@ -107,15 +107,15 @@ static void only_its_kind_counts(void)
 	*(u64 *)vm_gpa(&vm, page, 8) = 0x1122334455667788UL;
 	s64 t = trap_add(&vm, HV_TRAP_GPA, page, HV_ACCESS_R);
 	ASSERT_TRUE(t >= 0);
-	EXPECT(vm.pol.trap[page / PAGE_SIZE] == t + 1 && !vm.pol.trap[page / PAGE_SIZE + 1]);
+	EXPECT(vm.sh->pol.trap[page / PAGE_SIZE] == t + 1 && !vm.sh->pol.trap[page / PAGE_SIZE + 1]);
 	EXPECT_EQ(run_prepared(&vm), VM_STOP_HLT);
-	EXPECT_EQ(vm.pol.traps[t].hits, 1);
+	EXPECT_EQ(vm.sh->pol.traps[t].hits, 1);
 	EXPECT_EQ(vm.stats.by_reason[EXIT_REASON_EPT_VIOLATION], 2);
 	EXPECT_EQ(vm.regs[0], 0x1122334455667788UL);
 	EXPECT_EQ(*(u64 *)vm_gpa(&vm, page, 8), 0x1122334455667788UL);
 	EXPECT(!vm.step.open);
 	EXPECT_EQ(trap_remove(&vm, t), 0);
-	EXPECT(!vm.pol.trap[page / PAGE_SIZE]);
+	EXPECT(!vm.sh->pol.trap[page / PAGE_SIZE]);
 	EXPECT_EQ(policy_leaf(&vm, 0, page / PAGE_SIZE) & EPT_RWX, EPT_RWX); /* the rights are back */
 	vm_destroy(&vm);
 }

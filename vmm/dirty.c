@@ -38,12 +38,12 @@ const char *dirty_unsupported(u32 method)
 static void set_ad(struct vm *vm, bool on)
 {
 	for (u32 v = 0; v < HV_VIEW_MAX; v++) {
-		if (!vm->view_live[v])
+		if (!vm->sh->view_live[v])
 			continue;
-		vm->views[v].ad = on;
-		vm->eptp_list[v] = ept_eptp(&vm->views[v]);
+		vm->sh->views[v].ad = on;
+		vm->sh->eptp_list[v] = ept_eptp(&vm->sh->views[v]);
 	}
-	vmcs_write(EPT_POINTER, ept_eptp(&vm->views[view_current(vm)]));
+	vmcs_write(EPT_POINTER, ept_eptp(&vm->sh->views[view_current(vm)]));
 	vm_invalidate(vm);
 }
 
@@ -53,7 +53,7 @@ static void mark_cb(struct vm *vm, u64 frame) { dirty_mark(vm, frame); }
 static void clear_all_flags(struct vm *vm)
 {
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v])
+		if (vm->sh->view_live[v])
 			policy_ad_harvest(vm, v, NULL, true, NULL, 0);
 }
 
@@ -101,7 +101,7 @@ void dirty_stop(struct vm *vm)
 void dirty_mark(struct vm *vm, u64 frame)
 {
 	struct fuzz *fz = vm->fuzz;
-	if (frame >= vm->pol.npages || fz->mark[frame])
+	if (frame >= vm->sh->pol.npages || fz->mark[frame])
 		return;
 	fz->mark[frame] = 1;
 	fz->list[fz->nlist++] = frame;
@@ -114,7 +114,7 @@ static void drain_pml(struct vm *vm)
 	u64 idx = vmcs_read(GUEST_PML_INDEX) & 0xffff;
 	u64 first = idx >= PML_ENTRIES ? 0 : idx + 1; /* 0xffff: full */
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v])
+		if (vm->sh->view_live[v])
 			policy_ad_harvest(vm, v, mark_cb, false, fz->pml + first, PML_ENTRIES - first);
 	vmcs_write(GUEST_PML_INDEX, PML_ENTRIES - 1);
 }
@@ -153,7 +153,7 @@ void dirty_harvest(struct vm *vm)
 		drain_pml(vm);
 	else if (fz->method == FUZZ_DIRTY_AD)
 		for (u32 v = 0; v < HV_VIEW_MAX; v++)
-			if (vm->view_live[v])
+			if (vm->sh->view_live[v])
 				policy_ad_harvest(vm, v, mark_cb, true, NULL, 0);
 }
 

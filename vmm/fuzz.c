@@ -61,14 +61,14 @@ const char *fuzz_attach(struct vm *vm, u32 method, u64 seed, u64 limit_tsc)
 		return "out of memory";
 	memset(fz, 0, sizeof(*fz));
 	fz->method = method, fz->seed = seed, fz->limit_tsc = limit_tsc;
-	fz->mark = kalloc_pages(pages(vm->pol.npages), PAGE_SIZE);
-	fz->list = kalloc_pages(pages(vm->pol.npages * sizeof(u32)), PAGE_SIZE);
+	fz->mark = kalloc_pages(pages(vm->sh->pol.npages), PAGE_SIZE);
+	fz->list = kalloc_pages(pages(vm->sh->pol.npages * sizeof(u32)), PAGE_SIZE);
 	vm->fuzz = fz;
 	if (!fz->mark || !fz->list || snap_alloc(vm, &fz->snap)) {
 		fuzz_detach(vm);
 		return "out of memory for the snapshot (a copy of guest RAM)";
 	}
-	memset(fz->mark, 0, vm->pol.npages);
+	memset(fz->mark, 0, vm->sh->pol.npages);
 	return NULL;
 }
 
@@ -82,9 +82,9 @@ void fuzz_detach(struct vm *vm)
 	cover_detach(vm);
 	snap_free(vm, &fz->snap);
 	if (fz->mark)
-		kfree_pages(fz->mark, pages(vm->pol.npages));
+		kfree_pages(fz->mark, pages(vm->sh->pol.npages));
 	if (fz->list)
-		kfree_pages(fz->list, pages(vm->pol.npages * sizeof(u32)));
+		kfree_pages(fz->list, pages(vm->sh->pol.npages * sizeof(u32)));
 	kfree_pages(fz, pages(sizeof(*fz)));
 	vm->fuzz = NULL;
 }
@@ -169,7 +169,7 @@ struct fuzz_result fuzz_one(struct vm *vm, const u8 *in, u64 n)
 	for (u64 i = 0; i < fz->nlist; i++)
 		snap_restore_page(vm, &fz->snap, fz->list[i]);
 	snap_restore_state(vm, &fz->snap);
-	vm->pol.dirty |= BIT(view_current(vm)); /* restored page tables: no stale translation */
+	vm->sh->pol.dirty |= BIT(view_current(vm)); /* restored page tables: no stale translation */
 	dirty_rearm(vm);
 	fz->restore_tsc += rdtsc() - t0;
 	fz->execs++;
@@ -243,7 +243,7 @@ bool fuzz_exception(struct vm *vm, u8 vector)
 /* A write to a frame under write-protection logging (violation.c): logged, made writable. */
 bool fuzz_write_logged(struct vm *vm, u64 frame)
 {
-	if (!vm->fuzz || frame >= vm->pol.npages || !vm->pol.wlog[frame])
+	if (!vm->fuzz || frame >= vm->sh->pol.npages || !vm->sh->pol.wlog[frame])
 		return false;
 	dirty_mark(vm, frame);
 	vm->fuzz->wp_faults++;

@@ -115,7 +115,10 @@ void hypercall_handle(struct vm *vm)
 	u64 nr = vm->regs[0];
 	u64 args[5] = {vm->regs[7], vm->regs[6], vm->regs[2], vm->regs[10], vm->regs[8]}; /* RDI RSI RDX R10 R8 */
 	int cpl = vm_cpl();
+	bool locked = smp_vm_lock(vm); /* with several vCPUs, one hypercall at a time changes the VM */
 	s64 ret = (cpl > 0 && !user_callable(nr)) || !fuzz_hc_allowed(vm, nr) ? -HV_EPERM : dispatch(vm, nr, args);
+	if (locked)
+		spin_unlock(&vm->sh->lock);
 	vm->stats.hypercalls++;
 	if (ret < 0) {
 		vm->stats.hypercall_errors++;

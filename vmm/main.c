@@ -37,7 +37,7 @@ static u8 run_guest(const char *scenario)
 		return EXIT_ERROR;
 	}
 	printf("hvlab: guest \"%s\": %lu MiB of RAM, EPT with %lu table pages, VPID %u\n", scenario,
-	       vm.ram_size >> 20, vm.views[0].tables, vm.vpid);
+	       vm.ram_size >> 20, vm.sh->views[0].tables, vm.vpid);
 	vm.check = count_check;
 	vm_run(&vm);
 	vm_print_stats(&vm);

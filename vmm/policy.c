@@ -18,7 +18,7 @@ static u64 level_pages(int level) { return 1UL << (9 * (level - 1)); }
 
 int policy_init(struct vm *vm)
 {
-	struct policy *p = &vm->pol;
+	struct policy *p = &vm->sh->pol;
 	memset(p, 0, sizeof(*p));
 	p->npages = vm->ram_size / PAGE_SIZE;
 	p->region = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
@@ -29,7 +29,7 @@ int policy_init(struct vm *vm)
 
 void policy_fini(struct vm *vm)
 {
-	struct policy *p = &vm->pol;
+	struct policy *p = &vm->sh->pol;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
 		policy_view_fini(vm, v);
 	if (p->region)
@@ -61,7 +61,7 @@ static u64 frame_of(const struct policy *p, u32 v, u64 pfn)
  * reach the hypervisor first. */
 u64 policy_leaf(const struct vm *vm, u32 v, u64 pfn)
 {
-	const struct policy *p = &vm->pol;
+	const struct policy *p = &vm->sh->pol;
 	u8 b = p->rights[v][pfn];
 	u64 f = frame_of(p, v, pfn), r = b & EPT_RWX;
 	bool monitored = p->region[f] || p->trap[f] || p->wlog[f];
@@ -71,9 +71,9 @@ u64 policy_leaf(const struct vm *vm, u32 v, u64 pfn)
 		r &= ~EPT_X;
 	if (p->trap[f])
 		r &= ~policy_trap_removes(p->traps[p->trap[f] - 1].access);
-	for (u32 i = 0; i < p->ngrants && p->grant_view == v; i++)
-		if (p->grant_pfn[i] == pfn)
-			r |= p->grant_rights[i] & b;
+	for (u32 i = 0; i < vm->grant.n && vm->grant.view == v; i++) /* this vCPU's step */
+		if (vm->grant.pfn[i] == pfn)
+			r |= vm->grant.rights[i] & b;
 	if (r == EPT_X && !vmx_caps.ept_execute_only)
 		r = 0;
 	return ((u64)vm->ram + f * PAGE_SIZE) | r | EPT_MT_WB | ((b & P_VE) && !monitored ? 0 : EPT_SUPPRESS_VE);
@@ -94,8 +94,8 @@ static void write_leaf(struct vm *vm, u32 v, u64 *leaf, u64 want)
 	if ((*leaf & LEAF_MATCH) == want)
 		return;
 	*leaf = want | (*leaf & LEAF_A_D);
-	vm->pol.dirty |= BIT(v);
-	vm->pol.leaf_writes++;
+	vm->sh->pol.dirty |= BIT(v);
+	vm->sh->pol.leaf_writes++;
 }
 
 /* Make view v's leaves for [pfn, pfn + n) equal to what the policy computes. A large leaf stays
@@ -103,7 +103,7 @@ static void write_leaf(struct vm *vm, u32 v, u64 *leaf, u64 want)
  * so this only splits when asked to on a fresh view). -1 only when out of memory. */
 static int sync_range(struct vm *vm, u32 v, u64 pfn, u64 n)
 {
-	struct ept *e = &vm->views[v];
+	struct ept *e = &vm->sh->views[v];
 	for (u64 pos = pfn; pos < pfn + n;) {
 		int level;
 		u64 *leaf = ept_leaf(e, pos * PAGE_SIZE, &level);
@@ -128,11 +128,11 @@ static int split_edges(struct vm *vm, u32 v, u64 pfn, u64 n)
 	u64 ends[2] = {pfn, pfn + n - 1};
 	for (int i = 0; i < 2; i++) {
 		int level;
-		while (ept_leaf(&vm->views[v], ends[i] * PAGE_SIZE, &level) && level > 1) {
+		while (ept_leaf(&vm->sh->views[v], ends[i] * PAGE_SIZE, &level) && level > 1) {
 			u64 span = level_pages(level), base = ends[i] & ~(span - 1);
 			if (base >= pfn && base + span <= pfn + n)
 				break;
-			if (ept_split(&vm->views[v], ends[i] * PAGE_SIZE))
+			if (ept_split(&vm->sh->views[v], ends[i] * PAGE_SIZE))
 				return -1;
 		}
 	}
@@ -146,10 +146,10 @@ int view_invalidate(struct vm *vm, u32 v)
 	 * Return -1 when the CPU has no INVEPT or INVEPT fails. [uses vm, v] */
 	const struct vmx_caps *c = &vmx_caps;
 	u64 type = c->invept_single ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
-	if (!c->invept || VMX_CHECK("INVEPT", __invept(type, ept_eptp(&vm->views[v]))))
+	if (!c->invept || VMX_CHECK("INVEPT", __invept(type, ept_eptp(&vm->sh->views[v]))))
 		return -1;
 	vm->invepts++;
-	vm->last_invept_eptp = ept_eptp(&vm->views[v]);
+	vm->last_invept_eptp = ept_eptp(&vm->sh->views[v]);
 	/* END EXERCISE(06) */
 	return 0;
 }
@@ -159,11 +159,11 @@ int view_invalidate(struct vm *vm, u32 v)
 int policy_flush(struct vm *vm)
 {
 	int err = 0;
-	u32 dirty = vm->pol.dirty;
+	u32 dirty = vm->sh->pol.dirty;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->pol.dirty & BIT(v))
+		if (vm->sh->pol.dirty & BIT(v))
 			err |= view_invalidate(vm, v);
-	vm->pol.dirty = 0;
+	vm->sh->pol.dirty = 0;
 	/* SMP: every other CPU running this VM may cache the old translations too (smp_vm.c) */
 	if (vm->smp && dirty)
 		err |= smp_shootdown(vm, dirty);
@@ -173,9 +173,9 @@ int policy_flush(struct vm *vm)
 /* A frame's monitors changed: its own page in every view and every page remapped onto it. */
 static void sync_frame_leaves(struct vm *vm, u64 f)
 {
-	struct policy *p = &vm->pol;
+	struct policy *p = &vm->sh->pol;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++) {
-		if (!vm->view_live[v])
+		if (!vm->sh->view_live[v])
 			continue;
 		sync_range(vm, v, f, 1);
 		for (u64 pfn = 0; p->nremaps[v] && pfn < p->npages; pfn++)
@@ -194,7 +194,7 @@ static void sync_frame(struct vm *vm, u64 f)
 static int split_frame(struct vm *vm, u64 f)
 {
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v] && ept_split_4k(&vm->views[v], f * PAGE_SIZE))
+		if (vm->sh->view_live[v] && ept_split_4k(&vm->sh->views[v], f * PAGE_SIZE))
 			return -1;
 	return 0;
 }
@@ -203,8 +203,8 @@ static int split_frame(struct vm *vm, u64 f)
  * then the frames' monitors applied. */
 int policy_view_init(struct vm *vm, u32 v)
 {
-	struct policy *p = &vm->pol;
-	struct ept *e = &vm->views[v];
+	struct policy *p = &vm->sh->pol;
+	struct ept *e = &vm->sh->views[v];
 	p->rights[v] = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
 	if (!p->rights[v] || ept_init(e, vmx_caps.ept_2m, vmx_caps.ept_1g) ||
 	    ept_map(e, 0, (u64)vm->ram, vm->ram_size, EPT_RWX | EPT_SUPPRESS_VE))
@@ -223,8 +223,8 @@ fail:
 
 void policy_view_fini(struct vm *vm, u32 v)
 {
-	struct policy *p = &vm->pol;
-	ept_destroy(&vm->views[v]);
+	struct policy *p = &vm->sh->pol;
+	ept_destroy(&vm->sh->views[v]);
 	if (p->rights[v])
 		kfree_pages(p->rights[v], pages_for(p->npages));
 	if (p->remap[v])
@@ -235,7 +235,7 @@ void policy_view_fini(struct vm *vm, u32 v)
 
 bool policy_lookup(const struct vm *vm, u32 v, u64 gpa, struct page_info *pi)
 {
-	const struct policy *p = &vm->pol;
+	const struct policy *p = &vm->sh->pol;
 	u64 pfn = gpa / PAGE_SIZE;
 	if (gpa >= vm->ram_size || v >= HV_VIEW_MAX || !p->rights[v])
 		return false;
@@ -253,7 +253,7 @@ static s64 set_bytes(struct vm *vm, u32 v, u64 gpa, u64 size, u8 mask, u8 bits)
 	if (split_edges(vm, v, pfn, n))
 		return -HV_ENOSPC;
 	for (u64 i = 0; i < n; i++)
-		vm->pol.rights[v][pfn + i] = (vm->pol.rights[v][pfn + i] & ~mask) | bits;
+		vm->sh->pol.rights[v][pfn + i] = (vm->sh->pol.rights[v][pfn + i] & ~mask) | bits;
 	sync_range(vm, v, pfn, n);
 	return policy_flush(vm) ? -HV_EFAULT : 0;
 }
@@ -271,11 +271,11 @@ s64 policy_set_ve(struct vm *vm, u32 v, u64 gpa, u64 size, bool on)
 /* In view v, page gpa shows frame target (target == gpa: its own frame again). */
 s64 policy_remap(struct vm *vm, u32 v, u64 gpa, u64 target)
 {
-	struct policy *p = &vm->pol;
+	struct policy *p = &vm->sh->pol;
 	u64 pfn = gpa / PAGE_SIZE, val = target == gpa ? 0 : target / PAGE_SIZE + 1;
 	if (!p->remap[v] && val && !(p->remap[v] = kalloc_pages(pages_for(p->npages * sizeof(u32)), PAGE_SIZE)))
 		return -HV_ENOSPC;
-	if (ept_split_4k(&vm->views[v], gpa))
+	if (ept_split_4k(&vm->sh->views[v], gpa))
 		return -HV_ENOSPC;
 	if (!p->remap[v])
 		return 0; /* never remapped: nothing to undo */
@@ -291,7 +291,7 @@ int policy_set_region(struct vm *vm, u64 f, u32 id_plus_1)
 {
 	if (split_frame(vm, f / PAGE_SIZE))
 		return -1;
-	vm->pol.region[f / PAGE_SIZE] = id_plus_1;
+	vm->sh->pol.region[f / PAGE_SIZE] = id_plus_1;
 	sync_frame(vm, f / PAGE_SIZE);
 	return 0;
 }
@@ -300,7 +300,7 @@ int policy_set_trap(struct vm *vm, u64 f, u32 id_plus_1)
 {
 	if (split_frame(vm, f / PAGE_SIZE))
 		return -1;
-	vm->pol.trap[f / PAGE_SIZE] = id_plus_1;
+	vm->sh->pol.trap[f / PAGE_SIZE] = id_plus_1;
 	sync_frame(vm, f / PAGE_SIZE);
 	return 0;
 }
@@ -310,13 +310,13 @@ int policy_set_trap(struct vm *vm, u64 f, u32 id_plus_1)
  * on = false lifts it everywhere. -1 when out of memory. */
 int policy_wlog_all(struct vm *vm, bool on)
 {
-	struct policy *p = &vm->pol;
+	struct policy *p = &vm->sh->pol;
 	for (u64 f = 0; f < p->npages; f += 512)
 		if (split_frame(vm, f))
 			return -1;
 	memset(p->wlog, on, p->npages);
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v] && sync_range(vm, v, 0, p->npages))
+		if (vm->sh->view_live[v] && sync_range(vm, v, 0, p->npages))
 			return -1;
 	return policy_flush(vm);
 }
@@ -324,8 +324,8 @@ int policy_wlog_all(struct vm *vm, bool on)
 /* One frame's write logging on or off; the caller ends a batch with policy_flush(). */
 void policy_wlog_set(struct vm *vm, u64 f, bool on)
 {
-	if (f < vm->pol.npages && vm->pol.wlog[f] != on) {
-		vm->pol.wlog[f] = on;
+	if (f < vm->sh->pol.npages && vm->sh->pol.wlog[f] != on) {
+		vm->sh->pol.wlog[f] = on;
 		sync_frame_leaves(vm, f);
 	}
 }
@@ -338,13 +338,13 @@ void policy_wlog_set(struct vm *vm, u64 f, bool on)
 u64 policy_ad_harvest(struct vm *vm, u32 v, void (*mark)(struct vm *, u64), bool scan_all, const u64 *gpas, u64 n)
 {
 	const u64 dirty_flag = BIT(9), accessed_flag = BIT(8);
-	u64 cleared = 0, total = scan_all ? vm->pol.npages : n;
+	u64 cleared = 0, total = scan_all ? vm->sh->pol.npages : n;
 	for (u64 i = 0; i < total;) {
 		int level;
 		u64 gpa = scan_all ? i * PAGE_SIZE : gpas[i] & ~(PAGE_SIZE - 1);
 		/* A scan skips the 2 MiB whose EPT PDE the CPU has not used since the last harvest
 		 * (it sets the accessed flag of every entry it uses); mark == NULL: scan everything. */
-		u64 *pde = scan_all && mark && !(i & 511) ? ept_entry(&vm->views[v], gpa, 2) : NULL;
+		u64 *pde = scan_all && mark && !(i & 511) ? ept_entry(&vm->sh->views[v], gpa, 2) : NULL;
 		if (pde && !(*pde & EPT_LARGE) && !(*pde & accessed_flag)) {
 			i += 512;
 			continue;
@@ -353,7 +353,7 @@ u64 policy_ad_harvest(struct vm *vm, u32 v, void (*mark)(struct vm *, u64), bool
 			*pde &= ~accessed_flag; /* cleared: INVEPT, as for a dirty flag (below) */
 			cleared++;
 		}
-		u64 *leaf = gpa < vm->ram_size ? ept_leaf(&vm->views[v], gpa, &level) : NULL;
+		u64 *leaf = gpa < vm->ram_size ? ept_leaf(&vm->sh->views[v], gpa, &level) : NULL;
 		u64 span = scan_all && leaf && level == 1 ? 512 - (i & 511) : 1; /* a table's leaves in a row */
 		for (u64 j = 0; leaf && j < span; j++) {
 			if (!(leaf[j] & dirty_flag))
@@ -367,34 +367,34 @@ u64 policy_ad_harvest(struct vm *vm, u32 v, void (*mark)(struct vm *, u64), bool
 		i += span;
 	}
 	if (cleared)
-		vm->pol.dirty |= BIT(v);
+		vm->sh->pol.dirty |= BIT(v);
 	return cleared;
 }
 
 /* The single step's rights on n pages of view v (step.c); revoked by policy_revoke(). */
 int policy_grant(struct vm *vm, u32 v, u32 n, const u64 *gpa, const u64 *rights)
 {
-	struct policy *p = &vm->pol;
+	struct grant *g = &vm->grant;
 	if (n > STEP_PAGES)
 		return -1;
 	for (u32 i = 0; i < n; i++)
-		if (ept_split_4k(&vm->views[v], gpa[i]))
+		if (ept_split_4k(&vm->sh->views[v], gpa[i]))
 			return -1;
-	p->ngrants = n, p->grant_view = v;
+	g->n = n, g->view = v;
 	for (u32 i = 0; i < n; i++)
-		p->grant_pfn[i] = gpa[i] / PAGE_SIZE, p->grant_rights[i] = rights[i];
+		g->pfn[i] = gpa[i] / PAGE_SIZE, g->rights[i] = rights[i];
 	for (u32 i = 0; i < n; i++)
-		sync_range(vm, v, p->grant_pfn[i], 1);
+		sync_range(vm, v, g->pfn[i], 1);
 	return policy_flush(vm);
 }
 
 void policy_revoke(struct vm *vm)
 {
-	struct policy *p = &vm->pol;
-	u32 n = p->ngrants;
-	p->ngrants = 0;
-	for (u32 i = 0; i < n && vm->view_live[p->grant_view]; i++)
-		sync_range(vm, p->grant_view, p->grant_pfn[i], 1);
+	struct grant *g = &vm->grant;
+	u32 n = g->n;
+	g->n = 0;
+	for (u32 i = 0; i < n && vm->sh->view_live[g->view]; i++)
+		sync_range(vm, g->view, g->pfn[i], 1);
 	policy_flush(vm);
 }
 
@@ -402,7 +402,7 @@ void policy_revoke(struct vm *vm)
  * if the trap counts that kind. */
 bool policy_trap_hit(struct vm *vm, u32 trap_plus_1, u64 access)
 {
-	struct trap *t = &vm->pol.traps[trap_plus_1 - 1];
+	struct trap *t = &vm->sh->pol.traps[trap_plus_1 - 1];
 	if (!(access & t->access) || t->last_insn == vm->insn_seq + 1)
 		return false;
 	t->hits++;
@@ -415,14 +415,14 @@ bool policy_trap_hit(struct vm *vm, u32 trap_plus_1, u64 access)
  * regions and traps. Returns the number of differences (the first few are printed). */
 u64 policy_check(struct vm *vm, bool verbose)
 {
-	struct policy *p = &vm->pol;
+	struct policy *p = &vm->sh->pol;
 	u64 bad = 0;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++) {
-		if (vm->eptp_list[v] != (vm->view_live[v] ? ept_eptp(&vm->views[v]) : 0) && bad++ < 4 && verbose)
-			printf("# policy: EPTP list entry %u is 0x%lx\n", v, vm->eptp_list[v]);
-		for (u64 pfn = 0; vm->view_live[v] && pfn < p->npages; pfn++) {
+		if (vm->sh->eptp_list[v] != (vm->sh->view_live[v] ? ept_eptp(&vm->sh->views[v]) : 0) && bad++ < 4 && verbose)
+			printf("# policy: EPTP list entry %u is 0x%lx\n", v, vm->sh->eptp_list[v]);
+		for (u64 pfn = 0; vm->sh->view_live[v] && pfn < p->npages; pfn++) {
 			int level;
-			u64 *leaf = ept_leaf(&vm->views[v], pfn * PAGE_SIZE, &level);
+			u64 *leaf = ept_leaf(&vm->sh->views[v], pfn * PAGE_SIZE, &level);
 			u64 off = (pfn & (level_pages(level) - 1)) * PAGE_SIZE;
 			u64 got = leaf ? ((*leaf & LEAF_MATCH & ~EPT_LARGE) + off) : 0;
 			if (got != policy_leaf(vm, v, pfn) && bad++ < 4 && verbose)
@@ -432,7 +432,7 @@ u64 policy_check(struct vm *vm, bool verbose)
 	}
 	for (u64 f = 0; f < p->npages; f++) {
 		bool ok = (!p->trap[f] || (p->traps[p->trap[f] - 1].live && p->traps[p->trap[f] - 1].frame == f * PAGE_SIZE)) &&
-			  (!p->region[f] || vm->regions[p->region[f] - 1].live);
+			  (!p->region[f] || vm->sh->regions[p->region[f] - 1].live);
 		if (!ok && bad++ < 4 && verbose)
 			printf("# policy: frame 0x%lx names a dead monitor\n", f * PAGE_SIZE);
 	}

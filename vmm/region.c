@@ -308,7 +308,7 @@ static struct emu_result run(struct vm *vm, struct emu *e, struct run_ctx *c, u6
 /* A fetch from a region frame: run it in the interpreter until it leaves the region. */
 struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla)
 {
-	struct region *r = &vm->regions[id];
+	struct region *r = &vm->sh->regions[id];
 	struct run_ctx c = {.vm = vm, .r = r};
 	struct emu_outcome out = {.what = EMU_OUT_DONE};
 	struct emu *e = emu_for(vm, &c);
@@ -412,7 +412,7 @@ static s64 region_frames(struct vm *vm, u64 kind, u64 addr, u64 size, u64 *frame
 		if (!policy_lookup(vm, view_current(vm), gpa, &pi))
 			return -HV_EFAULT;
 		frame[i] = kind == HV_TRAP_GPA ? ALIGN_DOWN(gpa, PAGE_SIZE) : pi.frame;
-		if (vm->pol.region[frame[i] / PAGE_SIZE] || vm->pol.trap[frame[i] / PAGE_SIZE])
+		if (vm->sh->pol.region[frame[i] / PAGE_SIZE] || vm->sh->pol.trap[frame[i] / PAGE_SIZE])
 			return -HV_EBUSY; /* overlaps a region or a trap */
 		for (u64 j = 0; j < i; j++)
 			if (frame[j] == frame[i])
@@ -437,11 +437,11 @@ s64 region_add(struct vm *vm, u64 kind, u64 addr, u64 size)
 	s64 err = region_frames(vm, kind, addr, size, frame);
 	if (err)
 		return err;
-	while (id < HV_REGION_MAX && vm->regions[id].live)
+	while (id < HV_REGION_MAX && vm->sh->regions[id].live)
 		id++;
 	if (id == HV_REGION_MAX)
 		return -HV_ENOSPC;
-	struct region *r = &vm->regions[id];
+	struct region *r = &vm->sh->regions[id];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind, r->addr = addr, r->size = size, r->npages = size / PAGE_SIZE;
 	for (u32 i = 0; i < r->npages; i++) {
@@ -457,11 +457,11 @@ s64 region_add(struct vm *vm, u64 kind, u64 addr, u64 size)
 
 s64 region_remove(struct vm *vm, u64 id)
 {
-	if (id >= HV_REGION_MAX || !vm->regions[id].live)
+	if (id >= HV_REGION_MAX || !vm->sh->regions[id].live)
 		return -HV_EINVAL;
 	if (vm->in_region == id + 1)
 		return -HV_EBUSY; /* the vCPU is executing inside it */
-	struct region *r = &vm->regions[id];
+	struct region *r = &vm->sh->regions[id];
 	set_frames(vm, r, r->npages, 0);
 	if (r->log)
 		kfree_pages(r->log, LOG_PAGES);
@@ -474,26 +474,26 @@ s64 region_remove(struct vm *vm, u64 id)
 void region_free_all(struct vm *vm)
 {
 	for (u32 id = 0; id < HV_REGION_MAX; id++)
-		if (vm->regions[id].log)
-			kfree_pages(vm->regions[id].log, LOG_PAGES);
+		if (vm->sh->regions[id].log)
+			kfree_pages(vm->sh->regions[id].log, LOG_PAGES);
 }
 
 s64 region_stats(struct vm *vm, u64 id, u64 gpa)
 {
-	if (id >= HV_REGION_MAX || !vm->regions[id].live || !IS_ALIGNED(gpa, 8))
+	if (id >= HV_REGION_MAX || !vm->sh->regions[id].live || !IS_ALIGNED(gpa, 8))
 		return -HV_EINVAL;
 	struct hv_region_stats *dst = vm_gpa(vm, gpa, sizeof(*dst));
 	if (!dst)
 		return -HV_EFAULT;
-	*dst = vm->regions[id].stats;
+	*dst = vm->sh->regions[id].stats;
 	return sizeof(*dst);
 }
 
 s64 region_log(struct vm *vm, u64 id, u64 on)
 {
-	if (id >= HV_REGION_MAX || !vm->regions[id].live || on > 1)
+	if (id >= HV_REGION_MAX || !vm->sh->regions[id].live || on > 1)
 		return -HV_EINVAL;
-	struct region *r = &vm->regions[id];
+	struct region *r = &vm->sh->regions[id];
 	if (on && !r->log && !(r->log = kalloc_pages(LOG_PAGES, PAGE_SIZE)))
 		return -HV_ENOSPC;
 	r->logging = on;
@@ -504,10 +504,10 @@ s64 region_log(struct vm *vm, u64 id, u64 on)
 
 s64 region_log_read(struct vm *vm, u64 id, u64 gpa, u64 max)
 {
-	if (id >= HV_REGION_MAX || !vm->regions[id].live || !IS_ALIGNED(gpa, 8) || max > HV_REGION_LOG)
+	if (id >= HV_REGION_MAX || !vm->sh->regions[id].live || !IS_ALIGNED(gpa, 8) || max > HV_REGION_LOG)
 		return -HV_EINVAL;
 	struct hv_access *dst = vm_gpa(vm, gpa, max * sizeof(*dst));
-	struct region *r = &vm->regions[id];
+	struct region *r = &vm->sh->regions[id];
 	if (!dst)
 		return -HV_EFAULT;
 	if (!r->log)

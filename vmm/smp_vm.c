@@ -1,8 +1,8 @@
 /* smp_vm.c: the hypervisor on every CPU (docs/smp.md). VMXON on each CPU (its own VMXON
  * region; IA32_FEATURE_CONTROL checked there), a VM's further vCPUs (vCPU i on CPU i, each a
  * struct vm of its own: VMCS, VPID, active view, #VE page, step and region state, watchdog,
- * statistics; sharing guest RAM, the views' EPT tables, the EPTP list and the page policy of
- * vCPU 0), HC_VCPU_START/STATUS/INFO, and the EPT shootdown policy_flush() ends with: signal
+ * statistics; sharing guest RAM and vCPU 0's struct vm_shared: the views, the EPTP list, the
+ * page policy and the regions, so a change any vCPU makes is every vCPU's), HC_VCPU_START/STATUS/INFO, and the EPT shootdown policy_flush() ends with: signal
  * every other CPU that runs the VM, each INVEPTs the changed views' EPTPs and acknowledges, the
  * initiator waits (bounded; a CPU that does not answer is reported). The signal is an NMI with
  * NMI exiting: it reaches a CPU in its guest whatever the guest's RFLAGS.IF (Bochs 2.7 does not
@@ -148,8 +148,8 @@ int smp_shootdown(struct vm *vm, u32 views)
 		struct sd_box *b = &boxes[c];
 		b->n = 0;
 		for (u32 v = 0; v < HV_VIEW_MAX; v++)
-			if ((views & BIT(v)) && vm->view_live[v])
-				b->eptp[b->n++] = ept_eptp(&vm->views[v]);
+			if ((views & BIT(v)) && vm->sh->view_live[v])
+				b->eptp[b->n++] = ept_eptp(&vm->sh->views[v]);
 		__asm__ volatile("" ::: "memory");
 		b->req++;
 		targets |= BIT(c);
@@ -360,8 +360,8 @@ static struct vm_smp *smp_get(struct vm *vm)
 	return s;
 }
 
-/* A fresh vCPU: vCPU 0's struct vm for what the vCPUs share (RAM, views, EPTP list, policy
- * arrays, bitmaps, regions as they are now), its own everything else. */
+/* A fresh vCPU: vCPU 0's struct vm for what the vCPUs share (RAM, bitmaps, and vm->sh, which
+ * points at vCPU 0's views, EPTP list, policy and regions), its own everything else. */
 static struct vm *vcpu_alloc(struct vm_smp *s, u32 id)
 {
 	struct vm *boss = s->vcpu[0], *v = kalloc_pages(ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE, PAGE_SIZE);
@@ -398,8 +398,6 @@ static struct vm *vcpu_alloc(struct vm_smp *s, u32 id)
 						    "    # [guest/6] ", "    # [guest/7] ", "    # [guest/8+] "};
 	u32 k = id < ARRAY_SIZE(prefixes) ? id : ARRAY_SIZE(prefixes) - 1;
 	v->console_prefix = boss->console_prefix ? ktap_prefixes[k] : prefixes[k]; /* in a KTAP test: diagnostics */
-	for (u32 r = 0; r < HV_REGION_MAX; r++) /* logs stay vCPU 0's */
-		v->regions[r].logging = false, v->regions[r].log = NULL;
 	return v;
 }
 
@@ -505,6 +503,19 @@ void smp_vm_destroy(struct vm *vm)
 	vm->check = s->check;
 	vm->smp = NULL;
 	kfree_pages(s, ALIGN_UP(sizeof(*s), PAGE_SIZE) / PAGE_SIZE);
+}
+
+/* With other vCPUs: take the VM's lock (true), serving shootdowns while it waits, since the
+ * holder may be waiting for this CPU's acknowledgement. Without: nothing to take (false). */
+bool smp_vm_lock(struct vm *vm)
+{
+	if (!vm->smp)
+		return false;
+	while (!spin_trylock(&vm->sh->lock)) {
+		sd_serve();
+		__asm__ volatile("pause");
+	}
+	return true;
 }
 
 const struct vm_smp_stats *smp_vm_stats(const struct vm *vm) { return vm->smp ? &vm->smp->stats : NULL; }

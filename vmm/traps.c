@@ -22,15 +22,15 @@ s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access)
 		return -HV_EFAULT;
 	if (kind == HV_TRAP_GPA)
 		pi.frame = ALIGN_DOWN(gpa, PAGE_SIZE); /* a guest-physical address names its own frame */
-	if (vm->pol.trap[pi.frame / PAGE_SIZE] || vm->pol.region[pi.frame / PAGE_SIZE])
+	if (vm->sh->pol.trap[pi.frame / PAGE_SIZE] || vm->sh->pol.region[pi.frame / PAGE_SIZE])
 		return -HV_EBUSY; /* one monitor per frame */
-	for (t = 0; t < HV_TRAP_MAX && vm->pol.traps[t].live; t++)
+	for (t = 0; t < HV_TRAP_MAX && vm->sh->pol.traps[t].live; t++)
 		;
 	if (t == HV_TRAP_MAX)
 		return -HV_ENOSPC;
-	vm->pol.traps[t] = (struct trap){.live = true, .frame = pi.frame, .access = access};
+	vm->sh->pol.traps[t] = (struct trap){.live = true, .frame = pi.frame, .access = access};
 	if (policy_set_trap(vm, pi.frame, t + 1)) {
-		vm->pol.traps[t].live = false;
+		vm->sh->pol.traps[t].live = false;
 		return -HV_ENOSPC;
 	}
 	return t;
@@ -38,16 +38,16 @@ s64 trap_add(struct vm *vm, u64 kind, u64 addr, u64 access)
 
 s64 trap_remove(struct vm *vm, u64 t)
 {
-	if (t >= HV_TRAP_MAX || !vm->pol.traps[t].live)
+	if (t >= HV_TRAP_MAX || !vm->sh->pol.traps[t].live)
 		return -HV_EINVAL;
-	policy_set_trap(vm, vm->pol.traps[t].frame, 0); /* its leaves are 4 KiB already: cannot fail */
-	vm->pol.traps[t].live = false;
+	policy_set_trap(vm, vm->sh->pol.traps[t].frame, 0); /* its leaves are 4 KiB already: cannot fail */
+	vm->sh->pol.traps[t].live = false;
 	return 0;
 }
 
 s64 trap_hits(struct vm *vm, u64 t)
 {
-	if (t >= HV_TRAP_MAX || !vm->pol.traps[t].live)
+	if (t >= HV_TRAP_MAX || !vm->sh->pol.traps[t].live)
 		return -HV_EINVAL;
-	return vm->pol.traps[t].hits;
+	return vm->sh->pol.traps[t].hits;
 }

@@ -167,7 +167,7 @@ u32 view_current(struct vm *vm)
 {
 	u64 eptp = vmcs_read(EPT_POINTER);
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v] && ept_eptp(&vm->views[v]) == eptp)
+		if (vm->sh->view_live[v] && ept_eptp(&vm->sh->views[v]) == eptp)
 			return vm->view = v;
 	return vm->view;
 }

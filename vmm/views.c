@@ -8,24 +8,24 @@
 #include "vmcs.h"
 #include "../kernel/x86.h"
 
-bool view_valid(const struct vm *vm, u64 v) { return v < HV_VIEW_MAX && vm->view_live[v]; }
+bool view_valid(const struct vm *vm, u64 v) { return v < HV_VIEW_MAX && vm->sh->view_live[v]; }
 
 /* A new view maps all of guest RAM RWX with #VE suppressed, as view 0 did at boot; the frames'
  * traps and regions apply to it too (policy_view_init). Returns the index or -errno. */
 s64 view_create(struct vm *vm)
 {
 	u32 v = 0;
-	while (v < HV_VIEW_MAX && vm->view_live[v])
+	while (v < HV_VIEW_MAX && vm->sh->view_live[v])
 		v++;
 	if (v == HV_VIEW_MAX)
 		return -HV_ENOSPC;
 	if (policy_view_init(vm, v))
 		return -HV_ENOSPC;
-	vm->view_live[v] = true;
-	vm->view_policy[v] = HV_POLICY_STOP;
+	vm->sh->view_live[v] = true;
+	vm->sh->view_policy[v] = HV_POLICY_STOP;
 	/* EXERCISE(07): make the view reachable by VMFUNC: its EPTP in entry v of the EPTP list
 	 * (docs/exercises/07-views.md). */
-	vm->eptp_list[v] = ept_eptp(&vm->views[v]);
+	vm->sh->eptp_list[v] = ept_eptp(&vm->sh->views[v]);
 	/* END EXERCISE(07) */
 	return v;
 }
@@ -37,11 +37,11 @@ s64 view_destroy(struct vm *vm, u64 v)
 	if (v == view_current(vm) || (vm->step.open && vm->step.view == v) || smp_others_running(vm))
 		return -HV_EBUSY;
 	for (u32 o = 0; o < HV_VIEW_MAX; o++) /* another view's policy switches to it */
-		if (vm->view_live[o] && vm->view_policy[o] == HV_POLICY_SWITCH && vm->view_policy_arg[o] == v)
+		if (vm->sh->view_live[o] && vm->sh->view_policy[o] == HV_POLICY_SWITCH && vm->sh->view_policy_arg[o] == v)
 			return -HV_EBUSY;
-	vm->eptp_list[v] = 0; /* unreachable by VMFUNC first, then forgotten by the CPU, then freed */
+	vm->sh->eptp_list[v] = 0; /* unreachable by VMFUNC first, then forgotten by the CPU, then freed */
 	view_invalidate(vm, v);
-	vm->view_live[v] = false;
+	vm->sh->view_live[v] = false;
 	policy_view_fini(vm, v);
 	return 0;
 }
@@ -50,7 +50,7 @@ s64 view_destroy(struct vm *vm, u64 v)
 void views_destroy_all(struct vm *vm)
 {
 	for (u32 v = 0; v < HV_VIEW_MAX; v++) {
-		vm->view_live[v] = false;
+		vm->sh->view_live[v] = false;
 		policy_view_fini(vm, v);
 	}
 }
@@ -124,7 +124,7 @@ s64 view_switch(struct vm *vm, u64 v)
 		return -HV_EBUSY;
 	/* EXERCISE(07): switch this vCPU to view v without VMFUNC: the VMCS's EPT pointer, the
 	 * EPTP index #VE reports (where the CPU has #VE), and vm->view. */
-	vmcs_write(EPT_POINTER, ept_eptp(&vm->views[v]));
+	vmcs_write(EPT_POINTER, ept_eptp(&vm->sh->views[v]));
 	if (vmx_caps.ept_violation_ve)
 		vmcs_write(EPTP_INDEX, v);
 	vm->view = v;
@@ -136,8 +136,8 @@ s64 view_set_policy(struct vm *vm, u64 v, u64 policy, u64 arg)
 {
 	if (!view_valid(vm, v) || policy > HV_POLICY_SWITCH || (policy == HV_POLICY_SWITCH && !view_valid(vm, arg)))
 		return -HV_EINVAL;
-	vm->view_policy[v] = policy;
-	vm->view_policy_arg[v] = arg;
+	vm->sh->view_policy[v] = policy;
+	vm->sh->view_policy_arg[v] = arg;
 	return 0;
 }
 

@@ -122,7 +122,7 @@ static void stop_on_violation(struct vm *vm, u64 q)
 /* The view forbids the access: #VE if the guest can take it, else the view's policy. */
 static void guest_violation(struct vm *vm, u32 v, const struct page_info *pi, u64 q, u64 gpa, u64 gla, bool delivering)
 {
-	u32 policy = pi ? vm->view_policy[v] : HV_POLICY_STOP;
+	u32 policy = pi ? vm->sh->view_policy[v] : HV_POLICY_STOP;
 	if (pi) /* the rights bits as the view gives them: a monitor's cut of the leaf stays hidden */
 		q = (q & ~(EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE | EPT_VIOLATION_EXECUTABLE)) |
 		    ((u64)pi->rights << 3);
@@ -136,7 +136,7 @@ static void guest_violation(struct vm *vm, u32 v, const struct page_info *pi, u6
 	record(vm, gpa, gla, q, v, policy);
 	if (policy == HV_POLICY_RESTORE && policy_set_rights(vm, v, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE, 7) == 0)
 		return reinject_vectoring(vm);
-	if (policy == HV_POLICY_SWITCH && view_switch(vm, vm->view_policy_arg[v]) >= 0)
+	if (policy == HV_POLICY_SWITCH && view_switch(vm, vm->sh->view_policy_arg[v]) >= 0)
 		return reinject_vectoring(vm);
 	if (policy != HV_POLICY_STOP) /* the policy could not act: retrying would loop forever */
 		printf("# vm: view %u's policy %u could not be applied\n", v, policy);

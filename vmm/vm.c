@@ -84,6 +84,8 @@ int vm_create(struct vm *vm, u64 ram_size)
 {
 	static bool probed;
 	memset(vm, 0, sizeof(*vm));
+	vm->sh = &vm->shared;
+	vm->shared.lock = (struct spinlock)SPINLOCK_INIT("vm");
 	if (!vmx_is_on() || ram_size == 0 || !IS_ALIGNED(ram_size, GUEST_RAM_ALIGN) || ram_size > (1UL << 30))
 		return -1;
 	if (!probed) {
@@ -95,8 +97,8 @@ int vm_create(struct vm *vm, u64 ram_size)
 	vm->vmcs = vmx_alloc_region(&vmx_caps);
 	vm->io_bitmap = kalloc_pages(2, PAGE_SIZE);
 	vm->msr_bitmap = kalloc_page();
-	vm->eptp_list = kalloc_page();
-	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->eptp_list || policy_init(vm) ||
+	vm->sh->eptp_list = kalloc_page();
+	if (!vm->ram || !vm->vmcs || !vm->io_bitmap || !vm->msr_bitmap || !vm->sh->eptp_list || policy_init(vm) ||
 	    view_create(vm) != 0) {
 		vm_destroy(vm);
 		return -1;
@@ -115,6 +117,8 @@ int vm_create(struct vm *vm, u64 ram_size)
  * flushed (INVVPID) before it may be handed out again. */
 void vm_destroy(struct vm *vm)
 {
+	if (!vm->sh) /* never created: its own, empty, shared part */
+		vm->sh = &vm->shared;
 	if (vm->fuzz) /* fuzzing state first: it puts the VMCS and the policy back (fuzz.c) */
 		fuzz_detach(vm);
 	smp_vm_destroy(vm); /* the other vCPUs first (smp_vm.c) */
@@ -126,8 +130,8 @@ void vm_destroy(struct vm *vm)
 	    vm->vpid == next_vpid - 1)
 		next_vpid--;
 	views_destroy_all(vm);
-	if (vm->eptp_list)
-		kfree_page(vm->eptp_list);
+	if (vm->sh->eptp_list)
+		kfree_page(vm->sh->eptp_list);
 	region_free_all(vm);
 	policy_fini(vm);
 	if (vm->emu)
@@ -285,7 +289,7 @@ static void one_exit(struct vm *vm, u32 reason)
 	if (reason < HV_STATS_REASONS)
 		vm->stats.by_reason[reason]++;
 	if (vm->in_region) /* an exit while executing inside an emulated region */
-		vm->regions[vm->in_region - 1].stats.exits++;
+		vm->sh->regions[vm->in_region - 1].stats.exits++;
 	vcpu_read_exit(vm, reason);
 	/* A region instruction stepped on the CPU is still inside the region while its own exit
 	 * is handled (a hypercall from region code sees it); after that the next fetch from the
@@ -373,7 +377,7 @@ int vm_invalidate(struct vm *vm)
 {
 	const struct vmx_caps *c = &vmx_caps;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->view_live[v] && view_invalidate(vm, v))
+		if (vm->sh->view_live[v] && view_invalidate(vm, v))
 			return -1;
 	if (vm->vpid && c->invvpid) {
 		u64 vt = c->invvpid_single ? VMX_VPID_EXTENT_SINGLE_CONTEXT : VMX_VPID_EXTENT_ALL_CONTEXT;

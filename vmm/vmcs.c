@@ -66,7 +66,7 @@ static int setup_controls(struct vm *vm)
 	 * views.c can emulate it (SDM "VM Functions", "EPTP Switching"). */
 	if (c->eptp_switching) {
 		vmcs_write(VM_FUNCTION_CONTROL, VMX_VMFUNC_EPTP_SWITCHING);
-		vmcs_write(EPTP_LIST_ADDRESS, (u64)vm->eptp_list);
+		vmcs_write(EPTP_LIST_ADDRESS, (u64)vm->sh->eptp_list);
 	}
 	vmcs_write(EXCEPTION_BITMAP, c->eptp_switching ? 0 : BIT(6));
 	if (c->ept_violation_ve)
@@ -74,7 +74,7 @@ static int setup_controls(struct vm *vm)
 	vmcs_write(IO_BITMAP_A, (u64)vm->io_bitmap);
 	vmcs_write(IO_BITMAP_B, (u64)vm->io_bitmap + PAGE_SIZE);
 	vmcs_write(MSR_BITMAP, (u64)vm->msr_bitmap);
-	vmcs_write(EPT_POINTER, ept_eptp(&vm->views[0]));
+	vmcs_write(EPT_POINTER, ept_eptp(&vm->sh->views[0]));
 	if (vm->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vm->vpid);
 	vmcs_write(CR3_TARGET_COUNT, 0);

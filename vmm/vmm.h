@@ -141,12 +141,15 @@ struct policy {
 	u8 *region;                    /* per frame: region id + 1, or 0 */
 	u8 *trap;                      /* per frame: trap id + 1, or 0 */
 	struct trap traps[HV_TRAP_MAX];
-	u32 ngrants;                   /* step.c's extra rights for one instruction: */
-	u32 grant_view;                /* in this view, on these pages, these rights */
-	u64 grant_pfn[STEP_PAGES], grant_rights[STEP_PAGES]; /* (never more than the view gives) */
 	u8 *wlog;                      /* per frame: 1 = write-protected for dirty logging (dirty.c) */
 	u32 dirty;                     /* views whose leaves changed since the last INVEPT */
 	u64 leaf_writes;               /* leaves written (statistics, tests) */
+};
+/* step.c's extra rights for one instruction of one vCPU: in this view, on these pages, these
+ * rights (never more than the view gives). */
+struct grant {
+	u32 n, view;
+	u64 pfn[STEP_PAGES], rights[STEP_PAGES];
 };
 /* The hardware single step (step.c). */
 enum step_kind { STEP_TRAP, STEP_REGION, STEP_DELIVERY };
@@ -179,16 +182,26 @@ struct vm_exit {
 #define VM_LAST_EXITS 8
 struct emu;
 struct fuzz;
-struct vm {
-	u8 *ram; /* host-physical (= hypervisor virtual) address of guest RAM; 2 MiB aligned */
-	u64 ram_size;
+/* What every vCPU of a VM shares: the views, the page policy, the regions. It lives in vCPU 0's
+ * struct vm (vm->shared) and every vCPU's vm->sh points there, so a change made on any vCPU is
+ * the change every vCPU sees (smp_vm.c); lock serialises the guest's changes (hypercall.c). */
+struct vm_shared {
 	struct ept views[HV_VIEW_MAX]; /* views[0] is the default view */
 	bool view_live[HV_VIEW_MAX];
 	u8 view_policy[HV_VIEW_MAX];
 	u32 view_policy_arg[HV_VIEW_MAX];
-	u32 view;                      /* the vCPU's view as last seen (see view_current) */
 	u64 *eptp_list;                /* VMFUNC's EPTP list: 512 entries, 0 = no view */
 	struct policy pol;
+	struct region regions[HV_REGION_MAX];
+	struct spinlock lock;
+};
+struct vm {
+	u8 *ram; /* host-physical (= hypervisor virtual) address of guest RAM; 2 MiB aligned */
+	u64 ram_size;
+	struct vm_shared *sh;          /* &vm->shared of vCPU 0 (this struct for vCPU 0 itself) */
+	struct vm_shared shared;       /* vCPU 0's; unused in the others */
+	u32 view;                      /* the vCPU's view as last seen (see view_current) */
+	struct grant grant;            /* this vCPU's step's extra rights (policy_grant) */
 	struct step step;
 	struct hv_ve_info *ve_info;    /* #VE information page (host pointer), or NULL */
 	u64 ve_gpa;
@@ -196,7 +209,6 @@ struct vm {
 	struct hv_violation ring[HV_VIOLATION_RING];
 	u64 ring_next, ring_read;
 	u64 invepts, last_invept_eptp; /* INVEPTs issued (tests check every change makes one) */
-	struct region regions[HV_REGION_MAX];
 	struct emu *emu;               /* the interpreter, allocated with the first region */
 	bool emu_ready;                /* emu_init done: later entries keep its decode cache */
 	u32 in_region;                 /* region id + 1 while executing inside one, else 0 */
@@ -454,6 +466,7 @@ void smp_vmx_off_all(void);
 u32 smp_vmx_cpus(void);                  /* CPUs in VMX operation */
 s64 smp_vcpu_start(struct vm *vm, u64 id, u64 rip, u64 rsp, u64 arg);
 s64 smp_vcpu_status(struct vm *vm, u64 id);
+bool smp_vm_lock(struct vm *vm);
 bool smp_others_running(struct vm *vm); /* a view in use elsewhere cannot be destroyed */
 s64 smp_vcpu_info(struct vm *vm);
 struct vm *smp_vcpu(struct vm *vm, u32 id);
