@@ -133,6 +133,7 @@ void scen_gi_held(struct hv_boot_info *bi);
 void scen_gi_hlt_timer(struct hv_boot_info *bi);
 void scen_gi_hlt_stop(struct hv_boot_info *bi);
 void scen_gi_ipi(struct hv_boot_info *bi);
+void scen_gi_ping(struct hv_boot_info *bi);
 void scen_gi_bad(struct hv_boot_info *bi);
 void scen_gi_region(struct hv_boot_info *bi);
 void scen_gi_region_smp(struct hv_boot_info *bi);

@@ -81,6 +81,7 @@ static const struct scenario scenarios[] = {
 	{"gi_hlt_timer", scen_gi_hlt_timer},
 	{"gi_hlt_stop", scen_gi_hlt_stop},
 	{"gi_ipi", scen_gi_ipi},
+	{"gi_ping", scen_gi_ping},
 	{"gi_bad", scen_gi_bad},
 	{"gi_region", scen_gi_region},
 	{"gi_region_smp", scen_gi_region_smp},

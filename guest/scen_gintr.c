@@ -3,7 +3,7 @@
  * STI), "gi_hlt_timer" (HLT woken by a one-shot timer), "gi_hlt_stop" (HLT with IF = 0 and
  * nothing armed: the hypervisor stops the vCPU), "gi_ipi" (vCPU 0 wakes vCPU 1's HLT with an
  * IPI), "gi_region" (an emulated region interrupted by the timer ends with the native result),
- * "gi_bad" (refused arguments). Each vCPU counts its interrupts through its own GS base
+ * "gi_bad" (refused arguments), "gi_ping" (the IPI round trip between two vCPUs, make bench). Each vCPU counts its interrupts through its own GS base
  * (IA32_GS_BASE writes do not exit), in handlers installed in the guest's IDT here. */
 #include "region.h"
 #include "../kernel/desc.h"
@@ -138,6 +138,57 @@ void scen_gi_ipi(struct hv_boot_info *bi)
 	bi->out[0] = (u64)st;
 	bi->out[1] = gi_cpus[1].ipi;
 	GEXPECT_EQ(gi_cpus[1].ipi, 1);
+}
+
+/* The guest's IPI round trip (make bench): vCPU 0 sends an IPI to vCPU 1, whose handler's count
+ * makes vCPU 1 send one back; both wait with IF = 1, so each IPI is an external-interrupt exit
+ * of the receiver and an injection. arg = round trips (0: 100). out: round trips completed, TSC
+ * cycles, vCPU 0's exits. */
+static volatile u64 ping_ready, ping_done;
+static struct hv_exit_stats ping_stats;
+
+static void __attribute__((noreturn)) gi_ponger(u64 id)
+{
+	volatile struct gi_cpu *c = gi_setup((u32)id);
+	u64 seen = 0;
+	ping_ready = 1;
+	__asm__ volatile("sti" ::: "memory");
+	while (!ping_done) {
+		if (c->ipi != seen) {
+			seen = c->ipi;
+			hc2(HC_VCPU_IPI, 0, VEC_IPI);
+		}
+		__asm__ volatile("pause" ::: "memory");
+	}
+	__asm__ volatile("cli" ::: "memory");
+	guest_exit(0);
+}
+
+void scen_gi_ping(struct hv_boot_info *bi)
+{
+	volatile struct gi_cpu *c = gi_setup(0);
+	u64 n = bi->arg ? bi->arg : 100, done = 0, exits0 = guest_exits(&ping_stats);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)gi_ponger, GUEST_VCPU_STACK_TOP(1), 1), 0);
+	for (u64 i = 0; i < SPIN_MAX && !ping_ready; i++)
+		__asm__ volatile("pause");
+	__asm__ volatile("sti" ::: "memory");
+	u64 t0 = rdtsc_g();
+	for (; done < n; done++) {
+		u64 before = c->ipi, i = 0;
+		hc2(HC_VCPU_IPI, 1, VEC_IPI);
+		while (c->ipi == before && i++ < SPIN_MAX)
+			__asm__ volatile("pause" ::: "memory");
+		if (c->ipi == before)
+			break;
+	}
+	bi->out[1] = rdtsc_g() - t0;
+	__asm__ volatile("cli" ::: "memory");
+	bi->out[2] = guest_exits(&ping_stats) - exits0;
+	ping_done = 1;
+	for (u64 i = 0; i < SPIN_MAX && (hc1(HC_VCPU_STATUS, 1) & 0xff) != HV_VCPU_STOPPED; i++)
+		__asm__ volatile("pause");
+	bi->out[0] = done;
+	GEXPECT_EQ(done, n);
 }
 
 static u64 GUEST_USER_TEXT user_arm(void *arg)
