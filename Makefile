@@ -193,8 +193,8 @@ debug: deps-run
 DOCS_REUSE := $(if $(BACKEND)$(filter-out all,$(TESTS)),,make test-vm BACKEND=@$(CURDIR)/$(BUILD)/test-vm.out)
 test: deps-test
 	@$(MAKE) --no-print-directory test-host
-	@$(MAKE) --no-print-directory check-exercises
 	@{ $(MAKE) --no-print-directory test-vm; echo $$? > $(BUILD)/test-vm.status; } 2>&1 | tee $(BUILD)/test-vm.out
+	@$(MAKE) --no-print-directory check-exercises FULL_FROM=$(BUILD)/test
 	@status=$$(cat $(BUILD)/test-vm.status); rm -f $(BUILD)/test-vm.status; \
 	HVLAB_DOCS_REUSE="$(DOCS_REUSE)" $(MAKE) --no-print-directory check-docs || status=1; \
 	echo "make test: the test ISO's matrix (above, before check-docs):"; \
@@ -358,7 +358,7 @@ grade: deps-test
 	@$(PYTHON) tests/host/grade.py --partial-ok $(EX)
 
 check-exercises: deps-test
-	$(PYTHON) tests/host/grade.py --check
+	$(PYTHON) tests/host/grade.py --check $(if $(FULL_FROM),--full-from $(FULL_FROM))
 
 # Every command README.md and docs/ quote is run and its expected output compared (tests/host/check_docs.py).
 check-docs: deps-test
