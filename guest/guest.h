@@ -127,6 +127,7 @@ void scen_smp_bad(struct hv_boot_info *bi);
 void scen_smp_stress(struct hv_boot_info *bi);
 void scen_smp_ve(struct hv_boot_info *bi);
 void scen_smp_shared(struct hv_boot_info *bi);
+void scen_smp_trap_step(struct hv_boot_info *bi);
 /* scen_gintr.c: interrupts to the guest */
 void scen_gi_timer(struct hv_boot_info *bi);
 void scen_gi_held(struct hv_boot_info *bi);

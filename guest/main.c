@@ -76,6 +76,7 @@ static const struct scenario scenarios[] = {
 	{"smp_stress", scen_smp_stress},
 	{"smp_ve", scen_smp_ve},
 	{"smp_shared", scen_smp_shared},
+	{"smp_trap_step", scen_smp_trap_step},
 	{"gi_timer", scen_gi_timer},
 	{"gi_held", scen_gi_held},
 	{"gi_hlt_timer", scen_gi_hlt_timer},

@@ -5,7 +5,8 @@
  * change call returned must fault, which needs the INVEPT on vCPU 1's CPU), "smp_bad" (refused
  * starts), "smp_stress" (10,000 changes while the others read), "smp_ve" (a #VE on each of two
  * vCPUs at once, each on its own information page), "smp_shared" (a view made after vCPU 1
- * started, and a trap vCPU 1 adds, seen by both vCPUs). Secondary vCPUs run on their own stacks here and end with HC_EXIT (that vCPU only). */
+ * started, and a trap vCPU 1 adds, seen by both vCPUs), "smp_trap_step" (two vCPUs write a
+ * write-trapped page at once: every write is a hit). Secondary vCPUs run on their own stacks here and end with HC_EXIT (that vCPU only). */
 #include "guest.h"
 #include "../kernel/desc.h"
 
@@ -361,4 +362,42 @@ void scen_smp_shared(struct hv_boot_info *bi)
 	bi->out[0] = sh_switch;
 	bi->out[1] = sh_read;
 	bi->out[4] = (u64)hc1(HC_TRAP_REMOVE, t);
+}
+
+/* ---- a step's rights are the stepping vCPU's only ---- */
+
+static volatile u64 ts_ready, ts_go, ts_done1;
+static u64 ts_page;
+
+/* Both vCPUs write a write-trapped page n times each at once: every write is a trap hit. vCPU 0
+ * writes with FISTP, which the interpreter leaves to the CPU: each is a step with the write right
+ * in the view; a MOV of vCPU 1 that slipped through while that right is there would be a write
+ * no trap saw. */
+static void __attribute__((noreturn)) ts_writer(u64 n)
+{
+	ts_ready = 1;
+	wait_flag(&ts_go);
+	for (u64 i = 0; i < n; i++)
+		*(volatile u64 *)ts_page = i;
+	ts_done1 = 1;
+	guest_exit(0);
+}
+
+void scen_smp_trap_step(struct hv_boot_info *bi)
+{
+	u64 n = bi->arg ? bi->arg : 2000;
+	ts_page = guest_page(16, 0);
+	s64 t = hc3(HC_TRAP_ADD, HV_TRAP_GPA, ts_page, HV_ACCESS_W);
+	GEXPECT(t >= 0);
+	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)ts_writer, stack_top(1), n), 0);
+	GEXPECT(wait_flag(&ts_ready));
+	ts_go = 1;
+	__asm__ volatile("fninit");
+	for (u64 i = 0; i < n; i++) /* FISTP: x87 arithmetic state, left to the CPU in one step */
+		__asm__ volatile("fildq %1\n\tfistpq %0" : "=m"(*(volatile u64 *)ts_page) : "m"(i) : "memory");
+	GEXPECT(wait_flag(&ts_done1));
+	GEXPECT_EQ(wait_stopped(1), HV_VCPU_STOPPED | (1 << 8));
+	bi->out[0] = 2 * n;
+	bi->out[1] = (u64)hc1(HC_TRAP_HITS, t);
+	GEXPECT_EQ(hc1(HC_TRAP_REMOVE, t), 0);
 }

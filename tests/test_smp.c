@@ -175,6 +175,25 @@ static void changes_after_start_seen_by_every_vcpu(void)
 	vm_destroy(&vm);
 }
 
+/* A step's extra rights are its vCPU's only: two vCPUs write a write-trapped page 2,000 times
+ * each at once and the trap counts all 4,000 writes. Without the hold (smp_hold_others) the
+ * other vCPU writes through the granted right, unseen, while a step is open. */
+static void step_rights_not_shared(void)
+{
+	struct vm vm;
+	if (vmm_setup())
+		SKIP("%s", vmm_setup());
+	if (need_two())
+		SKIP("%s", need_two());
+	const unsigned long long *o = ASSERT_SCENARIO_OK(&vm, "smp_trap_step", 2000);
+	const struct vm_smp_stats *st = smp_vm_stats(&vm);
+	ASSERT_TRUE(st != NULL);
+	EXPECT_EQ(o[1], o[0]);
+	kt_diag("%llu writes, %llu trap hits, %lu steps held the other vCPU out", o[0], o[1], st->step_holds);
+	EXPECT(st->step_holds > 0);
+	vm_destroy(&vm);
+}
+
 /* Two vCPUs take a #VE each (the CPU's where it has EPT-violation #VE, the hypervisor's
  * otherwise): each on the vCPU that made the access, in its own information page. */
 static void ve_per_vcpu_own_page(void)
@@ -214,6 +233,7 @@ static void bad_starts_refused(void)
 KTAP_SUITE(smp, NULL, smp_vmx_off_all, KTAP_CASE(cpus_enumerated_and_started), KTAP_CASE(madt_and_mp_table_agree),
 	   KTAP_CASE(ipis_reach_every_cpu), KTAP_CASE(silent_cpu_reported), KTAP_CASE(lapic_timer_ticks),
 	   KTAP_CASE(vmx_on_every_cpu), KTAP_CASE(vcpus_start_on_their_cpus), KTAP_CASE(views_per_vcpu), KTAP_CASE(changes_after_start_seen_by_every_vcpu),
+	   KTAP_CASE(step_rights_not_shared),
 	   KTAP_CASE(ve_per_vcpu_own_page), KTAP_CASE(bad_starts_refused));
 
 static const char *shootdown_setup(void)

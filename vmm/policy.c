@@ -403,10 +403,11 @@ void policy_revoke(struct vm *vm)
 bool policy_trap_hit(struct vm *vm, u32 trap_plus_1, u64 access)
 {
 	struct trap *t = &vm->sh->pol.traps[trap_plus_1 - 1];
-	if (!(access & t->access) || t->last_insn == vm->insn_seq + 1)
+	u64 insn = (u64)vm->vcpu_id << 56 | (vm->insn_seq + 1); /* instructions are counted per vCPU */
+	if (!(access & t->access) || t->last_insn == insn)
 		return false;
-	t->hits++;
-	t->last_insn = vm->insn_seq + 1;
+	__atomic_add_fetch(&t->hits, 1, __ATOMIC_RELAXED); /* vCPUs hit the VM's traps at once */
+	t->last_insn = insn;
 	return true;
 }
 

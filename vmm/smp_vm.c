@@ -21,6 +21,8 @@ struct vm_smp {
 	struct vm *vcpu[SMP_MAX_CPUS];       /* [0] = the boot vCPU; [i] runs on CPU i */
 	volatile u32 state[SMP_MAX_CPUS];    /* HV_VCPU_* */
 	volatile u32 running;                /* vCPUs inside vm_run on their CPU */
+	volatile u32 in_guest;               /* vCPUs between VM entry and VM exit (bit i: vCPU i) */
+	volatile u32 hold_by;                /* vCPU id + 1 whose step holds the others out, or 0 */
 	struct spinlock check_lock;          /* HC_CHECKs of every vCPU go to one KTAP case */
 	void (*check)(bool ok, const char *text);
 	u64 start_rip[SMP_MAX_CPUS], start_rsp[SMP_MAX_CPUS], start_arg[SMP_MAX_CPUS];
@@ -229,6 +231,80 @@ void smp_nmi_exit(struct vm *vm)
 		vm->stop = VM_STOP_KICKED;
 		vm->kick = false;
 	}
+}
+
+/* ---- a step holds the other vCPUs out of the guest ---- */
+
+/* A step's extra rights (step.c) are in the view's EPT, which every vCPU in that view uses: for
+ * the one instruction, no other vCPU of the VM may run in its guest, or it would have them too
+ * (a write to a write-trapped frame that no trap sees). The stepping vCPU sets hold_by and waits,
+ * bounded, until no other vCPU is in its guest (an NMI exit brings out those that are); each
+ * vCPU sets its in_guest bit before its VM entry and, seeing a hold, clears it and waits. */
+bool smp_hold_others(struct vm *vm)
+{
+	struct vm_smp *s = vm->smp;
+	u32 me = vm->vcpu_id, mine = me + 1, zero = 0;
+	if (!s)
+		return true;
+	while (!__atomic_compare_exchange_n(&s->hold_by, &zero, mine, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		zero = 0;
+		sd_serve();
+		__asm__ volatile("pause");
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (u32 i = 0; i < SMP_MAX_CPUS; i++)
+		if (i != me && (s->in_guest & BIT(i)))
+			signal_cpu(i);
+	u64 t0 = rdtsc(), limit = tsc_hz() / 1000000 * SD_TIMEOUT_US;
+	while (s->in_guest & ~BIT(me)) {
+		sd_serve();
+		if (rdtsc() - t0 > limit) {
+			printf("# smp: vCPU %u: vCPUs 0x%x did not leave their guest for a step\n", me, (u32)(s->in_guest & ~BIT(me)));
+			s->hold_by = 0;
+			return false;
+		}
+		__asm__ volatile("pause");
+	}
+	s->stats.step_holds++;
+	return true;
+}
+
+void smp_release_others(struct vm *vm)
+{
+	struct vm_smp *s = vm->smp;
+	if (s && s->hold_by == vm->vcpu_id + 1)
+		__atomic_store_n(&s->hold_by, 0, __ATOMIC_SEQ_CST);
+}
+
+/* Before each VM entry: false (the vCPU stopped) when it was kicked while a step held it out. */
+bool smp_enter_guest(struct vm *vm)
+{
+	struct vm_smp *s = vm->smp;
+	u32 me = vm->vcpu_id;
+	if (!s)
+		return true;
+	for (;;) {
+		__atomic_or_fetch(&s->in_guest, BIT(me), __ATOMIC_SEQ_CST);
+		u32 h = __atomic_load_n(&s->hold_by, __ATOMIC_SEQ_CST);
+		if (!h || h == me + 1)
+			return true;
+		__atomic_and_fetch(&s->in_guest, ~BIT(me), __ATOMIC_SEQ_CST);
+		while (s->hold_by) {
+			sd_serve();
+			if (vm->kick) {
+				vm->kick = false;
+				vm->stop = VM_STOP_KICKED;
+				return false;
+			}
+			__asm__ volatile("pause");
+		}
+	}
+}
+
+void smp_left_guest(struct vm *vm)
+{
+	if (vm->smp)
+		__atomic_and_fetch(&vm->smp->in_guest, ~BIT(vm->vcpu_id), __ATOMIC_SEQ_CST);
 }
 
 /* ---- vCPUs ---- */

@@ -75,8 +75,12 @@ int step_begin(struct vm *vm, u32 kind, u32 id, u64 gpa, u64 rights, u32 flags)
 	u32 v = view_current(vm);
 	u64 rip = vmcs_read(GUEST_RIP), pages[STEP_PAGES], r[STEP_PAGES];
 	int how = pick(kind), n = pages_for_step(s, v, rip, gpa, rights, pages, r);
-	if (s->open || how < 0 || n < 0 || policy_grant(vm, v, n, pages, r))
+	if (s->open || how < 0 || n < 0 || !smp_hold_others(vm))
 		return -1;
+	if (policy_grant(vm, v, n, pages, r)) {
+		smp_release_others(vm);
+		return -1;
+	}
 	s->open = true, s->kind = kind, s->how = how, s->id = id, s->view = v, s->gpa = gpa, s->rip = rip;
 	s->flags = flags, s->last_npages = n;
 	for (int i = 0; i < n; i++)
@@ -129,6 +133,7 @@ bool step_end(struct vm *vm)
 		return false;
 	s->open = false;
 	policy_revoke(vm);
+	smp_release_others(vm); /* the rights are gone: the other vCPUs may run again */
 	/* the same instruction may come back at once for another page: it keeps the ones it had */
 	s->chain = vm->exit.reason == EXIT_REASON_EPT_VIOLATION && vmcs_read(GUEST_RIP) == s->rip;
 	s->last_rip = s->rip, s->last_view = s->view;

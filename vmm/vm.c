@@ -325,7 +325,10 @@ enum vm_stop vm_run(struct vm *vm)
 		vintr_before_entry(vm); /* a pending guest interrupt, or the window for it (vintr.c) */
 		if (!vm->launched) /* the VM-entry checks in software first (vmcs_check.c) */
 			told = vmcs_check("before VMLAUNCH", false);
+		if (!smp_enter_guest(vm)) /* another vCPU's step holds this one out (smp_vm.c) */
+			break;
 		int r = vmx_enter(vm->regs, vm->launched);
+		smp_left_guest(vm);
 		if (r) {
 			entry_failed(vm, r);
 			if (!told)

@@ -118,7 +118,7 @@ struct trap {
 	u64 frame;               /* the trapped guest-physical page (a frame: aliases see it too) */
 	u64 access;              /* HV_ACCESS_* that count as hits */
 	u64 hits;
-	u64 last_insn;           /* vm->insn_seq of the last hit: one hit per instruction */
+	u64 last_insn;           /* vCPU id << 56 | its insn_seq + 1 at the last hit: one hit per instruction */
 };
 #define HV_REGION_PAGES 64 /* pages per emulated region */
 struct region {
@@ -460,12 +460,17 @@ void vmcs_dump_exit(u32 reason);
 struct vm_smp_stats {
 	u64 shootdowns, remote_acks, timeouts, skipped; /* skipped: smp_no_remote_invept */
 	u64 last_tsc;                                   /* TSC cycles of the last shootdown */
+	u64 step_holds;                                 /* steps that held the other vCPUs out */
 };
 int smp_vmx_on_all(void);
 void smp_vmx_off_all(void);
 u32 smp_vmx_cpus(void);                  /* CPUs in VMX operation */
 s64 smp_vcpu_start(struct vm *vm, u64 id, u64 rip, u64 rsp, u64 arg);
 s64 smp_vcpu_status(struct vm *vm, u64 id);
+bool smp_hold_others(struct vm *vm);
+void smp_release_others(struct vm *vm);
+bool smp_enter_guest(struct vm *vm);
+void smp_left_guest(struct vm *vm);
 bool smp_vm_lock(struct vm *vm);
 bool smp_others_running(struct vm *vm); /* a view in use elsewhere cannot be destroyed */
 s64 smp_vcpu_info(struct vm *vm);
