@@ -134,12 +134,15 @@ static void __attribute__((noreturn)) sd_reader(u64 limit)
 
 void scen_smp_shootdown(struct hv_boot_info *bi)
 {
-	u64 limit = bi->arg ? bi->arg : 20000;
+	u64 limit = bi->arg & 0xffffffff ? bi->arg & 0xffffffff : 20000; /* bit 32: the change may fail */
 	sd_page = guest_page(12, 0);
 	*(volatile u64 *)sd_page = VAL_A;
 	GEXPECT_EQ(hc4(HC_VCPU_START, 1, (u64)sd_reader, stack_top(1), limit), 0);
 	GEXPECT(wait_flag(&sd_ready));
-	GEXPECT_EQ(hc4(HC_VIEW_SET_ACCESS, 0, sd_page, PAGE_SIZE, 0), 0);
+	s64 r = hc4(HC_VIEW_SET_ACCESS, 0, sd_page, PAGE_SIZE, 0);
+	if (!(bi->arg & BIT(32)))
+		GEXPECT_EQ(r, 0);
+	bi->out[3] = (u64)r;
 	sd_revoked = 1;
 	s64 st = wait_stopped(1);
 	bi->out[0] = sd_after;

@@ -287,6 +287,29 @@ static void without_remote_invept_reader_reads_stale(void)
 	vm_destroy(&vm);
 }
 
+/* A CPU that does not answer (the test-only switch: CPU 1 ignores requests): the initiator's wait
+ * ends after its bound, the timeout is reported and counted, the change call returns -ETIMEDOUT
+ * to the guest, and the VM still ends as it should. */
+static void silent_cpu_times_out(void)
+{
+	struct vm vm;
+	if (prepare_scenario(&vm, "smp_shootdown", BIT(32) | 2000))
+		return;
+	smp_test_deaf(BIT(1));
+	enum vm_stop stop = run_prepared(&vm);
+	smp_test_deaf(0);
+	EXPECT_EQ(stop, VM_STOP_EXIT);
+	const unsigned long long *o = vm_boot_info(&vm)->out;
+	const struct vm_smp_stats *st = smp_vm_stats(&vm);
+	ASSERT_TRUE(st != NULL);
+	EXPECT_EQ((s64)o[3], -HV_ETIMEDOUT);
+	EXPECT_EQ(st->timeouts, 1);
+	EXPECT_EQ(st->remote_acks, 0);
+	kt_diag("the change call returned %lld after the bounded wait; the reader: %s", (long long)o[3],
+		vm_stop_str(smp_vcpu(&vm, 1) ? smp_vcpu(&vm, 1)->stop : VM_RUNNING));
+	vm_destroy(&vm);
+}
+
 /* 10,000 permission changes by vCPU 0 while every other vCPU reads those pages: each change
  * shot down (acknowledged by every reader's CPU), no spurious violation (the readers only read,
  * which every state allows: they all end with their own HC_EXIT), and at the end every view's
@@ -321,7 +344,7 @@ static void stress_baseline_one_vcpu(void)
 }
 
 KTAP_SUITE(shootdown, shootdown_setup, smp_vmx_off_all, KTAP_CASE(revoke_seen_by_spinning_reader),
-	   KTAP_CASE(without_remote_invept_reader_reads_stale));
+	   KTAP_CASE(without_remote_invept_reader_reads_stale), KTAP_CASE(silent_cpu_times_out));
 /* Its own suite: without working shootdowns it runs for minutes (exercise 10 grades "shootdown"). */
 KTAP_SUITE(shootdown_stress, shootdown_setup, smp_vmx_off_all, KTAP_CASE(stress_changes_while_others_read),
 	   KTAP_CASE(stress_baseline_one_vcpu));

@@ -149,6 +149,7 @@ struct hv_ve_info {
 #define HV_EINVAL 22
 #define HV_ENOSPC 28
 #define HV_ENOSYS 38
+#define HV_ETIMEDOUT 110
 
 /* Exit reasons counted per guest run (index = basic exit reason, SDM appendix "VMX Basic Exit
  * Reasons"), as copied by HC_GET_STATS. */

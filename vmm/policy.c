@@ -161,13 +161,21 @@ int policy_flush(struct vm *vm)
 	int err = 0;
 	u32 dirty = vm->sh->pol.dirty;
 	for (u32 v = 0; v < HV_VIEW_MAX; v++)
-		if (vm->sh->pol.dirty & BIT(v))
-			err |= view_invalidate(vm, v);
+		if ((vm->sh->pol.dirty & BIT(v)) && view_invalidate(vm, v))
+			err = -1;
 	vm->sh->pol.dirty = 0;
-	/* SMP: every other CPU running this VM may cache the old translations too (smp_vm.c) */
-	if (vm->smp && dirty)
-		err |= smp_shootdown(vm, dirty);
+	/* SMP: every other CPU running this VM may cache the old translations too (smp_vm.c);
+	 * -HV_ETIMEDOUT when one did not acknowledge (the change is made; it may not see it yet) */
+	if (vm->smp && dirty && smp_shootdown(vm, dirty) && !err)
+		err = -HV_ETIMEDOUT;
 	return err;
+}
+
+/* A guest's change call's result: 0, -HV_ETIMEDOUT (a CPU did not acknowledge), else -HV_EFAULT. */
+static s64 flush_result(struct vm *vm)
+{
+	int e = policy_flush(vm);
+	return e == -HV_ETIMEDOUT ? e : e ? -HV_EFAULT : 0;
 }
 
 /* A frame's monitors changed: its own page in every view and every page remapped onto it. */
@@ -255,7 +263,7 @@ static s64 set_bytes(struct vm *vm, u32 v, u64 gpa, u64 size, u8 mask, u8 bits)
 	for (u64 i = 0; i < n; i++)
 		vm->sh->pol.rights[v][pfn + i] = (vm->sh->pol.rights[v][pfn + i] & ~mask) | bits;
 	sync_range(vm, v, pfn, n);
-	return policy_flush(vm) ? -HV_EFAULT : 0;
+	return flush_result(vm);
 }
 
 s64 policy_set_rights(struct vm *vm, u32 v, u64 gpa, u64 size, u64 rights)
@@ -282,7 +290,7 @@ s64 policy_remap(struct vm *vm, u32 v, u64 gpa, u64 target)
 	p->nremaps[v] += (val != 0) - (p->remap[v][pfn] != 0);
 	p->remap[v][pfn] = val;
 	sync_range(vm, v, pfn, 1);
-	return policy_flush(vm) ? -HV_EFAULT : 0;
+	return flush_result(vm);
 }
 
 /* A region or a trap goes on (id + 1) or comes off (0) frame f. -1 when out of memory (nothing

@@ -88,12 +88,16 @@ u32 smp_vmx_cpus(void)
 
 /* ---- the shootdown ---- */
 
+/* TEST ONLY: CPUs (bit i: CPU i) that ignore shootdown requests, as a CPU that hangs would. */
+static volatile u32 sd_deaf;
+void smp_test_deaf(u32 cpus) { sd_deaf = cpus; }
+
 /* This CPU's pending shootdown request: INVEPT each EPTP, then acknowledge. */
 static void sd_serve(void)
 {
 	struct sd_box *b = &boxes[cpu_id()];
 	u64 req = b->req;
-	if (req == b->ack)
+	if (req == b->ack || (sd_deaf & BIT(cpu_id())))
 		return;
 	u64 type = vmx_caps.invept_single ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
 	for (u32 i = 0; i < b->n; i++)
@@ -170,7 +174,7 @@ int smp_shootdown(struct vm *vm, u32 views)
 			printf("# smp: shootdown: CPU %u did not acknowledge the INVEPT within %u ms\n", c,
 			       SD_TIMEOUT_US / 1000);
 			s->stats.timeouts++;
-			err = -1;
+			err = -HV_ETIMEDOUT;
 		} else {
 			s->stats.remote_acks++;
 		}
@@ -255,7 +259,7 @@ bool smp_hold_others(struct vm *vm)
 	for (u32 i = 0; i < SMP_MAX_CPUS; i++)
 		if (i != me && (s->in_guest & BIT(i)))
 			signal_cpu(i);
-	u64 t0 = rdtsc(), limit = tsc_hz() / 1000000 * SD_TIMEOUT_US;
+	u64 t0 = rdtsc(), limit = us_to_tsc(SD_TIMEOUT_US);
 	while (s->in_guest & ~BIT(me)) {
 		sd_serve();
 		if (rdtsc() - t0 > limit) {

@@ -467,6 +467,7 @@ void smp_vmx_off_all(void);
 u32 smp_vmx_cpus(void);                  /* CPUs in VMX operation */
 s64 smp_vcpu_start(struct vm *vm, u64 id, u64 rip, u64 rsp, u64 arg);
 s64 smp_vcpu_status(struct vm *vm, u64 id);
+void smp_test_deaf(u32 cpus);           /* TEST ONLY: these CPUs ignore shootdowns */
 bool smp_hold_others(struct vm *vm);
 void smp_release_others(struct vm *vm);
 bool smp_enter_guest(struct vm *vm);
