@@ -266,8 +266,12 @@ static const struct vmx_ctl *ctl_caps(u32 field)
 	}
 }
 
+/* The fields a row changes, to put back after VMLAUNCH refused it (a VMfailValid leaves the VMCS
+ * as it was, not launched: the next row reuses the VM instead of building another). */
+struct saved { int n; u32 field[2]; u64 val[2]; }; /* n fields (VIRTUAL_PROCESSOR_ID is field 0) */
+
 /* Break one row in the prepared VM; 0 when the row does not apply to this VMCS and CPU. */
-static int break_row(const struct ctl_row *r)
+static int break_row(const struct ctl_row *r, struct saved *sv)
 {
 	/* IA32_VMX_BASIC[56]: a #GP may come with or without its error code (Bochs tigerlake, KVM on CET hosts) */
 	if (!strcmp(r->rule, "ctl.entry_intr_error_code") && (vmx_caps.msr[VMX_MSR_BASIC] & VMX_BASIC_NO_HW_ERROR_CODE_CHECK))
@@ -276,14 +280,18 @@ static int break_row(const struct ctl_row *r)
 		return 0;
 	if (r->allow_field && (ctl_caps(r->allow_field)->allowed1 & r->allow) != r->allow)
 		return 0;
-	vmcs_write(r->field, (vmcs_read(r->field) & ~r->clear) | r->set);
+	sv->n = r->field2 ? 2 : 1;
+	sv->field[0] = r->field, sv->val[0] = vmcs_read(r->field);
+	sv->field[1] = r->field2, sv->val[1] = r->field2 ? vmcs_read(r->field2) : 0;
+	vmcs_write(r->field, (sv->val[0] & ~r->clear) | r->set);
 	if (r->field2)
-		vmcs_write(r->field2, (vmcs_read(r->field2) & ~r->clear2) | r->set2);
+		vmcs_write(r->field2, (sv->val[1] & ~r->clear2) | r->set2);
 	return 1;
 }
 
-/* One rule broken in the prepared VM, checked in software and by VMLAUNCH. */
-static void ctl_row_run(struct vm *vm, const char *rule, u32 field)
+/* One rule broken in the prepared VM, checked in software and by VMLAUNCH; false when the CPU
+ * did not refuse it with VMfailValid (the VM is no longer reusable). */
+static bool ctl_row_run(struct vm *vm, const char *rule, u32 field)
 {
 	u64 want = rule[0] == 'h' ? 8 : 7;
 	const char *got = broken_rule();
@@ -296,6 +304,7 @@ static void ctl_row_run(struct vm *vm, const char *rule, u32 field)
 			(unsigned long long)vm->entry_error, (unsigned long long)want);
 	EXPECT_EQ(stop, VM_STOP_ENTRY_FAILED);
 	EXPECT_EQ(vm->entry_error, want);
+	return stop == VM_STOP_ENTRY_FAILED && vm->entry_error && !vm->launched;
 }
 
 /* The reserved bits of the five control words, from this CPU's allowed settings: a bit that
@@ -305,43 +314,47 @@ static const struct { u32 field; const char *rule; } ctl_words[] = {
 	{SECONDARY_VM_EXEC_CONTROL, "ctl.proc2"}, {VM_EXIT_CONTROLS, "ctl.exit"}, {VM_ENTRY_CONTROLS, "ctl.entry"},
 };
 
+static int break_word(u32 i, struct saved *sv)
+{
+	const struct vmx_ctl *c = ctl_caps(ctl_words[i].field);
+	u64 v = sv->val[0] = vmcs_read(sv->field[0] = ctl_words[i].field);
+	sv->n = 1;
+	if (c->allowed0)
+		v &= ~(u64)(c->allowed0 & -c->allowed0);
+	else if (~c->allowed1)
+		v |= BIT(31 - __builtin_clz(~c->allowed1));
+	else
+		return 0;
+	vmcs_write(sv->field[0], v);
+	return 1;
+}
+
 static void control_and_host_rules_agree_with_the_cpu(void)
 {
 	unsigned tried = 0, left_out = 0;
+	struct vm vm;
+	ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
 	for (unsigned i = 0; i < ARRAY_SIZE(ctl_words) + ARRAY_SIZE(ctl_rows); i++) {
-		struct vm vm;
-		ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
-		const char *rule;
-		u32 field;
-		if (i < ARRAY_SIZE(ctl_words)) {
-			const struct vmx_ctl *c = ctl_caps(field = ctl_words[i].field);
-			u64 v = vmcs_read(field);
-			rule = ctl_words[i].rule;
-			if (c->allowed0)
-				v &= ~(u64)(c->allowed0 & -c->allowed0);
-			else if (~c->allowed1)
-				v |= BIT(31 - __builtin_clz(~c->allowed1));
-			else
-				rule = NULL;
-			if (rule)
-				vmcs_write(field, v);
-		} else {
-			const struct ctl_row *r = &ctl_rows[i - ARRAY_SIZE(ctl_words)];
-			rule = break_row(r) ? r->rule : NULL;
-			field = r->field;
-		}
-		if (rule) {
-			ctl_row_run(&vm, rule, field);
-			tried++;
-		} else {
+		const struct ctl_row *r = i < ARRAY_SIZE(ctl_words) ? NULL : &ctl_rows[i - ARRAY_SIZE(ctl_words)];
+		const char *rule = r ? r->rule : ctl_words[i].rule;
+		struct saved sv;
+		if (!(r ? break_row(r, &sv) : break_word(i, &sv))) {
 			left_out++;
+			continue;
 		}
-		vm_destroy(&vm);
+		tried++;
+		if (ctl_row_run(&vm, rule, sv.field[0])) {
+			for (int k = sv.n - 1; k >= 0; k--)
+				vmcs_write(sv.field[k], sv.val[k]);
+			continue;
+		}
+		vm_destroy(&vm); /* it ran or failed otherwise: a fresh VM for the next row */
+		ASSERT_EQ(prepare_scenario(&vm, "hello", 0), 0);
 	}
+	vm_destroy(&vm);
 	kt_diag("%u control and host rules broken and refused by the CPU, %u left out (not in this VMCS or CPU)",
 		tried, left_out);
 	EXPECT(tried >= 20);
-	struct vm vm;
 	ASSERT_RUN(&vm, "hello", 0, VM_STOP_EXIT); /* and the next VM runs */
 	vm_destroy(&vm);
 }
