@@ -164,6 +164,9 @@ static void monitor_violation(struct vm *vm, u32 v, const struct page_info *pi, 
 			       "with the monitor trap flag nor with the preemption timer; guest stopped\n", gpa);
 			vm->stop = VM_STOP_BAD_GUEST;
 		}
+	} else if (pi->wlog) { /* write logging that fuzz_write_logged() did not take: it would loop */
+		printf("# vm: a write to GPA 0x%lx under dirty logging was not logged (dirty.c); guest stopped\n", gpa);
+		vm->stop = VM_STOP_HV_BUG;
 	} else {
 		/* Allowed by the view, no monitor that could deny it: the leaf disagrees with the
 		 * policy, a hypervisor bug. Retrying would loop; stop and say what differs. */

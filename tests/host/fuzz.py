@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """fuzz.py: the host side of `make fuzz` and `make fuzz-repro` (docs/fuzzing.md).
 
-  fuzz.py run   --target NAME [--seconds 60] [--seed 1] [--dirty wp|ad|pml] [--coverage bp|none]
+  fuzz.py run   --target NAME [--seconds 60] [--execs N] [--seed 1] [--dirty wp|ad|pml] [--coverage bp|none]
   fuzz.py repro --target NAME --input FILE [--dirty ...]
 
 Builds a one-entry GRUB ISO whose kernel command line says fuzz=NAME ..., boots it (Bochs, CPU
@@ -133,6 +133,7 @@ def main():
     p.add_argument("mode", choices=["run", "repro"])
     p.add_argument("--target", default="")
     p.add_argument("--seconds", type=int, default=60)
+    p.add_argument("--execs", type=int, default=0, help="stop after this many executions too (0: no bound)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dirty", default="wp")
     p.add_argument("--coverage", default="bp")
@@ -147,6 +148,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     cmdline = "fuzz=%s seconds=%d seed=%d dirty=%s coverage=%s" % (args.target, args.seconds, args.seed, args.dirty,
                                                                     args.coverage)
+    if args.execs:
+        cmdline += " execs=%d" % args.execs
     if args.mode == "repro":
         if not args.input or not os.path.isfile(args.input):
             fail("INPUT=%s: no such file" % args.input)
