@@ -5,13 +5,16 @@
  * CPU lacks is a SKIP with the reason. */
 #include "suites.h"
 #include "../vmm/fuzz.h"
+#include "../kernel/x86.h"
 
 #define ITERS 1000
 
 static u64 limit_tsc(void) { return tsc_hz() / 10; } /* 100 ms per iteration */
 
+enum { COV_NONE, COV_BP, COV_BP_VISIBLE }; /* visible: the INT3s in RAM even with execute-only EPT */
+
 /* A fresh VM at target's snapshot with method; false when the case is over (SKIP or ERROR). */
-static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 seed, bool cov)
+static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 seed, int cov)
 {
 	char name[HV_SCENARIO_MAX];
 	const char *why = dirty_unsupported(method);
@@ -23,7 +26,7 @@ static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 see
 	if (prepare_scenario(vm, name, 0))
 		return false;
 	if ((why = fuzz_attach(vm, method, seed, limit_tsc())) || (cov && (why = cover_attach(vm))) ||
-	    (why = fuzz_start(vm))) {
+	    (cov == COV_BP_VISIBLE && (cover_set_hiding(vm, false), false)) || (why = fuzz_start(vm))) {
 		kt_error("%s: %s (stop: %s)", name, why, vm_stop_str(vm->stop));
 		fuzz_detach(vm);
 		vm_destroy(vm);
@@ -34,7 +37,7 @@ static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 see
 
 static bool fuzz_boot(struct vm *vm, const char *target, u32 method, u64 seed)
 {
-	return fuzz_boot_cov(vm, target, method, seed, false);
+	return fuzz_boot_cov(vm, target, method, seed, COV_NONE);
 }
 
 static void fuzz_end(struct vm *vm)
@@ -228,7 +231,7 @@ static void bad_input(void)
 }
 
 /* A campaign of n executions; false if the VM could not be prepared. */
-static bool campaign(const char *target, u32 method, u64 seed, bool cov, u64 n, struct fuzz_campaign *c)
+static bool campaign(const char *target, u32 method, u64 seed, int cov, u64 n, struct fuzz_campaign *c)
 {
 	struct vm vm;
 	memset(c, 0, sizeof(*c));
@@ -277,6 +280,54 @@ static void same_seed_same_stats(void)
 	EXPECT(a.trace != c.trace);
 }
 
+/* Target selfsum checksums code that carries coverage breakpoints: its status with coverage
+ * must be the one without. Three runs of one VM; the restore stays exact. */
+struct selfsum {
+	u64 status[3], exits, tsc, covered;
+	bool restored;   /* RAM and state are the snapshot's after the runs */
+	bool snap_kept;  /* and the snapshot is what it was at the start (no INT3 ever went in) */
+};
+static bool selfsum_runs(int cov, struct selfsum *o)
+{
+	struct vm vm;
+	if (!fuzz_boot_cov(&vm, "selfsum", vmx_caps.ept_ad ? FUZZ_DIRTY_AD : FUZZ_DIRTY_WP, 1, cov))
+		return false;
+	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap), t0 = rdtsc();
+	for (int i = 0; i < 3; i++) {
+		u8 in[1] = {(u8)i};
+		struct fuzz_result r = fuzz_one(&vm, in, 1);
+		EXPECT_EQ(r.outcome, FUZZ_OK);
+		o->status[i] = r.status;
+	}
+	o->tsc = (rdtsc() - t0) / 3, o->exits = vm.fuzz->exits_total / 3, o->covered = cover_count(&vm);
+	o->restored = snap_hash_now(&vm) == snap_hash_saved(&vm, &vm.fuzz->snap);
+	o->snap_kept = snap_hash_saved(&vm, &vm.fuzz->snap) == want;
+	fuzz_end(&vm);
+	return true;
+}
+
+/* The hypervisor's INT3s are hidden from the guest's reads of its code (execute-only copies of
+ * the code pages, vmm/cover.c): selfsum gives the same checksum with coverage as without. With
+ * the hiding turned off it must differ (the INT3s show): the case sees them when they show. */
+static void bp_hidden_from_reads(void)
+{
+	struct selfsum none = {0}, hidden = {0}, visible = {0};
+	if (!vmx_caps.ept_execute_only)
+		SKIP("this CPU has no execute-only EPT: the guest's reads of its code see the breakpoints");
+	if (!selfsum_runs(COV_NONE, &none) || !selfsum_runs(COV_BP, &hidden) || !selfsum_runs(COV_BP_VISIBLE, &visible))
+		return;
+	for (int i = 0; i < 3; i++)
+		if (!EXPECT_EQ(hidden.status[i], none.status[i]))
+			kt_diag("run %d: checksum 0x%lx with hidden breakpoints, 0x%lx without coverage", i, hidden.status[i],
+				none.status[i]);
+	EXPECT(visible.status[0] != none.status[0]); /* the INT3s in RAM: the guest reads 0xCC */
+	EXPECT(hidden.covered > 0 && hidden.covered == visible.covered);
+	EXPECT(none.restored && hidden.restored && visible.restored);
+	EXPECT(hidden.snap_kept); /* hidden: guest memory never held an INT3 */
+	kt_diag("selfsum per execution: without coverage %lu exits, %lu TSC; hidden breakpoints %lu exits, %lu TSC; "
+		"visible %lu exits, %lu TSC", none.exits, none.tsc, hidden.exits, hidden.tsc, visible.exits, visible.tsc);
+}
+
 /* The clean target never crashes, and the planted bugs of checksum and bytecode are found. */
 static void clean_has_no_crash(void)
 {
@@ -293,4 +344,4 @@ KTAP_SUITE(fuzz, vmm_setup, vmm_fini, KTAP_CASE(restore_exact_wp), KTAP_CASE(res
 	   KTAP_CASE(restore_exact_pml), KTAP_CASE(dirty_k_wp), KTAP_CASE(dirty_k_ad), KTAP_CASE(dirty_k_pml),
 	   KTAP_CASE(dirty_methods_agree), KTAP_CASE(crash_classes), KTAP_CASE(deterministic_rand),
 	   KTAP_CASE(bad_input), KTAP_CASE(coverage_finds_magic), KTAP_CASE(same_seed_same_stats),
-	   KTAP_CASE(clean_has_no_crash));
+	   KTAP_CASE(clean_has_no_crash), KTAP_CASE(bp_hidden_from_reads));

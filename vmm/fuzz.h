@@ -69,6 +69,8 @@ u64 fuzz_rand(u64 *state);
 const char *cover_attach(struct vm *vm);
 void cover_detach(struct vm *vm);
 void cover_plant(struct vm *vm);
+const char *cover_hiding(struct vm *vm);
+void cover_set_hiding(struct vm *vm, bool on);
 bool cover_hit(struct vm *vm);
 u64 cover_count(struct vm *vm);
 u64 cover_total(struct vm *vm);

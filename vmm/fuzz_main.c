@@ -77,6 +77,9 @@ static const char *run(struct vm *vm, const char *cmdline)
 	if ((why = fuzz_start(vm)))
 		return error("%s: an unknown target? (see the guest's lines above)", why);
 	printf("# fuzz-start: target=%s dirty=%s coverage=%s seed=%lu blocks=%lu\n", target, dirty, cov, seed, cover_total(vm));
+	if (!strcmp(cov, "bp")) /* the guest's reads of its code: the original bytes, or the INT3s */
+		printf("# fuzz: breakpoints %s%s\n", cover_hiding(vm) ? "visible to the guest's reads: " :
+		       "hidden from the guest's reads (execute-only copies of its code pages)", cover_hiding(vm) ?: "");
 	s64 len = parse_input(cmdline);
 	if (len >= 0) {
 		struct fuzz_result r = fuzz_one(vm, repro, len);
