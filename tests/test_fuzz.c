@@ -328,6 +328,49 @@ static void bp_hidden_from_reads(void)
 		"visible %lu exits, %lu TSC", none.exits, none.tsc, hidden.exits, hidden.tsc, visible.exits, visible.tsc);
 }
 
+/* A corpus module (make fuzz CORPUS=DIR packs one; here one made in memory): its entries run
+ * first, as they are, and stay in the corpus, so an entry that reaches tlv's bug crashes in the
+ * first executions, where the built-in corpus alone does not; a malformed module is not used. */
+static u64 put_entry(u8 *m, u64 pos, const char *s, u32 len)
+{
+	memcpy(m + pos, &len, 4);
+	memcpy(m + pos + 4, s, len);
+	return pos + 4 + len;
+}
+
+static void corpus_module_runs_first(void)
+{
+	static u8 m[64];
+	u64 n = 2, size;
+	struct fuzz_campaign seeded, plain, bad;
+	memcpy(m, "HVCORP01", 8);
+	memcpy(m + 8, &n, 8);
+	size = put_entry(m, put_entry(m, 16, "HVLB", 4), "HVLB\x03\x04" "AAAA", 10); /* type 3: the off-by-one */
+	struct vm vm;
+	memset(&seeded, 0, sizeof(seeded));
+	if (!fuzz_boot(&vm, "tlv", FUZZ_DIRTY_WP, 3))
+		return;
+	seeded.max_execs = 8, seeded.seeds = m, seeded.seeds_size = size;
+	fuzz_campaign_run(&vm, &seeded);
+	fuzz_end(&vm);
+	EXPECT_EQ(seeded.seeded, 2);
+	EXPECT_EQ(seeded.corpus, 3); /* the built-in entry and both of the module's */
+	EXPECT(seeded.unique == 1 && seeded.crash[0].vector == FUZZ_KIND_PANIC);
+	EXPECT_EQ(seeded.first_crash_exec, 2);
+	if (!campaign("tlv", FUZZ_DIRTY_WP, 3, COV_NONE, 8, &plain))
+		return;
+	EXPECT_EQ(plain.crashes, 0); /* the same 8 executions without the module find nothing */
+	m[0] = 'X';                  /* not a corpus module: not used */
+	memset(&bad, 0, sizeof(bad));
+	if (!fuzz_boot(&vm, "tlv", FUZZ_DIRTY_WP, 3))
+		return;
+	bad.max_execs = 8, bad.seeds = m, bad.seeds_size = size;
+	fuzz_campaign_run(&vm, &bad);
+	fuzz_end(&vm);
+	EXPECT(bad.seeded == 0 && bad.crashes == 0 && bad.corpus == 1);
+	kt_diag("tlv with a corpus module: first crash at execution %lu of %lu", seeded.first_crash_exec, seeded.execs);
+}
+
 /* The clean target never crashes, and the planted bugs of checksum and bytecode are found. */
 static void clean_has_no_crash(void)
 {
@@ -344,4 +387,4 @@ KTAP_SUITE(fuzz, vmm_setup, vmm_fini, KTAP_CASE(restore_exact_wp), KTAP_CASE(res
 	   KTAP_CASE(restore_exact_pml), KTAP_CASE(dirty_k_wp), KTAP_CASE(dirty_k_ad), KTAP_CASE(dirty_k_pml),
 	   KTAP_CASE(dirty_methods_agree), KTAP_CASE(crash_classes), KTAP_CASE(deterministic_rand),
 	   KTAP_CASE(bad_input), KTAP_CASE(coverage_finds_magic), KTAP_CASE(same_seed_same_stats),
-	   KTAP_CASE(clean_has_no_crash), KTAP_CASE(bp_hidden_from_reads));
+	   KTAP_CASE(clean_has_no_crash), KTAP_CASE(bp_hidden_from_reads), KTAP_CASE(corpus_module_runs_first));
