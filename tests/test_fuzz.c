@@ -281,20 +281,25 @@ static void same_seed_same_stats(void)
 }
 
 /* Target selfsum checksums code that carries coverage breakpoints: its status with coverage
- * must be the one without. Three runs of one VM; the restore stays exact. */
+ * must be the one without. Three runs of one VM (unhide: before the third, every page of the
+ * guest's image is treated as written, cover_unhide: the breakpoints go into RAM); the restore stays
+ * exact, the leaves are the policy's, and every copy is given back. */
 struct selfsum {
 	u64 status[3], exits, tsc, covered;
 	bool restored;   /* RAM and state are the snapshot's after the runs */
 	bool snap_kept;  /* and the snapshot is what it was at the start (no INT3 ever went in) */
 };
-static bool selfsum_runs(int cov, struct selfsum *o)
+static bool selfsum_runs(int cov, bool unhide, struct selfsum *o)
 {
 	struct vm vm;
+	u64 free0 = kalloc_free_count();
 	if (!fuzz_boot_cov(&vm, "selfsum", vmx_caps.ept_ad ? FUZZ_DIRTY_AD : FUZZ_DIRTY_WP, 1, cov))
 		return false;
 	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap), t0 = rdtsc();
 	for (int i = 0; i < 3; i++) {
 		u8 in[1] = {(u8)i};
+		for (u64 f = HV_GUEST_IMAGE_GPA; unhide && i == 2 && f < HV_GUEST_IMAGE_GPA + (1 << 20); f += PAGE_SIZE)
+			cover_unhide(&vm, f); /* as if the guest wrote each page of its image */
 		struct fuzz_result r = fuzz_one(&vm, in, 1);
 		EXPECT_EQ(r.outcome, FUZZ_OK);
 		o->status[i] = r.status;
@@ -302,7 +307,9 @@ static bool selfsum_runs(int cov, struct selfsum *o)
 	o->tsc = (rdtsc() - t0) / 3, o->exits = vm.fuzz->exits_total / 3, o->covered = cover_count(&vm);
 	o->restored = snap_hash_now(&vm) == snap_hash_saved(&vm, &vm.fuzz->snap);
 	o->snap_kept = snap_hash_saved(&vm, &vm.fuzz->snap) == want;
+	EXPECT_EQ(policy_check(&vm, true), 0);
 	fuzz_end(&vm);
+	EXPECT_EQ(kalloc_free_count(), free0); /* the copies too */
 	return true;
 }
 
@@ -311,10 +318,11 @@ static bool selfsum_runs(int cov, struct selfsum *o)
  * the hiding turned off it must differ (the INT3s show): the case sees them when they show. */
 static void bp_hidden_from_reads(void)
 {
-	struct selfsum none = {0}, hidden = {0}, visible = {0};
+	struct selfsum none = {0}, hidden = {0}, visible = {0}, written = {0};
 	if (!vmx_caps.ept_execute_only)
 		SKIP("this CPU has no execute-only EPT: the guest's reads of its code see the breakpoints");
-	if (!selfsum_runs(COV_NONE, &none) || !selfsum_runs(COV_BP, &hidden) || !selfsum_runs(COV_BP_VISIBLE, &visible))
+	if (!selfsum_runs(COV_NONE, false, &none) || !selfsum_runs(COV_BP, false, &hidden) ||
+	    !selfsum_runs(COV_BP_VISIBLE, false, &visible) || !selfsum_runs(COV_BP, true, &written))
 		return;
 	for (int i = 0; i < 3; i++)
 		if (!EXPECT_EQ(hidden.status[i], none.status[i]))
@@ -324,6 +332,8 @@ static void bp_hidden_from_reads(void)
 	EXPECT(hidden.covered > 0 && hidden.covered == visible.covered);
 	EXPECT(none.restored && hidden.restored && visible.restored);
 	EXPECT(hidden.snap_kept); /* hidden: guest memory never held an INT3 */
+	/* a written code page: its copy goes, its breakpoints not run yet go into RAM */
+	EXPECT(written.status[1] == none.status[1] && written.status[2] != none.status[2] && written.restored);
 	kt_diag("selfsum per execution: without coverage %lu exits, %lu TSC; hidden breakpoints %lu exits, %lu TSC; "
 		"visible %lu exits, %lu TSC", none.exits, none.tsc, hidden.exits, hidden.tsc, visible.exits, visible.tsc);
 }
