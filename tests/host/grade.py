@@ -98,7 +98,7 @@ EXERCISES = {
         "suites": ["shootdown"],
         "cases": ["shootdown.revoke_seen_by_spinning_reader"],
     },
-    "11": {  # suite fuzz takes about two minutes of Bochs: a longer boot limit
+    "11": {  # suite fuzz takes three to four minutes of Bochs: a longer boot limit
         "handout": "docs/exercises/11-dirty-wp.md",
         "suites": ["fuzz"],
         "timeout": 600,
