@@ -5,13 +5,16 @@
  * CPU lacks is a SKIP with the reason. */
 #include "suites.h"
 #include "../vmm/fuzz.h"
+#include "../kernel/x86.h"
 
 #define ITERS 1000
 
 static u64 limit_tsc(void) { return tsc_hz() / 10; } /* 100 ms per iteration */
 
+enum { COV_NONE, COV_BP, COV_BP_VISIBLE }; /* visible: the INT3s in RAM even with execute-only EPT */
+
 /* A fresh VM at target's snapshot with method; false when the case is over (SKIP or ERROR). */
-static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 seed, bool cov)
+static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 seed, int cov)
 {
 	char name[HV_SCENARIO_MAX];
 	const char *why = dirty_unsupported(method);
@@ -23,7 +26,7 @@ static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 see
 	if (prepare_scenario(vm, name, 0))
 		return false;
 	if ((why = fuzz_attach(vm, method, seed, limit_tsc())) || (cov && (why = cover_attach(vm))) ||
-	    (why = fuzz_start(vm))) {
+	    (cov == COV_BP_VISIBLE && (cover_set_hiding(vm, false), false)) || (why = fuzz_start(vm))) {
 		kt_error("%s: %s (stop: %s)", name, why, vm_stop_str(vm->stop));
 		fuzz_detach(vm);
 		vm_destroy(vm);
@@ -34,7 +37,7 @@ static bool fuzz_boot_cov(struct vm *vm, const char *target, u32 method, u64 see
 
 static bool fuzz_boot(struct vm *vm, const char *target, u32 method, u64 seed)
 {
-	return fuzz_boot_cov(vm, target, method, seed, false);
+	return fuzz_boot_cov(vm, target, method, seed, COV_NONE);
 }
 
 static void fuzz_end(struct vm *vm)
@@ -228,7 +231,7 @@ static void bad_input(void)
 }
 
 /* A campaign of n executions; false if the VM could not be prepared. */
-static bool campaign(const char *target, u32 method, u64 seed, bool cov, u64 n, struct fuzz_campaign *c)
+static bool campaign(const char *target, u32 method, u64 seed, int cov, u64 n, struct fuzz_campaign *c)
 {
 	struct vm vm;
 	memset(c, 0, sizeof(*c));
@@ -277,6 +280,107 @@ static void same_seed_same_stats(void)
 	EXPECT(a.trace != c.trace);
 }
 
+/* Target selfsum checksums code that carries coverage breakpoints: its status with coverage
+ * must be the one without. Three runs of one VM (unhide: before the third, every page of the
+ * guest's image is treated as written, cover_unhide: the breakpoints go into RAM); the restore stays
+ * exact, the leaves are the policy's, and every copy is given back. */
+struct selfsum {
+	u64 status[3], exits, tsc, covered;
+	bool restored;   /* RAM and state are the snapshot's after the runs */
+	bool snap_kept;  /* and the snapshot is what it was at the start (no INT3 ever went in) */
+};
+static bool selfsum_runs(int cov, bool unhide, struct selfsum *o)
+{
+	struct vm vm;
+	u64 free0 = kalloc_free_count();
+	if (!fuzz_boot_cov(&vm, "selfsum", vmx_caps.ept_ad ? FUZZ_DIRTY_AD : FUZZ_DIRTY_WP, 1, cov))
+		return false;
+	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap), t0 = rdtsc();
+	for (int i = 0; i < 3; i++) {
+		u8 in[1] = {(u8)i};
+		for (u64 f = HV_GUEST_IMAGE_GPA; unhide && i == 2 && f < HV_GUEST_IMAGE_GPA + (1 << 20); f += PAGE_SIZE)
+			cover_unhide(&vm, f); /* as if the guest wrote each page of its image */
+		struct fuzz_result r = fuzz_one(&vm, in, 1);
+		EXPECT_EQ(r.outcome, FUZZ_OK);
+		o->status[i] = r.status;
+	}
+	o->tsc = (rdtsc() - t0) / 3, o->exits = vm.fuzz->exits_total / 3, o->covered = cover_count(&vm);
+	o->restored = snap_hash_now(&vm) == snap_hash_saved(&vm, &vm.fuzz->snap);
+	o->snap_kept = snap_hash_saved(&vm, &vm.fuzz->snap) == want;
+	EXPECT_EQ(policy_check(&vm, true), 0);
+	fuzz_end(&vm);
+	EXPECT_EQ(kalloc_free_count(), free0); /* the copies too */
+	return true;
+}
+
+/* The hypervisor's INT3s are hidden from the guest's reads of its code (execute-only copies of
+ * the code pages, vmm/cover.c): selfsum gives the same checksum with coverage as without. With
+ * the hiding turned off it must differ (the INT3s show): the case sees them when they show. */
+static void bp_hidden_from_reads(void)
+{
+	struct selfsum none = {0}, hidden = {0}, visible = {0}, written = {0};
+	if (!vmx_caps.ept_execute_only)
+		SKIP("this CPU has no execute-only EPT: the guest's reads of its code see the breakpoints");
+	if (!selfsum_runs(COV_NONE, false, &none) || !selfsum_runs(COV_BP, false, &hidden) ||
+	    !selfsum_runs(COV_BP_VISIBLE, false, &visible) || !selfsum_runs(COV_BP, true, &written))
+		return;
+	for (int i = 0; i < 3; i++)
+		if (!EXPECT_EQ(hidden.status[i], none.status[i]))
+			kt_diag("run %d: checksum 0x%lx with hidden breakpoints, 0x%lx without coverage", i, hidden.status[i],
+				none.status[i]);
+	EXPECT(visible.status[0] != none.status[0]); /* the INT3s in RAM: the guest reads 0xCC */
+	EXPECT(hidden.covered > 0 && hidden.covered == visible.covered);
+	EXPECT(none.restored && hidden.restored && visible.restored);
+	EXPECT(hidden.snap_kept); /* hidden: guest memory never held an INT3 */
+	/* a written code page: its copy goes, its breakpoints not run yet go into RAM */
+	EXPECT(written.status[1] == none.status[1] && written.status[2] != none.status[2] && written.restored);
+	kt_diag("selfsum per execution: without coverage %lu exits, %lu TSC; hidden breakpoints %lu exits, %lu TSC; "
+		"visible %lu exits, %lu TSC", none.exits, none.tsc, hidden.exits, hidden.tsc, visible.exits, visible.tsc);
+}
+
+/* A corpus module (make fuzz CORPUS=DIR packs one; here one made in memory): its entries run
+ * first, as they are, and stay in the corpus, so an entry that reaches tlv's bug crashes in the
+ * first executions, where the built-in corpus alone does not; a malformed module is not used. */
+static u64 put_entry(u8 *m, u64 pos, const char *s, u32 len)
+{
+	memcpy(m + pos, &len, 4);
+	memcpy(m + pos + 4, s, len);
+	return pos + 4 + len;
+}
+
+static void corpus_module_runs_first(void)
+{
+	static u8 m[64];
+	u64 n = 2, size;
+	struct fuzz_campaign seeded, plain, bad;
+	memcpy(m, "HVCORP01", 8);
+	memcpy(m + 8, &n, 8);
+	size = put_entry(m, put_entry(m, 16, "HVLB", 4), "HVLB\x03\x04" "AAAA", 10); /* type 3: the off-by-one */
+	struct vm vm;
+	memset(&seeded, 0, sizeof(seeded));
+	if (!fuzz_boot(&vm, "tlv", FUZZ_DIRTY_WP, 3))
+		return;
+	seeded.max_execs = 8, seeded.seeds = m, seeded.seeds_size = size;
+	fuzz_campaign_run(&vm, &seeded);
+	fuzz_end(&vm);
+	EXPECT_EQ(seeded.seeded, 2);
+	EXPECT_EQ(seeded.corpus, 3); /* the built-in entry and both of the module's */
+	EXPECT(seeded.unique == 1 && seeded.crash[0].vector == FUZZ_KIND_PANIC);
+	EXPECT_EQ(seeded.first_crash_exec, 2);
+	if (!campaign("tlv", FUZZ_DIRTY_WP, 3, COV_NONE, 8, &plain))
+		return;
+	EXPECT_EQ(plain.crashes, 0); /* the same 8 executions without the module find nothing */
+	m[0] = 'X';                  /* not a corpus module: not used */
+	memset(&bad, 0, sizeof(bad));
+	if (!fuzz_boot(&vm, "tlv", FUZZ_DIRTY_WP, 3))
+		return;
+	bad.max_execs = 8, bad.seeds = m, bad.seeds_size = size;
+	fuzz_campaign_run(&vm, &bad);
+	fuzz_end(&vm);
+	EXPECT(bad.seeded == 0 && bad.crashes == 0 && bad.corpus == 1);
+	kt_diag("tlv with a corpus module: first crash at execution %lu of %lu", seeded.first_crash_exec, seeded.execs);
+}
+
 /* The clean target never crashes, and the planted bugs of checksum and bytecode are found. */
 static void clean_has_no_crash(void)
 {
@@ -293,4 +397,4 @@ KTAP_SUITE(fuzz, vmm_setup, vmm_fini, KTAP_CASE(restore_exact_wp), KTAP_CASE(res
 	   KTAP_CASE(restore_exact_pml), KTAP_CASE(dirty_k_wp), KTAP_CASE(dirty_k_ad), KTAP_CASE(dirty_k_pml),
 	   KTAP_CASE(dirty_methods_agree), KTAP_CASE(crash_classes), KTAP_CASE(deterministic_rand),
 	   KTAP_CASE(bad_input), KTAP_CASE(coverage_finds_magic), KTAP_CASE(same_seed_same_stats),
-	   KTAP_CASE(clean_has_no_crash));
+	   KTAP_CASE(clean_has_no_crash), KTAP_CASE(bp_hidden_from_reads), KTAP_CASE(corpus_module_runs_first));

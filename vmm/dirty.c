@@ -107,6 +107,26 @@ void dirty_mark(struct vm *vm, u64 frame)
 	fz->list[fz->nlist++] = frame;
 }
 
+/* The wp method's EPT violation (violation.c): a write to a frame whose leaves lost W at the
+ * snapshot. false: not a frame this VM logs (the violation is someone else's). */
+bool fuzz_write_logged(struct vm *vm, u64 frame)
+{
+	if (!vm->fuzz || frame >= vm->sh->pol.npages || !vm->sh->pol.wlog[frame])
+		return false;
+	/* EXERCISE(11): log the first write (docs/exercises/11-dirty-wp.md): put the frame in this
+	 * iteration's dirty set, count the fault in the fuzzer's wp_faults, and give the frame its
+	 * write right back through the policy layer, so that the guest's retried write goes
+	 * through and its later writes to the frame do not exit. [uses vm, frame] [stub returns false] */
+	dirty_mark(vm, frame);
+	vm->fuzz->wp_faults++;
+	policy_wlog_set(vm, frame, false);
+	/* END EXERCISE(11) */
+	/* No INVEPT now: an EPT violation invalidates the mappings that would translate its
+	 * guest-physical address (SDM "Invalidation of TLBs and Paging-Structure Caches"), and the
+	 * leaf only gained a right. The restore's policy_flush() covers the view. */
+	return true;
+}
+
 /* The log holds entries index+1 .. 511 (the CPU fills it from 511 down). */
 static void drain_pml(struct vm *vm)
 {

@@ -240,20 +240,6 @@ bool fuzz_exception(struct vm *vm, u8 vector)
 	return true;
 }
 
-/* A write to a frame under write-protection logging (violation.c): logged, made writable. */
-bool fuzz_write_logged(struct vm *vm, u64 frame)
-{
-	if (!vm->fuzz || frame >= vm->sh->pol.npages || !vm->sh->pol.wlog[frame])
-		return false;
-	dirty_mark(vm, frame);
-	vm->fuzz->wp_faults++;
-	policy_wlog_set(vm, frame, false);
-	/* No INVEPT now: an EPT violation invalidates the mappings that would translate its
-	 * guest-physical address (SDM "Invalidation of TLBs and Paging-Structure Caches"), and the
-	 * leaf only gained a right. The restore's policy_flush() covers the view. */
-	return true;
-}
-
 /* RDRAND/RDSEED r16/r32/r64 (SDM "RDRAND"): the next value of the seeded generator, CF = 1
  * (a value is ready), OF SF ZF AF PF = 0. The register and size: the VM-exit instruction
  * information (SDM "VM-Exit Instruction-Information Field", for RDRAND and RDSEED). */

@@ -69,6 +69,8 @@ u64 fuzz_rand(u64 *state);
 const char *cover_attach(struct vm *vm);
 void cover_detach(struct vm *vm);
 void cover_plant(struct vm *vm);
+const char *cover_hiding(struct vm *vm);
+void cover_set_hiding(struct vm *vm, bool on);
 bool cover_hit(struct vm *vm);
 u64 cover_count(struct vm *vm);
 u64 cover_total(struct vm *vm);
@@ -85,8 +87,10 @@ struct fuzz_campaign {
 	u64 max_execs, max_tsc;   /* stop after this many executions / TSC cycles (0: no bound) */
 	u64 status_tsc;           /* a status line this often (0: none) */
 	bool report;              /* print each new crash with its input (the host runner saves it) */
+	const u8 *seeds;          /* a corpus module (mutate.c: seed_corpus), or NULL */
+	u64 seeds_size;
 	/* results */
-	u64 execs, corpus, crashes, unique, timeouts, tsc, first_crash_exec, exits, dirty;
+	u64 execs, corpus, crashes, unique, timeouts, tsc, first_crash_exec, exits, dirty, seeded;
 	u64 trace;                /* a hash of every input and its outcome, in order */
 	struct fuzz_crash crash[FUZZ_CRASHES_MAX];
 };

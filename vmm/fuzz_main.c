@@ -1,7 +1,8 @@
 /* fuzz_main.c: the boot `make fuzz` and `make fuzz-repro` make (tests/host/fuzz.py reads its
  * lines): "fuzz=NAME seconds=S seed=N dirty=wp|ad|pml coverage=bp|none" runs a campaign on
  * guest target NAME with a status line every 5 s and a summary; "fuzz_input=HEX" instead replays
- * that one input and says whether it crashes. A bad configuration (an unknown target or method,
+ * that one input and says whether it crashes. A GRUB module named "corpus" (make fuzz CORPUS=DIR)
+ * adds its entries to the starting corpus. A bad configuration (an unknown target or method,
  * a method this CPU lacks, an unimplemented coverage mode) is a "# fuzz-error:" line and ERROR. */
 #include "fuzz.h"
 #include "vmcs.h"
@@ -37,6 +38,18 @@ static s64 parse_input(const char *cmdline)
 		repro[i] = hi << 4 | lo;
 	}
 	return n / 2;
+}
+
+/* The GRUB module named name (its command line), or false. */
+static bool boot_module(const char *name, const u8 **start, u64 *size)
+{
+	for (int i = 0; i < boot_info.nmodules; i++)
+		if (!strcmp(boot_info.modules[i].cmdline, name)) {
+			*start = (const u8 *)boot_info.modules[i].start;
+			*size = boot_info.modules[i].end - boot_info.modules[i].start;
+			return true;
+		}
+	return false;
 }
 
 static const char *error(const char *fmt, const char *what)
@@ -77,6 +90,9 @@ static const char *run(struct vm *vm, const char *cmdline)
 	if ((why = fuzz_start(vm)))
 		return error("%s: an unknown target? (see the guest's lines above)", why);
 	printf("# fuzz-start: target=%s dirty=%s coverage=%s seed=%lu blocks=%lu\n", target, dirty, cov, seed, cover_total(vm));
+	if (!strcmp(cov, "bp")) /* the guest's reads of its code: the original bytes, or the INT3s */
+		printf("# fuzz: breakpoints %s%s\n", cover_hiding(vm) ? "visible to the guest's reads: " :
+		       "hidden from the guest's reads (execute-only copies of its code pages)", cover_hiding(vm) ?: "");
 	s64 len = parse_input(cmdline);
 	if (len >= 0) {
 		struct fuzz_result r = fuzz_one(vm, repro, len);
@@ -93,6 +109,7 @@ static const char *run(struct vm *vm, const char *cmdline)
 	c.max_execs = arg_u64(cmdline, "execs", 0);
 	c.status_tsc = STATUS_SECONDS * tsc_hz();
 	c.report = true;
+	boot_module("corpus", &c.seeds, &c.seeds_size);
 	fuzz_campaign_run(vm, &c);
 	for (u64 i = 0; i < c.unique; i++)
 		printf("# fuzz-unique: %s at rip=0x%lx: %lu times, first at execution %lu\n", fuzz_kind_name(c.crash[i].vector),

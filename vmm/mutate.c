@@ -1,4 +1,5 @@
-/* mutate.c: the fuzzing campaign: a corpus (16 zero bytes to start), and by turns a
+/* mutate.c: the fuzzing campaign: a corpus (16 zero bytes to start, and the entries of a corpus
+ * module, each run once first as it is), and by turns a
  * deterministic stage (every value of each of the first 16 bytes of the newest entry) and
  * mutations of an entry (the newest half the time) in the manner of AFL's havoc stage (a stack of 1-16 of: bit flip, byte flip, interesting 8/16/32-bit
  * values, add or subtract 1..35, a random byte, delete, clone/insert and overwrite a block,
@@ -159,35 +160,87 @@ static void status(struct vm *vm, struct fuzz_campaign *c, const char *what)
 	       c->exits * 100 / (c->execs ? c->execs : 1) % 100);
 }
 
+/* One execution of b: counted, traced, kept when it covers something new (or always, keep).
+ * false when the guest stopped for good. */
+static bool execute(struct vm *vm, struct fuzz_campaign *c, const u8 *b, u64 len, bool keep)
+{
+	struct fuzz_result r = fuzz_one(vm, b, len);
+	c->execs++;
+	c->exits += r.exits, c->dirty += r.dirty;
+	for (u64 i = 0; i < len; i++)
+		c->trace = (c->trace ^ b[i]) * 0x100000001b3UL;
+	c->trace = (c->trace ^ (r.outcome | (u64)r.vector << 8 | r.status << 20 | r.new_cov << 52)) * 0x100000001b3UL;
+	if (r.new_cov || keep)
+		add(b, len);
+	if (r.outcome == FUZZ_CRASH)
+		note_crash(vm, c, &r, b, len);
+	c->timeouts += r.outcome == FUZZ_TIMEOUT;
+	if (r.outcome == FUZZ_ERROR)
+		printf("# fuzz: the guest stopped by %s: no more iterations\n", vm_stop_str(vm->stop));
+	return r.outcome != FUZZ_ERROR;
+}
+
+/* The corpus module (tests/host/fuzz.py packs a folder): the magic "HVCORP01", u64 count, then
+ * each entry as a u32 length and its bytes. Each non-empty entry runs once as it is and joins
+ * the corpus (its first FUZZ_LEN_MAX bytes), as AFL runs its starting inputs first. Returns the
+ * entries run, or -1 (nothing run) when the module is malformed. */
+static s64 seed_corpus(struct vm *vm, struct fuzz_campaign *c)
+{
+	const u8 *m = c->seeds;
+	u64 size = c->seeds_size, pos = 16, n, run = 0;
+	if (size < 16 || memcmp(m, "HVCORP01", 8))
+		return -1;
+	memcpy(&n, m + 8, 8);
+	for (u64 i = 0; i < n; i++) { /* the whole module is checked before anything runs */
+		u32 len;
+		if (pos + 4 > size || (memcpy(&len, m + pos, 4), len > size - pos - 4))
+			return -1;
+		pos += 4 + len;
+	}
+	if (pos != size)
+		return -1;
+	printf("# fuzz: corpus module: %lu entries, run first\n", n);
+	pos = 16;
+	for (u64 i = 0; i < n; i++) {
+		u32 len;
+		memcpy(&len, m + pos, 4);
+		u8 b[FUZZ_LEN_MAX];
+		u64 k = len < FUZZ_LEN_MAX ? len : FUZZ_LEN_MAX;
+		memcpy(b, m + pos + 4, k);
+		pos += 4 + len;
+		if (!k || ncorpus == FUZZ_CORPUS_MAX || (c->max_execs && c->execs >= c->max_execs))
+			continue;
+		run++;
+		if (!execute(vm, c, b, k, true))
+			break;
+	}
+	return run;
+}
+
 /* Run until max_execs or max_tsc. The VM is at its snapshot (fuzz_start) with its seed. */
 void fuzz_campaign_run(struct vm *vm, struct fuzz_campaign *c)
 {
 	u8 b[FUZZ_LEN_MAX];
 	u64 t0 = rdtsc(), next = c->status_tsc;
+	bool going = true;
 	rng = vm->fuzz->seed ^ 0x6876666666757a7aUL;
 	ncorpus = 0;
 	walk_entry = walk_pos = walk_val = 0;
 	memset(b, 0, 16);
 	add(b, 16);
-	for (; (!c->max_execs || c->execs < c->max_execs) && (!c->max_tsc || c->tsc < c->max_tsc);) {
+	if (c->seeds) {
+		s64 n = seed_corpus(vm, c);
+		if (n < 0)
+			printf("# fuzz: the corpus module is malformed (not what tests/host/fuzz.py packs): not used\n");
+		c->seeded = n < 0 ? 0 : n;
+		going = !c->execs || vm->fuzz->cur.outcome != FUZZ_ERROR; /* the last one run did not stop it */
+		c->tsc = rdtsc() - t0;
+	}
+	while (going && (!c->max_execs || c->execs < c->max_execs) && (!c->max_tsc || c->tsc < c->max_tsc)) {
 		u64 len;
 		if ((c->execs & 1) || !walk(b, &len)) /* every other execution havoc */
 			len = mutate(b, below(2) ? ncorpus - 1 : below(ncorpus)); /* the newest entry half the time */
-		struct fuzz_result r = fuzz_one(vm, b, len);
-		c->execs++;
-		c->exits += r.exits, c->dirty += r.dirty;
-		for (u64 i = 0; i < len; i++)
-			c->trace = (c->trace ^ b[i]) * 0x100000001b3UL;
-		c->trace = (c->trace ^ (r.outcome | (u64)r.vector << 8 | r.status << 20 | r.new_cov << 52)) * 0x100000001b3UL;
-		if (r.new_cov)
-			add(b, len);
-		if (r.outcome == FUZZ_CRASH)
-			note_crash(vm, c, &r, b, len);
-		c->timeouts += r.outcome == FUZZ_TIMEOUT;
-		if (r.outcome == FUZZ_ERROR) {
-			printf("# fuzz: the guest stopped by %s: no more iterations\n", vm_stop_str(vm->stop));
-			break;
-		}
+		going = execute(vm, c, b, len, false);
 		c->tsc = rdtsc() - t0;
 		if (c->status_tsc && c->tsc >= next) {
 			status(vm, c, "status");

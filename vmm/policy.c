@@ -24,7 +24,8 @@ int policy_init(struct vm *vm)
 	p->region = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
 	p->trap = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
 	p->wlog = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
-	return p->region && p->trap && p->wlog ? 0 : -1;
+	p->xcopy = kalloc_pages(pages_for(p->npages), PAGE_SIZE);
+	return p->region && p->trap && p->wlog && p->xcopy ? 0 : -1;
 }
 
 void policy_fini(struct vm *vm)
@@ -38,7 +39,9 @@ void policy_fini(struct vm *vm)
 		kfree_pages(p->trap, pages_for(p->npages));
 	if (p->wlog)
 		kfree_pages(p->wlog, pages_for(p->npages));
-	p->region = p->trap = p->wlog = NULL;
+	if (p->xcopy)
+		kfree_pages(p->xcopy, pages_for(p->npages));
+	p->region = p->trap = p->wlog = p->xcopy = NULL;
 }
 
 /* The EPT bits a trap removes: trapping reads must also remove W (write-only is invalid), and
@@ -56,27 +59,31 @@ static u64 frame_of(const struct policy *p, u32 v, u64 pfn)
 }
 
 /* THE leaf of page pfn in view v (without A/D): the rights the view gives, minus what the
- * frame's monitors take (a region: execute; a trap: its kinds), plus the open step's rights
- * (never more than the view gives); #VE suppressed on monitored frames, so their violations
- * reach the hypervisor first. */
+ * frame's monitors take (a region: execute; a trap: its kinds; an execute copy: read and
+ * write), plus the open step's rights (never more than the view gives); #VE suppressed on
+ * monitored frames, so their violations reach the hypervisor first. An execute-only leaf of a
+ * frame with an execute copy points at the copy. */
 u64 policy_leaf(const struct vm *vm, u32 v, u64 pfn)
 {
 	const struct policy *p = &vm->sh->pol;
 	u8 b = p->rights[v][pfn];
 	u64 f = frame_of(p, v, pfn), r = b & EPT_RWX;
-	bool monitored = p->region[f] || p->trap[f] || p->wlog[f];
+	bool monitored = p->region[f] || p->trap[f] || p->wlog[f] || p->xcopy[f];
 	if (p->wlog[f]) /* dirty logging: the first write exits (dirty.c) */
 		r &= ~EPT_W;
 	if (p->region[f])
 		r &= ~EPT_X;
 	if (p->trap[f])
 		r &= ~policy_trap_removes(p->traps[p->trap[f] - 1].access);
+	if (p->xcopy[f]) /* data accesses exit and are served from the frame (violation.c) */
+		r &= ~(EPT_R | EPT_W);
 	for (u32 i = 0; i < vm->grant.n && vm->grant.view == v; i++) /* this vCPU's step */
 		if (vm->grant.pfn[i] == pfn)
 			r |= vm->grant.rights[i] & b;
 	if (r == EPT_X && !vmx_caps.ept_execute_only)
 		r = 0;
-	return ((u64)vm->ram + f * PAGE_SIZE) | r | EPT_MT_WB | ((b & P_VE) && !monitored ? 0 : EPT_SUPPRESS_VE);
+	u64 base = p->xcopy[f] && r == EPT_X ? (u64)p->xpage[p->xcopy[f] - 1] : (u64)vm->ram + f * PAGE_SIZE;
+	return base | r | EPT_MT_WB | ((b & P_VE) && !monitored ? 0 : EPT_SUPPRESS_VE);
 }
 
 /* Do the n pages from pfn compute to one large leaf (consecutive frames, same bits)? */
@@ -219,7 +226,7 @@ int policy_view_init(struct vm *vm, u32 v)
 		goto fail;
 	memset(p->rights[v], HV_ACCESS_R | HV_ACCESS_W | HV_ACCESS_X, p->npages);
 	for (u64 f = 0; f < p->npages; f++)
-		if ((p->region[f] || p->trap[f]) && ept_split_4k(e, f * PAGE_SIZE))
+		if ((p->region[f] || p->trap[f] || p->xcopy[f]) && ept_split_4k(e, f * PAGE_SIZE))
 			goto fail;
 	if (sync_range(vm, v, 0, p->npages))
 		goto fail;
@@ -249,7 +256,7 @@ bool policy_lookup(const struct vm *vm, u32 v, u64 gpa, struct page_info *pi)
 		return false;
 	u64 f = frame_of(p, v, pfn);
 	*pi = (struct page_info){.frame = f * PAGE_SIZE, .rights = p->rights[v][pfn] & 7, .ve = p->rights[v][pfn] & P_VE,
-				 .region = p->region[f], .trap = p->trap[f], .wlog = p->wlog[f]};
+				 .region = p->region[f], .trap = p->trap[f], .wlog = p->wlog[f], .xcopy = p->xcopy[f] != 0};
 	return true;
 }
 
@@ -336,6 +343,37 @@ void policy_wlog_set(struct vm *vm, u64 f, bool on)
 		vm->sh->pol.wlog[f] = on;
 		sync_frame_leaves(vm, f);
 	}
+}
+
+/* Instruction fetches from frame f see page copy (the caller's host page) instead of the frame:
+ * the frame's leaves become execute-only and point at the copy, so the guest runs the copy
+ * while each of its data accesses to the frame exits (violation.c) and is served from the frame
+ * itself. Needs execute-only EPT (IA32_VMX_EPT_VPID_CAP bit 0; without it an execute-only
+ * entry is a misconfiguration, SDM "EPT Misconfigurations"). copy NULL: the frame again. -1:
+ * no execute-only EPT, every slot taken, or out of memory (nothing changed then). */
+int policy_set_xcopy(struct vm *vm, u64 frame, void *copy)
+{
+	struct policy *p = &vm->sh->pol;
+	u64 f = frame / PAGE_SIZE;
+	u32 slot = f < p->npages ? p->xcopy[f] : 0;
+	if (f >= p->npages || (copy && !vmx_caps.ept_execute_only))
+		return -1;
+	if (!copy) {
+		if (slot)
+			p->xpage[slot - 1] = NULL;
+		p->xcopy[f] = 0;
+		sync_frame(vm, f);
+		return 0;
+	}
+	for (u32 i = 0; !slot && i < POLICY_XCOPY_MAX; i++)
+		if (!p->xpage[i])
+			slot = i + 1;
+	if (!slot || split_frame(vm, f))
+		return -1;
+	p->xpage[slot - 1] = copy;
+	p->xcopy[f] = slot;
+	sync_frame(vm, f);
+	return 0;
 }
 
 /* The EPT dirty flags of view v (SDM "Accessed and Dirty Flags for EPT"): each 4 KiB leaf the
@@ -441,7 +479,8 @@ u64 policy_check(struct vm *vm, bool verbose)
 	}
 	for (u64 f = 0; f < p->npages; f++) {
 		bool ok = (!p->trap[f] || (p->traps[p->trap[f] - 1].live && p->traps[p->trap[f] - 1].frame == f * PAGE_SIZE)) &&
-			  (!p->region[f] || vm->sh->regions[p->region[f] - 1].live);
+			  (!p->region[f] || vm->sh->regions[p->region[f] - 1].live) &&
+			  (!p->xcopy[f] || (p->xcopy[f] <= POLICY_XCOPY_MAX && p->xpage[p->xcopy[f] - 1]));
 		if (!ok && bad++ < 4 && verbose)
 			printf("# policy: frame 0x%lx names a dead monitor\n", f * PAGE_SIZE);
 	}

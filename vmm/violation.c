@@ -150,7 +150,8 @@ static void monitor_violation(struct vm *vm, u32 v, const struct page_info *pi, 
 	struct emu_outcome out = {.what = EMU_OUT_DONE};
 	/* Dirty logging (dirty.c): the frame's first write (a guest paging-structure access is one
 	 * where EPT A/D flags are on) is logged and the frame made writable; retried. */
-	if (pi->wlog && fuzz_write_logged(vm, pi->frame / PAGE_SIZE) && !pi->region && !pi->trap)
+	if (pi->wlog && !(pi->xcopy && !(q & EPT_VIOLATION_ACC_WRITE)) && fuzz_write_logged(vm, pi->frame / PAGE_SIZE) &&
+	    !pi->region && !pi->trap)
 		return reinject_vectoring(vm);
 	if (pi->region && (q & EPT_VIOLATION_ACC_INSTR) && !delivering) {
 		out = region_enter(vm, pi->region - 1, pi->frame, gla); /* monitored code: interpret it */
@@ -164,6 +165,16 @@ static void monitor_violation(struct vm *vm, u32 v, const struct page_info *pi, 
 			       "with the monitor trap flag nor with the preemption timer; guest stopped\n", gpa);
 			vm->stop = VM_STOP_BAD_GUEST;
 		}
+	} else if (pi->xcopy && !(q & EPT_VIOLATION_ACC_WRITE) && !delivering &&
+		   step_begin(vm, STEP_TRAP, 0, gpa, EPT_R | EPT_X, 0) == 0) {
+		/* A read of a frame whose fetches see a copy (cover.c): the CPU runs the instruction in
+		 * a single step whose leaf shows the frame itself, readable; then the copy again. */
+	} else if (pi->xcopy) { /* a write, an event's access, no step: the copy goes (cover.c); retried */
+		cover_unhide(vm, pi->frame);
+		reinject_vectoring(vm);
+	} else if (pi->wlog) { /* write logging that fuzz_write_logged() did not take: it would loop */
+		printf("# vm: a write to GPA 0x%lx under dirty logging was not logged (dirty.c); guest stopped\n", gpa);
+		vm->stop = VM_STOP_HV_BUG;
 	} else {
 		/* Allowed by the view, no monitor that could deny it: the leaf disagrees with the
 		 * policy, a hypervisor bug. Retrying would loop; stop and say what differs. */

@@ -133,6 +133,7 @@ struct region {
 #define STEP_PAGES 4 /* pages one stepped instruction may need extra rights on */
 /* The whole guest-physical page policy (policy.c owns it; every EPT leaf derives from it). */
 #define P_VE 0x8 /* in rights[v][pfn]: #VE enabled on the page in view v (suppress-#VE clear) */
+#define POLICY_XCOPY_MAX 32 /* frames whose fetches see another page (coverage breakpoints) */
 struct policy {
 	u64 npages;                    /* guest RAM in pages */
 	u8 *rights[HV_VIEW_MAX];       /* per view and page: HV_ACCESS_* | P_VE, as the guest set them */
@@ -142,6 +143,8 @@ struct policy {
 	u8 *trap;                      /* per frame: trap id + 1, or 0 */
 	struct trap traps[HV_TRAP_MAX];
 	u8 *wlog;                      /* per frame: 1 = write-protected for dirty logging (dirty.c) */
+	u8 *xcopy;                     /* per frame: index + 1 into xpage, or 0 (policy_set_xcopy) */
+	void *xpage[POLICY_XCOPY_MAX]; /* host pages that instruction fetches see instead of a frame */
 	u32 dirty;                     /* views whose leaves changed since the last INVEPT */
 	u64 leaf_writes;               /* leaves written (statistics, tests) */
 };
@@ -297,6 +300,7 @@ struct page_info {   /* what page gpa is in view v, as policy_lookup() finds it 
 	u32 region;      /* region id + 1 of the frame, or 0 */
 	u32 trap;        /* trap id + 1 of the frame, or 0 */
 	bool wlog;       /* the frame is write-protected for dirty logging */
+	bool xcopy;      /* fetches from the frame see another page; data accesses exit */
 };
 int policy_init(struct vm *vm);
 void policy_fini(struct vm *vm);
@@ -320,6 +324,7 @@ int vm_gva_to_gpa(struct vm *vm, u64 gva, u32 access, u64 *gpa, u32 *pf_error);
 u64 *vm_table_entry(void *vm, u64 gpa);
 int policy_wlog_all(struct vm *vm, bool on);
 void policy_wlog_set(struct vm *vm, u64 frame, bool on);
+int policy_set_xcopy(struct vm *vm, u64 frame, void *copy);
 u64 policy_ad_harvest(struct vm *vm, u32 v, void (*mark)(struct vm *, u64), bool scan_all, const u64 *gpas, u64 n);
 
 /* step.c: one instruction (or one event delivery) on the CPU with extra rights */
@@ -396,6 +401,7 @@ s64 fuzz_hc_panic(struct vm *vm, u64 code);
 bool fuzz_exception(struct vm *vm, u8 vector);
 bool fuzz_exit(struct vm *vm, u32 reason);
 bool fuzz_write_logged(struct vm *vm, u64 frame);
+void cover_unhide(struct vm *vm, u64 frame);
 bool fuzz_hc_allowed(struct vm *vm, u64 nr);
 u8 fuzz_main(const char *cmdline);
 void fuzz_detach(struct vm *vm);

@@ -12,6 +12,7 @@ struct target {
 static const struct target targets[] = {
 	{"tlv", fuzz_target_tlv},     {"checksum", fuzz_target_checksum}, {"bytecode", fuzz_target_bytecode},
 	{"clean", fuzz_target_clean}, {"pages", fuzz_target_pages},       {"crash", fuzz_target_crash},
+	{"selfsum", fuzz_target_selfsum},
 };
 static u8 input[FUZZ_INPUT_BYTES] __attribute__((aligned(4096)));
 

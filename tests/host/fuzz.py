@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """fuzz.py: the host side of `make fuzz` and `make fuzz-repro` (docs/fuzzing.md).
 
-  fuzz.py run   --target NAME [--seconds 60] [--seed 1] [--dirty wp|ad|pml] [--coverage bp|none]
+  fuzz.py run   --target NAME [--seconds 60] [--execs N] [--seed 1] [--dirty wp|ad|pml] [--coverage bp|none]
+                [--corpus DIR]
   fuzz.py repro --target NAME --input FILE [--dirty ...]
 
 Builds a one-entry GRUB ISO whose kernel command line says fuzz=NAME ..., boots it (Bochs, CPU
 model --cpu), shows the fuzzer's status lines as they come, and writes each unique crash the
 hypervisor reports ("# fuzz-crash:") to build/fuzz/NAME/crashes/ as the raw input (KIND-RIP.bin)
 and a report (KIND-RIP.txt: vector, RIP, registers, the target's function and source line from
-guest.debug.elf). A bad configuration is a message and exit status 2; a boot that ends without
+guest.debug.elf). --corpus DIR packs the files of DIR (by name; at most 256, each up to 64 bytes
+used) into a GRUB module "corpus" that the fuzzer runs first and keeps in its starting corpus
+(vmm/mutate.c: seed_corpus). A bad configuration is a message and exit status 2; a boot that ends without
 a result, 1. Standard library only.
 """
 import argparse
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -27,9 +31,11 @@ set default=0
 menuentry "hvlab fuzz" {{
 	multiboot2 /boot/hvlab.elf {cmdline}
 	module2 /boot/guest.elf guest
-	boot
+{corpus}	boot
 }}
 """
+CORPUS_MAGIC = b"HVCORP01"
+CORPUS_MAX, LEN_MAX = 256, 64  # vmm/fuzz.h: FUZZ_CORPUS_MAX, FUZZ_LEN_MAX
 
 
 def targets():
@@ -56,6 +62,32 @@ def check(args):
         fail("BACKEND=%s: fuzzing needs VMX: bochs, or qemu-kvm on a host with VMX" % args.backend)
 
 
+def pack_corpus(folder):
+    """The corpus module of folder's files, in name order: (bytes, notes about what is cut)."""
+    if not os.path.isdir(folder):
+        fail("CORPUS=%s: no such folder" % folder)
+    names = sorted(n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n)))
+    entries, notes = [], []
+    for n in names:
+        with open(os.path.join(folder, n), "rb") as f:
+            data = f.read()
+        if not data:
+            notes.append("%s is empty: not used" % n)
+            continue
+        if len(data) > LEN_MAX:
+            notes.append("%s is %d bytes: its first %d are used" % (n, len(data), LEN_MAX))
+        entries.append(data)
+    if not entries:
+        fail("CORPUS=%s: no file with at least one byte in it" % folder)
+    if len(entries) > CORPUS_MAX - 1:
+        notes.append("%d files: the first %d are used (the corpus holds %d with the built-in entry)" %
+                     (len(entries), CORPUS_MAX - 1, CORPUS_MAX))
+    blob = CORPUS_MAGIC + struct.pack("<Q", len(entries))
+    for e in entries:
+        blob += struct.pack("<I", len(e)) + e
+    return blob, notes
+
+
 def symbol(debug_elf, rip):
     """'function at file:line' of a guest address, from the debug ELF (addr2line)."""
     try:
@@ -71,7 +103,8 @@ def symbol(debug_elf, rip):
 def save_crash(outdir, debug_elf, line):
     f = dict(re.findall(r"(\w+)=(\S+)", line))
     kind = f.get("kind", "?")
-    rip = int(f.get("rip", "0"), 16)
+    first = re.search(r"\brip=(0x[0-9a-f]+)", line)  # the crash's RIP; the last rip= is the registers'
+    rip = int(first.group(1) if first else "0", 16)
     name = "%s-%x" % (re.sub(r"[^A-Za-z0-9]+", "_", kind).strip("_"), rip)
     data = bytes.fromhex(f.get("input", ""))
     os.makedirs(outdir, exist_ok=True)
@@ -88,12 +121,17 @@ def save_crash(outdir, debug_elf, line):
                                                        os.path.join(outdir, name + ".bin")))
 
 
-def boot(args, cmdline, work):
+def boot(args, cmdline, work, corpus=None):
     cfg, iso = os.path.join(work, "grub.cfg"), os.path.join(work, "fuzz.iso")
+    modules = [os.path.join(args.build, "guest.elf")]
+    if corpus is not None:
+        modules.append(os.path.join(work, "corpus.bin"))
+        with open(modules[-1], "wb") as f:
+            f.write(corpus)
     with open(cfg, "w") as f:
-        f.write(CFG.format(cmdline=cmdline))
-    subprocess.run([os.path.join(ROOT, "iso", "mkiso.sh"), iso, os.path.join(args.build, "hvlab.elf"), cfg,
-                    os.path.join(args.build, "guest.elf")], check=True)
+        f.write(CFG.format(cmdline=cmdline, corpus="\tmodule2 /boot/corpus.bin corpus\n" if corpus is not None else ""))
+    subprocess.run([os.path.join(ROOT, "iso", "mkiso.sh"), iso, os.path.join(args.build, "hvlab.elf"), cfg] + modules,
+                   check=True)
     serial = os.path.join(work, "serial.log")
     if os.path.exists(serial):
         os.unlink(serial)
@@ -133,12 +171,14 @@ def main():
     p.add_argument("mode", choices=["run", "repro"])
     p.add_argument("--target", default="")
     p.add_argument("--seconds", type=int, default=60)
+    p.add_argument("--execs", type=int, default=0, help="stop after this many executions too (0: no bound)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dirty", default="wp")
     p.add_argument("--coverage", default="bp")
     p.add_argument("--backend", default="bochs")
     p.add_argument("--cpu", default="corei7_skylake_x")
     p.add_argument("--input", default="")
+    p.add_argument("--corpus", default="", help="a folder of starting inputs (a GRUB module)")
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     args = p.parse_args()
     check(args)
@@ -147,6 +187,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     cmdline = "fuzz=%s seconds=%d seed=%d dirty=%s coverage=%s" % (args.target, args.seconds, args.seed, args.dirty,
                                                                     args.coverage)
+    if args.execs:
+        cmdline += " execs=%d" % args.execs
     if args.mode == "repro":
         if not args.input or not os.path.isfile(args.input):
             fail("INPUT=%s: no such file" % args.input)
@@ -154,6 +196,11 @@ def main():
         if len(data) > 1024:
             fail("INPUT is %d bytes; at most 1024 go on the command line" % len(data))
         cmdline += " fuzz_input=%s" % data.hex()
+    corpus = None
+    if args.corpus and args.mode == "run":
+        corpus, notes = pack_corpus(args.corpus)
+        for n in notes:
+            print("fuzz: corpus: %s" % n)
     debug_elf = os.path.join(args.build, "guest-obj", "guest.debug.elf")
     verdict = {"repro": None}
 
@@ -167,7 +214,7 @@ def main():
         elif line.startswith(("# fuzz", "[guest] unknown", "[guest] HC_FUZZ")):
             print(line[2:] if line.startswith("# ") else line, flush=True)
 
-    proc, serial = boot(args, cmdline, work)
+    proc, serial = boot(args, cmdline, work, corpus)
     result = follow(proc, serial, args.seconds * 20 + 600, on_line)
     if result != "PASS":
         print("fuzz: the boot ended with %s (serial log: %s)" % (result or "no result line", serial), file=sys.stderr)
