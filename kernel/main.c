@@ -14,7 +14,7 @@ static void tests_too_long(int len, size_t max)
 
 void kmain(u32 magic, u64 info)
 {
-	char list[256];
+	char list[1024];
 	int len;
 	cov_start();                     /* COVERAGE=1 only: register the objects' counters */
 	console_init();                  /* COM1 first: everything after may print */

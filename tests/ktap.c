@@ -94,22 +94,48 @@ static void run_case(const struct ktap_case *c, int n, struct counts *k)
 	}
 }
 
-static void run_suite(const struct ktap_suite *s, int n, struct counts *total)
+static bool selected(const char *list, const char *name);
+
+/* "suite.case" in the list: that case (the graders boot only the cases they score). */
+static bool case_named(const char *list, const char *suite, const char *c)
+{
+	char word[96];
+	snprintf(word, sizeof(word), "%s.%s", suite, c);
+	return cmdline_list_has(list, word);
+}
+
+/* Every case of a suite the list selects as a whole, else the cases it names. */
+static bool case_selected(const char *list, const struct ktap_suite *s, int i)
+{
+	return selected(list, s->name) || case_named(list, s->name, s->cases[i].name);
+}
+
+static int cases_selected(const char *list, const struct ktap_suite *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->ncases; i++)
+		n += case_selected(list, s, i);
+	return n;
+}
+
+static void run_suite(const char *list, const struct ktap_suite *s, int n, struct counts *total)
 {
 	struct counts k = {0};
+	int ncases = cases_selected(list, s), m = 0;
 	const char *why = s->setup ? s->setup() : NULL;
 	if (why) {
 		printf("ok %d %s # SKIP %s\n", n, s->name, why);
-		total->skip += s->ncases;
+		total->skip += ncases;
 		return;
 	}
-	printf("  KTAP version 1\n  # Subtest: %s\n  1..%d\n", s->name, s->ncases);
+	printf("  KTAP version 1\n  # Subtest: %s\n  1..%d\n", s->name, ncases);
 	for (int i = 0; i < s->ncases; i++)
-		run_case(&s->cases[i], i + 1, &k);
+		if (case_selected(list, s, i))
+			run_case(&s->cases[i], ++m, &k);
 	if (s->fini)
 		s->fini();
 	printf("  # %s: pass:%d fail:%d skip:%d error:%d total:%d\n", s->name, k.pass, k.fail, k.skip,
-	       k.error, s->ncases);
+	       k.error, ncases);
 	if (k.fail || k.error)
 		printf("not ok %d %s%s\n", n, s->name, k.fail ? "" : " # ERROR a case could not run");
 	else if (k.pass == 0)
@@ -142,15 +168,20 @@ static int count_unknown(const char *list, bool print, int n, struct counts *t)
 	for (const char *p = list; *p;) {
 		const char *e = strchr(p, ',');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
-		char word[64];
+		char word[96];
 		snprintf(word, sizeof(word), "%.*s", (int)len, p);
 		bool found = !strcmp(word, "all") || len == 0;
-		for (int i = 0; i < ktap_nsuites && !found; i++)
-			found = !strcmp(word, ktap_suites[i]->name);
+		for (int i = 0; i < ktap_nsuites && !found; i++) {
+			const struct ktap_suite *s = ktap_suites[i];
+			size_t sl = strlen(s->name);
+			found = !strcmp(word, s->name);
+			for (int c = 0; c < s->ncases && !found && !strncmp(word, s->name, sl) && word[sl] == '.'; c++)
+				found = !strcmp(word + sl + 1, s->cases[c].name);
+		}
 		if (!found) {
 			unknown++;
 			if (print) {
-				printf("not ok %d %s # ERROR no such suite\n", n + unknown, word);
+				printf("not ok %d %s # ERROR no such suite (or suite.case)\n", n + unknown, word);
 				t->error++;
 			}
 		}
@@ -164,13 +195,13 @@ void ktap_main(const char *list)
 	struct counts t = {0};
 	int n = 0, planned = count_unknown(list, false, 0, NULL);
 	for (int i = 0; i < ktap_nsuites; i++)
-		planned += selected(list, ktap_suites[i]->name);
+		planned += cases_selected(list, ktap_suites[i]) > 0;
 	printf("KTAP version 1\n# hvlab tests, cmdline \"%s\"\n", boot_info.cmdline);
 	ktap_probe();
 	printf("1..%d\n", planned);
 	for (int i = 0; i < ktap_nsuites; i++)
-		if (selected(list, ktap_suites[i]->name))
-			run_suite(ktap_suites[i], ++n, &t);
+		if (cases_selected(list, ktap_suites[i]) > 0)
+			run_suite(list, ktap_suites[i], ++n, &t);
 	count_unknown(list, true, n, &t);
 	printf("# Totals: pass:%d fail:%d skip:%d error:%d total:%d\n", t.pass, t.fail, t.skip, t.error,
 	       t.pass + t.fail + t.skip + t.error);
