@@ -258,7 +258,7 @@ coverage: deps-test
 		$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test $(COV_BACKEND) || status=1; \
 	fi; \
 	echo "coverage: the COVERAGE=1 build's matrix"; \
-	$(PYTHON) tests/host/run.py --iso $(VMCOV)/hvlab-test.iso --out $(VMCOV)/test --coverage $(COV_BACKEND) || status=1; \
+	$(PYTHON) tests/host/run.py --iso $(VMCOV)/hvlab-test.iso --out $(VMCOV)/test --coverage --timeout 600 $(COV_BACKEND) || status=1; \
 	echo "coverage: the interactive runs (make run: vmm/main.c)"; \
 	$(PYTHON) tests/host/coverage.py runs --build $(VMCOV) --out $(VMCOV)/runs || status=1; \
 	echo "coverage: the runtime's self-tests (an exception and a panic end the boots on purpose)"; \
