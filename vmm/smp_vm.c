@@ -107,7 +107,6 @@ static void sd_serve(void)
 	b->ack = req;
 }
 
-static void sd_irq(u32 v) { (void)v; sd_serve(); }
 static void signal_cpu(u32 c) { lapic_send_nmi(smp_cpus[c].apic_id); }
 static void kick_irq(u32 v) { (void)v; }
 
@@ -120,7 +119,6 @@ static void smp_vm_init_once(void)
 	if (done)
 		return;
 	done = true;
-	irq_register(IRQ_VEC_SHOOTDOWN, sd_irq);
 	irq_register(IRQ_VEC_KICK, kick_irq);
 	extern void (*smp_wait_hook)(void), (*smp_nmi_work)(void);
 	smp_wait_hook = wait_hook;
@@ -195,8 +193,6 @@ void smp_external_interrupt(struct vm *vm)
 		return; /* not acknowledged on exit: it stays pending for the host */
 	struct cpu *c = this_cpu();
 	c->irqs++;
-	if (v == IRQ_VEC_SHOOTDOWN)
-		sd_serve();
 	if (v != IRQ_VEC_SPURIOUS)
 		lapic_eoi();
 	sd_serve(); /* whatever the vector: a request may have come with it */

@@ -461,7 +461,6 @@ void vmcs_dump_setup(const char *cmdline);
 void vmcs_dump_exit(u32 reason);
 
 /* smp_vm.c: VMX on every CPU, a VM's vCPUs on their CPUs, the EPT shootdown (docs/smp.md) */
-#define IRQ_VEC_SHOOTDOWN 0xf1
 #define IRQ_VEC_KICK 0xf2
 struct vm_smp_stats {
 	u64 shootdowns, remote_acks, timeouts, skipped; /* skipped: smp_no_remote_invept */
