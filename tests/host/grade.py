@@ -268,11 +268,15 @@ def say_entry_check(lines, failed, say):
 def matrix_log(ex, cpu, matrix):
     """make test-vm's serial log of this CPU's row in matrix (its --out) when it is newer than this
     tree's hypervisor and guest and has every scored case of the exercise, else None."""
-    elfs = [os.path.join(ROOT, "build", n) for n in ("hvlab.elf", "guest.elf")]
-    for row in ("bochs-%s" % cpu, "bochs-%s-fuzz" % cpu):  # the same CPU (the -fuzz row: suite fuzz)
-        log = os.path.join(matrix, "logs", row + ".log")
-        if not os.path.exists(log) or any(not os.path.exists(e) or os.path.getmtime(e) > os.path.getmtime(log)
-                                          for e in elfs):
+    build = os.path.join(ROOT, "build")
+    elfs = [os.path.join(build, n) for n in ("hvlab.elf", "guest.elf")]
+    smp = "-x" in cpu
+    for row, iso in (("bochs-%s" % cpu, "hvlab-test-smp.iso" if smp else "hvlab-test.iso"),
+                     ("bochs-%s-fuzz" % cpu, "hvlab-test-fuzz.iso")):  # the same CPU (-fuzz: suite fuzz)
+        log, iso = os.path.join(matrix, "logs", row + ".log"), os.path.join(build, iso)
+        chain = elfs + [iso, log]  # each older than the next: the log is of this build
+        if not all(os.path.exists(f) for f in chain) or \
+                any(os.path.getmtime(e) > os.path.getmtime(iso) for e in elfs) or os.path.getmtime(iso) > os.path.getmtime(log):
             continue
         res = case_results(open(log, errors="replace").read())
         if all(c in res for c in EXERCISES[ex]["cases"]):
