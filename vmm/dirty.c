@@ -107,6 +107,16 @@ void dirty_mark(struct vm *vm, u64 frame)
 	fz->list[fz->nlist++] = frame;
 }
 
+/* A write the interpreter makes (region.c: an emulated region in a fuzzed guest): the CPU's EPT
+ * never sees it, so no method (write protection, A/D flags, PML) would; it is marked here. */
+void dirty_note_write(struct vm *vm, u64 frame)
+{
+	if (!vm->fuzz || frame >= vm->sh->pol.npages)
+		return;
+	if (!fuzz_write_logged(vm, frame)) /* wp: logged and made writable, as the violation would */
+		dirty_mark(vm, frame);
+}
+
 /* The wp method's EPT violation (violation.c): a write to a frame whose leaves lost W at the
  * snapshot. false: not a frame this VM logs (the violation is someone else's). */
 bool fuzz_write_logged(struct vm *vm, u64 frame)

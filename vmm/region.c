@@ -50,6 +50,8 @@ static int translate(struct run_ctx *c, struct emu *e, u64 la, u32 kind, u64 *gp
 	if (in_ram && (pi.rights & need) && !(probe && pi.trap)) {
 		*trap = pi.trap; /* counted by the caller once every page of the access passed */
 		*gpa = pi.frame | (*gpa & (PAGE_SIZE - 1));
+		if (kind & EMU_ACC_WRITE) /* fuzzing: the dirty set must have it (no EPT saw it) */
+			dirty_note_write(c->vm, pi.frame / PAGE_SIZE);
 		return 0;
 	}
 	if (probe)

@@ -401,6 +401,7 @@ s64 fuzz_hc_panic(struct vm *vm, u64 code);
 bool fuzz_exception(struct vm *vm, u8 vector);
 bool fuzz_exit(struct vm *vm, u32 reason);
 bool fuzz_write_logged(struct vm *vm, u64 frame);
+void dirty_note_write(struct vm *vm, u64 frame); /* dirty.c: a write the interpreter made */
 void cover_unhide(struct vm *vm, u64 frame);
 bool fuzz_hc_allowed(struct vm *vm, u64 nr);
 u8 fuzz_main(const char *cmdline);

@@ -30,6 +30,15 @@ void scen_fuzz(struct hv_boot_info *bi)
 		guest_printf("\n");
 		guest_exit(2);
 	}
+	/* arg bit 0: the target's first code page is an emulated region (its instructions run in the
+	 * hypervisor's interpreter: tests of dirty tracking for the interpreter's writes) */
+	if (bi->arg & 1) {
+		s64 id = hc3(HC_REGION_ADD, HV_TRAP_GVA, ALIGN_DOWN((u64)t->fn, PAGE_SIZE), PAGE_SIZE);
+		if (id < 0) {
+			guest_printf("HC_REGION_ADD for the target refused with %ld\n", id);
+			guest_exit(6);
+		}
+	}
 	s64 n = hc2(HC_FUZZ_SNAPSHOT, (u64)input, sizeof(input));
 	if (n < 0) {
 		guest_printf("HC_FUZZ_SNAPSHOT refused with %ld\n", n);
