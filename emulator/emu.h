@@ -212,8 +212,12 @@ struct emu_insn {
 	emu_fn fn;        /* handler */
 	u64 imm;          /* immediate (sign-extended where the SDM says so), moffs,
 			     absolute target of a relative branch */
-	i64 disp;         /* ModRM displacement (absolute address if RIP-relative);
+	union {
+		i64 disp; /* ModRM displacement (absolute address if RIP-relative);
 			     return address of CALL rel32 */
+		emu_fn alt; /* register forms that may drop their flags: the
+			       handler not in fn (the twin without flag writes) */
+	};
 	u16 flags;        /* EMU_I_* (emu_internal.h) */
 	u8 len, off;      /* length; offset from the start of its trace */
 	u8 osz, idx;      /* operand size in bytes; index in its trace */

@@ -26,6 +26,9 @@
 #define EMU_I_END 0x0800    /* ends its trace (branch, stop, REP string, POPF) */
 #define EMU_I_ALIGN 0x1000  /* SSE: a 16-byte memory operand must be aligned */
 #define EMU_I_SLOWEA (EMU_I_FS | EMU_I_GS | EMU_I_A32)
+#define EMU_I_FW 0x2000     /* sets all arithmetic flags, reads none, never stops; alt = its twin */
+#define EMU_I_FT 0x4000     /* neither reads nor writes flags and never stops (MOV, LEA on registers) */
+#define EMU_I_NF 0x8000     /* fn is the twin: its flags are dead (run.c flags_dead) */
 
 /* What a handler returns to the run loop. A handler that retires its
  * instruction and falls through tail-calls the next decode of its trace
@@ -475,5 +478,6 @@ emu_fn emu_stack_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ldst_fast(bool load, const struct emu_insn *in);
 emu_fn emu_unary_fast(emu_fn fn, const struct emu_insn *in);
+emu_fn emu_nf(emu_fn fn, const struct emu_insn *in);
 
 #endif

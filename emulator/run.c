@@ -84,6 +84,41 @@ static __attribute__((noinline, cold)) void validate(struct emu *e, struct emu_t
 	t->gen = e->gen;
 }
 
+/* Flag liveness, backwards over the n decodes of a new trace: flags are
+ * live at its end and before anything that may read them or stop; an
+ * instruction that sets them all (EMU_I_FW) where they are dead runs as its
+ * twin without the flag writes. A partial run swaps the twins back (swap_nf). */
+static void flags_dead(struct emu_insn *in, unsigned n)
+{
+	bool live = true;
+	for (unsigned i = n; i-- > 0;) {
+		if (in[i].flags & EMU_I_FT)
+			continue;
+		if (!(in[i].flags & EMU_I_FW)) {
+			live = true;
+			continue;
+		}
+		if (!live) {
+			emu_fn f = in[i].fn;
+			in[i].fn = in[i].alt, in[i].alt = f;
+			in[i].flags |= EMU_I_NF;
+		}
+		live = false;
+	}
+}
+
+/* The first k decodes run as a part of their trace, which may stop after
+ * any of them: each must write its flags (twins swapped with alt, and back
+ * afterwards unless a code write dropped the trace). */
+static void swap_nf(struct emu_insn *in, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		if ((in[i].flags & EMU_I_NF) && in[i].fn != emu_op_resync) {
+			emu_fn f = in[i].fn;
+			in[i].fn = in[i].alt, in[i].alt = f;
+		}
+}
+
 /* Decode the trace at rip. Bytes come through the fetch TLB a page at a time,
  * or through access() 16 at a time as the decoder asks for them. Only the
  * first instruction may cross into the next page, and only it fetches bytes
@@ -139,6 +174,7 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	t->next = t->jump = t;
 	t->epoch = e->pool_epoch;
 	t->inside = 0;
+	flags_dead(in, n);
 	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
 	e->pool_next += n + 1, e->bytes_next += off;
 	validate(e, t, fr);
@@ -222,11 +258,13 @@ static __attribute__((noinline, cold)) int run_part(struct emu *e, struct emu_tr
 	struct emu_insn *in = t->ins;
 	emu_fn saved = in[k].fn;
 	in[k].fn = emu_op_end;
+	swap_nf(in, k);
 	e->budget -= k;
 	e->at = in;
 	int st = in->fn(e, in);
 	while (st == EMU_RETRY)
 		st = e->at->fn(e, e->at);
+	swap_nf(in, k);
 	if (in[k].fn == emu_op_end && k < t->n)
 		in[k].fn = saved; /* unless a code write dropped the trace */
 	return finish(e, t, rip, k, st);

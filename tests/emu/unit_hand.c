@@ -623,8 +623,41 @@ static void test_extras(void)
 	CHECK(emu_get_rflags(&e) == (0x200000 | 0x7fd7), "popf16 %llx", (unsigned long long)emu_get_rflags(&e));
 }
 
+/* Flags a later instruction of the trace overwrites are not written (run.c
+ * flags_dead), but a run that stops in between must still show them: SHL
+ * sets CF, PF and ZF, ADD overwrites them; budget stops and single steps
+ * after the SHL (and after the MOV between) see the SHL's flags. */
+static void test_flags_dead(void)
+{
+	static const char code[] = "\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x40" /* mov rax, 1 << 62 */
+				   "\x48\xc1\xe0\x02"                       /* shl rax, 2 */
+				   "\x48\x89\xc2"                           /* mov rdx, rax */
+				   "\x83\xc1\x01"                           /* add ecx, 1 */
+				   "\xeb\xfe";                               /* jmp $ */
+	const u64 arith = 0x8d5; /* OF SF ZF AF PF CF */
+	for (unsigned tf = 0; tf < 2; tf++)
+		for (u64 k = 2; k <= 4; k++) {
+			umem_reset();
+			u64 c = ucode(0x100, code, sizeof(code) - 1);
+			uemu_init(&e, 0);
+			e.cpu.rip = c;
+			emu_set_rflags(&e, tf ? 0x102 : 0x2);
+			struct emu_result r = {0};
+			for (u64 i = 0; i < (tf ? k : 1); i++)
+				r = emu_run(&e, c, c + 0x100, tf ? ~0ull : k);
+			u64 f = emu_get_rflags(&e) & (arith & ~0x800ull), want = k < 4 ? 0x45 : 0;
+			CHECK(r.reason == (tf ? EMU_STOP_DEBUG : EMU_STOP_BUDGET) && e.cpu.rip == c + (k == 2 ? 14 : k == 3 ? 17 : 20) &&
+			      f == want, "flags after %llu instructions (tf %u): stop %d, flags %llx", (unsigned long long)k, tf, r.reason,
+			      (unsigned long long)f);
+		}
+	umem_reset(); /* a whole trace: only the last flags count */
+	struct emu_result r = run(0, code, sizeof(code) - 1, 10);
+	CHECK(r.executed == 10 && (emu_get_rflags(&e) & arith) == 0 && e.cpu.gpr[EMU_RCX] == 1, "flags after the trace");
+}
+
 void run_handwritten(void)
 {
+	test_flags_dead();
 	test_split();
 	test_extras();
 	test_tables();
