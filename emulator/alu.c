@@ -606,10 +606,10 @@ EMU_G(emu_op_shift)
 static inline __attribute__((always_inline)) int
 shift_r(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, bool nf)
 {
-	unsigned n = in->imm2 == 2 ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm, cf, of;
+	unsigned n = in->imm2 == 2 && !nf ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm, cf, of;
 	u64 a = e->cpu.gpr[in->rm] & emu_mask(sz);
 	n &= sz == 8 ? 63 : 31;
-	if (!n)
+	if (!n && !nf) /* the twins have a non-zero immediate count */
 		return count0(e, in, a);
 	u64 r = grp2(e, op, a, n, sz, &cf, &of);
 	emu_wreg(e, in->rm, sz, r);

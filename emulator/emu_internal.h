@@ -78,14 +78,14 @@ static inline u64 emu_sx(u64 v, unsigned sz)
 /* Register file: byte registers 0x10..0x13 are AH, CH, DH, BH. */
 static inline u64 emu_rreg(const struct emu *e, unsigned r, unsigned sz)
 {
-	if (sz == 1 && (r & 0x10))
-		return (e->cpu.gpr[r & 3] >> 8) & 0xff;
-	return e->cpu.gpr[r & 15] & emu_mask(sz);
+	if (sz == 1)
+		return (r & 0x10) ? (e->cpu.gpr[r & 3] >> 8) & 0xff : e->cpu.gpr[r & 15] & 0xff;
+	return e->cpu.gpr[r] & emu_mask(sz); /* 2 bytes or more: registers 0-15 */
 }
 
 static inline void emu_wreg(struct emu *e, unsigned r, unsigned sz, u64 v)
 {
-	u64 *g = &e->cpu.gpr[r & 15];
+	u64 *g = &e->cpu.gpr[sz == 1 ? r & 15 : r];
 	switch (sz) {
 	case 1:
 		if (r & 0x10) {
