@@ -365,6 +365,26 @@ static inline int emu_next(struct emu *e, const struct emu_insn *in)
 	return in->fn(e, in);
 }
 
+/* A taken branch at in back to the start of its own trace (cpu.rip), e.g.
+ * a loop, runs the trace again without a return to the run loop if the
+ * budget left has room for all of it (the run loop charged all of this
+ * trace; in->idx + 1 of it ran), at most EMU_AGAIN times in a row (an
+ * unoptimised build nests the tail calls). */
+#define EMU_AGAIN 16
+static inline bool emu_may_again(const struct emu *e, const struct emu_insn *in, u64 target)
+{
+	return target == e->cpu.rip && e->budget > in->idx && e->again;
+}
+
+static inline int emu_again(struct emu *e, const struct emu_insn *in)
+{
+	const struct emu_insn *first = in - in->idx;
+	e->again--;
+	e->budget -= in->idx + 1u;
+	e->at = first;
+	return first->fn(e, first);
+}
+
 /* st is 0 (in retired: go on) or a stop. */
 static inline int emu_cont(struct emu *e, const struct emu_insn *in, int st)
 {

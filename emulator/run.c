@@ -261,6 +261,7 @@ static __attribute__((noinline, cold)) int run_part(struct emu *e, struct emu_tr
 	swap_nf(in, k);
 	e->budget -= k;
 	e->at = in;
+	e->again = 0;
 	int st = in->fn(e, in);
 	while (st == EMU_RETRY)
 		st = e->at->fn(e, e->at);
@@ -325,6 +326,7 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 		}
 		e->budget -= k;
 		e->at = t->ins;
+		e->again = EMU_AGAIN;
 		st = t->ins->fn(e, t->ins);
 		if (likely(st == EMU_END)) {
 			c->rip = rip + e->at->off;

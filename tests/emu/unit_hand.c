@@ -655,9 +655,34 @@ static void test_flags_dead(void)
 	CHECK(r.executed == 10 && (emu_get_rflags(&e) & arith) == 0 && e.cpu.gpr[EMU_RCX] == 1, "flags after the trace");
 }
 
+/* A loop whose Jcc goes back to the start of its own trace runs it again
+ * without the run loop (emu_again): the budget still stops it exactly. */
+static void test_loop_budget(void)
+{
+	static const char code[] = "\x48\xff\xc0"             /* inc rax */
+				   "\x48\x3d\xe8\x03\x00\x00" /* cmp rax, 1000 */
+				   "\x75\xf5"                  /* jne back to the inc */
+				   "\xeb\xfe";                 /* jmp $ */
+	static const u64 budgets[] = {1, 2, 3, 4, 100, 2999, 3000, 3001, 3005};
+	for (unsigned i = 0; i < sizeof(budgets) / sizeof(budgets[0]); i++) {
+		u64 b = budgets[i], loop = b < 3000 ? b : 3000;
+		umem_reset();
+		u64 c = ucode(0x100, code, sizeof(code) - 1);
+		uemu_init(&e, 0);
+		e.cpu.rip = c;
+		struct emu_result r = emu_run(&e, c, c + 0x100, b);
+		CHECK(r.reason == EMU_STOP_BUDGET && r.executed == b && e.cpu.gpr[EMU_RAX] == (loop + 2) / 3 &&
+		      e.cpu.rip == c + (b < 3000 ? (b % 3 == 1 ? 3 : b % 3 == 2 ? 9 : 0) : 11),
+		      "loop with budget %llu: %llu run, rax %llu, rip +%llx", (unsigned long long)b,
+		      (unsigned long long)r.executed, (unsigned long long)e.cpu.gpr[EMU_RAX],
+		      (unsigned long long)(e.cpu.rip - c));
+	}
+}
+
 void run_handwritten(void)
 {
 	test_flags_dead();
+	test_loop_budget();
 	test_split();
 	test_extras();
 	test_tables();
