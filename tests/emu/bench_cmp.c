@@ -2,7 +2,8 @@
  * process (make bench-emu-cmp; the old one is EMU_OLD, by default 02878d4,
  * the interpreter before issue 16): each workload of bench_work.c runs on
  * the same buffers, old and new alternating, timed by thread CPU time; the
- * best of R runs each (a shared machine). Prints MIPS and new/old.
+ * best of R runs each (a shared machine). Prints MIPS, the ratio of the
+ * best times and the median of the R ratios of back-to-back pairs.
  * usage: bench_cmp [R] [workload] */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -48,6 +49,12 @@ static u64 native_call(void *fn, const u64 *a, u64 *sp_top, u64 *n)
 	return work_random((u64 *)a[0], a[1], a[2]);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
 static double cpu_now(void)
 {
 	struct timespec t;
@@ -69,17 +76,19 @@ static double run(u64 (*call)(void *, const u64 *, u64 *, u64 *), unsigned w, u6
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 3;
-	printf("%-12s %12s %9s %9s %7s %10s\n", "workload", "emu-insns", "old-MIPS", "new-MIPS", "new/old", "native-ms");
+	reps = reps < 1 ? 1 : reps > 64 ? 64 : reps;
+	printf("%-12s %12s %9s %9s %7s %7s %10s\n", "workload", "emu-insns", "old-MIPS", "new-MIPS", "new/old", "median",
+	       "native-ms");
 	for (unsigned w = 0; w < sizeof(wls) / sizeof(wls[0]); w++) {
 		if (argc > 2 && strcmp(argv[2], wls[w].name))
 			continue;
-		double to = 1e9, tn = 1e9, tx = 1e9;
+		double to = 1e9, tn = 1e9, tx = 1e9, ratio[64];
 		u64 no = 0, nn = 0, so = 0, sn = 0, nx, sx = 0;
 		for (int r = 0; r < reps; r++) {
-			double t = run(old_call, w, &no, &so);
+			double t = run(old_call, w, &no, &so), u = run(new_call, w, &nn, &sn);
 			to = t < to ? t : to;
-			t = run(new_call, w, &nn, &sn);
-			tn = t < tn ? t : tn;
+			tn = u < tn ? u : tn;
+			ratio[r] = t / u;
 			t = run(native_call, w, &nx, &sx);
 			tx = t < tx ? t : tx;
 		}
@@ -89,8 +98,9 @@ int main(int argc, char **argv)
 				(unsigned long long)nn);
 			return 1;
 		}
-		printf("%-12s %12llu %9.1f %9.1f %6.2fx %10.2f\n", wls[w].name, (unsigned long long)nn, nn / to / 1e6,
-		       nn / tn / 1e6, to / tn, tx * 1e3);
+		qsort(ratio, (size_t)reps, sizeof(double), cmp_double);
+		printf("%-12s %12llu %9.1f %9.1f %6.2fx %6.2fx %10.2f\n", wls[w].name, (unsigned long long)nn, nn / to / 1e6,
+		       nn / tn / 1e6, to / tn, ratio[reps / 2], tx * 1e3);
 	}
 	return 0;
 }
