@@ -287,7 +287,8 @@ struct emu {
 	u32 pool_next, bytes_next;
 	u64 tlb_epoch[3];  /* per TLB (read, write, fetch): 1..4095 */
 	u64 frames[EMU_FRAMES]; /* host pages holding bytes of valid traces; 0 empty */
-	struct emu_tlb_entry tlb[2][EMU_TLB_SIZE]; /* read, write */
+	struct emu_tlb_entry tlb[EMU_TLB_SIZE][2]; /* read and write entry of a page side by side:
+						      a read-modify-write touches one cache line */
 	struct emu_tlb_entry itlb[EMU_ITLB_SIZE];  /* fetch */
 	struct emu_trace traces[EMU_TRACES];
 	struct emu_insn pool[EMU_POOL];

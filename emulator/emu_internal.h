@@ -268,7 +268,7 @@ static inline void emu_store(u8 *p, unsigned sz, u64 v)
 static inline bool emu_tlb_get(struct emu *e, u64 la, unsigned sz, unsigned k, u8 **p)
 {
 	const struct emu_tlb_entry *t = k == 2 ? &e->itlb[(la >> 12) & (EMU_ITLB_SIZE - 1)]
-					       : &e->tlb[k][(la >> 12) & (EMU_TLB_SIZE - 1)];
+					       : &e->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)][k];
 	*p = (u8 *)(la + t->addend);
 	return t->tag == (((la + sz - 1) & ~4095ull) | e->tlb_epoch[k]);
 }
