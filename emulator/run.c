@@ -53,9 +53,17 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 	emu_flush(e);
 }
 
+/* The trace cache is 2-way: the trace at rip lives in one of the two slots
+ * of its pair. Returns the slot holding it, else the one to build it in:
+ * the first unless that holds the live decodes of another trace. */
 static struct emu_trace *slot(struct emu *e, u64 rip)
 {
-	return &e->traces[(rip ^ (rip >> 11)) & (EMU_TRACES - 1)];
+	struct emu_trace *a = &e->traces[(rip ^ (rip >> 11)) & (EMU_TRACES - 1)], *b = &e->traces[(a - e->traces) ^ 1];
+	if (a->rip == rip)
+		return a;
+	if (b->rip == rip)
+		return b;
+	return a->epoch == e->pool_epoch && a->rip != 1 ? b : a;
 }
 
 /* Make room for one more trace in the pool: when full, recycle all of it;
