@@ -54,16 +54,20 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 }
 
 /* The trace cache is 2-way: the trace at rip lives in one of the two slots
- * of its pair. Returns the slot holding it, else the one to build it in:
- * the first unless that holds the live decodes of another trace. */
-static struct emu_trace *slot(struct emu *e, u64 rip)
+ * of its pair (slot). Returns the slot holding it, else the one to build it
+ * in: the first unless that holds the live decodes of another trace. */
+static __attribute__((noinline)) struct emu_trace *slot2(struct emu *e, struct emu_trace *a, u64 rip)
 {
-	struct emu_trace *a = &e->traces[(rip ^ (rip >> 11)) & (EMU_TRACES - 1)], *b = &e->traces[(a - e->traces) ^ 1];
-	if (a->rip == rip)
-		return a;
+	struct emu_trace *b = &e->traces[(a - e->traces) ^ 1];
 	if (b->rip == rip)
 		return b;
 	return a->epoch == e->pool_epoch && a->rip != 1 ? b : a;
+}
+
+static struct emu_trace *slot(struct emu *e, u64 rip)
+{
+	struct emu_trace *a = &e->traces[(rip ^ (rip >> 11)) & (EMU_TRACES - 1)];
+	return likely(a->rip == rip) ? a : slot2(e, a, rip);
 }
 
 /* Make room for one more trace in the pool: when full, recycle all of it;
