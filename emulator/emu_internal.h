@@ -362,6 +362,8 @@ static inline unsigned emu_asz(const struct emu_insn *in)
 static inline int emu_next(struct emu *e, const struct emu_insn *in)
 {
 	++in;
+	__asm__("" : "+r"(in)); /* in is now opaque: gcc adds to it and jumps through it
+				    (2 instructions) instead of keeping both pointers (4) */
 	return in->fn(e, in);
 }
 
