@@ -69,7 +69,7 @@ EMU_G(emu_op_alu_rm_r)
  * takes the generic handler, which redoes the instruction (nothing has
  * changed yet). Registers of 2 bytes or more are numbered 0-15. */
 static inline __attribute__((always_inline)) int
-alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool mem, unsigned sz)
+alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool mem, unsigned sz, bool nf)
 {
 	emu_fn slow = form == 0 ? emu_op_alu_rm_r : form == 1 ? emu_op_alu_r_rm : emu_op_alu_rm_imm;
 	u64 m = emu_mask(sz), la = 0, ev, gv, a, b, r;
@@ -94,15 +94,16 @@ alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool
 			emu_wreg(e, form == 1 ? (sz == 1 ? in->reg8 : in->reg) : (sz == 1 ? in->rm8 : in->rm), sz, r);
 		}
 	}
-	alu_flags(e, op, a, b, r, sz);
+	if (!nf)
+		alu_flags(e, op, a, b, r, sz);
 	return emu_next(e, in);
 }
 
 #define ALU_S(op, f, mm)                                                           \
-	static EMU_H(a##op##f##mm##_1) { return alu_x(e, in, op, f, mm, 1); }      \
-	static EMU_H(a##op##f##mm##_2) { return alu_x(e, in, op, f, mm, 2); }      \
-	static EMU_H(a##op##f##mm##_4) { return alu_x(e, in, op, f, mm, 4); }      \
-	static EMU_H(a##op##f##mm##_8) { return alu_x(e, in, op, f, mm, 8); }
+	static EMU_H(a##op##f##mm##_1) { return alu_x(e, in, op, f, mm, 1, 0); }   \
+	static EMU_H(a##op##f##mm##_2) { return alu_x(e, in, op, f, mm, 2, 0); }   \
+	static EMU_H(a##op##f##mm##_4) { return alu_x(e, in, op, f, mm, 4, 0); }   \
+	static EMU_H(a##op##f##mm##_8) { return alu_x(e, in, op, f, mm, 8, 0); }
 #define ALU_F(op) ALU_S(op, 0, 0) ALU_S(op, 0, 1) ALU_S(op, 1, 0) ALU_S(op, 1, 1) ALU_S(op, 2, 0) ALU_S(op, 2, 1)
 ALU_F(0) ALU_F(1) ALU_F(2) ALU_F(3) ALU_F(4) ALU_F(5) ALU_F(6) ALU_F(7)
 #define ALU_T(op, f, mm) {a##op##f##mm##_1, a##op##f##mm##_2, a##op##f##mm##_4, a##op##f##mm##_8}
@@ -110,6 +111,15 @@ ALU_F(0) ALU_F(1) ALU_F(2) ALU_F(3) ALU_F(4) ALU_F(5) ALU_F(6) ALU_F(7)
 		   {ALU_T(op, 2, 0), ALU_T(op, 2, 1)}}
 static const emu_fn alu_tab[8][3][2][4] = {ALU_R(0), ALU_R(1), ALU_R(2), ALU_R(3),
 					   ALU_R(4), ALU_R(5), ALU_R(6), ALU_R(7)};
+/* The no-flags twins (emu_nf) of the 32/64-bit register forms of ADD, OR, AND, SUB, XOR. */
+#define ALU_N(op, f)                                                               \
+	static EMU_H(a##op##f##n_4) { return alu_x(e, in, op, f, 0, 4, 1); }       \
+	static EMU_H(a##op##f##n_8) { return alu_x(e, in, op, f, 0, 8, 1); }
+#define ALU_NF(op) ALU_N(op, 0) ALU_N(op, 1) ALU_N(op, 2)
+ALU_NF(0) ALU_NF(1) ALU_NF(4) ALU_NF(5) ALU_NF(6)
+#define ALU_NT(op) {{a##op##0n_4, a##op##0n_8}, {a##op##1n_4, a##op##1n_8}, {a##op##2n_4, a##op##2n_8}}
+static const emu_fn alu_nf[8][3][2] = {[0] = ALU_NT(0), [1] = ALU_NT(1), [4] = ALU_NT(4),
+				       [5] = ALU_NT(5), [6] = ALU_NT(6)};
 
 /* The specialised ALU handler for in (decoded with the generic fn). */
 emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
@@ -594,24 +604,29 @@ EMU_G(emu_op_shift)
 /* Register destination, 32/64-bit: one specialised handler per operation
  * and size (chosen at decode time), with the same semantics as above. */
 static inline __attribute__((always_inline)) int
-shift_r(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz)
+shift_r(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, bool nf)
 {
-	unsigned n = in->imm2 == 2 ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm, cf, of;
+	unsigned n = in->imm2 == 2 && !nf ? (unsigned)e->cpu.gpr[EMU_RCX] : (unsigned)in->imm, cf, of;
 	u64 a = e->cpu.gpr[in->rm] & emu_mask(sz);
 	n &= sz == 8 ? 63 : 31;
-	if (!n)
+	if (!n && !nf) /* the twins have a non-zero immediate count */
 		return count0(e, in, a);
 	u64 r = grp2(e, op, a, n, sz, &cf, &of);
 	emu_wreg(e, in->rm, sz, r);
-	grp2_flags(e, op, r, sz, cf, of);
+	if (!nf)
+		grp2_flags(e, op, r, sz, cf, of);
 	return emu_next(e, in);
 }
 
 #define SHIFT_FAST(op)                                                   \
-	static EMU_H(sh##op##_4) { return shift_r(e, in, op, 4); }       \
-	static EMU_H(sh##op##_8) { return shift_r(e, in, op, 8); }
+	static EMU_H(sh##op##_4) { return shift_r(e, in, op, 4, 0); }    \
+	static EMU_H(sh##op##_8) { return shift_r(e, in, op, 8, 0); }
+#define SHIFT_NF(op)                                                     \
+	static EMU_H(sh##op##n_4) { return shift_r(e, in, op, 4, 1); }   \
+	static EMU_H(sh##op##n_8) { return shift_r(e, in, op, 8, 1); }
 SHIFT_FAST(0) SHIFT_FAST(1) SHIFT_FAST(2) SHIFT_FAST(3)
 SHIFT_FAST(4) SHIFT_FAST(5) SHIFT_FAST(6) SHIFT_FAST(7)
+SHIFT_NF(4) SHIFT_NF(5) SHIFT_NF(6) SHIFT_NF(7)
 static const emu_fn shift_fast[8][2] = {
 	{sh0_4, sh0_8}, {sh1_4, sh1_8}, {sh2_4, sh2_8}, {sh3_4, sh3_8},
 	{sh4_4, sh4_8}, {sh5_4, sh5_8}, {sh6_4, sh6_8}, {sh7_4, sh7_8},
@@ -620,6 +635,32 @@ static const emu_fn shift_fast[8][2] = {
 emu_fn emu_shift_fast(unsigned op, unsigned osz)
 {
 	return osz < 4 ? emu_op_shift : shift_fast[op & 7][osz == 8];
+}
+
+static EMU_H(skip)
+{
+	return emu_next(e, in);
+}
+
+/* The twin of in (decoded with the generic fn) without the flag writes, if
+ * in sets all six arithmetic flags, reads none and cannot stop: ADD, OR,
+ * AND, SUB, XOR, CMP, TEST on 32/64-bit registers, SHL/SHR/SAR by a
+ * non-zero immediate count. run.c uses it where a later instruction of the
+ * trace overwrites the flags before anything can see them. Else NULL. */
+emu_fn emu_nf(emu_fn fn, const struct emu_insn *in)
+{
+	static const emu_fn shift_nf[4][2] = {{sh4n_4, sh4n_8}, {sh5n_4, sh5n_8}, {sh6n_4, sh6n_8},
+					      {sh7n_4, sh7n_8}};
+	unsigned op = in->ext & 7, w = in->osz == 8;
+	if ((in->flags & (EMU_I_MEM | EMU_I_LOCK)) || in->osz < 4)
+		return 0;
+	if (fn == emu_op_test_rm_r || fn == emu_op_test_rm_imm)
+		return skip;
+	if (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm || fn == emu_op_alu_rm_imm)
+		return op == 7 ? skip : alu_nf[op][fn == emu_op_alu_rm_r ? 0 : fn == emu_op_alu_r_rm ? 1 : 2][w];
+	if (fn == emu_op_shift && op >= 4 && in->imm2 == 0 && (in->imm & (w ? 63 : 31)))
+		return shift_nf[op - 4][w];
+	return 0;
 }
 
 /* SHLD/SHRD (0F A4/A5/AC/AD): ext 0 = left; count imm8 or CL. For 16-bit

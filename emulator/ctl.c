@@ -473,7 +473,9 @@ EMU_G(emu_op_jcc)
 	static EMU_H(jcc##cc)                                                        \
 	{                                                                            \
 		if (!emu_cond(e, cc))                                                \
-			return emu_next(e, in);                                                    \
+			return emu_next(e, in);                                      \
+		if (emu_may_again(e, in, in->imm))                                   \
+			return emu_again(e, in);                                     \
 		e->cpu.rip = in->imm;                                                \
 		e->at = in;                                                          \
 		return EMU_BRANCH;                                                   \

@@ -455,6 +455,22 @@ static emu_fn specialise(struct emu_insn *in, emu_fn fn)
 	return emu_ctl_fast(fn, in);
 }
 
+/* What the trace builder needs for flag liveness (run.c flags_dead):
+ * EMU_I_FW with the twin in alt, or EMU_I_FT. */
+static void flag_class(struct emu_insn *in, emu_fn fn)
+{
+	emu_fn nf = emu_nf(fn, in);
+	if (nf) {
+		in->alt = nf;
+		in->flags |= EMU_I_FW;
+	} else if (fn == emu_op_lea || fn == emu_op_mov_r_imm ||
+		   (!(in->flags & EMU_I_MEM) && (fn == emu_op_mov_rm_r || fn == emu_op_mov_r_rm ||
+						  fn == emu_op_mov_rm_imm || fn == emu_op_movzx ||
+						  fn == emu_op_movsx))) {
+		in->flags |= EMU_I_FT;
+	}
+}
+
 /* Opcode byte(s) at p[i]: the one-byte or 0F entry, or (*sop) the entry of
  * the mandatory-prefix tables (sse_tab.c). *i advances past the opcode;
  * -(need) if p is short. */
@@ -735,5 +751,9 @@ int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned a
 		fn = x87(in, opc, modrm);
 	fn = gate(e, in, fn);
 	resolve(in, fn, f, riprel, rip);
-	return finish(in, fn == emu_op_ud ? fn : specialise(in, fn), (unsigned)i);
+	if (fn == emu_op_ud)
+		return finish(in, fn, (unsigned)i);
+	emu_fn fast = specialise(in, fn);
+	flag_class(in, fn);
+	return finish(in, fast, (unsigned)i);
 }

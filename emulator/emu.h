@@ -212,8 +212,12 @@ struct emu_insn {
 	emu_fn fn;        /* handler */
 	u64 imm;          /* immediate (sign-extended where the SDM says so), moffs,
 			     absolute target of a relative branch */
-	i64 disp;         /* ModRM displacement (absolute address if RIP-relative);
+	union {
+		i64 disp; /* ModRM displacement (absolute address if RIP-relative);
 			     return address of CALL rel32 */
+		emu_fn alt; /* register forms that may drop their flags: the
+			       handler not in fn (the twin without flag writes) */
+	};
 	u16 flags;        /* EMU_I_* (emu_internal.h) */
 	u8 len, off;      /* length; offset from the start of its trace */
 	u8 osz, idx;      /* operand size in bytes; index in its trace */
@@ -267,6 +271,8 @@ struct emu {
 	struct emu_result res;
 	u64 budget;
 	const struct emu_insn *at; /* the decode running now (NULL between runs) */
+	u32 again;         /* times a trace may still branch back to its own start
+			      without a return to the run loop (emu_again) */
 	u8 tlb_cpl;
 	bool code_unknown; /* valid traces include bytes of a frame map_page did not name */
 	struct emu_cpuid cpuid;
@@ -281,7 +287,8 @@ struct emu {
 	u32 pool_next, bytes_next;
 	u64 tlb_epoch[3];  /* per TLB (read, write, fetch): 1..4095 */
 	u64 frames[EMU_FRAMES]; /* host pages holding bytes of valid traces; 0 empty */
-	struct emu_tlb_entry tlb[2][EMU_TLB_SIZE]; /* read, write */
+	struct emu_tlb_entry tlb[EMU_TLB_SIZE][2]; /* read and write entry of a page side by side:
+						      a read-modify-write touches one cache line */
 	struct emu_tlb_entry itlb[EMU_ITLB_SIZE];  /* fetch */
 	struct emu_trace traces[EMU_TRACES];
 	struct emu_insn pool[EMU_POOL];

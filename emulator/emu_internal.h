@@ -26,6 +26,9 @@
 #define EMU_I_END 0x0800    /* ends its trace (branch, stop, REP string, POPF) */
 #define EMU_I_ALIGN 0x1000  /* SSE: a 16-byte memory operand must be aligned */
 #define EMU_I_SLOWEA (EMU_I_FS | EMU_I_GS | EMU_I_A32)
+#define EMU_I_FW 0x2000     /* sets all arithmetic flags, reads none, never stops; alt = its twin */
+#define EMU_I_FT 0x4000     /* neither reads nor writes flags and never stops (MOV, LEA on registers) */
+#define EMU_I_NF 0x8000     /* fn is the twin: its flags are dead (run.c flags_dead) */
 
 /* What a handler returns to the run loop. A handler that retires its
  * instruction and falls through tail-calls the next decode of its trace
@@ -75,14 +78,14 @@ static inline u64 emu_sx(u64 v, unsigned sz)
 /* Register file: byte registers 0x10..0x13 are AH, CH, DH, BH. */
 static inline u64 emu_rreg(const struct emu *e, unsigned r, unsigned sz)
 {
-	if (sz == 1 && (r & 0x10))
-		return (e->cpu.gpr[r & 3] >> 8) & 0xff;
-	return e->cpu.gpr[r & 15] & emu_mask(sz);
+	if (sz == 1)
+		return (r & 0x10) ? (e->cpu.gpr[r & 3] >> 8) & 0xff : e->cpu.gpr[r & 15] & 0xff;
+	return e->cpu.gpr[r] & emu_mask(sz); /* 2 bytes or more: registers 0-15 */
 }
 
 static inline void emu_wreg(struct emu *e, unsigned r, unsigned sz, u64 v)
 {
-	u64 *g = &e->cpu.gpr[r & 15];
+	u64 *g = &e->cpu.gpr[sz == 1 ? r & 15 : r];
 	switch (sz) {
 	case 1:
 		if (r & 0x10) {
@@ -265,7 +268,7 @@ static inline void emu_store(u8 *p, unsigned sz, u64 v)
 static inline bool emu_tlb_get(struct emu *e, u64 la, unsigned sz, unsigned k, u8 **p)
 {
 	const struct emu_tlb_entry *t = k == 2 ? &e->itlb[(la >> 12) & (EMU_ITLB_SIZE - 1)]
-					       : &e->tlb[k][(la >> 12) & (EMU_TLB_SIZE - 1)];
+					       : &e->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)][k];
 	*p = (u8 *)(la + t->addend);
 	return t->tag == (((la + sz - 1) & ~4095ull) | e->tlb_epoch[k]);
 }
@@ -359,7 +362,29 @@ static inline unsigned emu_asz(const struct emu_insn *in)
 static inline int emu_next(struct emu *e, const struct emu_insn *in)
 {
 	++in;
+	__asm__("" : "+r"(in)); /* in is now opaque: gcc adds to it and jumps through it
+				    (2 instructions) instead of keeping both pointers (4) */
 	return in->fn(e, in);
+}
+
+/* A taken branch at in back to the start of its own trace (cpu.rip), e.g.
+ * a loop, runs the trace again without a return to the run loop if the
+ * budget left has room for all of it (the run loop charged all of this
+ * trace; in->idx + 1 of it ran), at most EMU_AGAIN times in a row (an
+ * unoptimised build nests the tail calls). */
+#define EMU_AGAIN 16
+static inline bool emu_may_again(const struct emu *e, const struct emu_insn *in, u64 target)
+{
+	return target == e->cpu.rip && e->budget > in->idx && e->again;
+}
+
+static inline int emu_again(struct emu *e, const struct emu_insn *in)
+{
+	const struct emu_insn *first = in - in->idx;
+	e->again--;
+	e->budget -= in->idx + 1u;
+	e->at = first;
+	return first->fn(e, first);
 }
 
 /* st is 0 (in retired: go on) or a stop. */
@@ -475,5 +500,6 @@ emu_fn emu_stack_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ldst_fast(bool load, const struct emu_insn *in);
 emu_fn emu_unary_fast(emu_fn fn, const struct emu_insn *in);
+emu_fn emu_nf(emu_fn fn, const struct emu_insn *in);
 
 #endif

@@ -45,7 +45,26 @@ $(EMU_OUT)/bench: $(EMU_SRCS) $(EMU_HDRS) $(EMU_BENCH_SRCS) $(EMU_TDIR)/bench_c.
 	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -o $@ $(EMU_TDIR)/bench.c $(EMU_OUT)/bench_work.o $(EMU_OUT)/bench_o2.o \
 		$(EMU_OUT)/bench_o3v2.o $(EMU_OUT)/bench_clang.o $(EMU_SRCS)
 
-.PHONY: emu-unit emu-difftest difftest bench-emu emu-coverage fuzz-emu emu-freestanding
+# Same-process comparison with an old interpreter (docs/emulator.md "Measured"):
+# EMU_OLD's emulator/ is taken from git and linked with bench_call.c into one
+# object whose only global symbol is old_call; this tree's likewise (new_call).
+EMU_OLD ?= 02878d4
+$(EMU_OUT)/old.o: $(EMU_TDIR)/bench_call.c $(EMU_DIR)/emulator.mk
+	@rm -rf $(EMU_OUT)/old && mkdir -p $(EMU_OUT)/old/emulator
+	for f in $$(git ls-tree --name-only $(EMU_OLD) emulator/ | grep '\.[ch]$$'); do \
+		git show $(EMU_OLD):$$f >$(EMU_OUT)/old/$$f || exit 1; done
+	cd $(EMU_OUT)/old && for f in emulator/*.c; do $(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -c $$f -o $${f%.c}.o || exit 1; done
+	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -I$(EMU_OUT)/old/emulator -DCALL=old_call -c -o $(EMU_OUT)/old/call.o $<
+	ld -r -o $@.r.o $(EMU_OUT)/old/call.o $(EMU_OUT)/old/emulator/*.o && objcopy -G old_call $@.r.o $@
+$(EMU_OUT)/new.o: $(EMU_TDIR)/bench_call.c $(EMU_SRCS) $(EMU_HDRS)
+	@mkdir -p $(EMU_OUT)/new
+	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -I$(EMU_DIR) -DCALL=new_call -c -o $(EMU_OUT)/new/call.o $<
+	for f in $(EMU_SRCS); do $(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -c $$f -o $(EMU_OUT)/new/$$(basename $$f .c).o || exit 1; done
+	ld -r -o $@.r.o $(EMU_OUT)/new/*.o && objcopy -G new_call $@.r.o $@
+$(EMU_OUT)/bench_cmp: $(EMU_TDIR)/bench_cmp.c $(EMU_OUT)/old.o $(EMU_OUT)/new.o $(EMU_OUT)/bench
+	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -o $@ $< $(EMU_OUT)/bench_work.o $(EMU_OUT)/old.o $(EMU_OUT)/new.o
+
+.PHONY: emu-unit emu-difftest difftest bench-emu bench-emu-cmp emu-coverage fuzz-emu emu-freestanding
 
 emu-unit: $(EMU_OUT)/unit
 	$(EMU_OUT)/unit
@@ -55,6 +74,9 @@ emu-difftest: $(EMU_OUT)/difftest
 
 difftest: $(EMU_OUT)/difftest
 	$(EMU_OUT)/difftest -n $(N) -s $(SEED)
+
+bench-emu-cmp: $(EMU_OUT)/bench_cmp
+	$(EMU_OUT)/bench_cmp
 
 bench-emu: $(EMU_OUT)/bench
 	$(EMU_OUT)/bench

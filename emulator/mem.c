@@ -1,5 +1,6 @@
 /* mem.c - memory layer: canonical-address checks, the software TLBs (one
- * direct-mapped table per access kind, filled from map_page with the CPL's
+ * direct-mapped table per access kind, the read and write entries of a page
+ * side by side, filled from map_page with the CPL's
  * user/supervisor bit, so a hit needs no permission check; a tag carries a
  * TLB epoch so a flush is one increment), the callback slow path, and the
  * code-frame set: the host pages (frames) that hold bytes of cached traces.
@@ -40,12 +41,10 @@ void emu_bump_gen(struct emu *e)
 /* Forget the entries of TLB k (0 read, 1 write, 2 fetch). */
 void emu_tlb_flush(struct emu *e, unsigned k)
 {
-	struct emu_tlb_entry *t = k == 2 ? e->itlb : e->tlb[k];
-	unsigned n = k == 2 ? EMU_ITLB_SIZE : EMU_TLB_SIZE;
 	if (++e->tlb_epoch[k] < 4096)
 		return;
-	for (unsigned i = 0; i < n; i++)
-		t[i].tag = 0;
+	for (unsigned i = 0; i < (k == 2 ? EMU_ITLB_SIZE : EMU_TLB_SIZE); i++)
+		*(k == 2 ? &e->itlb[i].tag : &e->tlb[i][k].tag) = 0;
 	e->tlb_epoch[k] = 1;
 }
 
@@ -130,7 +129,7 @@ u8 *emu_tlb_fill(struct emu *e, u64 la, u32 k)
 	if (!h || (k == 1 && frame_slot(e, (u64)h, (u64)h)))
 		return 0;
 	struct emu_tlb_entry *t = k == 2 ? &e->itlb[(la >> 12) & (EMU_ITLB_SIZE - 1)]
-					 : &e->tlb[k][(la >> 12) & (EMU_TLB_SIZE - 1)];
+					 : &e->tlb[(la >> 12) & (EMU_TLB_SIZE - 1)][k];
 	t->tag = page | e->tlb_epoch[k];
 	t->addend = (u64)h - page;
 	return h + (la & 4095);

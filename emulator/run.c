@@ -53,9 +53,21 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 	emu_flush(e);
 }
 
+/* The trace cache is 2-way: the trace at rip lives in one of the two slots
+ * of its pair (slot). Returns the slot holding it, else the one to build it
+ * in: the first unless that holds the live decodes of another trace. */
+static __attribute__((noinline)) struct emu_trace *slot2(struct emu *e, struct emu_trace *a, u64 rip)
+{
+	struct emu_trace *b = &e->traces[(a - e->traces) ^ 1];
+	if (b->rip == rip)
+		return b;
+	return a->epoch == e->pool_epoch && a->rip != 1 ? b : a;
+}
+
 static struct emu_trace *slot(struct emu *e, u64 rip)
 {
-	return &e->traces[(rip ^ (rip >> 11)) & (EMU_TRACES - 1)];
+	struct emu_trace *a = &e->traces[(rip ^ (rip >> 11)) & (EMU_TRACES - 1)];
+	return likely(a->rip == rip) ? a : slot2(e, a, rip);
 }
 
 /* Make room for one more trace in the pool: when full, recycle all of it;
@@ -82,6 +94,41 @@ static __attribute__((noinline, cold)) void validate(struct emu *e, struct emu_t
 	if (t->rip + t->nbytes - 1 - (t->rip & ~4095ull) >= 4096)
 		emu_mark_code(e, frame[1]);
 	t->gen = e->gen;
+}
+
+/* Flag liveness, backwards over the n decodes of a new trace: flags are
+ * live at its end and before anything that may read them or stop; an
+ * instruction that sets them all (EMU_I_FW) where they are dead runs as its
+ * twin without the flag writes. A partial run swaps the twins back (swap_nf). */
+static void flags_dead(struct emu_insn *in, unsigned n)
+{
+	bool live = true;
+	for (unsigned i = n; i-- > 0;) {
+		if (in[i].flags & EMU_I_FT)
+			continue;
+		if (!(in[i].flags & EMU_I_FW)) {
+			live = true;
+			continue;
+		}
+		if (!live) {
+			emu_fn f = in[i].fn;
+			in[i].fn = in[i].alt, in[i].alt = f;
+			in[i].flags |= EMU_I_NF;
+		}
+		live = false;
+	}
+}
+
+/* The first k decodes run as a part of their trace, which may stop after
+ * any of them: each must write its flags (twins swapped with alt, and back
+ * afterwards unless a code write dropped the trace). */
+static void swap_nf(struct emu_insn *in, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		if ((in[i].flags & EMU_I_NF) && in[i].fn != emu_op_resync) {
+			emu_fn f = in[i].fn;
+			in[i].fn = in[i].alt, in[i].alt = f;
+		}
 }
 
 /* Decode the trace at rip. Bytes come through the fetch TLB a page at a time,
@@ -139,6 +186,7 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	t->next = t->jump = t;
 	t->epoch = e->pool_epoch;
 	t->inside = 0;
+	flags_dead(in, n);
 	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
 	e->pool_next += n + 1, e->bytes_next += off;
 	validate(e, t, fr);
@@ -222,11 +270,14 @@ static __attribute__((noinline, cold)) int run_part(struct emu *e, struct emu_tr
 	struct emu_insn *in = t->ins;
 	emu_fn saved = in[k].fn;
 	in[k].fn = emu_op_end;
+	swap_nf(in, k);
 	e->budget -= k;
 	e->at = in;
+	e->again = 0;
 	int st = in->fn(e, in);
 	while (st == EMU_RETRY)
 		st = e->at->fn(e, e->at);
+	swap_nf(in, k);
 	if (in[k].fn == emu_op_end && k < t->n)
 		in[k].fn = saved; /* unless a code write dropped the trace */
 	return finish(e, t, rip, k, st);
@@ -287,6 +338,7 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 		}
 		e->budget -= k;
 		e->at = t->ins;
+		e->again = EMU_AGAIN;
 		st = t->ins->fn(e, t->ins);
 		if (likely(st == EMU_END)) {
 			c->rip = rip + e->at->off;

@@ -623,8 +623,66 @@ static void test_extras(void)
 	CHECK(emu_get_rflags(&e) == (0x200000 | 0x7fd7), "popf16 %llx", (unsigned long long)emu_get_rflags(&e));
 }
 
+/* Flags a later instruction of the trace overwrites are not written (run.c
+ * flags_dead), but a run that stops in between must still show them: SHL
+ * sets CF, PF and ZF, ADD overwrites them; budget stops and single steps
+ * after the SHL (and after the MOV between) see the SHL's flags. */
+static void test_flags_dead(void)
+{
+	static const char code[] = "\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x40" /* mov rax, 1 << 62 */
+				   "\x48\xc1\xe0\x02"                       /* shl rax, 2 */
+				   "\x48\x89\xc2"                           /* mov rdx, rax */
+				   "\x83\xc1\x01"                           /* add ecx, 1 */
+				   "\xeb\xfe";                               /* jmp $ */
+	const u64 arith = 0x8d5; /* OF SF ZF AF PF CF */
+	for (unsigned tf = 0; tf < 2; tf++)
+		for (u64 k = 2; k <= 4; k++) {
+			umem_reset();
+			u64 c = ucode(0x100, code, sizeof(code) - 1);
+			uemu_init(&e, 0);
+			e.cpu.rip = c;
+			emu_set_rflags(&e, tf ? 0x102 : 0x2);
+			struct emu_result r = {0};
+			for (u64 i = 0; i < (tf ? k : 1); i++)
+				r = emu_run(&e, c, c + 0x100, tf ? ~0ull : k);
+			u64 f = emu_get_rflags(&e) & (arith & ~0x800ull), want = k < 4 ? 0x45 : 0;
+			CHECK(r.reason == (tf ? EMU_STOP_DEBUG : EMU_STOP_BUDGET) && e.cpu.rip == c + (k == 2 ? 14 : k == 3 ? 17 : 20) &&
+			      f == want, "flags after %llu instructions (tf %u): stop %d, flags %llx", (unsigned long long)k, tf, r.reason,
+			      (unsigned long long)f);
+		}
+	umem_reset(); /* a whole trace: only the last flags count */
+	struct emu_result r = run(0, code, sizeof(code) - 1, 10);
+	CHECK(r.executed == 10 && (emu_get_rflags(&e) & arith) == 0 && e.cpu.gpr[EMU_RCX] == 1, "flags after the trace");
+}
+
+/* A loop whose Jcc goes back to the start of its own trace runs it again
+ * without the run loop (emu_again): the budget still stops it exactly. */
+static void test_loop_budget(void)
+{
+	static const char code[] = "\x48\xff\xc0"             /* inc rax */
+				   "\x48\x3d\xe8\x03\x00\x00" /* cmp rax, 1000 */
+				   "\x75\xf5"                  /* jne back to the inc */
+				   "\xeb\xfe";                 /* jmp $ */
+	static const u64 budgets[] = {1, 2, 3, 4, 100, 2999, 3000, 3001, 3005};
+	for (unsigned i = 0; i < sizeof(budgets) / sizeof(budgets[0]); i++) {
+		u64 b = budgets[i], loop = b < 3000 ? b : 3000;
+		umem_reset();
+		u64 c = ucode(0x100, code, sizeof(code) - 1);
+		uemu_init(&e, 0);
+		e.cpu.rip = c;
+		struct emu_result r = emu_run(&e, c, c + 0x100, b);
+		CHECK(r.reason == EMU_STOP_BUDGET && r.executed == b && e.cpu.gpr[EMU_RAX] == (loop + 2) / 3 &&
+		      e.cpu.rip == c + (b < 3000 ? (b % 3 == 1 ? 3 : b % 3 == 2 ? 9 : 0) : 11),
+		      "loop with budget %llu: %llu run, rax %llu, rip +%llx", (unsigned long long)b,
+		      (unsigned long long)r.executed, (unsigned long long)e.cpu.gpr[EMU_RAX],
+		      (unsigned long long)(e.cpu.rip - c));
+	}
+}
+
 void run_handwritten(void)
 {
+	test_flags_dead();
+	test_loop_budget();
 	test_split();
 	test_extras();
 	test_tables();
