@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 60
 
 EMU_DIFF_SRCS := $(EMU_TDIR)/difftest.c $(EMU_TDIR)/gen.c $(EMU_TDIR)/gen_ops.c $(EMU_TDIR)/gen_sse.c
 EMU_UNIT_SRCS := $(EMU_TDIR)/unit.c $(EMU_TDIR)/unit_hand.c $(EMU_TDIR)/unit_state.c $(EMU_TDIR)/unit_cases.c
-EMU_BENCH_SRCS := $(EMU_TDIR)/bench.c $(EMU_TDIR)/bench_work.c
+EMU_BENCH_SRCS := $(EMU_TDIR)/bench.c $(EMU_TDIR)/bench_work.c $(EMU_TDIR)/bench_idmem.h
 
 $(EMU_OUT)/unit: $(EMU_SRCS) $(EMU_HDRS) $(EMU_UNIT_SRCS) $(EMU_TDIR)/unit.h $(EMU_TDIR)/ucase.h
 	@mkdir -p $(@D)
@@ -49,14 +49,14 @@ $(EMU_OUT)/bench: $(EMU_SRCS) $(EMU_HDRS) $(EMU_BENCH_SRCS) $(EMU_TDIR)/bench_c.
 # EMU_OLD's emulator/ is taken from git and linked with bench_call.c into one
 # object whose only global symbol is old_call; this tree's likewise (new_call).
 EMU_OLD ?= 02878d4
-$(EMU_OUT)/old.o: $(EMU_TDIR)/bench_call.c $(EMU_DIR)/emulator.mk
+$(EMU_OUT)/old.o: $(EMU_TDIR)/bench_call.c $(EMU_TDIR)/bench_idmem.h $(EMU_DIR)/emulator.mk
 	@rm -rf $(EMU_OUT)/old && mkdir -p $(EMU_OUT)/old/emulator
 	for f in $$(git ls-tree --name-only $(EMU_OLD) emulator/ | grep '\.[ch]$$'); do \
 		git show $(EMU_OLD):$$f >$(EMU_OUT)/old/$$f || exit 1; done
 	cd $(EMU_OUT)/old && for f in emulator/*.c; do $(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -c $$f -o $${f%.c}.o || exit 1; done
 	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -I$(EMU_OUT)/old/emulator -DCALL=old_call -c -o $(EMU_OUT)/old/call.o $<
 	ld -r -o $@.r.o $(EMU_OUT)/old/call.o $(EMU_OUT)/old/emulator/*.o && objcopy -G old_call $@.r.o $@
-$(EMU_OUT)/new.o: $(EMU_TDIR)/bench_call.c $(EMU_SRCS) $(EMU_HDRS)
+$(EMU_OUT)/new.o: $(EMU_TDIR)/bench_call.c $(EMU_TDIR)/bench_idmem.h $(EMU_SRCS) $(EMU_HDRS)
 	@mkdir -p $(EMU_OUT)/new
 	$(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -I$(EMU_DIR) -DCALL=new_call -c -o $(EMU_OUT)/new/call.o $<
 	for f in $(EMU_SRCS); do $(EMU_HOSTCC) $(EMU_HOST_CFLAGS) -c $$f -o $(EMU_OUT)/new/$$(basename $$f .c).o || exit 1; done

@@ -26,31 +26,7 @@ uint64_t work_random(uint64_t *a, size_t n, size_t iters);
 	w_crc_##v(u8 *, size_t), w_queens_##v(u8 *, size_t);
 CW(o2) CW(o3v2) CW(clang)
 
-#define SENTINEL 0x1000ull
-
-static u8 *id_map(void *c, u64 page, u32 kind)
-{
-	(void)c;
-	(void)kind;
-	return page < 0x10000 ? 0 : (u8 *)page;
-}
-
-static int id_access(void *c, u64 la, void *buf, u32 size, u32 kind, struct emu_fault *f)
-{
-	(void)c;
-	if (la < 0x10000) {
-		f->vector = EMU_EXC_PF;
-		f->cr2 = la;
-		return -1;
-	}
-	if (kind & EMU_ACC_WRITE)
-		memcpy((void *)la, buf, size);
-	else
-		memcpy(buf, (void *)la, size);
-	return 0;
-}
-
-static const struct emu_mem_ops id_ops = {id_access, id_map};
+#include "bench_idmem.h"
 static struct emu em;
 static u64 stack[1 << 16] __attribute__((aligned(16)));
 static u8 src[1 << 18], dst[1 << 18];

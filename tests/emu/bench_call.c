@@ -7,31 +7,7 @@
 
 #include "emu.h"
 
-#define SENTINEL 0x1000ull
-
-static u8 *id_map(void *c, u64 page, u32 kind)
-{
-	(void)c;
-	(void)kind;
-	return page < 0x10000 ? 0 : (u8 *)page;
-}
-
-static int id_access(void *c, u64 la, void *buf, u32 size, u32 kind, struct emu_fault *f)
-{
-	(void)c;
-	if (la < 0x10000) {
-		f->vector = EMU_EXC_PF;
-		f->cr2 = la;
-		return -1;
-	}
-	if (kind & EMU_ACC_WRITE)
-		memcpy((void *)la, buf, size);
-	else
-		memcpy(buf, (void *)la, size);
-	return 0;
-}
-
-static const struct emu_mem_ops id_ops = {id_access, id_map};
+#include "bench_idmem.h"
 static struct emu em;
 
 /* fn(a0, a1, a2, a3) in the emulator with the stack below sp_top; returns
