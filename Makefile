@@ -301,7 +301,7 @@ test-smp: deps-test $(TEST_ISOS)
 # Every CPU model `bochs --help cpu` lists must end PASS, or SKIP with its reason.
 test-models: deps-test $(BUILD)/hvlab-test.iso
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-models \
-		--backend bochs --cpu all --timeout 240
+		--backend bochs --cpu all --timeout 240 --reuse $(BUILD)/test
 
 # Machines at the edges of memory: Bochs with 32 and 48 MiB, QEMU TCG with 8 GiB. Each must end
 # with a result (PASS, SKIP, or ERROR with its reason); a FAIL, TIMEOUT or CRASH fails the target.
