@@ -79,6 +79,23 @@ static void restore_exact_wp(void) { restore_exact(FUZZ_DIRTY_WP); }
 static void restore_exact_ad(void) { restore_exact(FUZZ_DIRTY_AD); }
 static void restore_exact_pml(void) { restore_exact(FUZZ_DIRTY_PML); }
 
+/* Run "pages" once per K of ks (first K = 0): each run restores base + K pages, base being what
+ * the first restores (stack, input buffer, the guest's page-table pages). Returns base. */
+static u64 pages_k(struct vm *vm, u32 method, const u8 *ks, u64 n)
+{
+	u64 base = 0;
+	for (u64 i = 0; i < n; i++) {
+		u8 in[8] = {ks[i], 3, 5, 7, 11, 13, 17, 19};
+		struct fuzz_result r = fuzz_one(vm, in, sizeof(in));
+		EXPECT_EQ(r.outcome, FUZZ_OK);
+		if (i == 0)
+			base = r.dirty;
+		if (!EXPECT_EQ(r.dirty, base + ks[i]))
+			kt_diag("dirty=%s: K=%u restored %lu pages, base %lu", fuzz_dirty_name(method), ks[i], r.dirty, base);
+	}
+	return base;
+}
+
 /* "pages" with K = 0, 1, 5, 20, 64 and 600: each method restores base + K pages, where base
  * (stack, input buffer, the guest's page-table pages) is what K = 0 restores; 600 fills the
  * page-modification log. Returns base, or ~0. */
@@ -86,18 +103,9 @@ static u64 dirty_k(u32 method)
 {
 	static const u8 ks[] = {0, 1, 5, 20, 64, 0};
 	struct vm vm;
-	u64 base = ~0UL;
 	if (!fuzz_boot(&vm, "pages", method, 1))
-		return base;
-	for (u64 i = 0; i < sizeof(ks); i++) {
-		u8 in[8] = {ks[i], 3, 5, 7, 11, 13, 17, 19};
-		struct fuzz_result r = fuzz_one(&vm, in, sizeof(in));
-		EXPECT_EQ(r.outcome, FUZZ_OK);
-		if (i == 0)
-			base = r.dirty;
-		if (!EXPECT_EQ(r.dirty, base + ks[i]))
-			kt_diag("dirty=%s: K=%u restored %lu pages, base %lu", fuzz_dirty_name(method), ks[i], r.dirty, base);
-	}
+		return ~0UL;
+	u64 base = pages_k(&vm, method, ks, sizeof(ks));
 	u8 big[2] = {255, 0}; /* 600 pages: more than a page-modification log holds */
 	struct fuzz_result r = fuzz_one(&vm, big, sizeof(big));
 	EXPECT_EQ(r.outcome, FUZZ_OK);
@@ -118,18 +126,8 @@ static void region_writes(u32 method)
 	struct vm vm;
 	if (!fuzz_boot_arg(&vm, "pages", method, 1, COV_NONE, 1))
 		return;
-	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap), base = 0;
 	static const u8 ks[] = {0, 5, 20, 3};
-	for (u64 i = 0; i < sizeof(ks); i++) {
-		u8 in[8] = {ks[i], 3, 5, 7, 11, 13, 17, 19};
-		struct fuzz_result r = fuzz_one(&vm, in, sizeof(in));
-		EXPECT_EQ(r.outcome, FUZZ_OK);
-		if (i == 0)
-			base = r.dirty;
-		if (!EXPECT_EQ(r.dirty, base + ks[i]))
-			kt_diag("dirty=%s: K=%u in a region restored %lu pages, base %lu", fuzz_dirty_name(method), ks[i],
-				r.dirty, base);
-	}
+	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap), base = pages_k(&vm, method, ks, sizeof(ks));
 	EXPECT_EQ(snap_hash_now(&vm), want);
 	const struct hv_region_stats *st = &vm.sh->regions[0].stats;
 	EXPECT(vm.sh->regions[0].live && st->entries >= sizeof(ks) && st->instructions > 100);
