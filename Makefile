@@ -283,7 +283,8 @@ test-vm: $(TEST_ISOS)
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test $(if $(BACKEND),--backend $(BACKEND)) --tests "$(TESTS)"
 
 # 4 CPUs (too slow for make test; .ci/run runs it): the SMP suites on corei7_skylake_x-x4 and
-# tigerlake-x4, then the whole test ISO on tigerlake-x4.
+# tigerlake-x4, and on 2 CPUs where VMFUNC is emulated and #VE is the hypervisor's (ivy_bridge);
+# then the whole test ISO on tigerlake-x4.
 # Suite fuzz on a CPU without EPT A/D flags or PML (write protection only); too slow for make
 # test (about 75 s), .ci/run runs it.
 test-fuzz: deps-test $(TEST_ISOS)
@@ -293,7 +294,7 @@ test-fuzz: deps-test $(TEST_ISOS)
 test-smp: deps-test $(TEST_ISOS)
 	@status=0; \
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp --backend bochs \
-		--cpu corei7_skylake_x-x4 --cpu tigerlake-x4 || status=1; \
+		--cpu corei7_skylake_x-x4 --cpu tigerlake-x4 --cpu corei7_ivy_bridge_3770k-x2 || status=1; \
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp-full --backend bochs \
 		--cpu tigerlake-x4 --smp-full || status=1; \
 	exit $$status
