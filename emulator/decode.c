@@ -751,6 +751,8 @@ int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned a
 		fn = x87(in, opc, modrm);
 	fn = gate(e, in, fn);
 	resolve(in, fn, f, riprel, rip);
+	if ((f & REL) && e->edge_map)
+		in->flags |= EMU_I_END; /* edge coverage: every branch an entry (emu_set_edges) */
 	if (fn == emu_op_ud)
 		return finish(in, fn, (unsigned)i);
 	emu_fn fast = specialise(in, fn);

@@ -281,6 +281,9 @@ struct emu {
 	u32 db_hits;       /* DR6 B0-B3 of data breakpoints hit by this instruction */
 	u64 bp_seen[5];    /* DR0-3, DR7 when the data TLBs last dropped breakpoint pages */
 	u32 cas_retries;
+	u8 *edge_map;      /* edge coverage (emu_set_edges), or NULL */
+	u32 edge_mask, edge_prev;
+	u32 again_max;     /* EMU_AGAIN, or 0 while edges are counted */
 	u32 gen;           /* trace generation, bumped per run and on writes to code
 			      frames; never 0 */
 	u32 pool_epoch;    /* bumped when the decode pool is recycled; never 0 */
@@ -316,6 +319,16 @@ u64 emu_get_rflags(const struct emu *e);
 void emu_set_rflags(struct emu *e, u64 rflags);
 /* Set what CPUID tells the guest (drops every decoded instruction). */
 void emu_set_cpuid(struct emu *e, const struct emu_cpuid *id);
+/* Edge coverage, as AFL counts it (for fuzzing): with a map of size bytes (a power of two),
+ * the fast loop counts every entry into a decoded trace as an edge from the previous entry:
+ * map[(h(rip) ^ prev) & (size - 1)] += 1 (saturating at 255), prev = h(rip) >> 1. Traces end
+ * at every control transfer, and in this mode at every conditional branch too (Jcc, LOOP,
+ * JrCXZ, taken or not) and loops return to the run loop, so each branch is an entry. Entries
+ * also happen where a trace is cut without a branch (32 instructions, a page end, after a REP
+ * string or POPF, a budget's end): the same places for the same code and input. Single-step
+ * runs (TF, breakpoints, MOV SS) count nothing. This call also starts over from prev = 0 (call
+ * it before each input); switching between on and off drops decoded code. NULL: off. */
+void emu_set_edges(struct emu *e, u8 *map, u32 size);
 /* Name of a stop reason / exit, for logs. */
 const char *emu_stop_name(enum emu_stop s);
 const char *emu_exit_name(enum emu_exit x);

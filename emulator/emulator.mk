@@ -16,7 +16,7 @@ SEED ?= 1
 FUZZ_SECONDS ?= 60
 
 EMU_DIFF_SRCS := $(EMU_TDIR)/difftest.c $(EMU_TDIR)/gen.c $(EMU_TDIR)/gen_ops.c $(EMU_TDIR)/gen_sse.c
-EMU_UNIT_SRCS := $(EMU_TDIR)/unit.c $(EMU_TDIR)/unit_hand.c $(EMU_TDIR)/unit_state.c $(EMU_TDIR)/unit_cases.c
+EMU_UNIT_SRCS := $(EMU_TDIR)/unit.c $(EMU_TDIR)/unit_hand.c $(EMU_TDIR)/unit_state.c $(EMU_TDIR)/unit_edges.c $(EMU_TDIR)/unit_cases.c
 EMU_BENCH_SRCS := $(EMU_TDIR)/bench.c $(EMU_TDIR)/bench_work.c $(EMU_TDIR)/bench_idmem.h
 
 $(EMU_OUT)/unit: $(EMU_SRCS) $(EMU_HDRS) $(EMU_UNIT_SRCS) $(EMU_TDIR)/unit.h $(EMU_TDIR)/ucase.h

@@ -45,6 +45,9 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 	e->gen = 1;
 	e->pool_epoch = 1;
 	e->pool_next = e->bytes_next = 0;
+	e->edge_map = 0;
+	e->edge_mask = e->edge_prev = 0;
+	e->again_max = EMU_AGAIN;
 	__builtin_memset(&e->cpuid, 0xff, sizeof(e->cpuid));
 	e->cpu.fcw = 0x37f;
 	e->cpu.mxcsr = 0x1f80;
@@ -283,6 +286,15 @@ static __attribute__((noinline, cold)) int run_part(struct emu *e, struct emu_tr
 	return finish(e, t, rip, k, st);
 }
 
+/* An entry into the trace at rip: one more hit of the edge from the previous entry. */
+static __attribute__((noinline, cold)) void edge(struct emu *e, u64 rip)
+{
+	u32 h = (u32)((rip * 0x9e3779b97f4a7c15UL) >> 32);
+	u8 *b = &e->edge_map[(h ^ e->edge_prev) & e->edge_mask];
+	*b += *b != 255;
+	e->edge_prev = h >> 1;
+}
+
 /* The fast loop: whole traces while nothing needs a look after each
  * instruction. Returns EMU_STOP, or EMU_MODE when POPF set TF. */
 static int run_traces(struct emu *e, u64 start, u64 end)
@@ -317,6 +329,8 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 				e->res.reason = EMU_STOP_BUDGET;
 				return EMU_STOP;
 			}
+			if (unlikely(e->edge_map))
+				edge(e, rip);
 			int st = run_part(e, t, rip, fit(e, t, start, end));
 			if (st)
 				return st;
@@ -324,6 +338,8 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 			continue;
 		}
 	run:;
+		if (unlikely(e->edge_map))
+			edge(e, rip);
 		unsigned k = t->n;
 		int st;
 		if (unlikely(e->budget < k)) {
@@ -338,7 +354,7 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 		}
 		e->budget -= k;
 		e->at = t->ins;
-		e->again = EMU_AGAIN;
+		e->again = e->again_max;
 		st = t->ins->fn(e, t->ins);
 		if (likely(st == EMU_END)) {
 			c->rip = rip + e->at->off;
@@ -466,6 +482,17 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 	e->at = 0;
 	e->res.executed = budget - e->budget;
 	return e->res;
+}
+
+void emu_set_edges(struct emu *e, u8 *map, u32 size)
+{
+	bool change = !map != !e->edge_map;
+	e->edge_map = map;
+	e->edge_mask = map ? size - 1 : 0;
+	e->edge_prev = 0;
+	e->again_max = map ? 0 : EMU_AGAIN;
+	if (change)
+		emu_flush(e); /* decodes of conditional branches end their traces only with a map */
 }
 
 void emu_set_cpuid(struct emu *e, const struct emu_cpuid *id)

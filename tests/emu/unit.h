@@ -56,5 +56,6 @@ struct emu_result urun(struct emu *e, u8 cpl, const char *bytes, unsigned len, u
 void run_ucases(void);
 void run_handwritten(void);
 void run_state_cases(void);
+void run_edge_cases(void);
 
 #endif

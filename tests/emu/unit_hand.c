@@ -694,4 +694,5 @@ void run_handwritten(void)
 	test_smc();
 	test_misc();
 	run_state_cases();
+	run_edge_cases();
 }
