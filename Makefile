@@ -328,7 +328,7 @@ bench: deps-test
 	@for f in $(BUILD)/bench/logs/*.log; do echo "$$(basename $$f .log):"; grep '^# bench:' $$f; done
 
 # Snapshot fuzzing (docs/fuzzing.md): make fuzz TARGET=NAME [SECONDS=60] [EXECS=N] [SEED=1] [DIRTY=wp|ad|pml]
-# [COVERAGE=bp|none] [CORPUS=DIR] [CPU=corei7_skylake_x] [BACKEND=bochs]; make fuzz-repro TARGET=NAME INPUT=FILE.
+# [COVERAGE=bp|edges|none] [CORPUS=DIR] [CPU=corei7_skylake_x] [BACKEND=bochs]; make fuzz-repro TARGET=NAME INPUT=FILE.
 # (COVERAGE=1 stays the gcov build's switch; the fuzzer's modes are words.)
 FUZZ_FLAGS = --target "$(TARGET)" --seconds $(or $(SECONDS),60) --execs $(or $(EXECS),0) --seed $(or $(SEED),1) --dirty $(or $(DIRTY),wp) \
 	--coverage $(or $(filter-out 1,$(COVERAGE)),bp) --cpu $(or $(CPU),corei7_skylake_x) --backend $(or $(BACKEND),bochs) \

@@ -411,7 +411,8 @@ EMU_G(emu_op_popf)
 		ch &= 0xffff;
 	e->cpu.gpr[EMU_RSP] += in->osz;
 	emu_set_rflags(e, (f & ~ch) | (v & ch));
-	if (!(e->cpu.rflags_sys & EMU_TF))
+	bool ac = e->cpu.cpl == 3 && (e->cpu.cr0 & EMU_CR0_AM) && ((f ^ v) & EMU_AC);
+	if (!(e->cpu.rflags_sys & EMU_TF) && !ac)
 		return emu_next(e, in);
 	e->cpu.rip = emu_next_rip(e, in);
 	return EMU_MODE;

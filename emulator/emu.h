@@ -61,12 +61,14 @@ enum { EMU_RAX, EMU_RCX, EMU_RDX, EMU_RBX, EMU_RSP, EMU_RBP, EMU_RSI, EMU_RDI,
 #define EMU_EXC_SS 12
 #define EMU_EXC_GP 13
 #define EMU_EXC_PF 14
+#define EMU_EXC_AC 17
 #define EMU_EXC_MF 16
 
 /* Control-register bits the interpreter reads (SDM "Control Registers"). */
 #define EMU_CR0_MP 0x2u
 #define EMU_CR0_EM 0x4u
 #define EMU_CR0_TS 0x8u
+#define EMU_CR0_AM 0x40000u
 #define EMU_CR4_OSFXSR 0x200u
 #define EMU_CR4_OSXMMEXCPT 0x400u
 #define EMU_CR4_FSGSBASE 0x10000u
@@ -278,6 +280,7 @@ struct emu {
 	struct emu_cpuid cpuid;
 	u8 fpu_fault;      /* this run: vector SSE instructions raise, 0 = none */
 	bool stepping;     /* single-stepping: TF, RF, MOV SS or breakpoints */
+	bool ac;           /* alignment checks: CPL 3, CR0.AM and RFLAGS.AC (data accesses go slow) */
 	u32 db_hits;       /* DR6 B0-B3 of data breakpoints hit by this instruction */
 	u64 bp_seen[5];    /* DR0-3, DR7 when the data TLBs last dropped breakpoint pages */
 	u32 cas_retries;

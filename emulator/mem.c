@@ -123,6 +123,8 @@ u8 *emu_tlb_fill(struct emu *e, u64 la, u32 k)
 	u64 page = la & ~4095ull;
 	if (!e->ops->map_page || !canonical(la) || (k == 1 && e->code_unknown))
 		return 0;
+	if (k < 2 && e->ac)
+		return 0; /* alignment checks: every data access is looked at */
 	if (k < 2 && e->stepping && bp_data(e, page, 4096, k ? EMU_ACC_WRITE : EMU_ACC_READ))
 		return 0; /* a page with a data breakpoint: every access is checked */
 	u8 *h = e->ops->map_page(e->ctx, page, kinds[k] | user(e));
@@ -143,6 +145,10 @@ int emu_mem_slow(struct emu *e, u64 la, void *buf, u32 size, u32 kind, bool ss)
 {
 	if (!canonical(la) || !canonical(la + size - 1))
 		return emu_raise(e, ss ? EMU_EXC_SS : EMU_EXC_GP, true, 0);
+	/* SDM "Interrupt 17-Alignment Check Exception (#AC)": a word, doubleword or quadword
+	 * not aligned to its size at CPL 3 with CR0.AM and RFLAGS.AC, #AC(0); a fault */
+	if (e->ac && kind != EMU_ACC_FETCH && (size == 2 || size == 4 || size == 8) && (la & (size - 1)))
+		return emu_raise(e, EMU_EXC_AC, true, 0);
 	if ((la & 4095) + size > 4096 && e->ops->map_page) {
 		/* split across two pages only if both are directly mapped */
 		u32 k = kind == EMU_ACC_READ ? 0 : kind == EMU_ACC_WRITE ? 1 : 2;

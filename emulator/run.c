@@ -47,6 +47,7 @@ void emu_init(struct emu *e, const struct emu_mem_ops *ops, void *ctx)
 	e->pool_next = e->bytes_next = 0;
 	e->edge_map = 0;
 	e->edge_mask = e->edge_prev = 0;
+	e->ac = false;
 	e->again_max = EMU_AGAIN;
 	__builtin_memset(&e->cpuid, 0xff, sizeof(e->cpuid));
 	e->cpu.fcw = 0x37f;
@@ -372,6 +373,18 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 	}
 }
 
+/* Alignment checks on or off (POPF at CPL 3 changes RFLAGS.AC, the run starts over here): on,
+ * the data TLBs are empty and stay so (emu_tlb_fill). */
+static void set_ac(struct emu *e)
+{
+	bool ac = e->cpu.cpl == 3 && (e->cpu.cr0 & EMU_CR0_AM) && (emu_get_rflags(e) & EMU_AC);
+	if (ac && !e->ac) {
+		emu_tlb_flush(e, 0);
+		emu_tlb_flush(e, 1);
+	}
+	e->ac = ac;
+}
+
 /* Instruction breakpoints on addr (SDM "Instruction-Breakpoint Exception Condition"):
  * DR7 L/G enabled, R/W = 00. */
 static u32 bp_exec(const struct emu *e, u64 addr)
@@ -408,6 +421,7 @@ static int run_steps(struct emu *e, u64 start, u64 end)
 	struct emu_cpu *c = &e->cpu;
 	for (;;) {
 		u64 rip = c->rip, f = c->rflags_sys, left = e->budget;
+		set_ac(e);
 		if (!stepping(e))
 			return EMU_MODE;
 		if (rip - start >= end - start) {
@@ -475,9 +489,10 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 	e->code_unknown = false;
 	c->reg[EMU_ZREG] = 0;
 	int st;
-	do
+	do {
+		set_ac(e);
 		st = (e->stepping = stepping(e)) ? run_steps(e, start, end) : run_traces(e, start, end);
-	while (st == EMU_MODE);
+	} while (st == EMU_MODE);
 	e->stepping = false;
 	e->at = 0;
 	e->res.executed = budget - e->budget;

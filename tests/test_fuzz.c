@@ -11,7 +11,8 @@
 
 static u64 limit_tsc(void) { return tsc_hz() / 10; } /* 100 ms per iteration */
 
-enum { COV_NONE, COV_BP, COV_BP_VISIBLE }; /* visible: the INT3s in RAM even with execute-only EPT */
+/* visible: the INT3s in RAM even with execute-only EPT; edges: the targets' code in the interpreter */
+enum { COV_NONE, COV_BP, COV_BP_VISIBLE, COV_EDGES };
 
 /* A fresh VM at target's snapshot with method; false when the case is over (SKIP or ERROR). */
 static bool fuzz_boot_arg(struct vm *vm, const char *target, u32 method, u64 seed, int cov, u64 arg)
@@ -25,7 +26,8 @@ static bool fuzz_boot_arg(struct vm *vm, const char *target, u32 method, u64 see
 	snprintf(name, sizeof(name), "fuzz:%s", target);
 	if (prepare_scenario(vm, name, arg))
 		return false;
-	if ((why = fuzz_attach(vm, method, seed, limit_tsc())) || (cov && (why = cover_attach(vm))) ||
+	if ((why = fuzz_attach(vm, method, seed, limit_tsc())) || (cov == COV_EDGES && (why = edges_attach(vm))) ||
+	    (cov && cov != COV_EDGES && (why = cover_attach(vm))) ||
 	    (cov == COV_BP_VISIBLE && (cover_set_hiding(vm, false), false)) || (why = fuzz_start(vm))) {
 		kt_error("%s: %s (stop: %s)", name, why, vm_stop_str(vm->stop));
 		fuzz_detach(vm);
@@ -187,8 +189,9 @@ static void dirty_methods_agree(void)
 }
 
 /* Each crash class, each followed by a clean input: the fuzzer goes on. (A triple fault
- * cannot happen while #DF is intercepted: it is a crash class for targets that are not.) */
-static void crash_classes(void)
+ * cannot happen while #DF is intercepted: it is a crash class for targets that are not.) With
+ * coverage=edges the target runs in the interpreter: its faults must be the same crashes. */
+static void crash_classes_cov(int cov)
 {
 	static const struct {
 		u8 in;
@@ -199,7 +202,7 @@ static void crash_classes(void)
 		{7, FUZZ_TIMEOUT, 0}, {9, FUZZ_CRASH, 8}, {10, FUZZ_CRASH, 17},
 	};
 	struct vm vm;
-	if (!fuzz_boot(&vm, "crash", FUZZ_DIRTY_WP, 1))
+	if (!fuzz_boot_cov(&vm, "crash", FUZZ_DIRTY_WP, 1, cov))
 		return;
 	u64 want = snap_hash_saved(&vm, &vm.fuzz->snap);
 	u64 skipped = 0;
@@ -218,16 +221,23 @@ static void crash_classes(void)
 	EXPECT_EQ(vm.fuzz->crashes, 9);
 	EXPECT_EQ(vm.fuzz->timeouts, 1 - skipped);
 	EXPECT_EQ(snap_hash_now(&vm), want);
+	u64 interpreted = 0;
+	for (u32 id = 0; id < HV_REGION_MAX; id++)
+		interpreted += vm.sh->regions[id].live ? vm.sh->regions[id].stats.instructions : 0;
+	if (cov == COV_EDGES && EXPECT(interpreted > 0))
+		kt_diag("edges: %lu instructions interpreted, %lu map entries", interpreted, cover_count(&vm));
 	fuzz_end(&vm);
 }
+static void crash_classes(void) { crash_classes_cov(COV_NONE); }
+static void crash_classes_in_interpreter(void) { crash_classes_cov(COV_EDGES); }
 
-/* RDRAND and RDTSC: the same seed gives the same values, in one VM and in another; another seed
- * other values. */
-static u64 rand_status(u64 seed, int times)
+/* RDRAND and RDTSC: the same seed gives the same values, in one VM and in another, on the CPU
+ * and in the interpreter (coverage=edges); another seed other values. */
+static u64 rand_status(u64 seed, int times, int cov)
 {
 	struct vm vm;
 	u64 s = 0;
-	if (!fuzz_boot(&vm, "crash", FUZZ_DIRTY_WP, seed))
+	if (!fuzz_boot_cov(&vm, "crash", FUZZ_DIRTY_WP, seed, cov))
 		return 0;
 	u8 in[1] = {8};
 	for (int i = 0; i < times; i++) {
@@ -242,9 +252,11 @@ static u64 rand_status(u64 seed, int times)
 
 static void deterministic_rand(void)
 {
-	u64 a = rand_status(7, 3), b = rand_status(7, 2), c = rand_status(8, 1);
+	u64 a = rand_status(7, 3, COV_NONE), b = rand_status(7, 2, COV_NONE), c = rand_status(8, 1, COV_NONE);
+	u64 d = rand_status(7, 2, COV_EDGES); /* RDRAND in the interpreter, RDTSC stepped on the CPU */
 	EXPECT_EQ(a, b);
 	EXPECT(a != c);
+	EXPECT_EQ(d, a);
 }
 
 /* fuzz_bad: the guest's own checks of the refusals before the snapshot, then a second
@@ -284,14 +296,17 @@ static bool campaign(const char *target, u32 method, u64 seed, int cov, u64 n, s
 #define MAGIC_N 6000 /* the deterministic campaign finds it at execution 5,050 */
 static void coverage_finds_magic(void)
 {
-	struct fuzz_campaign with, without;
+	struct fuzz_campaign with, edges, without;
 	/* The cheapest dirty method this CPU has (1 exit per execution with A/D flags, 36 with
 	 * write protection): 12,000 executions are most of this suite's time. */
 	enum fuzz_dirty m = vmx_caps.ept_ad ? FUZZ_DIRTY_AD : FUZZ_DIRTY_WP;
-	if (!campaign("tlv", m, 3, true, MAGIC_N, &with) || !campaign("tlv", m, 3, false, MAGIC_N, &without))
+	if (!campaign("tlv", m, 3, COV_BP, MAGIC_N, &with) || !campaign("tlv", m, 3, COV_EDGES, MAGIC_N, &edges) ||
+	    !campaign("tlv", m, 3, COV_NONE, MAGIC_N, &without))
 		return;
 	EXPECT(with.unique >= 1 && with.crash[0].vector == FUZZ_KIND_PANIC);
 	EXPECT(with.corpus > 4);
+	EXPECT(edges.unique >= 1 && edges.crash[0].vector == FUZZ_KIND_PANIC);
+	kt_diag("tlv, coverage=edges: the first crash at execution %lu, corpus %lu", edges.first_crash_exec, edges.corpus);
 	EXPECT_EQ(without.crashes, 0);
 	EXPECT_EQ(without.corpus, 1);
 	kt_diag("tlv: with coverage the first crash at execution %lu of %u, corpus %lu; without: %lu crashes",
@@ -314,6 +329,12 @@ static void same_seed_same_stats(void)
 	EXPECT_EQ(a.dirty, b.dirty);
 	EXPECT_EQ(a.trace, b.trace); /* every input and its outcome, in order */
 	EXPECT(a.trace != c.trace);
+	/* coverage=edges: the interpreter's map decides what joins the corpus; the same twice */
+	if (!campaign("bytecode", FUZZ_DIRTY_WP, 11, COV_EDGES, 400, &a) || !campaign("bytecode", FUZZ_DIRTY_WP, 11, COV_EDGES, 400, &b))
+		return;
+	EXPECT_EQ(a.corpus, b.corpus);
+	EXPECT_EQ(a.trace, b.trace);
+	EXPECT(a.corpus > 1);
 }
 
 /* Target selfsum checksums code that carries coverage breakpoints: its status with coverage
@@ -429,9 +450,28 @@ static void clean_has_no_crash(void)
 	EXPECT(c.corpus > 1);
 }
 
+/* coverage=edges: each step further into tlv's magic is new coverage, an input seen before is
+ * not, and the same input gives the same map (the second run of each adds nothing). */
+static void edges_see_each_magic_byte(void)
+{
+	static const char *const in[] = {"AAAA", "HAAA", "HVAA", "HVLA", "HVLB\x02\x00", "HAAA", "HVLB\x02\x00"};
+	struct vm vm;
+	if (!fuzz_boot_cov(&vm, "tlv", FUZZ_DIRTY_WP, 1, COV_EDGES))
+		return;
+	for (u64 i = 0; i < ARRAY_SIZE(in); i++) {
+		struct fuzz_result r = fuzz_one(&vm, (const u8 *)in[i], strlen(in[i]) + (i == 4 || i == 6) * 2);
+		EXPECT_EQ(r.outcome, FUZZ_OK);
+		if (!(i < 5 ? EXPECT(r.new_cov > 0) : EXPECT_EQ(r.new_cov, 0)))
+			kt_diag("input %lu (\"%s\"): %lu new", i, in[i], r.new_cov);
+	}
+	kt_diag("edges: %lu map entries after %lu inputs", cover_count(&vm), ARRAY_SIZE(in));
+	fuzz_end(&vm);
+}
+
 KTAP_SUITE(fuzz, vmm_setup, vmm_fini, KTAP_CASE(restore_exact_wp), KTAP_CASE(restore_exact_ad),
 	   KTAP_CASE(restore_exact_pml), KTAP_CASE(dirty_k_wp), KTAP_CASE(dirty_k_ad), KTAP_CASE(dirty_k_pml),
 	   KTAP_CASE(dirty_methods_agree), KTAP_CASE(region_writes_tracked), KTAP_CASE(crash_classes),
 	   KTAP_CASE(deterministic_rand),
 	   KTAP_CASE(bad_input), KTAP_CASE(coverage_finds_magic), KTAP_CASE(same_seed_same_stats),
-	   KTAP_CASE(clean_has_no_crash), KTAP_CASE(bp_hidden_from_reads), KTAP_CASE(corpus_module_runs_first));
+	   KTAP_CASE(clean_has_no_crash), KTAP_CASE(bp_hidden_from_reads), KTAP_CASE(corpus_module_runs_first),
+	   KTAP_CASE(edges_see_each_magic_byte), KTAP_CASE(crash_classes_in_interpreter));

@@ -33,7 +33,7 @@ struct fuzz_cov {
 #define PER_BLOCK 11 /* bytes: addr, orig, hit, page */
 
 /* The .fuzzblocks section of the guest module, or NULL. */
-static const u64 *find_blocks(u64 *count)
+const u64 *cover_blocks(u64 *count)
 {
 	const u8 *elf;
 	u64 size;
@@ -65,7 +65,7 @@ static u64 pages(u64 bytes) { return ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE; }
 const char *cover_attach(struct vm *vm)
 {
 	u64 n;
-	const u64 *list = find_blocks(&n);
+	const u64 *list = cover_blocks(&n);
 	if (!list || n == 0)
 		return "the guest module has no .fuzzblocks section (guest/fuzz/blocks.py)";
 	struct fuzz_cov *c = kalloc_pages(pages(sizeof(*c) + n * PER_BLOCK), PAGE_SIZE);
@@ -217,5 +217,9 @@ bool cover_hit(struct vm *vm)
 	return true;
 }
 
-u64 cover_count(struct vm *vm) { return vm->fuzz->cov ? vm->fuzz->cov->covered : 0; }
-u64 cover_total(struct vm *vm) { return vm->fuzz->cov ? vm->fuzz->cov->n : 0; }
+/* Coverage so far, of a total: blocks (breakpoints), or indices of the edge map (edges.c). */
+u64 cover_count(struct vm *vm)
+{
+	return vm->fuzz->edges ? edges_count(vm) : vm->fuzz->cov ? vm->fuzz->cov->covered : 0;
+}
+u64 cover_total(struct vm *vm) { return vm->fuzz->edges ? FUZZ_EDGE_MAP : vm->fuzz->cov ? vm->fuzz->cov->n : 0; }

@@ -67,12 +67,15 @@ void emu_glue_store(struct vm *vm, struct emu *e)
 }
 
 /* RDRAND/RDSEED (SDM "RDRAND", "RDSEED"): CF = 1 with a value, else CF = 0 and 0; OF SF ZF AF PF
- * cleared. RDPID: IA32_TSC_AUX, as the guest would read it (hvlab does not switch it). */
-static void random_insn(struct emu *e, const struct emu_result *r)
+ * cleared; while fuzzing, the fuzzer's seeded generator (fuzz.c), as the CPU's RDRAND exits get.
+ * RDPID: IA32_TSC_AUX, as the guest would read it (hvlab does not switch it). */
+static void random_insn(struct vm *vm, struct emu *e, const struct emu_result *r)
 {
 	u64 v = 0;
 	u8 ok = 1;
-	if (r->exit == EMU_X_RDRAND)
+	if (r->exit != EMU_X_RDPID && fuzz_random(vm, &v))
+		ok = 1;
+	else if (r->exit == EMU_X_RDRAND)
 		__asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(ok)::"cc");
 	else if (r->exit == EMU_X_RDSEED)
 		__asm__ volatile("rdseed %0; setc %1" : "=r"(v), "=qm"(ok)::"cc");
@@ -97,7 +100,7 @@ int emu_glue_stop(struct vm *vm, struct emu *e, const struct emu_result *r)
 		return 0;
 	switch (r->exit) {
 	case EMU_X_RDRAND: case EMU_X_RDSEED: case EMU_X_RDPID:
-		random_insn(e, r);
+		random_insn(vm, e, r);
 		return 1;
 	case EMU_X_INT:
 		vm_inject_event(vm, INTR_TYPE_SOFT_INTR, r->vector, false, 0, r->len);

@@ -80,6 +80,7 @@ void fuzz_detach(struct vm *vm)
 	if (fz->snapped && !VMX_CHECK("VMPTRLD", __vmptrld((u64)vm->vmcs)))
 		dirty_stop(vm);
 	cover_detach(vm);
+	edges_detach(vm);
 	snap_free(vm, &fz->snap);
 	if (fz->mark)
 		kfree_pages(fz->mark, pages(vm->sh->pol.npages));
@@ -110,6 +111,9 @@ const char *fuzz_start(struct vm *vm)
 	snap_take(vm, &fz->snap);
 	if (fz->cov)
 		cover_plant(vm);
+	const char *why = fz->edges ? edges_start(vm) : NULL;
+	if (why)
+		return why;
 	set_controls(vm);
 	if (dirty_start(vm) || dirty_rearm_initial(vm))
 		return "dirty tracking could not start (out of memory or INVEPT failed)";
@@ -152,10 +156,14 @@ struct fuzz_result fuzz_one(struct vm *vm, const u8 *in, u64 n)
 	fz->cur = (struct fuzz_result){.outcome = FUZZ_OK};
 	fz->event = FEV_NONE;
 	u64 exits = vm->stats.total;
+	if (fz->edges)
+		edges_begin(vm);
 	fz->running = true;
 	vm_run(vm);
 	fz->running = false;
 	classify(vm, &fz->cur);
+	if (fz->edges)
+		fz->cur.new_cov = edges_collect(vm);
 	if (fz->cur.outcome != FUZZ_OK) {
 		memcpy(fz->crash_regs, vm->regs, sizeof(vm->regs));
 		fz->crash_regs[4] = vmcs_read(GUEST_RSP);
@@ -225,18 +233,35 @@ s64 fuzz_hc_panic(struct vm *vm, u64 code)
 	return 0;
 }
 
-/* An intercepted exception during an iteration: a crash (true), or not ours (false). */
+/* An exception of the guest during an iteration, at GUEST_RIP: a crash (true), or not one
+ * (false: the guest's handler gets it). info: CR2 for #PF, else the error code. */
+bool fuzz_fault(struct vm *vm, u8 vector, u64 info)
+{
+	struct fuzz *fz = vm->fuzz;
+	if (!fz->running || vector >= 32 || !(crash_vectors & BIT(vector)))
+		return false;
+	fz->cur = (struct fuzz_result){.outcome = FUZZ_CRASH, .vector = vector, .rip = vmcs_read(GUEST_RIP), .status = info};
+	fz->event = FEV_CRASH;
+	vm->stop = VM_STOP_FUZZ;
+	return true;
+}
+
+/* An intercepted exception (exit.c): a coverage breakpoint, a crash, or not ours (false). The
+ * interpreter's faults come through fuzz_fault (region.c). */
 bool fuzz_exception(struct vm *vm, u8 vector)
 {
 	struct fuzz *fz = vm->fuzz;
 	if (fz->running && vector == 3 && fz->cov)
 		return cover_hit(vm);
-	if (!fz->running || vector >= 32 || !(crash_vectors & BIT(vector)))
+	return fuzz_fault(vm, vector, vector == 14 ? vm->exit.qual : vm->exit.intr_error);
+}
+
+/* RDRAND/RDSEED in an emulated region during an iteration: the value the exit would get. */
+bool fuzz_random(struct vm *vm, u64 *v)
+{
+	if (!vm->fuzz || !vm->fuzz->running)
 		return false;
-	fz->cur = (struct fuzz_result){.outcome = FUZZ_CRASH, .vector = vector, .rip = vmcs_read(GUEST_RIP),
-				       .status = vector == 14 ? vm->exit.qual : vm->exit.intr_error};
-	fz->event = FEV_CRASH;
-	vm->stop = VM_STOP_FUZZ;
+	*v = fuzz_rand(&vm->fuzz->rand);
 	return true;
 }
 

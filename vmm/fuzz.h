@@ -34,6 +34,7 @@ struct fuzz_snap {
 };
 
 struct fuzz_cov;
+struct fuzz_edges;
 struct fuzz {
 	u32 method;         /* enum fuzz_dirty */
 	u64 seed, limit_tsc;
@@ -51,6 +52,7 @@ struct fuzz {
 	struct fuzz_result cur;
 	u64 crash_regs[18];   /* the last crash's GPRs (x86 order, RSP from the VMCS), RIP, RFLAGS */
 	struct fuzz_cov *cov; /* coverage breakpoints (cover.c), or NULL */
+	struct fuzz_edges *edges; /* the edge map (edges.c), or NULL */
 	/* totals */
 	u64 execs, crashes, timeouts, dirty_total, exits_total, restore_tsc, wp_faults, pml_full;
 };
@@ -74,6 +76,15 @@ void cover_set_hiding(struct vm *vm, bool on);
 bool cover_hit(struct vm *vm);
 u64 cover_count(struct vm *vm);
 u64 cover_total(struct vm *vm);
+const u64 *cover_blocks(u64 *count);
+
+/* edges.c: coverage=edges, the targets' code as an emulated region with an edge map */
+const char *edges_attach(struct vm *vm);
+const char *edges_start(struct vm *vm);
+void edges_detach(struct vm *vm);
+void edges_begin(struct vm *vm);
+u64 edges_collect(struct vm *vm);
+u64 edges_count(struct vm *vm);
 
 /* mutate.c: the campaign: a corpus, AFL-havoc mutations, new coverage grows the corpus */
 #define FUZZ_CORPUS_MAX 256

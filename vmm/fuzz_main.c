@@ -1,9 +1,9 @@
 /* fuzz_main.c: the boot `make fuzz` and `make fuzz-repro` make (tests/host/fuzz.py reads its
- * lines): "fuzz=NAME seconds=S seed=N dirty=wp|ad|pml coverage=bp|none" runs a campaign on
+ * lines): "fuzz=NAME seconds=S seed=N dirty=wp|ad|pml coverage=bp|edges|none" runs a campaign on
  * guest target NAME with a status line every 5 s and a summary; "fuzz_input=HEX" instead replays
  * that one input and says whether it crashes. A GRUB module named "corpus" (make fuzz CORPUS=DIR)
  * adds its entries to the starting corpus. A bad configuration (an unknown target or method,
- * a method this CPU lacks, an unimplemented coverage mode) is a "# fuzz-error:" line and ERROR. */
+ * a method this CPU lacks, target code too large for a region) is a "# fuzz-error:" line and ERROR. */
 #include "fuzz.h"
 #include "vmcs.h"
 
@@ -70,10 +70,8 @@ static const char *run(struct vm *vm, const char *cmdline)
 	int method = fuzz_dirty_parse(dirty);
 	if (method < 0)
 		return error("dirty=%s: the methods are wp, ad and pml", dirty);
-	if (!strcmp(cov, "edges"))
-		return "coverage=edges (the emulated-region edge map) is not implemented yet; use coverage=bp";
-	if (strcmp(cov, "bp") && strcmp(cov, "none"))
-		return error("coverage=%s: the modes are bp and none", cov);
+	if (strcmp(cov, "bp") && strcmp(cov, "edges") && strcmp(cov, "none"))
+		return error("coverage=%s: the modes are bp, edges and none", cov);
 	const char *why = dirty_unsupported(method);
 	if (why)
 		printf("# fuzz: %s\n", why);
@@ -87,9 +85,12 @@ static const char *run(struct vm *vm, const char *cmdline)
 		return why;
 	if (!strcmp(cov, "bp") && (why = cover_attach(vm)))
 		return why;
+	if (!strcmp(cov, "edges") && (why = edges_attach(vm)))
+		return why;
 	if ((why = fuzz_start(vm)))
 		return error("%s: an unknown target? (see the guest's lines above)", why);
-	printf("# fuzz-start: target=%s dirty=%s coverage=%s seed=%lu blocks=%lu\n", target, dirty, cov, seed, cover_total(vm));
+	printf("# fuzz-start: target=%s dirty=%s coverage=%s seed=%lu %s=%lu\n", target, dirty, cov, seed,
+	       vm->fuzz->edges ? "map" : "blocks", cover_total(vm));
 	if (!strcmp(cov, "bp")) /* the guest's reads of its code: the original bytes, or the INT3s */
 		printf("# fuzz: breakpoints %s%s\n", cover_hiding(vm) ? "visible to the guest's reads: " :
 		       "hidden from the guest's reads (execute-only copies of its code pages)", cover_hiding(vm) ?: "");

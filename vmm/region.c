@@ -183,7 +183,18 @@ static struct emu *emu_for(struct vm *vm, struct run_ctx *c)
 		e->ctx = c;
 		emu_flush_tlb(e);
 	}
+	if (e->edge_map != vm->edge_map) /* fuzzing with coverage=edges (edges.c) */
+		emu_set_edges(e, vm->edge_map, FUZZ_EDGE_MAP);
 	return e;
+}
+
+/* Edge coverage for fuzzing (edges.c): the interpreter counts into map from now on, starting
+ * over from no previous edge; NULL: no more. */
+void region_set_edges(struct vm *vm, u8 *map)
+{
+	vm->edge_map = map;
+	if (vm->emu && vm->emu_ready)
+		emu_set_edges(vm->emu, map, FUZZ_EDGE_MAP);
 }
 
 /* MOV SS delays debug traps by one instruction (SDM "MOV"): a TF step would run two. */
@@ -235,6 +246,9 @@ static struct emu_outcome fault(struct vm *vm, const struct run_ctx *c, const st
 		out.what = EMU_OUT_STOPPED;
 	} else if (res->fault.vector == EPT_FAULT) {
 		out = (struct emu_outcome){.what = EMU_OUT_VIOLATION, .q = c->ept_q, .gpa = c->ept_gpa, .gla = c->ept_gla};
+	} else if (vm->fuzz && fuzz_fault(vm, res->fault.vector, res->fault.vector == 14 ? res->fault.cr2 :
+					  res->fault.error_code)) {
+		out.what = EMU_OUT_STOPPED; /* a crash of a fuzzed target, as the CPU's would be (fuzz.c) */
 	} else {
 		if (res->fault.vector == 14)
 			write_cr2(res->fault.cr2); /* the guest's #PF handler reads it from the CPU */

@@ -121,6 +121,7 @@ struct trap {
 	u64 last_insn;           /* vCPU id << 56 | its insn_seq + 1 at the last hit: one hit per instruction */
 };
 #define HV_REGION_PAGES 64 /* pages per emulated region */
+#define FUZZ_EDGE_MAP (16 << 10) /* bytes of the edge map (edges.c; a power of two) */
 struct region {
 	bool live, logging;
 	u64 kind, addr, size;          /* as given to HC_REGION_ADD */
@@ -215,6 +216,7 @@ struct vm {
 	struct emu *emu;               /* the interpreter, allocated with the first region */
 	bool emu_ready;                /* emu_init done: later entries keep its decode cache */
 	u32 in_region;                 /* region id + 1 while executing inside one, else 0 */
+	u8 *edge_map;                  /* fuzzing, coverage=edges: the interpreter's edge map (edges.c) */
 	u64 region_entries;            /* region_enter() calls, all regions */
 	u64 insn_seq;                  /* counts instructions the hypervisor sees complete */
 	void *vmcs, *io_bitmap, *msr_bitmap; /* io_bitmap: A and B, two pages */
@@ -370,6 +372,7 @@ struct emu_outcome region_enter(struct vm *vm, u32 id, u64 frame, u64 gla);
 struct emu_outcome emulate_once(struct vm *vm, u32 trap_plus_1, u64 q, u64 gpa);
 s64 region_add(struct vm *vm, u64 kind, u64 addr, u64 size);
 s64 region_remove(struct vm *vm, u64 id);
+void region_set_edges(struct vm *vm, u8 *map);
 s64 region_stats(struct vm *vm, u64 id, u64 gpa);
 s64 region_log(struct vm *vm, u64 id, u64 on);
 s64 region_log_read(struct vm *vm, u64 id, u64 gpa, u64 max);
@@ -399,6 +402,8 @@ s64 fuzz_hc_snapshot(struct vm *vm, u64 gpa, u64 max);
 s64 fuzz_hc_end(struct vm *vm, u64 status);
 s64 fuzz_hc_panic(struct vm *vm, u64 code);
 bool fuzz_exception(struct vm *vm, u8 vector);
+bool fuzz_fault(struct vm *vm, u8 vector, u64 info);
+bool fuzz_random(struct vm *vm, u64 *v);
 bool fuzz_exit(struct vm *vm, u32 reason);
 bool fuzz_write_logged(struct vm *vm, u64 frame);
 void dirty_note_write(struct vm *vm, u64 frame); /* dirty.c: a write the interpreter made */

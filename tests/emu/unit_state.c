@@ -462,6 +462,36 @@ static void test_maskmov(void)
 	      "MASKMOVDQU, empty mask: %s, %u accesses", emu_stop_name(r.reason), um.accesses - before);
 }
 
+/* Alignment checks (SDM "Interrupt 17-Alignment Check Exception (#AC)"): at CPL 3 with CR0.AM
+ * and RFLAGS.AC a misaligned word, doubleword or quadword access is #AC(0) before it is made;
+ * an aligned one, a byte, CPL 0, or AM off are not checked. POPF turning AC on mid-run counts. */
+static void test_alignment_check(void)
+{
+	static const char prog[] = "\x9c\x48\x81\x0c\x24\x00\x00\x04\x00\x9d" /* pushfq; orq $AC,(%rsp); popfq */
+				   "\x8b\x03\x8b\x43\x01";                  /* mov (%rbx),%eax; mov 1(%rbx),%eax */
+	static const struct { u8 cpl; bool am; bool fault; } c[] = {{3, true, true}, {3, false, false}, {0, true, false}};
+	for (unsigned i = 0; i < 3; i++) {
+		umem_reset();
+		u64 code = ucode(0x100, B(prog));
+		uemu_init(&e, c[i].cpl);
+		if (c[i].am)
+			e.cpu.cr0 |= EMU_CR0_AM;
+		e.cpu.gpr[EMU_RSP] = UMEM_BASE + 0x2000;
+		e.cpu.gpr[EMU_RBX] = UMEM_BASE + 0x100;
+		e.cpu.rip = code;
+		/* a first run without AC fills the data TLB: the second must not use it */
+		e.cpu.rip = code + 10;
+		struct emu_result r = emu_run(&e, code + 10, code + 15, 100);
+		e.cpu.rip = code;
+		r = emu_run(&e, code, code + 15, 100);
+		bool fault = r.reason == EMU_STOP_FAULT && r.fault.vector == EMU_EXC_AC && r.fault.has_error &&
+			     r.fault.error_code == 0 && e.cpu.rip == code + 12;
+		CHECK(c[i].fault ? fault : r.reason == EMU_STOP_LEFT_REGION,
+		      "alignment check, CPL %u, AM %d: stop %d vector %u at +%llx", c[i].cpl, c[i].am, r.reason,
+		      r.fault.vector, (unsigned long long)(e.cpu.rip - code));
+	}
+}
+
 void run_state_cases(void)
 {
 	test_alias();
@@ -473,4 +503,5 @@ void run_state_cases(void)
 	test_x87();
 	test_branches();
 	test_maskmov();
+	test_alignment_check();
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """fuzz.py: the host side of `make fuzz` and `make fuzz-repro` (docs/fuzzing.md).
 
-  fuzz.py run   --target NAME [--seconds 60] [--execs N] [--seed 1] [--dirty wp|ad|pml] [--coverage bp|none]
+  fuzz.py run   --target NAME [--seconds 60] [--execs N] [--seed 1] [--dirty wp|ad|pml] [--coverage bp|edges|none]
                 [--corpus DIR]
   fuzz.py repro --target NAME --input FILE [--dirty ...]
 
