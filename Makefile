@@ -64,7 +64,7 @@ $(BUILD)/guest-cov.ld: guest/guest.ld Makefile
 	$(call cov_lds,$<,$@)
 
 PHONY_FUZZ := fuzz fuzz-repro bench-fuzz
-.PHONY: $(PHONY_FUZZ) all help clean run debug test test-vm test-smp test-fuzz test-models test-edges test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
+.PHONY: $(PHONY_FUZZ) all help clean run debug test test-vm test-smp test-fuzz test-models test-edges test-extra test-host unit gcov-unit coverage bench exercise grade check-exercises check-docs deps-% FORCE
 all: $(BUILD)/hvlab.elf $(BUILD)/hvlab.iso $(BUILD)/hvlab-test.iso
 
 help:
@@ -287,22 +287,35 @@ test-vm: $(TEST_ISOS)
 # then the whole test ISO on tigerlake-x4.
 # Suite fuzz on a CPU without EPT A/D flags or PML (write protection only); too slow for make
 # test (about 75 s), .ci/run runs it.
+FUZZ_ROWS := --cpu corei7_ivy_bridge_3770k-fuzz
+SMP_ROWS := --cpu corei7_skylake_x-x4 --cpu tigerlake-x4 --cpu corei7_ivy_bridge_3770k-x2
+MODEL_ROWS := --cpu all --reuse $(BUILD)/test
+SMP_FULL := $(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp-full --backend bochs \
+	--cpu tigerlake-x4 --smp-full
 test-fuzz: deps-test $(TEST_ISOS)
-	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-fuzz --backend bochs \
-		--cpu corei7_ivy_bridge_3770k-fuzz
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-fuzz --backend bochs $(FUZZ_ROWS)
 
 test-smp: deps-test $(TEST_ISOS)
 	@status=0; \
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp --backend bochs \
-		--cpu corei7_skylake_x-x4 --cpu tigerlake-x4 --cpu corei7_ivy_bridge_3770k-x2 || status=1; \
-	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-smp-full --backend bochs \
-		--cpu tigerlake-x4 --smp-full || status=1; \
+		$(SMP_ROWS) || status=1; \
+	$(SMP_FULL) || status=1; \
+	exit $$status
+
+# .ci/run: the rows of test-fuzz, test-smp and test-models in one pool of two boots (the
+# longest first), so that no core waits while a target's last boot runs; then test-smp's
+# whole-ISO boot. The same boots as the three targets one after another.
+test-extra: deps-test $(TEST_ISOS)
+	@status=0; \
+	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-extra --backend bochs \
+		$(FUZZ_ROWS) $(SMP_ROWS) $(MODEL_ROWS) --timeout 300 || status=1; \
+	$(SMP_FULL) || status=1; \
 	exit $$status
 
 # Every CPU model `bochs --help cpu` lists must end PASS, or SKIP with its reason.
 test-models: deps-test $(BUILD)/hvlab-test.iso
 	$(PYTHON) tests/host/run.py --iso $(BUILD)/hvlab-test.iso --out $(BUILD)/test-models \
-		--backend bochs --cpu all --timeout 240 --reuse $(BUILD)/test
+		--backend bochs $(MODEL_ROWS) --timeout 240
 
 # Machines at the edges of memory: Bochs with 32 and 48 MiB, QEMU TCG with 8 GiB. Each must end
 # with a result (PASS, SKIP, or ERROR with its reason); a FAIL, TIMEOUT or CRASH fails the target.

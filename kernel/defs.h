@@ -60,11 +60,13 @@ int cov_register_guest(struct gcov_info *info);
 void cov_guest_counted(bool added);
 const struct gcov_info *cov_find(const char *suffix, bool guest);
 void cov_guest_collect(struct vm *vm);  /* vmm/gcov_guest.c: at the end of each vm_run */
+void cov_guest_collect_marked(struct vm *vm, const u8 *frames); /* a fuzz iteration's */
 #else
 static inline void cov_start(void) {}
 static inline void cov_checkpoint(const char *suite) { (void)suite; }
 static inline void cov_final(u8 status) { (void)status; }
 static inline void cov_guest_collect(struct vm *vm) { (void)vm; }
+static inline void cov_guest_collect_marked(struct vm *vm, const u8 *frames) { (void)vm, (void)frames; }
 #endif
 
 /* gdt.c */

@@ -158,9 +158,9 @@ struct fuzz_result fuzz_one(struct vm *vm, const u8 *in, u64 n)
 	u64 exits = vm->stats.total;
 	if (fz->edges)
 		edges_begin(vm);
-	fz->running = true;
+	fz->running = vm->cov_later = true;
 	vm_run(vm);
-	fz->running = false;
+	fz->running = vm->cov_later = false;
 	classify(vm, &fz->cur);
 	if (fz->edges)
 		fz->cur.new_cov = edges_collect(vm);
@@ -172,6 +172,7 @@ struct fuzz_result fuzz_one(struct vm *vm, const u8 *in, u64 n)
 	fz->cur.exits = vm->stats.total - exits;
 	u64 t0 = rdtsc();
 	dirty_harvest(vm);
+	cov_guest_collect_marked(vm, fz->mark); /* COVERAGE=1 only */
 	fz->cur.dirty = fz->nlast = fz->nlist;
 	memcpy(fz->last, fz->list, (fz->nlist < 64 ? fz->nlist : 64) * sizeof(u32));
 	for (u64 i = 0; i < fz->nlist; i++)

@@ -189,6 +189,60 @@ static int walk(struct vm *vm, const struct gcov_guest_root *root, bool add)
 	return gpa || k != ncopies ? -1 : 0;
 }
 
+/* Where each guest function's counters are, for collect_marked: found once, after the copies. */
+#define MAX_SPANS 4096
+static struct span {
+	u64 gpa;
+	u32 num;
+	s64 *dst;
+} spans[MAX_SPANS];
+static u32 nspans;
+static int spans_state; /* 0: not looked, 1: found, -1: the list has no usable shape */
+
+static void find_spans(struct vm *vm, const struct gcov_guest_root *root)
+{
+	u64 gpa = (u64)root->head;
+	spans_state = -1;
+	for (u32 k = 0; gpa && k < ncopies; k++) {
+		const struct gcov_info *gi = at(vm, gpa, sizeof(*gi));
+		if (!gi || !same_shape(vm, gi, gpa, copies[k]))
+			return;
+		for (u32 i = 0; i < copies[k]->n_functions; i++) {
+			const struct gcov_fn_info *g = guest_fn(vm, gi, gpa, i);
+			if (!g || !g->ctrs[0].num)
+				continue;
+			if (nspans == MAX_SPANS)
+				return;
+			spans[nspans++] = (struct span){(u64)g->ctrs[0].values, g->ctrs[0].num,
+							 copies[k]->functions[i]->ctrs[0].values};
+		}
+		gpa = (u64)gi->next;
+	}
+	spans_state = 1;
+}
+
+/* A fuzz iteration's counters (fuzz.c, before the restore): only the functions whose counters
+ * lie in frames the iteration wrote (frames[n] != 0) can have counted; the rest is not read.
+ * The restore puts the counters back (the snapshot's are zero: collected at its vm_run). */
+void cov_guest_collect_marked(struct vm *vm, const u8 *frames)
+{
+	u64 gpa = root_gpa();
+	const struct gcov_guest_root *root = gpa ? at(vm, gpa, sizeof(*root)) : NULL;
+	if (!spans_state && root && root->magic == GCOV_GUEST_MAGIC && ncopies)
+		find_spans(vm, root);
+	if (spans_state != 1)
+		return cov_guest_collect(vm);
+	for (u32 s = 0; s < nspans; s++) {
+		u64 f = spans[s].gpa / PAGE_SIZE, last = (spans[s].gpa + spans[s].num * 8UL - 1) / PAGE_SIZE;
+		while (f <= last && !frames[f])
+			f++;
+		s64 *v = f <= last ? (s64 *)at(vm, spans[s].gpa, spans[s].num * 8UL) : NULL;
+		for (u32 k = 0; v && k < spans[s].num; k++)
+			spans[s].dst[k] += v[k], v[k] = 0;
+	}
+	cov_guest_counted(true);
+}
+
 void cov_guest_collect(struct vm *vm)
 {
 	u64 gpa = root_gpa();

@@ -355,7 +355,8 @@ enum vm_stop vm_run(struct vm *vm)
 		smp_vm_stop_all(vm);
 	flush_line(vm);
 	vm->run_tsc = rdtsc() - t0;
-	cov_guest_collect(vm); /* COVERAGE=1 only: the guest's counters of this run */
+	if (!vm->cov_later)
+		cov_guest_collect(vm); /* COVERAGE=1 only: the guest's counters of this run */
 	if (vm->stop == VM_STOP_VMXOFF) { /* HC_VMXOFF: leave VMX and come back here, cleanly */
 		__vmclear((u64)vm->vmcs);
 		vmx_off();

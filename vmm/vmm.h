@@ -217,6 +217,7 @@ struct vm {
 	bool emu_ready;                /* emu_init done: later entries keep its decode cache */
 	u32 in_region;                 /* region id + 1 while executing inside one, else 0 */
 	u8 *edge_map;                  /* fuzzing, coverage=edges: the interpreter's edge map (edges.c) */
+	bool cov_later;                /* COVERAGE=1: the guest's counters after this run (fuzz.c), not at its end */
 	u64 region_entries;            /* region_enter() calls, all regions */
 	u64 insn_seq;                  /* counts instructions the hypervisor sees complete */
 	void *vmcs, *io_bitmap, *msr_bitmap; /* io_bitmap: A and B, two pages */

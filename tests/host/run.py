@@ -309,8 +309,8 @@ def plan_boots(args):
     if not args.backend and hvboot.host_vmx()[0]:
         backends.append("qemu-kvm")
     cpus = args.cpu or [c for c in hvboot.BOCHS_MODELS if row_has_work(c, getattr(args, "tests", "all"))]
-    if cpus == ["all"]:
-        cpus = hvboot.bochs_cpu_models()
+    if "all" in cpus:  # every model Bochs lists, where 'all' stands (other rows as given)
+        cpus = [m for c in cpus for m in (hvboot.bochs_cpu_models() if c == "all" else [c])]
     rows = []
     for b in backends:
         for megs in args.megs or [None]:
