@@ -98,6 +98,7 @@ struct fuzz_campaign {
 	u64 max_execs, max_tsc;   /* stop after this many executions / TSC cycles (0: no bound) */
 	u64 status_tsc;           /* a status line this often (0: none) */
 	bool report;              /* print each new crash with its input (the host runner saves it) */
+	bool stop_at_crash;       /* end at the first crash (libFuzzer's default; tests) */
 	const u8 *seeds;          /* a corpus module (mutate.c: seed_corpus), or NULL */
 	u64 seeds_size;
 	/* results */

@@ -240,7 +240,7 @@ void fuzz_campaign_run(struct vm *vm, struct fuzz_campaign *c)
 		u64 len;
 		if ((c->execs & 1) || !walk(b, &len)) /* every other execution havoc */
 			len = mutate(b, below(2) ? ncorpus - 1 : below(ncorpus)); /* the newest entry half the time */
-		going = execute(vm, c, b, len, false);
+		going = execute(vm, c, b, len, false) && !(c->stop_at_crash && c->crashes);
 		c->tsc = rdtsc() - t0;
 		if (c->status_tsc && c->tsc >= next) {
 			status(vm, c, "status");

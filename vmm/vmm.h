@@ -121,7 +121,7 @@ struct trap {
 	u64 last_insn;           /* vCPU id << 56 | its insn_seq + 1 at the last hit: one hit per instruction */
 };
 #define HV_REGION_PAGES 64 /* pages per emulated region */
-#define FUZZ_EDGE_MAP (16 << 10) /* bytes of the edge map (edges.c; a power of two) */
+#define FUZZ_EDGE_MAP 4096 /* bytes of the edge map (edges.c; a power of two: targets are small) */
 struct region {
 	bool live, logging;
 	u64 kind, addr, size;          /* as given to HC_REGION_ADD */

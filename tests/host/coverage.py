@@ -58,6 +58,7 @@ RUNS = [
     # method, a replayed input (make fuzz-repro), and configurations it refuses
     ("run-fuzz-wp", "fuzz=tlv execs=3000 seed=1 dirty=wp coverage=bp", "bochs", "corei7_skylake_x", None, "PASS"),
     ("run-fuzz-ad", "fuzz=crash execs=400 seed=2 dirty=ad coverage=none", "bochs", "corei7_skylake_x", None, "PASS"),
+    ("run-fuzz-edges", "fuzz=tlv execs=300 seed=1 dirty=ad coverage=edges", "bochs", "corei7_skylake_x", None, "PASS"),
     ("run-fuzz-pml-repro", "fuzz=tlv dirty=pml fuzz_input=00ff10", "bochs", "tigerlake", None, "PASS"),
     ("run-fuzz-bad-dirty", "fuzz=tlv dirty=xyz", "bochs", "corei7_skylake_x", None, "ERROR"),
     ("run-fuzz-no-pml", "fuzz=tlv dirty=pml", "bochs", "corei7_ivy_bridge_3770k", None, "ERROR"),
