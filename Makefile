@@ -268,7 +268,7 @@ coverage: deps-test
 		--backend qemu-tcg --accept CRASH >/dev/null; \
 	$(PYTHON) tests/host/coverage.py selftest --build $(VMCOV) --runs $(VMCOV)/selftest --runs $(VMCOV)/selftest-panic \
 		--final "exit 0x13" || status=1; \
-	$(PYTHON) tests/host/coverage.py matrix --build $(VMCOV) --runs $(VMCOV)/test --runs $(VMCOV)/runs --normal $(BUILD)/test \
+	$(PYTHON) tests/host/coverage.py matrix --build $(VMCOV) --runs $(VMCOV)/test --together $(VMCOV)/runs --normal $(BUILD)/test \
 		--host $(BUILD)/coverage/emu.info --host $(BUILD)/coverage/hvlab.info --out $(BUILD)/coverage || status=1; \
 	exit $$status
 

@@ -82,9 +82,17 @@ def test_name(name):
 
 def capture_boot(build, dump_file, name, info):
     """The boot's .gcda files, in a tree of links to the build's .gcno files of its own (so that
-    boots are captured two at a time), captured into info under its test name. Returns the Dump."""
-    with open(dump_file, "rb") as f:
-        d = gcovdump.parse(f.read(), name)
+    boots are captured two at a time), captured into info under its test name. dump_file may be
+    a list: those boots' counters added, captured once. Returns the Dump."""
+    if isinstance(dump_file, list):
+        parts = []
+        for f in dump_file:
+            with open(f, "rb") as fh:
+                parts.append((os.path.basename(f), gcovdump.parse(fh.read(), os.path.basename(f))))
+        d = gcovdump.combine(parts, name)
+    else:
+        with open(dump_file, "rb") as f:
+            d = gcovdump.parse(f.read(), name)
     if not d.objects:
         return d
     tree = os.path.join(os.path.dirname(info), "gcda", name)
@@ -216,7 +224,9 @@ def compare_ktap(normal, cov):
 
 
 def capture_one(build, dump, work):
-    name = os.path.basename(dump)[:-len(".gcov")]
+    name = os.path.basename(dump[0] if isinstance(dump, list) else dump)[:-len(".gcov")]
+    if isinstance(dump, list):  # --together: one test name for the folder's boots
+        name = os.path.basename(os.path.dirname(os.path.dirname(dump[0])))
     info = os.path.join(work, name + ".info")
     try:
         return name, info, capture_boot(build, dump, name, info), None
@@ -272,6 +282,7 @@ def cmd_matrix(args):
     work = os.path.join(args.build, "lcov")
     os.makedirs(work, exist_ok=True)
     dumps = [d for runs in args.runs for d in sorted(glob.glob(os.path.join(runs, "logs", "*.gcov")))]
+    dumps += [sorted(glob.glob(os.path.join(t, "logs", "*.gcov"))) for t in args.together or []]
     infos, errors, notes = capture_boots(args.build, dumps, work)
     for n in notes:
         print("  " + n)
@@ -413,6 +424,9 @@ def main(argv=None):
     m.add_argument("--build", required=True)
     m.add_argument("--runs", action="append", required=True,
                    help="tests/host/run.py --coverage's OUT, or coverage.py runs' (repeatable)")
+    m.add_argument("--together", action="append",
+                   help="a run.py --coverage OUT whose boots are added and captured as one test, named after "
+                        "the folder (the interactive runs: one capture instead of one per boot)")
     m.add_argument("--host", action="append", help="a host tests' tracefile (its name is the test name)")
     m.add_argument("--normal", help="the normal build's run.py OUT, to compare the KTAP results with")
     m.add_argument("--out", required=True)

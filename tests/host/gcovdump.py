@@ -108,6 +108,62 @@ def parse(data, where="dump"):
     return d
 
 
+GCOV_TAG_ARCS = 0x01a10000
+
+
+def _counters(gcda, name, where):
+    """The records of a .gcda after its header (gcc 12: magic, version, stamp, checksum), as
+    [(tag, bytes)] with each arc-counter record as (tag, [counts]). gcc 12 writes a record of
+    zero counters with a negative length and no data."""
+    out, off = [], 16
+    while off + 8 <= len(gcda):
+        tag, ln = struct.unpack_from("<Ii", gcda, off)
+        off += 8
+        if tag == 0:
+            break
+        if tag == GCOV_TAG_ARCS and ln < 0:
+            out.append((tag, [0] * (-ln // 8)))
+            continue
+        if ln < 0 or off + ln > len(gcda):
+            raise DumpError("%s: the .gcda of %s has a record past its end" % (where, name))
+        out.append((tag, list(struct.unpack_from("<%dQ" % (ln // 8), gcda, off)) if tag == GCOV_TAG_ARCS
+                    else gcda[off:off + ln]))
+        off += ln
+    return out
+
+
+def add_gcda(a, b, name, where):
+    """Two .gcda files of one object of one build, their arc counters added."""
+    ra, rb = _counters(a, name, where), _counters(b, name, where)
+    if a[:16] != b[:16] or len(ra) != len(rb):
+        raise DumpError("%s: the counters of %s do not have the same shape in every boot" % (where, name))
+    out = bytearray(a[:16])
+    for (ta, da), (tb, db) in zip(ra, rb):
+        if ta != tb or (ta == GCOV_TAG_ARCS and len(da) != len(db)) or (ta != GCOV_TAG_ARCS and ta != 0xa1000000 and da != db):
+            raise DumpError("%s: the functions of %s differ between boots" % (where, name))
+        if ta == GCOV_TAG_ARCS:
+            out += struct.pack("<II", ta, 8 * len(da)) + struct.pack("<%dQ" % len(da), *[(x + y) & (2**64 - 1) for x, y in zip(da, db)])
+        else:
+            out += struct.pack("<II", ta, len(da)) + da
+    return bytes(out + b"\0\0\0\0")
+
+
+def combine(dumps, where):
+    """One Dump of several boots of one build: each object's counters added; the first lost
+    boot (or a damaged one) is an error naming it."""
+    c = Dump()
+    for name, d in dumps:
+        if d.lost:
+            raise DumpError("%s: %s: the boot crashed or hung: %s" % (where, name, d.lost))
+        for path, (kind, gcda) in d.objects.items():
+            c.objects[path] = (kind, add_gcda(c.objects[path][1], gcda, path, where) if path in c.objects else gcda)
+        c.dumps += d.dumps
+        c.guest_runs += d.guest_runs
+        c.guest_dropped += d.guest_dropped
+        c.final = d.final
+    return c
+
+
 def check_gcda(gcda, name, where):
     """The frame's data must be a .gcda: its magic, and nothing cut short at the end (0 word)."""
     if len(gcda) < 16 or struct.unpack_from("<I", gcda)[0] != GCDA_MAGIC or gcda[-4:] != b"\0\0\0\0" or len(gcda) % 4:

@@ -120,6 +120,25 @@ class Files(unittest.TestCase):
         self.assertIn("function subject_counted called 3 returned", r.stdout)
         self.assertIn("function subject_never called 0 returned", r.stdout)
 
+    def test_two_boots_added(self):
+        """make coverage captures the interactive runs as one test (coverage.py --together): the
+        counters of two boots are added; gcov reads 6 calls, and still 0 for the one never made;
+        a .gcda of another shape is refused, naming the object."""
+        d = gcovdump.parse(dump(0, "exit 0x10", {self.path: self.gcda}, final=True))
+        c = gcovdump.combine([("one", d), ("two", d)], "runs")
+        gcovdump.write_gcda(c, self.build)
+        r = subprocess.run(["gcov", "--branch-probabilities", "--stdout", self.path], cwd=self.build,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        self.assertIn("function subject_counted called 6 returned", r.stdout)
+        self.assertIn("function subject_never called 0 returned", r.stdout)
+        cut = self.gcda[:-12] + b"\0\0\0\0"
+        bad = gcovdump.parse(dump(0, "exit 0x10", {self.path: cut}, final=True))
+        with self.assertRaisesRegex(gcovdump.DumpError, "runs: .*subject.gcda"):
+            gcovdump.combine([("one", d), ("two", bad)], "runs")
+        lost = gcovdump.parse(dump(0, "suite x", {self.path: self.gcda}))
+        with self.assertRaisesRegex(gcovdump.DumpError, "runs: two: the boot crashed or hung"):
+            gcovdump.combine([("one", d), ("two", lost)], "runs")
+
     def test_object_without_gcno(self):
         other = os.path.join(self.build, "obj", "t", "other.gcda")
         d = gcovdump.parse(dump(0, "exit 0x10", {self.path: self.gcda, other: self.gcda}, final=True))
