@@ -6,37 +6,10 @@
  * so a fault leaves the state as it was before the instruction. */
 #include "emu_internal.h"
 
-/* The eight classic ALU operations, in opcode order (SDM "One-byte Opcode Map" rows 0-3):
- * the result (cf: the carry-in of ADC/SBB), then the flags. */
-static inline __attribute__((always_inline)) u64 alu_val(unsigned op, u64 a, u64 b, u64 cf, unsigned sz)
-{
-	u64 m = emu_mask(sz);
-	switch (op) {
-	case 0: return (a + b) & m;
-	case 1: return a | b;
-	case 2: return (a + b + cf) & m;
-	case 3: return (a - b - cf) & m;
-	case 4: return a & b;
-	case 6: return a ^ b;
-	default: return (a - b) & m;
-	}
-}
-
-static inline __attribute__((always_inline)) void alu_flags(struct emu *e, unsigned op, u64 a, u64 b, u64 r,
-							    unsigned sz)
-{
-	switch (op) {
-	case 0: case 2: emu_lf(e, EMU_LF_ADD, a, b, r, sz); break;
-	case 3: emu_lf(e, EMU_LF_SBB, a, b, r, sz); break;
-	case 5: case 7: emu_lf(e, EMU_LF_SUB, a, b, r, sz); break;
-	default: emu_lf_logic(e, r, sz); break;
-	}
-}
-
 static inline __attribute__((always_inline)) u64 alu(struct emu *e, unsigned op, u64 a, u64 b, unsigned sz)
 {
-	u64 r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
-	alu_flags(e, op, a, b, r, sz);
+	u64 r = emu_alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	emu_alu_flags(e, op, a, b, r, sz);
 	return r;
 }
 
@@ -49,10 +22,10 @@ static int alu_rm(struct emu *e, const struct emu_insn *in, unsigned op, u64 b)
 	if (st)
 		return st;
 	b &= emu_mask(sz);
-	u64 r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	u64 r = emu_alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
 	if (op != 7 && (st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK)))
 		return st;
-	alu_flags(e, op, a, b, r, sz);
+	emu_alu_flags(e, op, a, b, r, sz);
 	return 0;
 }
 
@@ -84,7 +57,7 @@ alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool
 	}
 	gv = form == 2 ? in->imm & m : sz == 1 ? emu_rreg(e, in->reg8, 1) : e->cpu.gpr[in->reg] & m;
 	a = form == 1 ? gv : ev, b = form == 1 ? ev : gv;
-	r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	r = emu_alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
 	if (op != 7) {
 		if (mem && form != 1) {
 			if (unlikely(!emu_tlb_get(e, la, sz, 1, &w)))
@@ -95,7 +68,7 @@ alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool
 		}
 	}
 	if (!nf)
-		alu_flags(e, op, a, b, r, sz);
+		emu_alu_flags(e, op, a, b, r, sz);
 	return emu_next(e, in);
 }
 
@@ -532,33 +505,10 @@ rot(const struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz, unsigned *
 	return r;
 }
 
-/* SHL/SHR/SAR (ops 4-7); n is the masked, non-zero count. */
-static inline __attribute__((always_inline)) u64
-shift(unsigned op, u64 a, unsigned n, unsigned sz, unsigned *cf, unsigned *of)
-{
-	unsigned bits = sz * 8;
-	u64 m = emu_mask(sz), r;
-	if (op == 5) {
-		r = a >> n;
-		*cf = (a >> (n - 1)) & 1;
-		*of = (a >> (bits - 1)) & 1;
-	} else if (op == 7) {
-		u64 s = emu_sx(a, sz);
-		r = (u64)((i64)s >> (n > 63 ? 63 : n)) & m;
-		*cf = (u64)((i64)s >> (n - 1)) & 1;
-		*of = 0;
-	} else {
-		r = n >= 64 ? 0 : (a << n) & m;
-		*cf = bits < 64 ? ((a << n) >> bits) & 1 : (a >> (64 - n)) & 1;
-		*of = ((r >> (bits - 1)) & 1) ^ *cf;
-	}
-	return r;
-}
-
 static inline __attribute__((always_inline)) u64
 grp2(const struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz, unsigned *cf, unsigned *of)
 {
-	return op < 4 ? rot(e, op, a, n, sz, cf, of) : shift(op, a, n, sz, cf, of);
+	return op < 4 ? rot(e, op, a, n, sz, cf, of) : emu_shift(op, a, n, sz, cf, of);
 }
 
 /* Rotates change only CF and OF; shifts set all six (AF = 0). */

@@ -4,7 +4,7 @@
 # build host test programs under $(BUILD)/emu and $(BUILD)/coverage.
 
 EMU_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
-EMU_SRCS := $(addprefix $(EMU_DIR)/,decode.c sse_tab.c alu.c bits.c ctl.c string.c sse.c ext.c mem.c run.c)
+EMU_SRCS := $(addprefix $(EMU_DIR)/,decode.c sse_tab.c alu.c bits.c ctl.c string.c sse.c ext.c mem.c fuse.c run.c)
 EMU_HDRS := $(EMU_DIR)/emu.h $(EMU_DIR)/emu_internal.h
 EMU_TDIR := $(EMU_DIR)/../tests/emu
 EMU_OUT := $(BUILD)/emu

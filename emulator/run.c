@@ -187,6 +187,7 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	t->epoch = e->pool_epoch;
 	t->inside = 0;
 	flags_dead(in, n);
+	emu_fuse(in, n);
 	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
 	e->pool_next += n + 1, e->bytes_next += off;
 	validate(e, t, fr);
