@@ -63,6 +63,8 @@ alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool
 			if (unlikely(!emu_tlb_get(e, la, sz, 1, &w)))
 				return slow(e, in);
 			emu_store(w, sz, r);
+		} else if (sz >= 4) { /* r is zero-extended already */
+			e->cpu.gpr[form == 1 ? in->reg : in->rm] = r;
 		} else {
 			emu_wreg(e, form == 1 ? (sz == 1 ? in->reg8 : in->reg) : (sz == 1 ? in->rm8 : in->rm), sz, r);
 		}
@@ -562,7 +564,7 @@ shift_r(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, bool
 	if (!n && !nf) /* the twins have a non-zero immediate count */
 		return count0(e, in, a);
 	u64 r = grp2(e, op, a, n, sz, &cf, &of);
-	emu_wreg(e, in->rm, sz, r);
+	e->cpu.gpr[in->rm] = r; /* zero-extended */
 	if (!nf)
 		grp2_flags(e, op, r, sz, cf, of);
 	return emu_next(e, in);

@@ -199,13 +199,30 @@ static void g_nop(struct g *g)
 	}
 }
 
+/* CMP or TEST (32/64-bit registers, or a register and an immediate) then a
+ * Jcc: a pair emulator/fuse.c runs as one handler. */
+static void g_cmp_jcc(struct g *g)
+{
+	int sz = gen_coin(g, 50) ? 8 : 4, test = gen_coin(g, 40), imm = gen_coin(g, 40);
+	struct op o = {0};
+	o.reg = (int)gen_rnd(g, 16);
+	u8 opc = imm ? (test ? 0xf7 : gen_coin(g, 50) ? 0x83 : 0x81) : test ? 0x85 : gen_coin(g, 50) ? 0x39 : 0x3b;
+	gen_enc(g, sz, &opc, 1, imm ? (test ? 0 : 7) : (int)gen_rnd(g, 16), &o, imm ? (opc == 0x83 ? 1 : 4) : 0,
+		gen_val(g), 0, 0);
+	gen_fl(g, test ? ALLF & ~AF : ALLF, test ? AF : 0);
+	gen_item_begin(g);
+	g_jump(g);
+}
+
 /* MOV d,s then ADD, OR, AND, SUB, XOR (register or immediate) or SHL, SHR,
  * SAR by an immediate on d, both 32 or both 64 bits: the pairs that
  * emulator/fuse.c runs as one handler; one to three in a row, as in a
- * xorshift (the flags of all but the last are dead). */
+ * xorshift (the flags of all but the last are dead); or CMP/TEST and Jcc. */
 static void g_pair(struct g *g)
 {
 	static const u8 ops[5] = {0, 1, 4, 5, 6}, shs[3] = {4, 5, 7};
+	if (gen_coin(g, 30))
+		return g_cmp_jcc(g);
 	for (int k = 1 + (int)gen_rnd(g, 3); k-- > 0;) {
 		int sz = gen_coin(g, 50) ? 8 : 4, d = gen_wreg(g), s = (int)gen_rnd(g, 16), dir = gen_coin(g, 50);
 		int x = gen_coin(g, 20) ? d : (int)gen_rnd(g, 16), form = (int)gen_rnd(g, 4);
