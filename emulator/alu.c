@@ -95,6 +95,13 @@ ALU_NF(0) ALU_NF(1) ALU_NF(4) ALU_NF(5) ALU_NF(6)
 #define ALU_NT(op) {{a##op##0n_4, a##op##0n_8}, {a##op##1n_4, a##op##1n_8}, {a##op##2n_4, a##op##2n_8}}
 static const emu_fn alu_nf[8][3][2] = {[0] = ALU_NT(0), [1] = ALU_NT(1), [4] = ALU_NT(4),
 				       [5] = ALU_NT(5), [6] = ALU_NT(6)};
+/* ... and of G op= m32/m64 (they may stop: run.c flags_dead keeps the flags before them) */
+#define ALU_M(op)                                                                  \
+	static EMU_H(a##op##1m_4) { return alu_x(e, in, op, 1, 1, 4, 1); }        \
+	static EMU_H(a##op##1m_8) { return alu_x(e, in, op, 1, 1, 8, 1); }
+ALU_M(0) ALU_M(1) ALU_M(4) ALU_M(5) ALU_M(6)
+static const emu_fn alu_nfm[8][2] = {[0] = {a01m_4, a01m_8}, [1] = {a11m_4, a11m_8}, [4] = {a41m_4, a41m_8},
+				     [5] = {a51m_4, a51m_8}, [6] = {a61m_4, a61m_8}};
 
 /* The specialised ALU handler for in (decoded with the generic fn). */
 emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
@@ -595,17 +602,19 @@ static EMU_H(skip)
 }
 
 /* The twin of in (decoded with the generic fn) without the flag writes, if
- * in sets all six arithmetic flags, reads none and cannot stop: ADD, OR,
- * AND, SUB, XOR, CMP, TEST on 32/64-bit registers, SHL/SHR/SAR by a
- * non-zero immediate count. run.c uses it where a later instruction of the
+ * in sets all six arithmetic flags and reads none: ADD, OR, AND, SUB, XOR,
+ * CMP, TEST on 32/64-bit registers, SHL/SHR/SAR by a non-zero immediate
+ * count (these cannot stop), ADD, OR, AND, SUB, XOR r32/r64, m (these may). run.c uses it where a later instruction of the
  * trace overwrites the flags before anything can see them. Else NULL. */
 emu_fn emu_nf(emu_fn fn, const struct emu_insn *in)
 {
 	static const emu_fn shift_nf[4][2] = {{sh4n_4, sh4n_8}, {sh5n_4, sh5n_8}, {sh6n_4, sh6n_8},
 					      {sh7n_4, sh7n_8}};
 	unsigned op = in->ext & 7, w = in->osz == 8;
-	if ((in->flags & (EMU_I_MEM | EMU_I_LOCK)) || in->osz < 4)
+	if ((in->flags & EMU_I_LOCK) || in->osz < 4)
 		return 0;
+	if (in->flags & EMU_I_MEM)
+		return fn == emu_op_alu_r_rm && !(in->flags & EMU_I_SLOWEA) ? alu_nfm[op][w] : 0;
 	if (fn == emu_op_test_rm_r || fn == emu_op_test_rm_imm)
 		return skip;
 	if (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm || fn == emu_op_alu_rm_imm)

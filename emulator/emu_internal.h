@@ -13,7 +13,7 @@
 
 /* emu_insn.flags */
 #define EMU_I_MEM 0x0001    /* ModRM names memory */
-#define EMU_I_REX 0x0002    /* a REX prefix was present */
+#define EMU_I_FM 0x0002     /* like EMU_I_FW, but may stop (a memory operand); alt = its twin */
 #define EMU_I_LOCK 0x0004   /* F0 */
 #define EMU_I_REP 0x0008    /* F3 */
 #define EMU_I_REPNE 0x0010  /* F2 */
@@ -54,6 +54,12 @@ enum {
 	EMU_F_LAHF = 128 + 0, EMU_F_LZCNT = 128 + 5,
 	EMU_F_NONE = 255, /* always present */
 };
+
+/* Where the handler not in fn of a decode with a flag twin is kept. */
+static inline emu_fn *emu_twin(struct emu_insn *in)
+{
+	return (in->flags & EMU_I_FM) ? &in->alt_m : &in->alt;
+}
 
 static inline bool emu_has(const struct emu *e, unsigned f)
 {

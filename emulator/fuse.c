@@ -148,14 +148,15 @@ void emu_fuse(struct emu_insn *in, unsigned n)
 		unsigned s, d, od, x;
 		u32 imm;
 		int k;
-		emu_fn f = cmp_jcc(&in[i], &in[i + 1]);
+		emu_fn f = (in[i].flags & EMU_I_FW) ? cmp_jcc(&in[i], &in[i + 1]) : 0;
 		if (f) {
 			in[i].alt = in[i].fn, in[i].fn = f;
 			in[i].flags |= EMU_I_NF;
 			i++;
 			continue;
 		}
-		if (!mov_rr(&in[i], &s, &d) || (k = op_kind(&in[i + 1], &od, &x, &imm)) < 0 || od != d ||
+		if (!(in[i].flags & EMU_I_FT) || !(in[i + 1].flags & EMU_I_FW) || !mov_rr(&in[i], &s, &d) ||
+		    (k = op_kind(&in[i + 1], &od, &x, &imm)) < 0 || od != d ||
 		    in[i + 1].osz != in[i].osz)
 			continue;
 		in[i].imm = imm | (u64)s << 32 | (u64)d << 40 | (u64)(x == d ? s : x) << 48;

@@ -653,6 +653,31 @@ static void test_flags_dead(void)
 	umem_reset(); /* a whole trace: only the last flags count */
 	struct emu_result r = run(0, code, sizeof(code) - 1, 10);
 	CHECK(r.executed == 10 && (emu_get_rflags(&e) & arith) == 0 && e.cpu.gpr[EMU_RCX] == 1, "flags after the trace");
+	/* ADD r64, m64 whose flags a later ADD overwrites runs without them, but it may fault:
+	 * the flags before it (SHL's: CF ZF PF) must be there then, fast and slow path */
+	static const char fm[] = "\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x40" /* mov rax, 1 << 62 */
+				 "\x48\xc1\xe0\x02"                       /* shl rax, 2 */
+				 "\x48\x03\x16"                           /* add rdx, [rsi] */
+				 "\x83\xc1\x01"                           /* add ecx, 1 */
+				 "\xeb\xfe";                               /* jmp $ */
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		u64 c = ucode(0x100, fm, sizeof(fm) - 1);
+		uemu_init(&e, 0);
+		e.cpu.rip = c;
+		e.cpu.gpr[EMU_RSI] = UMEM_BASE + UMEM_PAGES * 4096ull; /* not mapped */
+		r = emu_run(&e, c, c + 0x100, 10);
+		CHECK(r.reason == EMU_STOP_FAULT && r.fault.vector == EMU_EXC_PF && e.cpu.rip == c + 14 &&
+		      (emu_get_rflags(&e) & (arith & ~0x810ull)) == 0x45,
+		      "flags before a faulting ADD r,m (slow %d): stop %d, rip +%llx, flags %llx", slow, r.reason,
+		      (unsigned long long)(e.cpu.rip - c), (unsigned long long)emu_get_rflags(&e));
+		e.cpu.gpr[EMU_RSI] = UMEM_BASE; /* and without the fault: ADD's flags are overwritten by the next */
+		um.data[0][0] = 5;
+		r = emu_run(&e, e.cpu.rip, c + 0x100, 3);
+		CHECK(r.executed == 3 && e.cpu.gpr[EMU_RDX] == 5 && e.cpu.gpr[EMU_RCX] == 1 &&
+		      (emu_get_rflags(&e) & arith) == 0, "ADD r,m then ADD (slow %d)", slow);
+	}
 }
 
 /* A loop whose Jcc goes back to the start of its own trace runs it again
