@@ -87,6 +87,16 @@ static int op_kind(const struct emu_insn *o, unsigned *d, unsigned *x, u32 *imm)
 	return -1;
 }
 
+/* The fused Jcc j is taken (one copy for all the handlers below). */
+static __attribute__((noinline)) int jcc_taken(struct emu *e, const struct emu_insn *j)
+{
+	if (emu_may_again(e, j, j->imm))
+		return emu_again(e, j);
+	e->cpu.rip = j->imm;
+	e->at = j;
+	return EMU_BRANCH;
+}
+
 /* CMP or TEST (32/64-bit registers, or a register and an immediate) then
  * Jcc: the flags are written as CMP/TEST writes them and the condition is
  * decided from the operands at hand. The CMP/TEST decode's base and index
@@ -100,13 +110,7 @@ fjcc_x(struct emu *e, const struct emu_insn *in, bool test, bool imm, unsigned s
 		emu_lf_logic(e, a & b, sz);
 	else
 		emu_lf_sub(e, a, b, (a - b) & m, sz);
-	if (!emu_cond(e, cc))
-		return emu_next(e, j);
-	if (emu_may_again(e, j, j->imm))
-		return emu_again(e, j);
-	e->cpu.rip = j->imm;
-	e->at = j;
-	return EMU_BRANCH;
+	return emu_cond(e, cc) ? jcc_taken(e, j) : emu_next(e, j);
 }
 
 #define FJ(t, i, cc)                                                                     \
