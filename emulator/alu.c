@@ -40,15 +40,16 @@ EMU_G(emu_op_alu_rm_r)
  * compiler; chosen at decode time for register operands and for memory
  * operands without LOCK, FS/GS or 0x67. Memory goes through the TLB; a miss
  * takes the generic handler, which redoes the instruction (nothing has
- * changed yet). Registers of 2 bytes or more are numbered 0-15. */
+ * changed yet). Registers of 2 bytes or more are numbered 0-15. mem: 0
+ * register, 1 memory, 2 memory without an index register (32/64 bits). */
 static inline __attribute__((always_inline)) int
-alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool mem, unsigned sz, bool nf)
+alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, unsigned mem, unsigned sz, bool nf)
 {
 	emu_fn slow = form == 0 ? emu_op_alu_rm_r : form == 1 ? emu_op_alu_r_rm : emu_op_alu_rm_imm;
 	u64 m = emu_mask(sz), la = 0, ev, gv, a, b, r;
 	u8 *p, *w;
 	if (mem) {
-		la = emu_ea_fast(e, in);
+		la = mem == 2 ? e->cpu.reg[in->base] + (u64)in->disp : emu_ea_fast(e, in);
 		if (unlikely(!emu_tlb_get(e, la, sz, 0, &p)))
 			return slow(e, in);
 		ev = emu_load(p, sz);
@@ -86,6 +87,14 @@ ALU_F(0) ALU_F(1) ALU_F(2) ALU_F(3) ALU_F(4) ALU_F(5) ALU_F(6) ALU_F(7)
 		   {ALU_T(op, 2, 0), ALU_T(op, 2, 1)}}
 static const emu_fn alu_tab[8][3][2][4] = {ALU_R(0), ALU_R(1), ALU_R(2), ALU_R(3),
 					   ALU_R(4), ALU_R(5), ALU_R(6), ALU_R(7)};
+#define ALU_B(op, f)                                                               \
+	static EMU_H(a##op##f##b_4) { return alu_x(e, in, op, f, 2, 4, 0); }       \
+	static EMU_H(a##op##f##b_8) { return alu_x(e, in, op, f, 2, 8, 0); }
+#define ALU_BF(op) ALU_B(op, 0) ALU_B(op, 1) ALU_B(op, 2)
+ALU_BF(0) ALU_BF(1) ALU_BF(2) ALU_BF(3) ALU_BF(4) ALU_BF(5) ALU_BF(6) ALU_BF(7)
+#define ALU_BT(op) {{a##op##0b_4, a##op##0b_8}, {a##op##1b_4, a##op##1b_8}, {a##op##2b_4, a##op##2b_8}}
+static const emu_fn alu_base[8][3][2] = {ALU_BT(0), ALU_BT(1), ALU_BT(2), ALU_BT(3),
+					 ALU_BT(4), ALU_BT(5), ALU_BT(6), ALU_BT(7)};
 /* The no-flags twins (emu_nf) of the 32/64-bit register forms of ADD, OR, AND, SUB, XOR. */
 #define ALU_N(op, f)                                                               \
 	static EMU_H(a##op##f##n_4) { return alu_x(e, in, op, f, 0, 4, 1); }       \
@@ -98,10 +107,12 @@ static const emu_fn alu_nf[8][3][2] = {[0] = ALU_NT(0), [1] = ALU_NT(1), [4] = A
 /* ... and of G op= m32/m64 (they may stop: run.c flags_dead keeps the flags before them) */
 #define ALU_M(op)                                                                  \
 	static EMU_H(a##op##1m_4) { return alu_x(e, in, op, 1, 1, 4, 1); }        \
-	static EMU_H(a##op##1m_8) { return alu_x(e, in, op, 1, 1, 8, 1); }
+	static EMU_H(a##op##1m_8) { return alu_x(e, in, op, 1, 1, 8, 1); }        \
+	static EMU_H(a##op##1mb_4) { return alu_x(e, in, op, 1, 2, 4, 1); }       \
+	static EMU_H(a##op##1mb_8) { return alu_x(e, in, op, 1, 2, 8, 1); }
 ALU_M(0) ALU_M(1) ALU_M(4) ALU_M(5) ALU_M(6)
-static const emu_fn alu_nfm[8][2] = {[0] = {a01m_4, a01m_8}, [1] = {a11m_4, a11m_8}, [4] = {a41m_4, a41m_8},
-				     [5] = {a51m_4, a51m_8}, [6] = {a61m_4, a61m_8}};
+#define ALU_MT(op) [op] = {{a##op##1m_4, a##op##1m_8}, {a##op##1mb_4, a##op##1mb_8}}
+static const emu_fn alu_nfm[8][2][2] = {ALU_MT(0), ALU_MT(1), ALU_MT(4), ALU_MT(5), ALU_MT(6)}; /* [op][no index][8] */
 
 /* The specialised ALU handler for in (decoded with the generic fn). */
 emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
@@ -110,6 +121,8 @@ emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
 	bool mem = in->flags & EMU_I_MEM;
 	if (mem && (in->flags & (EMU_I_SLOWEA | EMU_I_LOCK)))
 		return fn;
+	if (mem && in->index == EMU_ZREG && in->osz >= 4)
+		return alu_base[in->ext & 7][form][in->osz == 8];
 	return alu_tab[in->ext & 7][form][mem][in->osz == 8 ? 3 : in->osz / 2];
 }
 
@@ -614,7 +627,7 @@ emu_fn emu_nf(emu_fn fn, const struct emu_insn *in)
 	if ((in->flags & EMU_I_LOCK) || in->osz < 4)
 		return 0;
 	if (in->flags & EMU_I_MEM)
-		return fn == emu_op_alu_r_rm && !(in->flags & EMU_I_SLOWEA) ? alu_nfm[op][w] : 0;
+		return fn == emu_op_alu_r_rm && !(in->flags & EMU_I_SLOWEA) ? alu_nfm[op][in->index == EMU_ZREG][w] : 0;
 	if (fn == emu_op_test_rm_r || fn == emu_op_test_rm_imm)
 		return skip;
 	if (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm || fn == emu_op_alu_rm_imm)
