@@ -4,9 +4,10 @@
  * the same buffers, old and new alternating, timed by thread CPU time; the
  * best of R runs each (a shared machine). Prints MIPS, the ratio of the
  * best times and the median of the R ratios of back-to-back pairs.
- * usage: bench_cmp [R] [workload] [turns]: turns (random-8MiB's loop, default
- * 4,000,000) makes a short run for callgrind (--toggle-collect=old_call or
- * new_call: host instructions and cache misses per turn of each). */
+ * usage: bench_cmp [R] [workload] [turns] [words]: turns (random-8MiB's loop,
+ * default 4,000,000) makes a short run for callgrind (--toggle-collect=old_call
+ * or new_call: host instructions and cache misses per turn of each); words
+ * (a power of two up to 1 << 20) shrinks the array it walks. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +82,8 @@ int main(int argc, char **argv)
 	reps = reps < 1 ? 1 : reps > 64 ? 64 : reps;
 	if (argc > 3 && atoll(argv[3]) > 0)
 		wls[4].a[2] = (u64)atoll(argv[3]);
+	if (argc > 4 && atoll(argv[4]) > 0 && atoll(argv[4]) <= 1 << 20 && !(atoll(argv[4]) & (atoll(argv[4]) - 1)))
+		wls[4].a[1] = (u64)atoll(argv[4]);
 	printf("%-12s %12s %9s %9s %7s %7s %10s\n", "workload", "emu-insns", "old-MIPS", "new-MIPS", "new/old", "median",
 	       "native-ms");
 	for (unsigned w = 0; w < sizeof(wls) / sizeof(wls[0]); w++) {
