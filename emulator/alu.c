@@ -6,37 +6,10 @@
  * so a fault leaves the state as it was before the instruction. */
 #include "emu_internal.h"
 
-/* The eight classic ALU operations, in opcode order (SDM "One-byte Opcode Map" rows 0-3):
- * the result (cf: the carry-in of ADC/SBB), then the flags. */
-static inline __attribute__((always_inline)) u64 alu_val(unsigned op, u64 a, u64 b, u64 cf, unsigned sz)
-{
-	u64 m = emu_mask(sz);
-	switch (op) {
-	case 0: return (a + b) & m;
-	case 1: return a | b;
-	case 2: return (a + b + cf) & m;
-	case 3: return (a - b - cf) & m;
-	case 4: return a & b;
-	case 6: return a ^ b;
-	default: return (a - b) & m;
-	}
-}
-
-static inline __attribute__((always_inline)) void alu_flags(struct emu *e, unsigned op, u64 a, u64 b, u64 r,
-							    unsigned sz)
-{
-	switch (op) {
-	case 0: case 2: emu_lf(e, EMU_LF_ADD, a, b, r, sz); break;
-	case 3: emu_lf(e, EMU_LF_SBB, a, b, r, sz); break;
-	case 5: case 7: emu_lf(e, EMU_LF_SUB, a, b, r, sz); break;
-	default: emu_lf_logic(e, r, sz); break;
-	}
-}
-
 static inline __attribute__((always_inline)) u64 alu(struct emu *e, unsigned op, u64 a, u64 b, unsigned sz)
 {
-	u64 r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
-	alu_flags(e, op, a, b, r, sz);
+	u64 r = emu_alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	emu_alu_flags(e, op, a, b, r, sz);
 	return r;
 }
 
@@ -49,10 +22,10 @@ static int alu_rm(struct emu *e, const struct emu_insn *in, unsigned op, u64 b)
 	if (st)
 		return st;
 	b &= emu_mask(sz);
-	u64 r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	u64 r = emu_alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
 	if (op != 7 && (st = emu_wr_rm(e, in, sz, la, a, r, in->flags & EMU_I_LOCK)))
 		return st;
-	alu_flags(e, op, a, b, r, sz);
+	emu_alu_flags(e, op, a, b, r, sz);
 	return 0;
 }
 
@@ -67,15 +40,16 @@ EMU_G(emu_op_alu_rm_r)
  * compiler; chosen at decode time for register operands and for memory
  * operands without LOCK, FS/GS or 0x67. Memory goes through the TLB; a miss
  * takes the generic handler, which redoes the instruction (nothing has
- * changed yet). Registers of 2 bytes or more are numbered 0-15. */
+ * changed yet). Registers of 2 bytes or more are numbered 0-15. mem: 0
+ * register, 1 memory, 2 memory without an index register (32/64 bits). */
 static inline __attribute__((always_inline)) int
-alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool mem, unsigned sz, bool nf)
+alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, unsigned mem, unsigned sz, bool nf)
 {
 	emu_fn slow = form == 0 ? emu_op_alu_rm_r : form == 1 ? emu_op_alu_r_rm : emu_op_alu_rm_imm;
 	u64 m = emu_mask(sz), la = 0, ev, gv, a, b, r;
 	u8 *p, *w;
 	if (mem) {
-		la = emu_ea_fast(e, in);
+		la = mem == 2 ? e->cpu.reg[in->base] + (u64)in->disp : emu_ea_fast(e, in);
 		if (unlikely(!emu_tlb_get(e, la, sz, 0, &p)))
 			return slow(e, in);
 		ev = emu_load(p, sz);
@@ -84,18 +58,20 @@ alu_x(struct emu *e, const struct emu_insn *in, unsigned op, unsigned form, bool
 	}
 	gv = form == 2 ? in->imm & m : sz == 1 ? emu_rreg(e, in->reg8, 1) : e->cpu.gpr[in->reg] & m;
 	a = form == 1 ? gv : ev, b = form == 1 ? ev : gv;
-	r = alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
+	r = emu_alu_val(op, a, b, (op == 2 || op == 3) ? emu_cf(e) : 0, sz);
 	if (op != 7) {
 		if (mem && form != 1) {
 			if (unlikely(!emu_tlb_get(e, la, sz, 1, &w)))
 				return slow(e, in);
 			emu_store(w, sz, r);
+		} else if (sz >= 4) { /* r is zero-extended already */
+			e->cpu.gpr[form == 1 ? in->reg : in->rm] = r;
 		} else {
 			emu_wreg(e, form == 1 ? (sz == 1 ? in->reg8 : in->reg) : (sz == 1 ? in->rm8 : in->rm), sz, r);
 		}
 	}
 	if (!nf)
-		alu_flags(e, op, a, b, r, sz);
+		emu_alu_flags(e, op, a, b, r, sz);
 	return emu_next(e, in);
 }
 
@@ -111,6 +87,14 @@ ALU_F(0) ALU_F(1) ALU_F(2) ALU_F(3) ALU_F(4) ALU_F(5) ALU_F(6) ALU_F(7)
 		   {ALU_T(op, 2, 0), ALU_T(op, 2, 1)}}
 static const emu_fn alu_tab[8][3][2][4] = {ALU_R(0), ALU_R(1), ALU_R(2), ALU_R(3),
 					   ALU_R(4), ALU_R(5), ALU_R(6), ALU_R(7)};
+#define ALU_B(op, f)                                                               \
+	static EMU_H(a##op##f##b_4) { return alu_x(e, in, op, f, 2, 4, 0); }       \
+	static EMU_H(a##op##f##b_8) { return alu_x(e, in, op, f, 2, 8, 0); }
+#define ALU_BF(op) ALU_B(op, 0) ALU_B(op, 1) ALU_B(op, 2)
+ALU_BF(0) ALU_BF(1) ALU_BF(2) ALU_BF(3) ALU_BF(4) ALU_BF(5) ALU_BF(6) ALU_BF(7)
+#define ALU_BT(op) {{a##op##0b_4, a##op##0b_8}, {a##op##1b_4, a##op##1b_8}, {a##op##2b_4, a##op##2b_8}}
+static const emu_fn alu_base[8][3][2] = {ALU_BT(0), ALU_BT(1), ALU_BT(2), ALU_BT(3),
+					 ALU_BT(4), ALU_BT(5), ALU_BT(6), ALU_BT(7)};
 /* The no-flags twins (emu_nf) of the 32/64-bit register forms of ADD, OR, AND, SUB, XOR. */
 #define ALU_N(op, f)                                                               \
 	static EMU_H(a##op##f##n_4) { return alu_x(e, in, op, f, 0, 4, 1); }       \
@@ -120,6 +104,15 @@ ALU_NF(0) ALU_NF(1) ALU_NF(4) ALU_NF(5) ALU_NF(6)
 #define ALU_NT(op) {{a##op##0n_4, a##op##0n_8}, {a##op##1n_4, a##op##1n_8}, {a##op##2n_4, a##op##2n_8}}
 static const emu_fn alu_nf[8][3][2] = {[0] = ALU_NT(0), [1] = ALU_NT(1), [4] = ALU_NT(4),
 				       [5] = ALU_NT(5), [6] = ALU_NT(6)};
+/* ... and of G op= m32/m64 (they may stop: run.c flags_dead keeps the flags before them) */
+#define ALU_M(op)                                                                  \
+	static EMU_H(a##op##1m_4) { return alu_x(e, in, op, 1, 1, 4, 1); }        \
+	static EMU_H(a##op##1m_8) { return alu_x(e, in, op, 1, 1, 8, 1); }        \
+	static EMU_H(a##op##1mb_4) { return alu_x(e, in, op, 1, 2, 4, 1); }       \
+	static EMU_H(a##op##1mb_8) { return alu_x(e, in, op, 1, 2, 8, 1); }
+ALU_M(0) ALU_M(1) ALU_M(4) ALU_M(5) ALU_M(6)
+#define ALU_MT(op) [op] = {{a##op##1m_4, a##op##1m_8}, {a##op##1mb_4, a##op##1mb_8}}
+static const emu_fn alu_nfm[8][2][2] = {ALU_MT(0), ALU_MT(1), ALU_MT(4), ALU_MT(5), ALU_MT(6)}; /* [op][no index][8] */
 
 /* The specialised ALU handler for in (decoded with the generic fn). */
 emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
@@ -128,6 +121,8 @@ emu_fn emu_alu_fast(emu_fn fn, const struct emu_insn *in)
 	bool mem = in->flags & EMU_I_MEM;
 	if (mem && (in->flags & (EMU_I_SLOWEA | EMU_I_LOCK)))
 		return fn;
+	if (mem && in->index == EMU_ZREG && in->osz >= 4)
+		return alu_base[in->ext & 7][form][in->osz == 8];
 	return alu_tab[in->ext & 7][form][mem][in->osz == 8 ? 3 : in->osz / 2];
 }
 
@@ -532,33 +527,10 @@ rot(const struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz, unsigned *
 	return r;
 }
 
-/* SHL/SHR/SAR (ops 4-7); n is the masked, non-zero count. */
-static inline __attribute__((always_inline)) u64
-shift(unsigned op, u64 a, unsigned n, unsigned sz, unsigned *cf, unsigned *of)
-{
-	unsigned bits = sz * 8;
-	u64 m = emu_mask(sz), r;
-	if (op == 5) {
-		r = a >> n;
-		*cf = (a >> (n - 1)) & 1;
-		*of = (a >> (bits - 1)) & 1;
-	} else if (op == 7) {
-		u64 s = emu_sx(a, sz);
-		r = (u64)((i64)s >> (n > 63 ? 63 : n)) & m;
-		*cf = (u64)((i64)s >> (n - 1)) & 1;
-		*of = 0;
-	} else {
-		r = n >= 64 ? 0 : (a << n) & m;
-		*cf = bits < 64 ? ((a << n) >> bits) & 1 : (a >> (64 - n)) & 1;
-		*of = ((r >> (bits - 1)) & 1) ^ *cf;
-	}
-	return r;
-}
-
 static inline __attribute__((always_inline)) u64
 grp2(const struct emu *e, unsigned op, u64 a, unsigned n, unsigned sz, unsigned *cf, unsigned *of)
 {
-	return op < 4 ? rot(e, op, a, n, sz, cf, of) : shift(op, a, n, sz, cf, of);
+	return op < 4 ? rot(e, op, a, n, sz, cf, of) : emu_shift(op, a, n, sz, cf, of);
 }
 
 /* Rotates change only CF and OF; shifts set all six (AF = 0). */
@@ -612,7 +584,7 @@ shift_r(struct emu *e, const struct emu_insn *in, unsigned op, unsigned sz, bool
 	if (!n && !nf) /* the twins have a non-zero immediate count */
 		return count0(e, in, a);
 	u64 r = grp2(e, op, a, n, sz, &cf, &of);
-	emu_wreg(e, in->rm, sz, r);
+	e->cpu.gpr[in->rm] = r; /* zero-extended */
 	if (!nf)
 		grp2_flags(e, op, r, sz, cf, of);
 	return emu_next(e, in);
@@ -643,17 +615,19 @@ static EMU_H(skip)
 }
 
 /* The twin of in (decoded with the generic fn) without the flag writes, if
- * in sets all six arithmetic flags, reads none and cannot stop: ADD, OR,
- * AND, SUB, XOR, CMP, TEST on 32/64-bit registers, SHL/SHR/SAR by a
- * non-zero immediate count. run.c uses it where a later instruction of the
+ * in sets all six arithmetic flags and reads none: ADD, OR, AND, SUB, XOR,
+ * CMP, TEST on 32/64-bit registers, SHL/SHR/SAR by a non-zero immediate
+ * count (these cannot stop), ADD, OR, AND, SUB, XOR r32/r64, m (these may). run.c uses it where a later instruction of the
  * trace overwrites the flags before anything can see them. Else NULL. */
 emu_fn emu_nf(emu_fn fn, const struct emu_insn *in)
 {
 	static const emu_fn shift_nf[4][2] = {{sh4n_4, sh4n_8}, {sh5n_4, sh5n_8}, {sh6n_4, sh6n_8},
 					      {sh7n_4, sh7n_8}};
 	unsigned op = in->ext & 7, w = in->osz == 8;
-	if ((in->flags & (EMU_I_MEM | EMU_I_LOCK)) || in->osz < 4)
+	if ((in->flags & EMU_I_LOCK) || in->osz < 4)
 		return 0;
+	if (in->flags & EMU_I_MEM)
+		return fn == emu_op_alu_r_rm && !(in->flags & EMU_I_SLOWEA) ? alu_nfm[op][in->index == EMU_ZREG][w] : 0;
 	if (fn == emu_op_test_rm_r || fn == emu_op_test_rm_imm)
 		return skip;
 	if (fn == emu_op_alu_rm_r || fn == emu_op_alu_r_rm || fn == emu_op_alu_rm_imm)

@@ -456,13 +456,13 @@ static emu_fn specialise(struct emu_insn *in, emu_fn fn)
 }
 
 /* What the trace builder needs for flag liveness (run.c flags_dead):
- * EMU_I_FW with the twin in alt, or EMU_I_FT. */
+ * EMU_I_FW or EMU_I_FM with the twin in alt, or EMU_I_FT. */
 static void flag_class(struct emu_insn *in, emu_fn fn)
 {
 	emu_fn nf = emu_nf(fn, in);
 	if (nf) {
-		in->alt = nf;
-		in->flags |= EMU_I_FW;
+		in->flags |= (in->flags & EMU_I_MEM) ? EMU_I_FM : EMU_I_FW;
+		*emu_twin(in) = nf;
 	} else if (fn == emu_op_lea || fn == emu_op_mov_r_imm ||
 		   (!(in->flags & EMU_I_MEM) && (fn == emu_op_mov_rm_r || fn == emu_op_mov_r_rm ||
 						  fn == emu_op_mov_rm_imm || fn == emu_op_movzx ||
@@ -693,7 +693,7 @@ int emu_decode(const struct emu *e, struct emu_insn *in, const u8 *p, unsigned a
 	if (i >= 15)
 		return finish(in, emu_op_toolong, 15); /* SDM "Interrupt 13-General Protection Exception (#GP)": #GP(0) */
 	if (rex)
-		in->flags |= EMU_I_REX | ((rex & 8) ? EMU_I_REXW : 0);
+		in->flags |= (rex & 8) ? EMU_I_REXW : 0;
 	if (p[i] == 0xc4 || p[i] == 0xc5 || p[i] == 0x62)
 		return vex(e, in, p, i, avail, rex, rip);
 	unsigned opc = p[i];

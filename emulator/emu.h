@@ -212,8 +212,12 @@ typedef int (*emu_fn)(struct emu *e, const struct emu_insn *in);
  * at decode time: a decode is only ever reused at the same RIP. */
 struct emu_insn {
 	emu_fn fn;        /* handler */
-	u64 imm;          /* immediate (sign-extended where the SDM says so), moffs,
+	union {
+		u64 imm;  /* immediate (sign-extended where the SDM says so), moffs,
 			     absolute target of a relative branch */
+		emu_fn alt_m; /* G op= memory forms that may drop their flags: the
+				 handler not in fn (their disp is in use) */
+	};
 	union {
 		i64 disp; /* ModRM displacement (absolute address if RIP-relative);
 			     return address of CALL rel32 */

@@ -13,7 +13,7 @@
 
 /* emu_insn.flags */
 #define EMU_I_MEM 0x0001    /* ModRM names memory */
-#define EMU_I_REX 0x0002    /* a REX prefix was present */
+#define EMU_I_FM 0x0002     /* like EMU_I_FW, but may stop (a memory operand); alt = its twin */
 #define EMU_I_LOCK 0x0004   /* F0 */
 #define EMU_I_REP 0x0008    /* F3 */
 #define EMU_I_REPNE 0x0010  /* F2 */
@@ -54,6 +54,12 @@ enum {
 	EMU_F_LAHF = 128 + 0, EMU_F_LZCNT = 128 + 5,
 	EMU_F_NONE = 255, /* always present */
 };
+
+/* Where the handler not in fn of a decode with a flag twin is kept. */
+static inline emu_fn *emu_twin(struct emu_insn *in)
+{
+	return (in->flags & EMU_I_FM) ? &in->alt_m : &in->alt;
+}
 
 static inline bool emu_has(const struct emu *e, unsigned f)
 {
@@ -200,6 +206,57 @@ static inline __attribute__((always_inline)) bool emu_cond(const struct emu *e, 
 		return r ^ (cc & 1);
 	}
 	return emu_cond_slow(e, cc);
+}
+
+/* ---- ALU results (alu.c, fuse.c) ----
+ * The eight classic ALU operations, in opcode order (SDM "One-byte Opcode Map" rows 0-3):
+ * the result (cf: the carry-in of ADC/SBB), then the flags. */
+static inline __attribute__((always_inline)) u64 emu_alu_val(unsigned op, u64 a, u64 b, u64 cf, unsigned sz)
+{
+	u64 m = emu_mask(sz);
+	switch (op) {
+	case 0: return (a + b) & m;
+	case 1: return a | b;
+	case 2: return (a + b + cf) & m;
+	case 3: return (a - b - cf) & m;
+	case 4: return a & b;
+	case 6: return a ^ b;
+	default: return (a - b) & m;
+	}
+}
+
+static inline __attribute__((always_inline)) void emu_alu_flags(struct emu *e, unsigned op, u64 a, u64 b, u64 r,
+								unsigned sz)
+{
+	switch (op) {
+	case 0: case 2: emu_lf(e, EMU_LF_ADD, a, b, r, sz); break;
+	case 3: emu_lf(e, EMU_LF_SBB, a, b, r, sz); break;
+	case 5: case 7: emu_lf(e, EMU_LF_SUB, a, b, r, sz); break;
+	default: emu_lf_logic(e, r, sz); break;
+	}
+}
+
+/* SHL/SHR/SAR (ops 4-7); n is the masked, non-zero count. */
+static inline __attribute__((always_inline)) u64
+emu_shift(unsigned op, u64 a, unsigned n, unsigned sz, unsigned *cf, unsigned *of)
+{
+	unsigned bits = sz * 8;
+	u64 m = emu_mask(sz), r;
+	if (op == 5) {
+		r = a >> n;
+		*cf = (a >> (n - 1)) & 1;
+		*of = (a >> (bits - 1)) & 1;
+	} else if (op == 7) {
+		u64 s = emu_sx(a, sz);
+		r = (u64)((i64)s >> (n > 63 ? 63 : n)) & m;
+		*cf = (u64)((i64)s >> (n - 1)) & 1;
+		*of = 0;
+	} else {
+		r = n >= 64 ? 0 : (a << n) & m;
+		*cf = bits < 64 ? ((a << n) >> bits) & 1 : (a >> (64 - n)) & 1;
+		*of = ((r >> (bits - 1)) & 1) ^ *cf;
+	}
+	return r;
 }
 
 /* ---- memory (mem.c) ---- */
@@ -501,5 +558,6 @@ emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ldst_fast(bool load, const struct emu_insn *in);
 emu_fn emu_unary_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_nf(emu_fn fn, const struct emu_insn *in);
+void emu_fuse(struct emu_insn *in, unsigned n);
 
 #endif

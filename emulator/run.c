@@ -102,24 +102,25 @@ static __attribute__((noinline, cold)) void validate(struct emu *e, struct emu_t
 
 /* Flag liveness, backwards over the n decodes of a new trace: flags are
  * live at its end and before anything that may read them or stop; an
- * instruction that sets them all (EMU_I_FW) where they are dead runs as its
- * twin without the flag writes. A partial run swaps the twins back (swap_nf). */
+ * instruction that sets them all (EMU_I_FW, EMU_I_FM) where they are dead
+ * runs as its twin without the flag writes. A partial run swaps the twins
+ * back (swap_nf). */
 static void flags_dead(struct emu_insn *in, unsigned n)
 {
 	bool live = true;
 	for (unsigned i = n; i-- > 0;) {
 		if (in[i].flags & EMU_I_FT)
 			continue;
-		if (!(in[i].flags & EMU_I_FW)) {
+		if (!(in[i].flags & (EMU_I_FW | EMU_I_FM))) {
 			live = true;
 			continue;
 		}
 		if (!live) {
 			emu_fn f = in[i].fn;
-			in[i].fn = in[i].alt, in[i].alt = f;
+			in[i].fn = *emu_twin(&in[i]), *emu_twin(&in[i]) = f;
 			in[i].flags |= EMU_I_NF;
 		}
-		live = false;
+		live = (in[i].flags & EMU_I_FM) != 0; /* before one that may stop, they are */
 	}
 }
 
@@ -131,7 +132,7 @@ static void swap_nf(struct emu_insn *in, unsigned k)
 	for (unsigned i = 0; i < k; i++)
 		if ((in[i].flags & EMU_I_NF) && in[i].fn != emu_op_resync) {
 			emu_fn f = in[i].fn;
-			in[i].fn = in[i].alt, in[i].alt = f;
+			in[i].fn = *emu_twin(&in[i]), *emu_twin(&in[i]) = f;
 		}
 }
 
@@ -191,6 +192,7 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	t->epoch = e->pool_epoch;
 	t->inside = 0;
 	flags_dead(in, n);
+	emu_fuse(in, n);
 	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
 	e->pool_next += n + 1, e->bytes_next += off;
 	validate(e, t, fr);

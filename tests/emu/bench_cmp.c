@@ -4,7 +4,10 @@
  * the same buffers, old and new alternating, timed by thread CPU time; the
  * best of R runs each (a shared machine). Prints MIPS, the ratio of the
  * best times and the median of the R ratios of back-to-back pairs.
- * usage: bench_cmp [R] [workload] */
+ * usage: bench_cmp [R] [workload] [turns] [words]: turns (random-8MiB's loop,
+ * default 4,000,000) makes a short run for callgrind (--toggle-collect=old_call
+ * or new_call: host instructions and cache misses per turn of each); words
+ * (a power of two up to 1 << 20) shrinks the array it walks. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +29,7 @@ static uint8_t src[1 << 18], dst[1 << 18];
 static uint32_t keys[1 << 16];
 static u64 big[1 << 20]; /* 8 MiB */
 
-static const struct {
+static struct {
 	const char *name;
 	void *fn;
 	u64 a[4];
@@ -77,6 +80,10 @@ int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 3;
 	reps = reps < 1 ? 1 : reps > 64 ? 64 : reps;
+	if (argc > 3 && atoll(argv[3]) > 0)
+		wls[4].a[2] = (u64)atoll(argv[3]);
+	if (argc > 4 && atoll(argv[4]) > 0 && atoll(argv[4]) <= 1 << 20 && !(atoll(argv[4]) & (atoll(argv[4]) - 1)))
+		wls[4].a[1] = (u64)atoll(argv[4]);
 	printf("%-12s %12s %9s %9s %7s %7s %10s\n", "workload", "emu-insns", "old-MIPS", "new-MIPS", "new/old", "median",
 	       "native-ms");
 	for (unsigned w = 0; w < sizeof(wls) / sizeof(wls[0]); w++) {

@@ -199,12 +199,68 @@ static void g_nop(struct g *g)
 	}
 }
 
+/* CMP or TEST (32/64-bit registers, or a register and an immediate) then a
+ * Jcc: a pair emulator/fuse.c runs as one handler. */
+static void g_cmp_jcc(struct g *g)
+{
+	int sz = gen_coin(g, 50) ? 8 : 4, test = gen_coin(g, 40), imm = gen_coin(g, 40);
+	struct op o = {0};
+	o.reg = (int)gen_rnd(g, 16);
+	u8 opc = imm ? (test ? 0xf7 : gen_coin(g, 50) ? 0x83 : 0x81) : test ? 0x85 : gen_coin(g, 50) ? 0x39 : 0x3b;
+	gen_enc(g, sz, &opc, 1, imm ? (test ? 0 : 7) : (int)gen_rnd(g, 16), &o, imm ? (opc == 0x83 ? 1 : 4) : 0,
+		gen_val(g), 0, 0);
+	gen_fl(g, test ? ALLF & ~AF : ALLF, test ? AF : 0);
+	gen_item_begin(g);
+	g_jump(g);
+}
+
+/* MOV d,s then ADD, OR, AND, SUB, XOR (register or immediate) or SHL, SHR,
+ * SAR by an immediate on d, both 32 or both 64 bits: the pairs that
+ * emulator/fuse.c runs as one handler; one to three in a row, as in a
+ * xorshift (the flags of all but the last are dead); or CMP/TEST and Jcc. */
+static void g_pair(struct g *g)
+{
+	static const u8 ops[5] = {0, 1, 4, 5, 6}, shs[3] = {4, 5, 7};
+	if (gen_coin(g, 30))
+		return g_cmp_jcc(g);
+	for (int k = 1 + (int)gen_rnd(g, 3); k-- > 0;) {
+		int sz = gen_coin(g, 50) ? 8 : 4, d = gen_wreg(g), s = (int)gen_rnd(g, 16), dir = gen_coin(g, 50);
+		int x = gen_coin(g, 20) ? d : (int)gen_rnd(g, 16), form = (int)gen_rnd(g, 4);
+		struct op o = {0};
+		u8 opc = (u8)(0x89 + 2 * dir);
+		o.reg = dir ? s : d;
+		gen_enc(g, sz, &opc, 1, dir ? d : s, &o, 0, 0, 0, 0);
+		o.reg = d;
+		if (form == 3) { /* C1 /4 /5 /7 ib, or D1 (count 1) */
+			int op = shs[gen_rnd(g, 3)], one = gen_coin(g, 20);
+			unsigned n = one ? 1 : gen_rnd(g, (unsigned)sz * 8 + 2), mc = n & (sz == 8 ? 63 : 31);
+			opc = one ? 0xd1 : 0xc1;
+			gen_enc(g, sz, &opc, 1, op, &o, !one, n, 0, 0);
+			uint32_t ofu = mc == 1 ? 0 : OF;
+			if (mc)
+				gen_fl(g, ALLF & ~AF & ~ofu, AF | ofu);
+			continue;
+		}
+		int op = ops[gen_rnd(g, 5)];
+		uint32_t und = (op == 1 || op == 4 || op == 6) ? AF : 0;
+		if (form == 2) {
+			opc = gen_coin(g, 50) ? 0x83 : 0x81;
+			gen_enc(g, sz, &opc, 1, op, &o, opc == 0x83 ? 1 : 4, gen_val(g), 0, 0);
+		} else { /* E op= G (x in G) or G op= E (x in E) */
+			opc = (u8)(op * 8 + 1 + 2 * form);
+			o.reg = form ? x : d;
+			gen_enc(g, sz, &opc, 1, form ? d : x, &o, 0, 0, 0, 0);
+		}
+		gen_fl(g, ALLF & ~und, und);
+	}
+}
+
 typedef void (*gen_fn)(struct g *);
 static const struct { gen_fn fn; unsigned w; } gens[] = {
 	{gen_g_alu, 20}, {g_test, 4}, {g_unary, 10}, {g_imul, 4}, {g_shift, 10},
 	{g_shd, 4}, {g_bt, 4}, {g_bitscan, 4}, {g_cc, 6}, {g_jump, 5}, {g_call, 2},
 	{g_stack, 6}, {g_flags, 5}, {g_enter, 2}, {g_xchg, 6}, {g_cx8, 2},
-	{g_move, 14}, {g_string, 6}, {g_nop, 2}, {g_sse, 16}, {g_ssemov, 6}, {g_ext, 8},
+	{g_move, 14}, {g_string, 6}, {g_nop, 2}, {g_sse, 16}, {g_ssemov, 6}, {g_ext, 8}, {g_pair, 6},
 };
 
 static void init_state(struct g *g)

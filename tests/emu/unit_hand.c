@@ -653,6 +653,31 @@ static void test_flags_dead(void)
 	umem_reset(); /* a whole trace: only the last flags count */
 	struct emu_result r = run(0, code, sizeof(code) - 1, 10);
 	CHECK(r.executed == 10 && (emu_get_rflags(&e) & arith) == 0 && e.cpu.gpr[EMU_RCX] == 1, "flags after the trace");
+	/* ADD r64, m64 whose flags a later ADD overwrites runs without them, but it may fault:
+	 * the flags before it (SHL's: CF ZF PF) must be there then, fast and slow path */
+	static const char fm[] = "\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x40" /* mov rax, 1 << 62 */
+				 "\x48\xc1\xe0\x02"                       /* shl rax, 2 */
+				 "\x48\x03\x16"                           /* add rdx, [rsi] */
+				 "\x83\xc1\x01"                           /* add ecx, 1 */
+				 "\xeb\xfe";                               /* jmp $ */
+	for (int slow = 0; slow < 2; slow++) {
+		umem_reset();
+		um.no_map = slow;
+		u64 c = ucode(0x100, fm, sizeof(fm) - 1);
+		uemu_init(&e, 0);
+		e.cpu.rip = c;
+		e.cpu.gpr[EMU_RSI] = UMEM_BASE + UMEM_PAGES * 4096ull; /* not mapped */
+		r = emu_run(&e, c, c + 0x100, 10);
+		CHECK(r.reason == EMU_STOP_FAULT && r.fault.vector == EMU_EXC_PF && e.cpu.rip == c + 14 &&
+		      (emu_get_rflags(&e) & (arith & ~0x810ull)) == 0x45,
+		      "flags before a faulting ADD r,m (slow %d): stop %d, rip +%llx, flags %llx", slow, r.reason,
+		      (unsigned long long)(e.cpu.rip - c), (unsigned long long)emu_get_rflags(&e));
+		e.cpu.gpr[EMU_RSI] = UMEM_BASE; /* and without the fault: ADD's flags are overwritten by the next */
+		um.data[0][0] = 5;
+		r = emu_run(&e, e.cpu.rip, c + 0x100, 3);
+		CHECK(r.executed == 3 && e.cpu.gpr[EMU_RDX] == 5 && e.cpu.gpr[EMU_RCX] == 1 &&
+		      (emu_get_rflags(&e) & arith) == 0, "ADD r,m then ADD (slow %d)", slow);
+	}
 }
 
 /* A loop whose Jcc goes back to the start of its own trace runs it again
@@ -679,9 +704,52 @@ static void test_loop_budget(void)
 	}
 }
 
+/* MOV+op pairs run as one handler (emulator/fuse.c) only when the whole
+ * trace runs: a budget or TF stop between the two shows the MOV alone. */
+static void test_fused_stops(void)
+{
+	static const char code[] = "\x48\x89\xc1"     /* mov rcx, rax */
+				   "\x48\xc1\xe1\x0d" /* shl rcx, 13 */
+				   "\x48\x31\xc8"     /* xor rax, rcx */
+				   "\x89\xc2"         /* mov edx, eax */
+				   "\x83\xe2\x07"     /* and edx, 7 */
+				   "\xeb\xfe";        /* jmp $ */
+	const u64 x = 0x123456789abcdefull, x1 = x ^ (x << 13);
+	const u64 rcx[6] = {0, x, x << 13, x << 13, x << 13, x << 13}, rax[6] = {x, x, x, x1, x1, x1};
+	const u64 rdx[6] = {0, 0, 0, 0, (u32)x1, x1 & 7};
+	for (unsigned tf = 0; tf < 2; tf++)
+		for (u64 k = 1; k <= 5; k++) {
+			umem_reset();
+			u64 c = ucode(0x100, code, sizeof(code) - 1);
+			uemu_init(&e, 0);
+			e.cpu.rip = c;
+			e.cpu.gpr[EMU_RAX] = x;
+			emu_set_rflags(&e, tf ? 0x102 : 0x2);
+			struct emu_result r = {0};
+			u64 n = 0;
+			for (u64 i = 0; i < (tf ? k : 1); i++, n += r.executed)
+				r = emu_run(&e, c, c + 0x100, tf ? ~0ull : k);
+			CHECK(n == k && e.cpu.gpr[EMU_RCX] == rcx[k] && e.cpu.gpr[EMU_RAX] == rax[k] &&
+			      e.cpu.gpr[EMU_RDX] == rdx[k], "fused pair stopped after %llu (tf %u): %llu run, rcx %llx rdx %llx",
+			      (unsigned long long)k, tf, (unsigned long long)n, (unsigned long long)e.cpu.gpr[EMU_RCX],
+			      (unsigned long long)e.cpu.gpr[EMU_RDX]);
+		}
+	umem_reset(); /* the whole trace, fused */
+	u64 c = ucode(0x100, code, sizeof(code) - 1);
+	uemu_init(&e, 0);
+	e.cpu.rip = c;
+	e.cpu.gpr[EMU_RAX] = x;
+	struct emu_result r = emu_run(&e, c, c + 0x100, 10);
+	CHECK(r.executed == 10 && e.cpu.gpr[EMU_RCX] == x << 13 && e.cpu.gpr[EMU_RDX] == (x1 & 7) &&
+	      (emu_get_rflags(&e) & 0xc4) == (((x1 & 7) ? 0 : 0x40) | (__builtin_parity((unsigned)(x1 & 7)) ? 0 : 4)),
+	      "fused pairs, whole trace: rcx %llx rdx %llx", (unsigned long long)e.cpu.gpr[EMU_RCX],
+	      (unsigned long long)e.cpu.gpr[EMU_RDX]);
+}
+
 void run_handwritten(void)
 {
 	test_flags_dead();
+	test_fused_stops();
 	test_loop_budget();
 	test_split();
 	test_extras();
