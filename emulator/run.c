@@ -326,7 +326,10 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 		}
 		*link = t;
 		if (t->last - start < span) {
-			t->inside = e->gen;
+			if (likely(!e->edge_map))
+				t->inside = e->gen; /* later entries take the two fast checks above */
+			else
+				edge(e, rip); /* edge coverage: every entry comes this way */
 		} else { /* the region ends inside the trace */
 			if (!e->budget) {
 				e->res.reason = EMU_STOP_BUDGET;
@@ -341,8 +344,6 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 			continue;
 		}
 	run:;
-		if (unlikely(e->edge_map))
-			edge(e, rip);
 		unsigned k = t->n;
 		int st;
 		if (unlikely(e->budget < k)) {
