@@ -80,6 +80,7 @@ help:
 	@echo "  make test-fuzz    suite fuzz on corei7_ivy_bridge_3770k (write protection only)"
 	@echo "  make test-smp     4 CPUs: the SMP suites (skylake_x, tigerlake) and the whole test ISO (tigerlake)"
 	@echo "  make test-models  the test ISO under every Bochs CPU model (PASS or SKIP each)"
+	@echo "  make test-extra   the rows of test-fuzz, test-smp and test-models in one pool (CI)"
 	@echo "  make test-edges   the test ISO on 32 and 48 MiB (Bochs) and 8 GiB (QEMU TCG)"
 	@echo "  make unit       host unit tests only"
 	@echo "  make coverage   host tests and the test ISO's matrix with gcov (COVERAGE=1 build),"
