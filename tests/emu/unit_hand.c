@@ -627,6 +627,18 @@ static void test_extras(void)
  * flags_dead), but a run that stops in between must still show them: SHL
  * sets CF, PF and ZF, ADD overwrites them; budget stops and single steps
  * after the SHL (and after the MOV between) see the SHL's flags. */
+
+/* code at UCODE_PAGE + 0x100 in fresh memory, RIP there, CPL 0, TF as asked: its address. */
+static u64 fresh(const char *code, unsigned len, unsigned tf)
+{
+	umem_reset();
+	u64 c = ucode(0x100, code, len);
+	uemu_init(&e, 0);
+	e.cpu.rip = c;
+	emu_set_rflags(&e, tf ? 0x102 : 0x2);
+	return c;
+}
+
 static void test_flags_dead(void)
 {
 	static const char code[] = "\x48\xb8\x00\x00\x00\x00\x00\x00\x00\x40" /* mov rax, 1 << 62 */
@@ -637,11 +649,7 @@ static void test_flags_dead(void)
 	const u64 arith = 0x8d5; /* OF SF ZF AF PF CF */
 	for (unsigned tf = 0; tf < 2; tf++)
 		for (u64 k = 2; k <= 4; k++) {
-			umem_reset();
-			u64 c = ucode(0x100, code, sizeof(code) - 1);
-			uemu_init(&e, 0);
-			e.cpu.rip = c;
-			emu_set_rflags(&e, tf ? 0x102 : 0x2);
+			u64 c = fresh(code, sizeof(code) - 1, tf);
 			struct emu_result r = {0};
 			for (u64 i = 0; i < (tf ? k : 1); i++)
 				r = emu_run(&e, c, c + 0x100, tf ? ~0ull : k);
@@ -719,12 +727,8 @@ static void test_fused_stops(void)
 	const u64 rdx[6] = {0, 0, 0, 0, (u32)x1, x1 & 7};
 	for (unsigned tf = 0; tf < 2; tf++)
 		for (u64 k = 1; k <= 5; k++) {
-			umem_reset();
-			u64 c = ucode(0x100, code, sizeof(code) - 1);
-			uemu_init(&e, 0);
-			e.cpu.rip = c;
+			u64 c = fresh(code, sizeof(code) - 1, tf);
 			e.cpu.gpr[EMU_RAX] = x;
-			emu_set_rflags(&e, tf ? 0x102 : 0x2);
 			struct emu_result r = {0};
 			u64 n = 0;
 			for (u64 i = 0; i < (tf ? k : 1); i++, n += r.executed)
