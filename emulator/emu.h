@@ -327,7 +327,8 @@ void emu_set_rflags(struct emu *e, u64 rflags);
 /* Set what CPUID tells the guest (drops every decoded instruction). */
 void emu_set_cpuid(struct emu *e, const struct emu_cpuid *id);
 /* Edge coverage, as AFL counts it (for fuzzing): with a map of size bytes (a power of two),
- * the fast loop counts every entry into a decoded trace as an edge from the previous entry:
+ * every entry into a decoded trace counts as an edge from the previous entry (entries then
+ * take the trace lookup path; the fast loop has no check):
  * map[(h(rip) ^ prev) & (size - 1)] += 1 (saturating at 255), prev = h(rip) >> 1. Traces end
  * at every control transfer, and in this mode at every conditional branch too (Jcc, LOOP,
  * JrCXZ, taken or not) and loops return to the run loop, so each branch is an entry. Entries

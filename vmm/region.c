@@ -179,12 +179,12 @@ static struct emu *emu_for(struct vm *vm, struct run_ctx *c)
 	if (!vm->emu_ready) {
 		emu_init(e, &mem_ops, c);
 		vm->emu_ready = true;
+		if (vm->edge_map) /* an edge map set before the interpreter existed (region_set_edges) */
+			emu_set_edges(e, vm->edge_map, FUZZ_EDGE_MAP);
 	} else {
 		e->ctx = c;
 		emu_flush_tlb(e);
 	}
-	if (e->edge_map != vm->edge_map) /* fuzzing with coverage=edges (edges.c) */
-		emu_set_edges(e, vm->edge_map, FUZZ_EDGE_MAP);
 	return e;
 }
 

@@ -224,9 +224,10 @@ def compare_ktap(normal, cov):
 
 
 def capture_one(build, dump, work):
-    name = os.path.basename(dump[0] if isinstance(dump, list) else dump)[:-len(".gcov")]
-    if isinstance(dump, list):  # --together: one test name for the folder's boots
+    if isinstance(dump, list):  # --together: one test, named after the folder (DIR/logs/*.gcov)
         name = os.path.basename(os.path.dirname(os.path.dirname(dump[0])))
+    else:
+        name = os.path.basename(dump)[:-len(".gcov")]
     info = os.path.join(work, name + ".info")
     try:
         return name, info, capture_boot(build, dump, name, info), None
@@ -282,8 +283,10 @@ def cmd_matrix(args):
     work = os.path.join(args.build, "lcov")
     os.makedirs(work, exist_ok=True)
     dumps = [d for runs in args.runs for d in sorted(glob.glob(os.path.join(runs, "logs", "*.gcov")))]
-    dumps += [sorted(glob.glob(os.path.join(t, "logs", "*.gcov"))) for t in args.together or []]
+    together = [(t, sorted(glob.glob(os.path.join(t, "logs", "*.gcov")))) for t in args.together or []]
+    dumps += [g for _, g in together if g]
     infos, errors, notes = capture_boots(args.build, dumps, work)
+    errors += ["%s: no boot's counters in it (--together)" % t for t, g in together if not g]
     for n in notes:
         print("  " + n)
     host = [(os.path.splitext(os.path.basename(h))[0].replace("hvlab", "unit"), h) for h in args.host or []]
