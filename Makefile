@@ -15,6 +15,8 @@ LD      := ld
 BACKEND ?=
 TESTS   ?= all
 PYTHON  ?= python3
+# make test builds its host tests with one job per CPU (test-host); the rest runs as before.
+NPROC   := $(shell nproc 2>/dev/null || echo 2)
 # A quiet build: one short line a step ("CC kernel/main.c"); V=1 shows the commands; make -s
 # (make run and make debug build that way) shows nothing but errors.
 V       ?=
@@ -193,7 +195,7 @@ debug: deps-run
 # booting the matrix twice; the matrix's totals ("tests: N passed, ...") are printed again last.
 DOCS_REUSE := $(if $(BACKEND)$(filter-out all,$(TESTS)),,make test-vm BACKEND=@$(CURDIR)/$(BUILD)/test-vm.out)
 test: deps-test
-	@$(MAKE) --no-print-directory test-host
+	@$(MAKE) --no-print-directory -j$(NPROC) --output-sync=target test-host
 	@{ $(MAKE) --no-print-directory test-vm; echo $$? > $(BUILD)/test-vm.status; } 2>&1 | tee $(BUILD)/test-vm.out
 	@$(MAKE) --no-print-directory check-exercises FULL_FROM=$(BUILD)/test
 	@status=$$(cat $(BUILD)/test-vm.status); rm -f $(BUILD)/test-vm.status; \

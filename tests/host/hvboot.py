@@ -2,10 +2,14 @@
 
 Shared by the test runner (run.py) and the interactive launcher (boot). Standard library only.
 """
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+import tempfile
+import time
 
 # The Bochs rows of the test matrix (docs/testing.md says why each is there), in output order.
 # A profile is a CPU model plus words on the kernel command line, booted from a variant of the
@@ -183,3 +187,35 @@ def have(tool):
 
 def run(argv, env=None, timeout=None, **kw):
     return subprocess.run(argv, env=env, timeout=timeout, **kw)
+
+
+@contextlib.contextmanager
+def boot_slot():
+    """Hold one of this machine's boot slots while a test boot runs. Every runner shares them
+    (.ci/run runs make test-extra beside make test-edges and make coverage), so that no more
+    emulators run at once than the machine has CPUs however many runners there are; a runner
+    that waits for a slot fills a core another one's serial step (a build, lcov) leaves idle.
+    HVLAB_BOOT_SLOTS=N sets how many (default: the CPUs; 0: no limit). A slot is an flock on a
+    file in HVLAB_BOOT_SLOT_DIR (default: a per-user folder in /tmp); the kernel drops it when its
+    holder dies, so a killed runner never leaves one taken. Yields the slot's number (or None)."""
+    n = int(os.environ.get("HVLAB_BOOT_SLOTS", os.cpu_count() or 1))
+    if n <= 0:
+        yield None
+        return
+    folder = os.environ.get("HVLAB_BOOT_SLOT_DIR") or os.path.join(tempfile.gettempdir(),
+                                                                      "hvlab-boot-slots-%d" % os.getuid())
+    os.makedirs(folder, exist_ok=True)
+    while True:
+        for i in range(n):
+            fd = os.open(os.path.join(folder, str(i)), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            try:
+                yield i
+            finally:
+                os.close(fd)  # drops the lock
+            return
+        time.sleep(0.05)

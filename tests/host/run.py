@@ -240,6 +240,11 @@ def boot(argv, env, serial, timeout, grace=5.0, lpt=None):
     for f in (serial, lpt):
         if f and os.path.exists(f):
             os.unlink(f)
+    with hvboot.boot_slot():  # the time and the timeout start when a slot is free
+        return boot_in_slot(argv, env, serial, timeout, grace)
+
+
+def boot_in_slot(argv, env, serial, timeout, grace):
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)

@@ -1,6 +1,7 @@
 """Tests of the host runner (run.py) on canned serial output, and on a real boot of the
 KTAP library's self-test suite, which fails on purpose. Run by `make test`."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,12 +30,19 @@ ok 2 beta # SKIP no VMX
 """
 
 
-def runner(cmd, *extra):
+# The runner's tests boot nothing: they take slots of their own, never the machine's.
+SLOTS = tempfile.mkdtemp(prefix="hvlab-runner-slots.")
+
+
+def runner(cmd, *extra, slots=None):
     """Run run.py with the 'cmd' backend; return (exit status, stdout)."""
     out = tempfile.mkdtemp(prefix="hvlab-runner-test.")
+    env = dict(os.environ, HVLAB_BOOT_SLOT_DIR=SLOTS)
+    if slots is not None:
+        env["HVLAB_BOOT_SLOTS"] = str(slots)
     p = subprocess.run([sys.executable, os.path.join(HERE, "run.py"), "--backend", "cmd",
                         "--cmd", cmd, "--out", out] + list(extra),
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=120, env=env)
     return p.returncode, p.stdout
 
 
@@ -271,6 +279,54 @@ class RunnerExitTests(unittest.TestCase):
         code, out = runner(slow, "--cmd", self.write(GOOD), "--jobs", "1")
         self.assertEqual(code, 0, out)
         self.assertGreater(time.monotonic() - t0 - took, 3)
+
+    def test_boot_slots_are_shared_by_runners(self):
+        # Two runners at once, one boot each: with one slot on the machine the boots take turns
+        # (and neither's time counts the wait); with two they overlap.
+        for slots, overlap in ((1, False), (2, True)):
+            spans = os.path.join(SLOTS, "spans-%d" % slots)
+            boot = "echo $(date +%%s.%%N) >>%s; sleep 1.5; echo $(date +%%s.%%N) >>%s; %s" % (
+                spans, spans, self.write(GOOD))
+            env = dict(os.environ, HVLAB_BOOT_SLOT_DIR=SLOTS, HVLAB_BOOT_SLOTS=str(slots))
+            procs = [subprocess.Popen([sys.executable, os.path.join(HERE, "run.py"), "--backend", "cmd", "--cmd",
+                                       boot, "--out", tempfile.mkdtemp(prefix="hvlab-runner-test.")],
+                                      stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+            outs = [p.communicate(timeout=60)[0] for p in procs]
+            self.assertEqual([p.returncode for p in procs], [0, 0], outs)
+            t = sorted(float(x) for x in open(spans).read().split())
+            # sorted stamps: start start end end when they overlap, start end start end when not
+            self.assertEqual(t[1] < t[2] - 0.5, overlap, (slots, t))
+            for out in outs:
+                secs = float(re.search(r"errors +([\d.]+) s", out).group(1))
+                self.assertLess(secs, 2.5, out)  # the wait for a slot is not the boot's time
+
+    def test_slot_of_a_killed_holder_is_free(self):
+        import hvboot
+        env = dict(os.environ, HVLAB_BOOT_SLOT_DIR=SLOTS, HVLAB_BOOT_SLOTS="1")
+        holder = subprocess.Popen([sys.executable, "-c", "import sys, time; sys.path.insert(0, %r); import hvboot\n"
+                                   "with hvboot.boot_slot() as i:\n print(i, flush=True); time.sleep(60)" % HERE],
+                                  stdout=subprocess.PIPE, text=True, env=env)
+        self.assertEqual(holder.stdout.readline().strip(), "0")
+        import fcntl
+        fd = os.open(os.path.join(SLOTS, "0"), os.O_RDWR)
+        with self.assertRaises(OSError):  # held
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(fd)
+        old = {k: os.environ.get(k) for k in ("HVLAB_BOOT_SLOT_DIR", "HVLAB_BOOT_SLOTS")}
+        os.environ.update(HVLAB_BOOT_SLOT_DIR=SLOTS, HVLAB_BOOT_SLOTS="1")
+        try:
+            holder.kill()
+            holder.wait()
+            t0 = time.monotonic()
+            with hvboot.boot_slot() as i:
+                self.assertEqual(i, 0)
+            self.assertLess(time.monotonic() - t0, 2)
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
     def test_accept(self):
         err = GOOD.replace("  ok 1 one", "  not ok 1 one # ERROR no RAM").replace("ok 1 alpha", "not ok 1 alpha")
