@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Run the host-side Python tests (tests/host/test_*.py) as two processes at once.
+"""Run the host-side Python tests (tests/host/test_*.py) as three processes at once.
 
 make test-host used to run them in one process, about 95 s on one core of a 2-core machine.
 The modules that run make in the source tree (make run, make debug, make gcov-unit) share the
-tree's build folder, so they stay together, one after another, in one process; every other
-module runs in the second process. Exit status: non-zero when either process fails.
-Standard library only.
+tree's build folder, so they stay together, one after another, in one process. The runner's
+tests (test_runner, about 26 s) mostly wait for boots that sleep or time out on purpose, so
+they run in a process of their own beside the two that compute; every other module runs in
+the third. Exit status: non-zero when any process fails. Standard library only.
 """
 import concurrent.futures
 import glob
@@ -15,6 +16,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_IN_TREE = ["test_debug", "test_make_run", "test_gcov"]
+MOSTLY_WAITS = ["test_runner"]
 
 
 def run(mods):
@@ -26,8 +28,10 @@ def run(mods):
 
 def main():
     mods = sorted(os.path.basename(f)[:-3] for f in glob.glob(os.path.join(HERE, "test_*.py")))
-    groups = [[m for m in mods if m in MAKE_IN_TREE], [m for m in mods if m not in MAKE_IN_TREE]]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    groups = [[m for m in mods if m in MAKE_IN_TREE], [m for m in mods if m in MOSTLY_WAITS],
+              [m for m in mods if m not in MAKE_IN_TREE + MOSTLY_WAITS]]
+    groups = [g for g in groups if g]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(groups)) as pool:
         results = list(pool.map(run, groups))
     status = 0
     for mods_, (rc, out) in zip(groups, results):
