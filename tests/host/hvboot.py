@@ -192,7 +192,7 @@ def run(argv, env=None, timeout=None, **kw):
 @contextlib.contextmanager
 def boot_slot():
     """Hold one of this machine's boot slots while a test boot runs. Every runner shares them
-    (.ci/run runs make test-extra beside make test-edges and make coverage), so that no more
+    (.ci/run runs make test-extra and make test-edges beside make coverage), so that no more
     emulators run at once than the machine has CPUs however many runners there are; a runner
     that waits for a slot fills a core another one's serial step (a build, lcov) leaves idle.
     HVLAB_BOOT_SLOTS=N sets how many (default: the CPUs; 0: no limit). A slot is an flock on a

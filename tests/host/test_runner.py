@@ -1,5 +1,6 @@
 """Tests of the host runner (run.py) on canned serial output, and on a real boot of the
 KTAP library's self-test suite, which fails on purpose. Run by `make test`."""
+import fcntl
 import os
 import re
 import shutil
@@ -8,9 +9,11 @@ import sys
 import tempfile
 import time
 import unittest
+from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import hvboot  # noqa: E402
 import run  # noqa: E402
 
 GOOD = """\
@@ -301,32 +304,22 @@ class RunnerExitTests(unittest.TestCase):
                 self.assertLess(secs, 2.5, out)  # the wait for a slot is not the boot's time
 
     def test_slot_of_a_killed_holder_is_free(self):
-        import hvboot
         env = dict(os.environ, HVLAB_BOOT_SLOT_DIR=SLOTS, HVLAB_BOOT_SLOTS="1")
         holder = subprocess.Popen([sys.executable, "-c", "import sys, time; sys.path.insert(0, %r); import hvboot\n"
                                    "with hvboot.boot_slot() as i:\n print(i, flush=True); time.sleep(60)" % HERE],
                                   stdout=subprocess.PIPE, text=True, env=env)
         self.assertEqual(holder.stdout.readline().strip(), "0")
-        import fcntl
         fd = os.open(os.path.join(SLOTS, "0"), os.O_RDWR)
         with self.assertRaises(OSError):  # held
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.close(fd)
-        old = {k: os.environ.get(k) for k in ("HVLAB_BOOT_SLOT_DIR", "HVLAB_BOOT_SLOTS")}
-        os.environ.update(HVLAB_BOOT_SLOT_DIR=SLOTS, HVLAB_BOOT_SLOTS="1")
-        try:
+        with mock.patch.dict(os.environ, HVLAB_BOOT_SLOT_DIR=SLOTS, HVLAB_BOOT_SLOTS="1"):
             holder.kill()
             holder.wait()
             t0 = time.monotonic()
             with hvboot.boot_slot() as i:
                 self.assertEqual(i, 0)
             self.assertLess(time.monotonic() - t0, 2)
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def test_accept(self):
         err = GOOD.replace("  ok 1 one", "  not ok 1 one # ERROR no RAM").replace("ok 1 alpha", "not ok 1 alpha")
