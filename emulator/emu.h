@@ -277,8 +277,9 @@ struct emu {
 	struct emu_result res;
 	u64 budget;
 	const struct emu_insn *at; /* the decode running now (NULL between runs) */
-	u32 again;         /* times a trace may still branch back to its own start
-			      without a return to the run loop (emu_again) */
+	u32 again;         /* instructions a trace branching back to its own start may
+			      still run without a return to the run loop (emu_again);
+			      the run loop takes them off the budget when it is back */
 	u8 tlb_cpl;
 	bool code_unknown; /* valid traces include bytes of a frame map_page did not name */
 	struct emu_cpuid cpuid;

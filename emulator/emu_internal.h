@@ -425,21 +425,22 @@ static inline int emu_next(struct emu *e, const struct emu_insn *in)
 }
 
 /* A taken branch at in back to the start of its own trace (cpu.rip), e.g.
- * a loop, runs the trace again without a return to the run loop if the
- * budget left has room for all of it (the run loop charged all of this
- * trace; in->idx + 1 of it ran), at most EMU_AGAIN times in a row (an
- * unoptimised build nests the tail calls). */
-#define EMU_AGAIN 16
+ * a loop, runs the trace again without a return to the run loop if emu.again
+ * has room for all of it (in->idx + 1 instructions ran of this pass). The
+ * run loop sets emu.again to the budget left after its charge for the first
+ * pass, but at most EMU_AGAIN instructions (an unoptimised build nests the
+ * tail calls: 16 passes of the longest trace), and takes what the passes
+ * used off the budget when the trace returns. */
+#define EMU_AGAIN (16 * EMU_TRACE_INSNS)
 static inline bool emu_may_again(const struct emu *e, const struct emu_insn *in, u64 target)
 {
-	return target == e->cpu.rip && e->budget > in->idx && e->again;
+	return target == e->cpu.rip && e->again > in->idx;
 }
 
 static inline int emu_again(struct emu *e, const struct emu_insn *in)
 {
 	const struct emu_insn *first = in - in->idx;
-	e->again--;
-	e->budget -= in->idx + 1u;
+	e->again -= in->idx + 1u;
 	e->at = first;
 	return first->fn(e, first);
 }
@@ -558,6 +559,6 @@ emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ldst_fast(bool load, const struct emu_insn *in);
 emu_fn emu_unary_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_nf(emu_fn fn, const struct emu_insn *in);
-void emu_fuse(struct emu_insn *in, unsigned n);
+void emu_fuse(struct emu_insn *in, unsigned n, u64 rip);
 
 #endif

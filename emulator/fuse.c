@@ -45,6 +45,39 @@ static const emu_fn fused[8][2][2][2] = { /* [kind][imm][nf][size 8] */
 	{{{0, 0}, {0, 0}}, FZ_T(5, 1)}, {{{0, 0}, {0, 0}}, FZ_T(6, 1)}, {{{0, 0}, {0, 0}}, FZ_T(7, 1)},
 };
 
+/* MOV d,s; SHL, SHR or SAR d by an immediate; then ADD, OR, AND, SUB or XOR
+ * between d and s, either way round (to_s: s op= d, else d op= s): the
+ * shift-and-combine step of xorshift generators and hash finalisers
+ * (h ^= h >> 33), one handler for the three. The shift's flags are dead (the
+ * third writes them all); the MOV's imm holds the count, s and d as above. */
+static inline __attribute__((always_inline)) int
+fuse3_x(struct emu *e, const struct emu_insn *in, unsigned sh, unsigned op, bool to_s, unsigned sz, bool nf)
+{
+	u64 w = in->imm, a = e->cpu.gpr[(w >> 32) & 15] & emu_mask(sz), t, x, y, r;
+	unsigned cf, of;
+	t = emu_shift(sh, a, (unsigned)w & (sz * 8 - 1), sz, &cf, &of);
+	x = to_s ? a : t, y = to_s ? t : a;
+	r = emu_alu_val(op, x, y, 0, sz);
+	e->cpu.gpr[(w >> 40) & 15] = to_s ? t : r;
+	if (to_s)
+		e->cpu.gpr[(w >> 32) & 15] = r;
+	if (!nf)
+		emu_alu_flags(e, op, x, y, r, sz);
+	return emu_next(e, in + 2);
+}
+
+#define F3V(k, sh, o, op, ts, nf, sz) \
+	static EMU_H(f3##k##o##ts##nf##sz) { return fuse3_x(e, in, sh, op, ts, sz, nf); }
+#define F3(k, sh, o, op) F3V(k, sh, o, op, 0, 0, 4) F3V(k, sh, o, op, 0, 0, 8) F3V(k, sh, o, op, 0, 1, 4) \
+	F3V(k, sh, o, op, 0, 1, 8) F3V(k, sh, o, op, 1, 0, 4) F3V(k, sh, o, op, 1, 0, 8) \
+	F3V(k, sh, o, op, 1, 1, 4) F3V(k, sh, o, op, 1, 1, 8)
+#define F3S(k, sh) F3(k, sh, 0, 0) F3(k, sh, 1, 1) F3(k, sh, 2, 4) F3(k, sh, 3, 5) F3(k, sh, 4, 6)
+F3S(0, 4) F3S(1, 5) F3S(2, 7)
+#define F3_O(k, o) {{{f3##k##o##004, f3##k##o##008}, {f3##k##o##014, f3##k##o##018}}, \
+		    {{f3##k##o##104, f3##k##o##108}, {f3##k##o##114, f3##k##o##118}}}
+#define F3_S(k) {F3_O(k, 0), F3_O(k, 1), F3_O(k, 2), F3_O(k, 3), F3_O(k, 4)}
+static const emu_fn fused3[3][5][2][2][2] = {F3_S(0), F3_S(1), F3_S(2)}; /* [shift][op][to_s][nf][size 8] */
+
 /* o's handler with its flags (a twin's is in alt). */
 static emu_fn full(const struct emu_insn *o)
 {
@@ -100,9 +133,12 @@ static __attribute__((noinline)) int jcc_taken(struct emu *e, const struct emu_i
 /* CMP or TEST (32/64-bit registers, or a register and an immediate) then
  * Jcc: the flags are written as CMP/TEST writes them and the condition is
  * decided from the operands at hand. The CMP/TEST decode's base and index
- * (unused by a register form) hold its first and second register. */
+ * (unused by a register form) hold its first and second register. With
+ * loop, the Jcc's target is the start of its own trace (known when the
+ * trace is built), so a taken branch needs no look at the target to run the
+ * trace again (emu_again). */
 static inline __attribute__((always_inline)) int
-fjcc_x(struct emu *e, const struct emu_insn *in, bool test, bool imm, unsigned sz, unsigned cc)
+fjcc_x(struct emu *e, const struct emu_insn *in, bool test, bool imm, unsigned sz, unsigned cc, bool loop)
 {
 	const struct emu_insn *j = in + 1;
 	u64 m = emu_mask(sz), a = e->cpu.gpr[in->base] & m, b = (imm ? in->imm : e->cpu.gpr[in->index]) & m;
@@ -110,25 +146,33 @@ fjcc_x(struct emu *e, const struct emu_insn *in, bool test, bool imm, unsigned s
 		emu_lf_logic(e, a & b, sz);
 	else
 		emu_lf_sub(e, a, b, (a - b) & m, sz);
-	return emu_cond(e, cc) ? jcc_taken(e, j) : emu_next(e, j);
+	if (!emu_cond(e, cc))
+		return emu_next(e, j);
+	if (loop && likely(e->again > j->idx))
+		return emu_again(e, j);
+	return jcc_taken(e, j);
 }
 
 #define FJ(t, i, cc)                                                                     \
-	static EMU_H(fj##t##i##4_##cc) { return fjcc_x(e, in, t, i, 4, cc); }            \
-	static EMU_H(fj##t##i##8_##cc) { return fjcc_x(e, in, t, i, 8, cc); }
+	static EMU_H(fj##t##i##4_##cc) { return fjcc_x(e, in, t, i, 4, cc, 0); }         \
+	static EMU_H(fj##t##i##8_##cc) { return fjcc_x(e, in, t, i, 8, cc, 0); }         \
+	static EMU_H(fl##t##i##4_##cc) { return fjcc_x(e, in, t, i, 4, cc, 1); }         \
+	static EMU_H(fl##t##i##8_##cc) { return fjcc_x(e, in, t, i, 8, cc, 1); }
 #define FJ4(cc) FJ(0, 0, cc) FJ(0, 1, cc) FJ(1, 0, cc) FJ(1, 1, cc)
 FJ4(0) FJ4(1) FJ4(2) FJ4(3) FJ4(4) FJ4(5) FJ4(6) FJ4(7)
 FJ4(8) FJ4(9) FJ4(10) FJ4(11) FJ4(12) FJ4(13) FJ4(14) FJ4(15)
 #define FJ_R(n) {n##_0, n##_1, n##_2, n##_3, n##_4, n##_5, n##_6, n##_7,                 \
 		 n##_8, n##_9, n##_10, n##_11, n##_12, n##_13, n##_14, n##_15}
-static const emu_fn fused_jcc[2][2][2][16] = { /* [test][imm][size 8][cc] */
-	{{FJ_R(fj004), FJ_R(fj008)}, {FJ_R(fj014), FJ_R(fj018)}},
-	{{FJ_R(fj104), FJ_R(fj108)}, {FJ_R(fj114), FJ_R(fj118)}},
+static const emu_fn fused_jcc[2][2][2][2][16] = { /* [loop][test][imm][size 8][cc] */
+	{{{FJ_R(fj004), FJ_R(fj008)}, {FJ_R(fj014), FJ_R(fj018)}},
+	 {{FJ_R(fj104), FJ_R(fj108)}, {FJ_R(fj114), FJ_R(fj118)}}},
+	{{{FJ_R(fl004), FJ_R(fl008)}, {FJ_R(fl014), FJ_R(fl018)}},
+	 {{FJ_R(fl104), FJ_R(fl108)}, {FJ_R(fl114), FJ_R(fl118)}}},
 };
 
-/* CMP/TEST in (not a twin) followed by a Jcc j with its own handler: the
- * fused handler, its operands in base and index; else NULL. */
-static emu_fn cmp_jcc(struct emu_insn *in, const struct emu_insn *j)
+/* CMP/TEST in (not a twin) followed by a Jcc j with its own handler, in a
+ * trace starting at rip: the fused handler, its operands in base and index; else NULL. */
+static emu_fn cmp_jcc(struct emu_insn *in, const struct emu_insn *j, u64 rip)
 {
 	static const emu_fn forms[5] = {emu_op_alu_rm_r, emu_op_alu_r_rm, emu_op_alu_rm_imm, emu_op_test_rm_r,
 					emu_op_test_rm_imm};
@@ -142,17 +186,31 @@ static emu_fn cmp_jcc(struct emu_insn *in, const struct emu_insn *j)
 		return 0;
 	in->base = f == 1 ? in->reg : in->rm;
 	in->index = f == 1 ? in->rm : in->reg;
-	return fused_jcc[f >= 3][f == 2 || f == 4][in->osz == 8][j->ext & 15];
+	return fused_jcc[j->imm == rip][f >= 3][f == 2 || f == 4][in->osz == 8][j->ext & 15];
 }
 
-/* Fuse the pairs of the n decodes of a new trace (after flags_dead). */
-void emu_fuse(struct emu_insn *in, unsigned n)
+/* in[0] MOV d,s and in[1] a shift of d (fused[] kind k) followed by an
+ * operation on d and s that writes all flags: its fused3[] handler, else NULL. */
+static emu_fn triple(const struct emu_insn *in, int k, unsigned s, unsigned d)
+{
+	static const signed char row[8] = {0, 1, -1, -1, 2, 3, 4, -1};
+	unsigned od, x;
+	u32 imm;
+	int k3 = (k & 7) >= 5 ? op_kind(&in[2], &od, &x, &imm) : -1;
+	if (k3 < 0 || k3 > 4 || s == d || in[2].osz != in[0].osz || !(in[1].flags & EMU_I_NF) ||
+	    !((od == d && x == s) || (od == s && x == d)))
+		return 0;
+	return fused3[(k & 7) - 5][row[in[2].ext & 7]][od == s][!!(in[2].flags & EMU_I_NF)][in[0].osz == 8];
+}
+
+/* Fuse the pairs of the n decodes of a new trace at rip (after flags_dead). */
+void emu_fuse(struct emu_insn *in, unsigned n, u64 rip)
 {
 	for (unsigned i = 0; i + 1 < n; i++) {
 		unsigned s, d, od, x;
 		u32 imm;
 		int k;
-		emu_fn f = (in[i].flags & EMU_I_FW) ? cmp_jcc(&in[i], &in[i + 1]) : 0;
+		emu_fn f = (in[i].flags & EMU_I_FW) ? cmp_jcc(&in[i], &in[i + 1], rip) : 0;
 		if (f) {
 			in[i].alt = in[i].fn, in[i].fn = f;
 			in[i].flags |= EMU_I_NF;
@@ -164,6 +222,12 @@ void emu_fuse(struct emu_insn *in, unsigned n)
 		    in[i + 1].osz != in[i].osz)
 			continue;
 		in[i].imm = imm | (u64)s << 32 | (u64)d << 40 | (u64)(x == d ? s : x) << 48;
+		if (i + 2 < n && (f = triple(in + i, k, s, d))) {
+			in[i].alt = in[i].fn, in[i].fn = f;
+			in[i].flags |= EMU_I_NF;
+			i += 2;
+			continue;
+		}
 		in[i].alt = in[i].fn;
 		in[i].fn = fused[k & 7][k >> 3][!!(in[i + 1].flags & EMU_I_NF)][in[i].osz == 8];
 		in[i].flags |= EMU_I_NF;

@@ -192,7 +192,7 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	t->epoch = e->pool_epoch;
 	t->inside = 0;
 	flags_dead(in, n);
-	emu_fuse(in, n);
+	emu_fuse(in, n, rip);
 	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
 	e->pool_next += n + 1, e->bytes_next += off;
 	validate(e, t, fr);
@@ -358,8 +358,9 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 		}
 		e->budget -= k;
 		e->at = t->ins;
-		e->again = e->again_max;
+		u32 again = e->again = e->budget < e->again_max ? (u32)e->budget : e->again_max;
 		st = t->ins->fn(e, t->ins);
+		e->budget -= again - e->again; /* what its passes after the first ran */
 		if (likely(st == EMU_END)) {
 			c->rip = rip + e->at->off;
 			link = &t->next;
