@@ -8,23 +8,24 @@
  * swaps it back and the pair runs as two instructions. Neither can stop. */
 #include "emu_internal.h"
 
-/* The MOV's imm (unused by a register MOV) holds the pair: the immediate or
- * shift count in bits 31:0, s in 39:32, d in 47:40, the other register of
- * the operation in 55:48 (s where it was d: after the MOV d equals s). */
+/* The MOV's fields unused by a register MOV hold the pair (one byte load
+ * each): s in base, d in op, the other register of the operation in index
+ * (s where it was d: after the MOV d equals s), the sign-extended immediate
+ * or the shift count in imm. */
 static inline __attribute__((always_inline)) int
 fuse_x(struct emu *e, const struct emu_insn *in, unsigned op, bool sh, bool imm, unsigned sz, bool nf)
 {
-	u64 w = in->imm, m = emu_mask(sz), a = e->cpu.gpr[(w >> 32) & 15] & m, b, r;
+	u64 m = emu_mask(sz), a = e->cpu.gpr[in->base] & m, b, r;
 	unsigned cf, of;
 	if (sh) {
-		r = emu_shift(op, a, (unsigned)w & (sz * 8 - 1), sz, &cf, &of);
-		e->cpu.gpr[(w >> 40) & 15] = r;
+		r = emu_shift(op, a, (unsigned)in->imm & (sz * 8 - 1), sz, &cf, &of);
+		e->cpu.gpr[in->op] = r;
 		if (!nf)
 			emu_lf_res(e, r, sz, cf, of, 0);
 	} else {
-		b = (imm ? (u64)(i64)(i32)w : e->cpu.gpr[(w >> 48) & 15]) & m;
+		b = (imm ? in->imm : e->cpu.gpr[in->index]) & m;
 		r = emu_alu_val(op, a, b, 0, sz);
-		e->cpu.gpr[(w >> 40) & 15] = r;
+		e->cpu.gpr[in->op] = r;
 		if (!nf)
 			emu_alu_flags(e, op, a, b, r, sz);
 	}
@@ -49,18 +50,18 @@ static const emu_fn fused[8][2][2][2] = { /* [kind][imm][nf][size 8] */
  * between d and s, either way round (to_s: s op= d, else d op= s): the
  * shift-and-combine step of xorshift generators and hash finalisers
  * (h ^= h >> 33), one handler for the three. The shift's flags are dead (the
- * third writes them all); the MOV's imm holds the count, s and d as above. */
+ * third writes them all); the MOV's fields hold the count, s and d as above. */
 static inline __attribute__((always_inline)) int
 fuse3_x(struct emu *e, const struct emu_insn *in, unsigned sh, unsigned op, bool to_s, unsigned sz, bool nf)
 {
-	u64 w = in->imm, a = e->cpu.gpr[(w >> 32) & 15] & emu_mask(sz), t, x, y, r;
+	u64 a = e->cpu.gpr[in->base] & emu_mask(sz), t, x, y, r;
 	unsigned cf, of;
-	t = emu_shift(sh, a, (unsigned)w & (sz * 8 - 1), sz, &cf, &of);
+	t = emu_shift(sh, a, (unsigned)in->imm & (sz * 8 - 1), sz, &cf, &of);
 	x = to_s ? a : t, y = to_s ? t : a;
 	r = emu_alu_val(op, x, y, 0, sz);
-	e->cpu.gpr[(w >> 40) & 15] = to_s ? t : r;
+	e->cpu.gpr[in->op] = to_s ? t : r;
 	if (to_s)
-		e->cpu.gpr[(w >> 32) & 15] = r;
+		e->cpu.gpr[in->base] = r;
 	if (!nf)
 		emu_alu_flags(e, op, x, y, r, sz);
 	return emu_next(e, in + 2);
@@ -221,7 +222,7 @@ void emu_fuse(struct emu_insn *in, unsigned n, u64 rip)
 		    (k = op_kind(&in[i + 1], &od, &x, &imm)) < 0 || od != d ||
 		    in[i + 1].osz != in[i].osz)
 			continue;
-		in[i].imm = imm | (u64)s << 32 | (u64)d << 40 | (u64)(x == d ? s : x) << 48;
+		in[i].imm = (u64)(i64)(i32)imm, in[i].base = (u8)s, in[i].op = (u8)d, in[i].index = (u8)(x == d ? s : x);
 		if (i + 2 < n && (f = triple(in + i, k, s, d))) {
 			in[i].alt = in[i].fn, in[i].fn = f;
 			in[i].flags |= EMU_I_NF;

@@ -216,43 +216,99 @@ static void g_cmp_jcc(struct g *g)
 
 /* MOV d,s then ADD, OR, AND, SUB, XOR (register or immediate) or SHL, SHR,
  * SAR by an immediate on d, both 32 or both 64 bits: the pairs that
- * emulator/fuse.c runs as one handler; one to three in a row, as in a
- * xorshift (the flags of all but the last are dead); or CMP/TEST and Jcc. */
-static void g_pair(struct g *g)
+ * emulator/fuse.c runs as one handler. After a shift, often an operation
+ * between d and s either way round (the triples of fuse.c: h ^= h >> 33).
+ * d is never keep (a loop's counter, or -1). */
+static int writable(int r)
+{
+	for (unsigned i = 0; i < sizeof(wregs) / sizeof(wregs[0]); i++)
+		if (wregs[i] == r)
+			return 1;
+	return 0;
+}
+
+static void pair(struct g *g, int keep)
 {
 	static const u8 ops[5] = {0, 1, 4, 5, 6}, shs[3] = {4, 5, 7};
+	int sz = gen_coin(g, 50) ? 8 : 4, d = gen_wreg(g), s = (int)gen_rnd(g, 16), dir = gen_coin(g, 50);
+	while (d == keep)
+		d = gen_wreg(g);
+	int x = gen_coin(g, 20) ? d : (int)gen_rnd(g, 16), form = (int)gen_rnd(g, 4);
+	struct op o = {0};
+	u8 opc = (u8)(0x89 + 2 * dir);
+	o.reg = dir ? s : d;
+	gen_enc(g, sz, &opc, 1, dir ? d : s, &o, 0, 0, 0, 0);
+	o.reg = d;
+	if (form == 3) { /* C1 /4 /5 /7 ib, or D1 (count 1) */
+		int op = shs[gen_rnd(g, 3)], one = gen_coin(g, 20);
+		unsigned n = one ? 1 : gen_rnd(g, (unsigned)sz * 8 + 2), mc = n & (sz == 8 ? 63 : 31);
+		opc = one ? 0xd1 : 0xc1;
+		gen_enc(g, sz, &opc, 1, op, &o, !one, n, 0, 0);
+		uint32_t ofu = mc == 1 ? 0 : OF;
+		if (mc)
+			gen_fl(g, ALLF & ~AF & ~ofu, AF | ofu);
+		if (gen_coin(g, 60)) { /* d op= s, or s op= d if s may be written */
+			int to_s = s != keep && writable(s) && gen_coin(g, 50), op3 = ops[gen_rnd(g, 5)], e_form = gen_coin(g, 50);
+			int dst = to_s ? s : d, src = to_s ? d : s;
+			opc = (u8)(op3 * 8 + 1 + 2 * e_form); /* 01: E op= G, 03: G op= E */
+			o.reg = e_form ? src : dst;
+			gen_enc(g, sz, &opc, 1, e_form ? dst : src, &o, 0, 0, 0, 0);
+			gen_fl(g, ALLF & ~((op3 == 1 || op3 == 4 || op3 == 6) ? AF : 0),
+			       (op3 == 1 || op3 == 4 || op3 == 6) ? AF : 0);
+		}
+		return;
+	}
+	int op = ops[gen_rnd(g, 5)];
+	uint32_t und = (op == 1 || op == 4 || op == 6) ? AF : 0;
+	if (form == 2) {
+		opc = gen_coin(g, 50) ? 0x83 : 0x81;
+		gen_enc(g, sz, &opc, 1, op, &o, opc == 0x83 ? 1 : 4, gen_val(g), 0, 0);
+	} else { /* E op= G (x in G) or G op= E (x in E) */
+		opc = (u8)(op * 8 + 1 + 2 * form);
+		o.reg = form ? x : d;
+		gen_enc(g, sz, &opc, 1, form ? d : x, &o, 0, 0, 0, 0);
+	}
+	gen_fl(g, ALLF & ~und, und);
+}
+
+/* One to three pairs in a row, as in a xorshift (the flags of all but the
+ * last are dead); or CMP/TEST and Jcc. */
+static void g_pair(struct g *g)
+{
 	if (gen_coin(g, 30))
 		return g_cmp_jcc(g);
-	for (int k = 1 + (int)gen_rnd(g, 3); k-- > 0;) {
-		int sz = gen_coin(g, 50) ? 8 : 4, d = gen_wreg(g), s = (int)gen_rnd(g, 16), dir = gen_coin(g, 50);
-		int x = gen_coin(g, 20) ? d : (int)gen_rnd(g, 16), form = (int)gen_rnd(g, 4);
-		struct op o = {0};
-		u8 opc = (u8)(0x89 + 2 * dir);
-		o.reg = dir ? s : d;
-		gen_enc(g, sz, &opc, 1, dir ? d : s, &o, 0, 0, 0, 0);
-		o.reg = d;
-		if (form == 3) { /* C1 /4 /5 /7 ib, or D1 (count 1) */
-			int op = shs[gen_rnd(g, 3)], one = gen_coin(g, 20);
-			unsigned n = one ? 1 : gen_rnd(g, (unsigned)sz * 8 + 2), mc = n & (sz == 8 ? 63 : 31);
-			opc = one ? 0xd1 : 0xc1;
-			gen_enc(g, sz, &opc, 1, op, &o, !one, n, 0, 0);
-			uint32_t ofu = mc == 1 ? 0 : OF;
-			if (mc)
-				gen_fl(g, ALLF & ~AF & ~ofu, AF | ofu);
-			continue;
-		}
-		int op = ops[gen_rnd(g, 5)];
-		uint32_t und = (op == 1 || op == 4 || op == 6) ? AF : 0;
-		if (form == 2) {
-			opc = gen_coin(g, 50) ? 0x83 : 0x81;
-			gen_enc(g, sz, &opc, 1, op, &o, opc == 0x83 ? 1 : 4, gen_val(g), 0, 0);
-		} else { /* E op= G (x in G) or G op= E (x in E) */
-			opc = (u8)(op * 8 + 1 + 2 * form);
-			o.reg = form ? x : d;
-			gen_enc(g, sz, &opc, 1, form ? d : x, &o, 0, 0, 0, 0);
-		}
-		gen_fl(g, ALLF & ~und, und);
+	for (int k = 1 + (int)gen_rnd(g, 3); k-- > 0;)
+		pair(g, -1);
+}
+
+/* A counted loop, one item: MOV r,N (1-4); L: zero to two pairs; SUB r,1 or
+ * DEC r; CMP r,0 or TEST r,r (or nothing: DEC's ZF); JNE L. From the second
+ * pass on, L starts a trace whose fused CMP/TEST+JNE jumps to its own start
+ * (fuse.c's loop handlers, emu_again). */
+static void g_loop(struct g *g)
+{
+	int r = gen_wreg(g), sz = gen_coin(g, 50) ? 8 : 4, how = (int)gen_rnd(g, 3);
+	struct op o = {0};
+	gen_begin(g);
+	if (r >= 8)
+		gen_b(g, 0x41);
+	gen_b(g, (u8)(0xb8 + (r & 7)));
+	gen_le(g, 1 + gen_rnd(g, 4), 4);
+	unsigned top = g->s->len;
+	for (int k = (int)gen_rnd(g, 3); k-- > 0;)
+		pair(g, r);
+	o.reg = r;
+	u8 opc = gen_coin(g, 50) ? 0x83 : 0xff;
+	gen_enc(g, sz, &opc, 1, opc == 0x83 ? 5 : 1, &o, opc == 0x83, 1, 0, 0); /* SUB r,1 / DEC r */
+	gen_fl(g, opc == 0x83 ? ALLF : ALLF & ~CF, 0);
+	if (how < 2) {
+		opc = how ? 0x85 : 0x83;
+		gen_enc(g, sz, &opc, 1, how ? r : 7, &o, how ? 0 : 1, 0, 0, 0);
+		gen_fl(g, how ? ALLF & ~AF : ALLF, how ? AF : 0);
 	}
+	gen_begin(g);
+	gen_b(g, 0x75);
+	gen_b(g, (u8)(top - (g->s->len + 1)));
 }
 
 typedef void (*gen_fn)(struct g *);
@@ -260,7 +316,7 @@ static const struct { gen_fn fn; unsigned w; } gens[] = {
 	{gen_g_alu, 20}, {g_test, 4}, {g_unary, 10}, {g_imul, 4}, {g_shift, 10},
 	{g_shd, 4}, {g_bt, 4}, {g_bitscan, 4}, {g_cc, 6}, {g_jump, 5}, {g_call, 2},
 	{g_stack, 6}, {g_flags, 5}, {g_enter, 2}, {g_xchg, 6}, {g_cx8, 2},
-	{g_move, 14}, {g_string, 6}, {g_nop, 2}, {g_sse, 16}, {g_ssemov, 6}, {g_ext, 8}, {g_pair, 6},
+	{g_move, 14}, {g_string, 6}, {g_nop, 2}, {g_sse, 16}, {g_ssemov, 6}, {g_ext, 8}, {g_pair, 6}, {g_loop, 3},
 };
 
 static void init_state(struct g *g)
