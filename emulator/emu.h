@@ -252,7 +252,8 @@ struct emu_trace {
 	u32 epoch;        /* its pool entries exist while == emu.pool_epoch */
 	u32 inside;       /* == emu.gen: verified and all of it inside this run's
 			     region (emu.gen changes with every run) */
-	u32 pad[2];       /* 64 bytes */
+	u8 loop;          /* has a Jcc back to rip: may run again (emu_again) */
+	u8 pad[7];        /* 64 bytes */
 };
 
 #define EMU_TRACE_INSNS 32
@@ -279,7 +280,8 @@ struct emu {
 	const struct emu_insn *at; /* the decode running now (NULL between runs) */
 	u32 again;         /* instructions a trace branching back to its own start may
 			      still run without a return to the run loop (emu_again);
-			      the run loop takes them off the budget when it is back */
+			      the run loop takes them off the budget when it is back;
+			      0 while other traces run */
 	u8 tlb_cpl;
 	bool code_unknown; /* valid traces include bytes of a frame map_page did not name */
 	struct emu_cpuid cpuid;

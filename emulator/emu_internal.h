@@ -426,11 +426,12 @@ static inline int emu_next(struct emu *e, const struct emu_insn *in)
 
 /* A taken branch at in back to the start of its own trace (cpu.rip), e.g.
  * a loop, runs the trace again without a return to the run loop if emu.again
- * has room for all of it (in->idx + 1 instructions ran of this pass). The
- * run loop sets emu.again to the budget left after its charge for the first
- * pass, but at most EMU_AGAIN instructions (an unoptimised build nests the
- * tail calls: 16 passes of the longest trace), and takes what the passes
- * used off the budget when the trace returns. */
+ * has room for all of it (in->idx + 1 instructions ran of this pass). For a
+ * trace built as a loop (emu_trace.loop) the run loop sets emu.again to the
+ * budget left after its charge for the first pass, but at most EMU_AGAIN
+ * instructions (an unoptimised build nests the tail calls: 16 passes of the
+ * longest trace), and takes what the passes used off the budget when the
+ * trace returns; other traces run with emu.again 0 and pay nothing. */
 #define EMU_AGAIN (16 * EMU_TRACE_INSNS)
 static inline bool emu_may_again(const struct emu *e, const struct emu_insn *in, u64 target)
 {

@@ -191,6 +191,9 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	t->next = t->jump = t;
 	t->epoch = e->pool_epoch;
 	t->inside = 0;
+	t->loop = 0;
+	for (unsigned i = 0; i < n; i++) /* a Jcc (anywhere: one not taken goes on) back to rip */
+		t->loop |= in[i].imm == rip && in[i].fn == emu_jcc_fast(in[i].ext);
 	flags_dead(in, n);
 	emu_fuse(in, n, rip);
 	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
@@ -358,9 +361,14 @@ static int run_traces(struct emu *e, u64 start, u64 end)
 		}
 		e->budget -= k;
 		e->at = t->ins;
-		u32 again = e->again = e->budget < e->again_max ? (u32)e->budget : e->again_max;
-		st = t->ins->fn(e, t->ins);
-		e->budget -= again - e->again; /* what its passes after the first ran */
+		if (unlikely(t->loop)) {
+			u32 again = e->again = e->budget < e->again_max ? (u32)e->budget : e->again_max;
+			st = t->ins->fn(e, t->ins);
+			e->budget -= again - e->again; /* what its passes after the first ran */
+			e->again = 0;
+		} else {
+			st = t->ins->fn(e, t->ins);
+		}
 		if (likely(st == EMU_END)) {
 			c->rip = rip + e->at->off;
 			link = &t->next;
@@ -487,6 +495,7 @@ struct emu_result emu_run(struct emu *e, u64 start, u64 end, u64 budget)
 	}
 	e->budget = budget;
 	e->cas_retries = 0;
+	e->again = 0;
 	e->at = 0;
 	e->fpu_fault = fpu_fault(c);
 	emu_bump_gen(e); /* memory may have changed since the last run */
