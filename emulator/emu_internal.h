@@ -560,6 +560,6 @@ emu_fn emu_ctl_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_ldst_fast(bool load, const struct emu_insn *in);
 emu_fn emu_unary_fast(emu_fn fn, const struct emu_insn *in);
 emu_fn emu_nf(emu_fn fn, const struct emu_insn *in);
-void emu_fuse(struct emu_insn *in, unsigned n, u64 rip);
+void emu_fuse(struct emu_insn *in, unsigned n);
 
 #endif

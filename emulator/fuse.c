@@ -121,11 +121,9 @@ static int op_kind(const struct emu_insn *o, unsigned *d, unsigned *x, u32 *imm)
 	return -1;
 }
 
-/* The fused Jcc j is taken (one copy for all the handlers below). */
+/* The fused Jcc j is taken, not to run its trace again (one copy for all the handlers below). */
 static __attribute__((noinline)) int jcc_taken(struct emu *e, const struct emu_insn *j)
 {
-	if (emu_may_again(e, j, j->imm))
-		return emu_again(e, j);
 	e->cpu.rip = j->imm;
 	e->at = j;
 	return EMU_BRANCH;
@@ -134,12 +132,11 @@ static __attribute__((noinline)) int jcc_taken(struct emu *e, const struct emu_i
 /* CMP or TEST (32/64-bit registers, or a register and an immediate) then
  * Jcc: the flags are written as CMP/TEST writes them and the condition is
  * decided from the operands at hand. The CMP/TEST decode's base and index
- * (unused by a register form) hold its first and second register. With
- * loop, the Jcc's target is the start of its own trace (known when the
- * trace is built), so a taken branch needs no look at the target to run the
- * trace again (emu_again). */
+ * (unused by a register form) hold its first and second register. A loop
+ * (a taken branch to the start of its own trace) runs the trace again at
+ * once (emu_again). */
 static inline __attribute__((always_inline)) int
-fjcc_x(struct emu *e, const struct emu_insn *in, bool test, bool imm, unsigned sz, unsigned cc, bool loop)
+fjcc_x(struct emu *e, const struct emu_insn *in, bool test, bool imm, unsigned sz, unsigned cc)
 {
 	const struct emu_insn *j = in + 1;
 	u64 m = emu_mask(sz), a = e->cpu.gpr[in->base] & m, b = (imm ? in->imm : e->cpu.gpr[in->index]) & m;
@@ -149,31 +146,27 @@ fjcc_x(struct emu *e, const struct emu_insn *in, bool test, bool imm, unsigned s
 		emu_lf_sub(e, a, b, (a - b) & m, sz);
 	if (!emu_cond(e, cc))
 		return emu_next(e, j);
-	if (loop && likely(e->again > j->idx))
+	if (likely(emu_may_again(e, j, j->imm)))
 		return emu_again(e, j);
 	return jcc_taken(e, j);
 }
 
 #define FJ(t, i, cc)                                                                     \
-	static EMU_H(fj##t##i##4_##cc) { return fjcc_x(e, in, t, i, 4, cc, 0); }         \
-	static EMU_H(fj##t##i##8_##cc) { return fjcc_x(e, in, t, i, 8, cc, 0); }         \
-	static EMU_H(fl##t##i##4_##cc) { return fjcc_x(e, in, t, i, 4, cc, 1); }         \
-	static EMU_H(fl##t##i##8_##cc) { return fjcc_x(e, in, t, i, 8, cc, 1); }
+	static EMU_H(fj##t##i##4_##cc) { return fjcc_x(e, in, t, i, 4, cc); }            \
+	static EMU_H(fj##t##i##8_##cc) { return fjcc_x(e, in, t, i, 8, cc); }
 #define FJ4(cc) FJ(0, 0, cc) FJ(0, 1, cc) FJ(1, 0, cc) FJ(1, 1, cc)
 FJ4(0) FJ4(1) FJ4(2) FJ4(3) FJ4(4) FJ4(5) FJ4(6) FJ4(7)
 FJ4(8) FJ4(9) FJ4(10) FJ4(11) FJ4(12) FJ4(13) FJ4(14) FJ4(15)
 #define FJ_R(n) {n##_0, n##_1, n##_2, n##_3, n##_4, n##_5, n##_6, n##_7,                 \
 		 n##_8, n##_9, n##_10, n##_11, n##_12, n##_13, n##_14, n##_15}
-static const emu_fn fused_jcc[2][2][2][2][16] = { /* [loop][test][imm][size 8][cc] */
-	{{{FJ_R(fj004), FJ_R(fj008)}, {FJ_R(fj014), FJ_R(fj018)}},
-	 {{FJ_R(fj104), FJ_R(fj108)}, {FJ_R(fj114), FJ_R(fj118)}}},
-	{{{FJ_R(fl004), FJ_R(fl008)}, {FJ_R(fl014), FJ_R(fl018)}},
-	 {{FJ_R(fl104), FJ_R(fl108)}, {FJ_R(fl114), FJ_R(fl118)}}},
+static const emu_fn fused_jcc[2][2][2][16] = { /* [test][imm][size 8][cc] */
+	{{FJ_R(fj004), FJ_R(fj008)}, {FJ_R(fj014), FJ_R(fj018)}},
+	{{FJ_R(fj104), FJ_R(fj108)}, {FJ_R(fj114), FJ_R(fj118)}},
 };
 
-/* CMP/TEST in (not a twin) followed by a Jcc j with its own handler, in a
- * trace starting at rip: the fused handler, its operands in base and index; else NULL. */
-static emu_fn cmp_jcc(struct emu_insn *in, const struct emu_insn *j, u64 rip)
+/* CMP/TEST in (not a twin) followed by a Jcc j with its own handler: the
+ * fused handler, its operands in base and index; else NULL. */
+static emu_fn cmp_jcc(struct emu_insn *in, const struct emu_insn *j)
 {
 	static const emu_fn forms[5] = {emu_op_alu_rm_r, emu_op_alu_r_rm, emu_op_alu_rm_imm, emu_op_test_rm_r,
 					emu_op_test_rm_imm};
@@ -187,7 +180,7 @@ static emu_fn cmp_jcc(struct emu_insn *in, const struct emu_insn *j, u64 rip)
 		return 0;
 	in->base = f == 1 ? in->reg : in->rm;
 	in->index = f == 1 ? in->rm : in->reg;
-	return fused_jcc[j->imm == rip][f >= 3][f == 2 || f == 4][in->osz == 8][j->ext & 15];
+	return fused_jcc[f >= 3][f == 2 || f == 4][in->osz == 8][j->ext & 15];
 }
 
 /* in[0] MOV d,s and in[1] a shift of d (fused[] kind k) followed by an
@@ -204,14 +197,14 @@ static emu_fn triple(const struct emu_insn *in, int k, unsigned s, unsigned d)
 	return fused3[(k & 7) - 5][row[in[2].ext & 7]][od == s][!!(in[2].flags & EMU_I_NF)][in[0].osz == 8];
 }
 
-/* Fuse the pairs of the n decodes of a new trace at rip (after flags_dead). */
-void emu_fuse(struct emu_insn *in, unsigned n, u64 rip)
+/* Fuse the pairs and triples of the n decodes of a new trace (after flags_dead). */
+void emu_fuse(struct emu_insn *in, unsigned n)
 {
 	for (unsigned i = 0; i + 1 < n; i++) {
 		unsigned s, d, od, x;
 		u32 imm;
 		int k;
-		emu_fn f = (in[i].flags & EMU_I_FW) ? cmp_jcc(&in[i], &in[i + 1], rip) : 0;
+		emu_fn f = (in[i].flags & EMU_I_FW) ? cmp_jcc(&in[i], &in[i + 1]) : 0;
 		if (f) {
 			in[i].alt = in[i].fn, in[i].fn = f;
 			in[i].flags |= EMU_I_NF;

@@ -195,7 +195,7 @@ static __attribute__((noinline, cold)) int build(struct emu *e, struct emu_trace
 	for (unsigned i = 0; i < n; i++) /* a Jcc (anywhere: one not taken goes on) back to rip */
 		t->loop |= in[i].imm == rip && in[i].fn == emu_jcc_fast(in[i].ext);
 	flags_dead(in, n);
-	emu_fuse(in, n, rip);
+	emu_fuse(in, n);
 	__builtin_memcpy(&e->bytes[e->bytes_next], buf, off);
 	e->pool_next += n + 1, e->bytes_next += off;
 	validate(e, t, fr);

@@ -214,11 +214,7 @@ static void g_cmp_jcc(struct g *g)
 	g_jump(g);
 }
 
-/* MOV d,s then ADD, OR, AND, SUB, XOR (register or immediate) or SHL, SHR,
- * SAR by an immediate on d, both 32 or both 64 bits: the pairs that
- * emulator/fuse.c runs as one handler. After a shift, often an operation
- * between d and s either way round (the triples of fuse.c: h ^= h >> 33).
- * d is never keep (a loop's counter, or -1). */
+/* r is one the generated code may write (not RSP or a base register). */
 static int writable(int r)
 {
 	for (unsigned i = 0; i < sizeof(wregs) / sizeof(wregs[0]); i++)
@@ -227,11 +223,16 @@ static int writable(int r)
 	return 0;
 }
 
-static void pair(struct g *g, int keep)
+/* MOV d,s then ADD, OR, AND, SUB, XOR (register or immediate) or SHL, SHR,
+ * SAR by an immediate on d, both 32 or both 64 bits: the pairs that
+ * emulator/fuse.c runs as one handler. After a shift, often an operation
+ * between d and s either way round (the triples of fuse.c: h ^= h >> 33).
+ * Registers in the mask keep (a loop's counter and limit) are never written. */
+static void pair(struct g *g, unsigned keep)
 {
 	static const u8 ops[5] = {0, 1, 4, 5, 6}, shs[3] = {4, 5, 7};
 	int sz = gen_coin(g, 50) ? 8 : 4, d = gen_wreg(g), s = (int)gen_rnd(g, 16), dir = gen_coin(g, 50);
-	while (d == keep)
+	while ((keep >> d) & 1)
 		d = gen_wreg(g);
 	int x = gen_coin(g, 20) ? d : (int)gen_rnd(g, 16), form = (int)gen_rnd(g, 4);
 	struct op o = {0};
@@ -248,7 +249,7 @@ static void pair(struct g *g, int keep)
 		if (mc)
 			gen_fl(g, ALLF & ~AF & ~ofu, AF | ofu);
 		if (gen_coin(g, 60)) { /* d op= s, or s op= d if s may be written */
-			int to_s = s != keep && writable(s) && gen_coin(g, 50), op3 = ops[gen_rnd(g, 5)], e_form = gen_coin(g, 50);
+			int to_s = !((keep >> s) & 1) && writable(s) && gen_coin(g, 50), op3 = ops[gen_rnd(g, 5)], e_form = gen_coin(g, 50);
 			int dst = to_s ? s : d, src = to_s ? d : s;
 			opc = (u8)(op3 * 8 + 1 + 2 * e_form); /* 01: E op= G, 03: G op= E */
 			o.reg = e_form ? src : dst;
@@ -278,36 +279,68 @@ static void g_pair(struct g *g)
 	if (gen_coin(g, 30))
 		return g_cmp_jcc(g);
 	for (int k = 1 + (int)gen_rnd(g, 3); k-- > 0;)
-		pair(g, -1);
+		pair(g, 0);
 }
 
-/* A counted loop, one item: MOV r,N (1-4); L: zero to two pairs; SUB r,1 or
- * DEC r; CMP r,0 or TEST r,r (or nothing: DEC's ZF); JNE L. From the second
- * pass on, L starts a trace whose fused CMP/TEST+JNE jumps to its own start
- * (fuse.c's loop handlers, emu_again). */
-static void g_loop(struct g *g)
+/* MOV r32,imm32 (zero-extended). */
+static void mov_imm(struct g *g, int r, uint32_t v)
 {
-	int r = gen_wreg(g), sz = gen_coin(g, 50) ? 8 : 4, how = (int)gen_rnd(g, 3);
-	struct op o = {0};
 	gen_begin(g);
 	if (r >= 8)
 		gen_b(g, 0x41);
 	gen_b(g, (u8)(0xb8 + (r & 7)));
-	gen_le(g, 1 + gen_rnd(g, 4), 4);
+	gen_le(g, v, 4);
+	gen_fl(g, 0, 0);
+}
+
+/* A counted loop, one item: r counts down from N (1-4) or up from 0; L:
+ * zero to two pairs (never writing r or the limit register x); the step
+ * (SUB/ADD r,1, DEC/INC r); then CMP r,imm8, CMP r,x either way round,
+ * TEST r,r, TEST r,imm or nothing; Jcc L, with conditions chosen so that
+ * each loop ends within N+1 passes. From the second pass on, L starts a
+ * trace whose fused CMP/TEST+Jcc jumps to its own start (fuse.c's loop
+ * handlers, emu_again); without a CMP/TEST the plain Jcc does. */
+static void g_loop(struct g *g)
+{
+	static const struct { u8 up, cmp, lim, cc; } k[] = {
+		/* cmp: 0 CMP r,lim; 1 CMP r,x (x = lim); 2 TEST r,r; 3 TEST r,7; 4 none (the step's ZF).
+		 * lim 0xff: N (up), 0xfe: N - 1 (up) */
+		{0, 0, 0, 5}, {0, 0, 0, 7}, {0, 0, 0, 15}, {0, 0, 0, 13}, {0, 0, 1, 3}, {0, 1, 0, 5},
+		{0, 1, 0, 7}, {0, 1, 0, 15}, {0, 2, 0, 5}, {0, 2, 0, 15}, {0, 2, 0, 9}, {0, 3, 0, 5},
+		{0, 4, 0, 5}, {1, 0, 0xff, 5}, {1, 0, 0xff, 2}, {1, 0, 0xff, 12}, {1, 0, 0xfe, 6},
+		{1, 0, 0xfe, 14}, {1, 0, 1, 4}, {1, 1, 0xff, 2}, {1, 1, 0xff, 12}, {1, 1, 0xfe, 6},
+		{1, 1, 0xff, 5},
+	};
+	unsigned w = gen_rnd(g, sizeof(k) / sizeof(k[0])), n = 1 + gen_rnd(g, 4);
+	int r = gen_wreg(g), x = gen_wreg(g), sz = gen_coin(g, 50) ? 8 : 4;
+	unsigned lim = k[w].lim == 0xff ? n : k[w].lim == 0xfe ? n - 1 : k[w].lim;
+	struct op o = {0};
+	while (x == r)
+		x = gen_wreg(g);
+	mov_imm(g, r, k[w].up ? 0 : n);
+	if (k[w].cmp == 1)
+		mov_imm(g, x, lim);
 	unsigned top = g->s->len;
-	for (int k = (int)gen_rnd(g, 3); k-- > 0;)
-		pair(g, r);
+	for (int i = (int)gen_rnd(g, 3); i-- > 0;)
+		pair(g, 1u << r | 1u << x);
 	o.reg = r;
-	u8 opc = gen_coin(g, 50) ? 0x83 : 0xff;
-	gen_enc(g, sz, &opc, 1, opc == 0x83 ? 5 : 1, &o, opc == 0x83, 1, 0, 0); /* SUB r,1 / DEC r */
+	u8 opc = gen_coin(g, 50) ? 0x83 : 0xff; /* ADD/SUB r,1, or INC/DEC r */
+	gen_enc(g, sz, &opc, 1, opc == 0x83 ? (k[w].up ? 0 : 5) : !k[w].up, &o, opc == 0x83, 1, 0, 0);
 	gen_fl(g, opc == 0x83 ? ALLF : ALLF & ~CF, 0);
-	if (how < 2) {
-		opc = how ? 0x85 : 0x83;
-		gen_enc(g, sz, &opc, 1, how ? r : 7, &o, how ? 0 : 1, 0, 0, 0);
-		gen_fl(g, how ? ALLF & ~AF : ALLF, how ? AF : 0);
+	switch (k[w].cmp) {
+	case 0: opc = 0x83; gen_enc(g, sz, &opc, 1, 7, &o, 1, lim, 0, 0); break;
+	case 1:
+		opc = gen_coin(g, 50) ? 0x39 : 0x3b; /* CMP r,x as 39 /r (r in rm) or 3B /r (r in reg) */
+		o.reg = opc == 0x39 ? r : x;
+		gen_enc(g, sz, &opc, 1, opc == 0x39 ? x : r, &o, 0, 0, 0, 0);
+		break;
+	case 2: opc = 0x85; gen_enc(g, sz, &opc, 1, r, &o, 0, 0, 0, 0); break;
+	case 3: opc = 0xf7; gen_enc(g, sz, &opc, 1, 0, &o, 4, 7, 0, 0); break;
 	}
+	if (k[w].cmp < 4)
+		gen_fl(g, k[w].cmp >= 2 ? ALLF & ~AF : ALLF, k[w].cmp >= 2 ? AF : 0);
 	gen_begin(g);
-	gen_b(g, 0x75);
+	gen_b(g, (u8)(0x70 + k[w].cc));
 	gen_b(g, (u8)(top - (g->s->len + 1)));
 }
 
