@@ -1,11 +1,13 @@
-/* fuse.c - pairs of instructions run by one handler when a whole trace runs:
- * MOV d,s (32/64-bit registers) followed by ADD, OR, AND, SUB, XOR or
- * SHL/SHR/SAR by an immediate on d of the same size, the x86 way of writing
- * d = s op x, becomes one handler that reads s and writes d once (one
- * dispatch and one register round trip through memory less). Like the flag
- * twins (run.c flags_dead) a fused handler sits in fn with the MOV's own in
- * alt and EMU_I_NF set, so a partial run (budget, region end, single step)
- * swaps it back and the pair runs as two instructions. Neither can stop. */
+/* fuse.c - pairs and triples of instructions run by one handler when a
+ * whole trace runs: MOV d,s (32/64-bit registers) followed by ADD, OR, AND,
+ * SUB, XOR or SHL/SHR/SAR by an immediate on d of the same size, the x86 way
+ * of writing d = s op x, becomes one handler that reads s and writes d once
+ * (one dispatch and one register round trip through memory less); after a
+ * shift, an operation between d and s makes a triple; CMP/TEST and Jcc make
+ * a pair. Like the flag twins (run.c flags_dead) a fused handler sits in fn
+ * with the first instruction's own in alt and EMU_I_NF set, so a partial run
+ * (budget, region end, single step) swaps it back and the instructions run
+ * one by one. None of them can stop. */
 #include "emu_internal.h"
 
 /* The MOV's fields unused by a register MOV hold the pair (one byte load

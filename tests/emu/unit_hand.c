@@ -712,8 +712,9 @@ static void test_loop_budget(void)
 	}
 }
 
-/* MOV+op pairs run as one handler (emulator/fuse.c) only when the whole
- * trace runs: a budget or TF stop between the two shows the MOV alone. */
+/* Fused instructions run as one handler (emulator/fuse.c) only when the
+ * whole trace runs: a budget or TF stop after any of them shows the state
+ * there. The code is a MOV+SHL+XOR triple, then a MOV+AND pair. */
 static void test_fused_stops(void)
 {
 	static const char code[] = "\x48\x89\xc1"     /* mov rcx, rax */
