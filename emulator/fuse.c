@@ -186,17 +186,17 @@ static emu_fn cmp_jcc(struct emu_insn *in, const struct emu_insn *j)
 }
 
 /* in[0] MOV d,s and in[1] a shift of d (fused[] kind k) followed by an
- * operation on d and s that writes all flags: its fused3[] handler, else NULL. */
+ * operation on d and s that writes all flags (op_kind 0-4: a register ALU
+ * op, in fused3[]'s order): its fused3[] handler, else NULL. */
 static emu_fn triple(const struct emu_insn *in, int k, unsigned s, unsigned d)
 {
-	static const signed char row[8] = {0, 1, -1, -1, 2, 3, 4, -1};
 	unsigned od, x;
 	u32 imm;
 	int k3 = (k & 7) >= 5 ? op_kind(&in[2], &od, &x, &imm) : -1;
 	if (k3 < 0 || k3 > 4 || s == d || in[2].osz != in[0].osz || !(in[1].flags & EMU_I_NF) ||
 	    !((od == d && x == s) || (od == s && x == d)))
 		return 0;
-	return fused3[(k & 7) - 5][row[in[2].ext & 7]][od == s][!!(in[2].flags & EMU_I_NF)][in[0].osz == 8];
+	return fused3[(k & 7) - 5][k3][od == s][!!(in[2].flags & EMU_I_NF)][in[0].osz == 8];
 }
 
 /* Fuse the pairs and triples of the n decodes of a new trace (after flags_dead). */

@@ -169,6 +169,16 @@ static void g_move(struct g *g)
 	}
 }
 
+/* MOV r32,imm32 (zero-extended). */
+static void mov_imm(struct g *g, int r, uint32_t v)
+{
+	gen_begin(g);
+	if (r >= 8)
+		gen_b(g, 0x41);
+	gen_b(g, (u8)(0xb8 + (r & 7)));
+	gen_le(g, v, 4);
+}
+
 static void g_string(struct g *g)
 {
 	static const u8 ops[5] = {0xa4, 0xaa, 0xac, 0xa6, 0xae};
@@ -176,7 +186,7 @@ static void g_string(struct g *g)
 	unsigned n = gen_rnd(g, 12);
 	gen_item_begin(g);
 	if (rep) {
-		gen_begin(g); gen_b(g, 0xb9); gen_le(g, n, 4); /* mov ecx, n */
+		mov_imm(g, 1, n); /* mov ecx, n */
 	}
 	gen_begin(g);
 	if (sz == 2) gen_b(g, 0x66);
@@ -280,17 +290,6 @@ static void g_pair(struct g *g)
 		return g_cmp_jcc(g);
 	for (int k = 1 + (int)gen_rnd(g, 3); k-- > 0;)
 		pair(g, 0);
-}
-
-/* MOV r32,imm32 (zero-extended). */
-static void mov_imm(struct g *g, int r, uint32_t v)
-{
-	gen_begin(g);
-	if (r >= 8)
-		gen_b(g, 0x41);
-	gen_b(g, (u8)(0xb8 + (r & 7)));
-	gen_le(g, v, 4);
-	gen_fl(g, 0, 0);
 }
 
 /* A counted loop, one item: r counts down from N (1-4) or up from 0; L:

@@ -37,6 +37,10 @@ ok 2 beta # SKIP no VMX
 SLOTS = tempfile.mkdtemp(prefix="hvlab-runner-slots.")
 
 
+def tearDownModule():
+    shutil.rmtree(SLOTS, ignore_errors=True)
+
+
 def runner(cmd, *extra, slots=None):
     """Run run.py with the 'cmd' backend; return (exit status, stdout)."""
     out = tempfile.mkdtemp(prefix="hvlab-runner-test.")
